@@ -1,0 +1,52 @@
+# bpf_object(NAME SOURCE [HEADERS...])
+# Compiles bpf/SOURCE with clang for the BPF target, links it with `bpftool gen object` and
+# writes `NAME.skel.h` into the build tree. Creates an INTERFACE target NAME_skel that
+# carries the include path, so `target_link_libraries(x PRIVATE NAME_skel)` is all a user
+# needs. vmlinux.h is dumped from the running kernel's BTF into the build tree; nothing
+# generated lands in the source tree.
+find_program(BPF_CLANG NAMES clang clang-16 clang-14 REQUIRED)
+find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
+
+set(NSCOPE_BTF_FILE "/sys/kernel/btf/vmlinux" CACHE FILEPATH "kernel BTF used for vmlinux.h")
+set(BPF_GEN_DIR "${CMAKE_BINARY_DIR}/bpf")
+file(MAKE_DIRECTORY "${BPF_GEN_DIR}")
+
+add_custom_command(
+  OUTPUT "${BPF_GEN_DIR}/vmlinux.h"
+  COMMAND ${BPFTOOL} btf dump file ${NSCOPE_BTF_FILE} format c > "${BPF_GEN_DIR}/vmlinux.h"
+  COMMENT "Generating vmlinux.h from ${NSCOPE_BTF_FILE}"
+  VERBATIM)
+add_custom_target(vmlinux_h DEPENDS "${BPF_GEN_DIR}/vmlinux.h")
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|amd64")
+  set(BPF_TARGET_ARCH x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(BPF_TARGET_ARCH arm64)
+else()
+  set(BPF_TARGET_ARCH ${CMAKE_SYSTEM_PROCESSOR})
+endif()
+
+function(bpf_object name source)
+  set(src "${CMAKE_SOURCE_DIR}/bpf/${source}")
+  set(obj "${BPF_GEN_DIR}/${name}.tmp.o")
+  set(linked "${BPF_GEN_DIR}/${name}.bpf.o")
+  set(skel "${BPF_GEN_DIR}/${name}.skel.h")
+  set(deps "${BPF_GEN_DIR}/vmlinux.h")
+  foreach(h ${ARGN})
+    list(APPEND deps "${CMAKE_SOURCE_DIR}/${h}")
+  endforeach()
+  add_custom_command(
+    OUTPUT "${skel}"
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+            -I "${BPF_GEN_DIR}" -I "${CMAKE_SOURCE_DIR}/bpf" -I "${CMAKE_SOURCE_DIR}/src"
+            -Wall -Wno-unused-function -c "${src}" -o "${obj}"
+    COMMAND ${BPFTOOL} gen object "${linked}" "${obj}"
+    COMMAND ${BPFTOOL} gen skeleton "${linked}" name ${name} > "${skel}"
+    DEPENDS "${src}" ${deps}
+    COMMENT "BPF ${source} -> ${name}.skel.h"
+    VERBATIM)
+  add_custom_target(${name}_skel_gen DEPENDS "${skel}")
+  add_library(${name}_skel INTERFACE)
+  add_dependencies(${name}_skel ${name}_skel_gen)
+  target_include_directories(${name}_skel INTERFACE "${BPF_GEN_DIR}")
+endfunction()

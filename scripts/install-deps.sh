@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs exactly what nscope needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are left alone; `apt-get update` runs once.
+set -euo pipefail
+
+build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
+            libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev)
+test_pkgs=(googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq)
+bench_pkgs=(hyperfine libbenchmark-dev time)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages: ${missing[*]}; run this script as root to install them" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

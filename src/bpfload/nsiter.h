@@ -1,0 +1,30 @@
+// Runs the kernel-side walks of bpf/nsiter.bpf.c and returns their records.
+#pragma once
+
+#include <vector>
+
+#include "nscope.h"
+#include "util/result.h"
+
+namespace nscope {
+
+struct KernelWalk {
+  std::vector<nscope_task_rec> tasks;  // one per thread
+  std::vector<nscope_file_rec> files;  // nsfs fds and cross-netns sockets
+  std::vector<nscope_net_rec> nets;    // every live network namespace
+  std::vector<nscope_dev_rec> devs;    // their devices
+  bool nets_complete = false;          // the net walk closed its circle, nothing dropped
+};
+
+struct KernelWalkOptions {
+  bool files = true;
+  bool nets = true;
+};
+
+// Needs root (CAP_BPF + CAP_PERFMON); an Error says what the kernel refused.
+Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts);
+
+// Parses a buffer of back-to-back records as read from the iterators (exposed for tests).
+Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out);
+
+}  // namespace nscope

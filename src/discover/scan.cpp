@@ -1,0 +1,423 @@
+#include "discover/scan.h"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "bpfload/nsiter.h"
+#include "discover/container.h"
+#include "discover/mountinfo.h"
+#include "discover/procfs.h"
+#include "netlink/rtnl.h"
+#include "util/strings.h"
+
+#ifndef NS_GET_ID
+// Debian 12's headers predate it (Linux 6.11): the namespace's 64-bit id, never reused.
+#define NS_GET_ID _IOR(NSIO, 0xd, __u64)
+#endif
+
+namespace nscope {
+
+std::string_view holder_kind_name(HolderKind k) {
+  switch (k) {
+    case HolderKind::process: return "process";
+    case HolderKind::thread: return "thread";
+    case HolderKind::mount: return "mount";
+    case HolderKind::fd: return "fd";
+    case HolderKind::socket: return "socket";
+    case HolderKind::peer: return "peer";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr uint64_t kInitialUserNsInode = 0xEFFFFFFD;  // PROC_USER_INIT_INO, fixed in the kernel
+
+std::string comm_of(const char (&c)[NSCOPE_COMM_LEN]) {
+  return std::string(c, strnlen(c, NSCOPE_COMM_LEN));
+}
+
+// Collects namespaces keyed by (type, inode), plus where each could be opened from.
+class Builder {
+ public:
+  Builder(const ScanOptions& opts, ScanResult& res) : opts_(opts), res_(res) {
+    for (auto t : opts.types) wanted_[static_cast<size_t>(t)] = true;
+  }
+
+  bool wanted(NsType t) const { return wanted_[static_cast<size_t>(t)]; }
+
+  Namespace& ns(NsType t, uint64_t inode) {
+    auto key = (static_cast<uint64_t>(t) << 32) | inode;
+    auto [it, fresh] = index_.try_emplace(key, nss_.size());
+    if (fresh) {
+      nss_.emplace_back();
+      nss_.back().type = t;
+      nss_.back().inode = inode;
+      paths_.emplace_back();
+    }
+    return nss_[it->second];
+  }
+  Namespace* find(NsType t, uint64_t inode) {
+    auto it = index_.find((static_cast<uint64_t>(t) << 32) | inode);
+    return it == index_.end() ? nullptr : &nss_[it->second];
+  }
+  // A path that opens the namespace: /proc/PID/ns/X, /proc/PID/root/MOUNT, /proc/PID/fd/N.
+  void add_path(const Namespace& n, std::string path) {
+    auto& p = paths_[static_cast<size_t>(&n - nss_.data())];
+    if (p.size() < 3) p.push_back(std::move(path));
+  }
+  Fd open(const Namespace& n) {
+    for (auto& p : paths_[static_cast<size_t>(&n - nss_.data())]) {
+      Fd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd) return fd;
+    }
+    return Fd();
+  }
+  std::vector<Namespace>& all() { return nss_; }
+
+ private:
+  const ScanOptions& opts_;
+  ScanResult& res_;
+  bool wanted_[kNsTypeCount] = {};
+  std::unordered_map<uint64_t, size_t> index_;
+  std::vector<Namespace> nss_;
+  std::vector<std::vector<std::string>> paths_;
+};
+
+std::string proc_path(const ScanOptions& o, int pid, std::string_view rest) {
+  std::string p = o.proc;
+  p += '/';
+  p += std::to_string(pid);
+  p += '/';
+  p += rest;
+  return p;
+}
+
+// Reads the mountinfo of a mount namespace nobody runs in, from a thread that enters it.
+std::optional<std::string> mountinfo_in(int mntns_fd) {
+  std::optional<std::string> text;
+  std::thread t([&] {
+    if (unshare(CLONE_FS) != 0 || setns(mntns_fd, CLONE_NEWNS) != 0) return;
+    text = read_file("/proc/thread-self/mountinfo");
+  });
+  t.join();
+  return text;
+}
+
+}  // namespace
+
+ScanResult scan_namespaces(const ScanOptions& opts) {
+  ScanResult res;
+  Builder b(opts, res);
+  const bool root = geteuid() == 0;
+
+  // 1. Who runs where: every thread with its namespaces, nsfs fds, foreign sockets.
+  KernelWalk walk;
+  bool walked = false;
+  if (opts.bpf && root) {
+    auto w = kernel_walk({.files = true, .nets = b.wanted(NsType::net)});
+    if (w) {
+      walk = std::move(w.value());
+      walked = true;
+      res.source = "bpf";
+      if (b.wanted(NsType::net) && !walk.nets_complete)
+        res.notes.push_back("the kernel walk of network namespaces stopped early; some hidden "
+                            "namespaces may be missing");
+    } else {
+      res.notes.push_back("BPF walk unavailable (" + w.error().message + "); walked /proc instead");
+    }
+  }
+  if (!walked) {
+    procfs_walk({.proc = opts.proc}, walk, res.skipped);
+    res.source = "procfs";
+    if (!root)
+      res.notes.push_back("not root: other users' processes, fds and sockets, mounts in other "
+                          "mount namespaces and hidden network namespaces need root");
+  }
+
+  // Thread-group leaders, so threads are reported only where they differ.
+  std::unordered_map<uint32_t, const nscope_task_rec*> leaders;
+  for (auto& t : walk.tasks)
+    if (t.tid == t.tgid) leaders[t.tgid] = &t;
+
+  uint32_t initial[NSCOPE_SLOT_COUNT] = {};
+  std::unordered_map<uint32_t, int> mntns_pid;  // one process per mount namespace
+  for (auto& t : walk.tasks) {
+    bool leader = t.tid == t.tgid;
+    if (leader && t.tgid == 2) std::copy(std::begin(t.inum), std::end(t.inum), initial);
+    const nscope_task_rec* lead = leader ? &t : nullptr;
+    if (!leader) {
+      auto it = leaders.find(t.tgid);
+      if (it != leaders.end()) lead = it->second;
+    }
+    if (leader && t.inum[NSCOPE_SLOT_MNT]) mntns_pid.try_emplace(t.inum[NSCOPE_SLOT_MNT], t.tgid);
+    for (int s = 0; s < NSCOPE_SLOT_COUNT; ++s) {
+      uint32_t ino = t.inum[s];
+      NsType type = slot_type(s);
+      if (!ino || !b.wanted(type)) continue;
+      bool for_children = s == NSCOPE_SLOT_PID_FOR_CHILDREN || s == NSCOPE_SLOT_TIME_FOR_CHILDREN;
+      int active = s == NSCOPE_SLOT_PID_FOR_CHILDREN ? NSCOPE_SLOT_PID : NSCOPE_SLOT_TIME;
+      if (for_children && ino == t.inum[active]) continue;
+      if (!leader && lead && lead->inum[s] == ino) continue;
+      Namespace& n = b.ns(type, ino);
+      Holder h;
+      h.pid = static_cast<int>(t.tgid);
+      h.command = comm_of(t.comm);
+      if (leader) {
+        h.kind = HolderKind::process;
+        if (for_children) h.via = s == NSCOPE_SLOT_PID_FOR_CHILDREN ? "pid_for_children"
+                                                                   : "time_for_children";
+        else {
+          ++n.processes;
+          if (n.pid == 0 || h.pid < n.pid) n.pid = h.pid;
+          if (h.pid == n.pid) b.add_path(n, proc_path(opts, h.pid, "ns/" + std::string(slot_link_name(s))));
+        }
+      } else {
+        h.kind = HolderKind::thread;
+        h.tid = static_cast<int>(t.tid);
+        b.add_path(n, proc_path(opts, h.pid, "task/" + std::to_string(h.tid) + "/ns/" +
+                                                 std::string(ns_type_name(type))));
+      }
+      n.holders.push_back(std::move(h));
+    }
+  }
+  if (!initial[NSCOPE_SLOT_USER]) initial[NSCOPE_SLOT_USER] = kInitialUserNsInode;
+
+  // nsfs fds and sockets.
+  // One socket holder per (netns, process), counting its sockets there.
+  std::unordered_map<uint64_t, size_t> sock_holder;  // (netns << 32 | pid) -> holder index
+  std::vector<std::pair<uint32_t, const nscope_file_rec*>> mnt_fds;
+  for (auto& f : walk.files) {
+    if (f.kind == NSCOPE_REC_NSFD) {
+      auto t = ns_type_from_clone_flag(f.ns_type);
+      if (!t) {  // the kernel did not say: ask the fd
+        std::string path = proc_path(opts, static_cast<int>(f.tgid), "fd/" + std::to_string(f.fd));
+        Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        int nstype = fd ? ioctl(fd.get(), NS_GET_NSTYPE) : -1;
+        t = nstype > 0 ? ns_type_from_clone_flag(static_cast<uint64_t>(nstype)) : std::nullopt;
+        if (!t) {
+          ++res.skipped["vanished"];
+          continue;
+        }
+      }
+      if (*t == NsType::mnt) mnt_fds.emplace_back(f.inum, &f);
+      if (!b.wanted(*t)) continue;
+      Namespace& n = b.ns(*t, f.inum);
+      Holder h;
+      h.kind = HolderKind::fd;
+      h.pid = static_cast<int>(f.tgid);
+      h.fd = static_cast<int>(f.fd);
+      h.command = comm_of(f.comm);
+      b.add_path(n, proc_path(opts, h.pid, "fd/" + std::to_string(h.fd)));
+      n.holders.push_back(std::move(h));
+    } else if (f.kind == NSCOPE_REC_SOCK && b.wanted(NsType::net)) {
+      Namespace& n = b.ns(NsType::net, f.inum);
+      if (f.cookie) n.cookie = f.cookie;
+      auto [it, fresh] = sock_holder.try_emplace((static_cast<uint64_t>(f.inum) << 32) | f.tgid,
+                                                 n.holders.size());
+      if (!fresh) {
+        ++n.holders[it->second].sockets;
+        continue;
+      }
+      Holder h;
+      h.kind = HolderKind::socket;
+      h.pid = static_cast<int>(f.tgid);
+      h.fd = static_cast<int>(f.fd);
+      h.sockets = 1;
+      h.command = comm_of(f.comm);
+      n.holders.push_back(std::move(h));
+    }
+  }
+
+  // 2. nsfs bind mounts in every mount namespace: read each one's mountinfo once, through a
+  //    process that lives in it, or by entering it when nobody does.
+  std::string own_mnt;
+  {
+    char buf[64];
+    ssize_t n = readlink("/proc/self/ns/mnt", buf, sizeof buf);
+    if (n > 0) own_mnt.assign(buf, static_cast<size_t>(n));
+  }
+  uint64_t own_mnt_ino = 0;
+  {
+    NsType t;
+    parse_ns_link(own_mnt, &t, &own_mnt_ino);
+  }
+  std::set<uint64_t> mnt_done;
+  struct MntTodo {
+    uint64_t ino;
+    int pid;             // a process inside, or 0
+    std::string opener;  // else a path that opens the mount namespace
+  };
+  std::vector<MntTodo> todo;
+  for (auto& [ino, pid] : mntns_pid) todo.push_back({ino, pid, {}});
+  for (auto& [ino, f] : mnt_fds)
+    if (!mntns_pid.count(ino))
+      todo.push_back({ino, 0, proc_path(opts, static_cast<int>(f->tgid), "fd/" + std::to_string(f->fd))});
+  for (size_t i = 0; i < todo.size(); ++i) {
+    MntTodo cur = todo[i];
+    if (!mnt_done.insert(cur.ino).second) continue;
+    std::optional<std::string> text;
+    if (cur.pid) {
+      text = read_file(proc_path(opts, cur.pid, "mountinfo"));
+    } else if (root) {
+      Fd fd(::open(cur.opener.c_str(), O_RDONLY | O_CLOEXEC));
+      if (fd) text = mountinfo_in(fd.get());
+    }
+    if (!text) {
+      ++res.skipped[cur.pid ? "mount namespace unreadable" : "mount namespace not enterable"];
+      continue;
+    }
+    for (auto& m : nsfs_mounts(*text)) {
+      if (m.type == NsType::mnt && !mnt_done.count(m.inode) && cur.pid)
+        todo.push_back({m.inode, 0, proc_path(opts, cur.pid, "root" + m.path)});
+      if (!b.wanted(m.type)) continue;
+      Namespace& n = b.ns(m.type, m.inode);
+      if (m.type == NsType::net && cur.ino == own_mnt_ino &&
+          (m.path.starts_with("/run/netns/") || m.path.starts_with("/var/run/netns/"))) {
+        std::string name = m.path.substr(m.path.rfind('/') + 1);
+        if (std::find(n.names.begin(), n.names.end(), name) == n.names.end())
+          n.names.push_back(name);
+      }
+      Holder h;
+      h.kind = HolderKind::mount;
+      h.path = m.path;
+      h.mntns = cur.ino;
+      h.pid = cur.pid;
+      if (cur.pid) b.add_path(n, proc_path(opts, cur.pid, "root" + m.path));
+      n.holders.push_back(std::move(h));
+    }
+  }
+
+  // 3. Network namespaces from the kernel's own list, with their devices and veth peers.
+  std::unordered_map<uint32_t, uint32_t> ndevs;
+  if (b.wanted(NsType::net)) {
+    for (auto& d : walk.devs) {
+      ++ndevs[d.net_inum];
+      if (!d.peer_net_inum || d.peer_net_inum == d.net_inum) continue;
+      Namespace& n = b.ns(NsType::net, d.peer_net_inum);
+      Holder h;
+      h.kind = HolderKind::peer;
+      h.netns = d.net_inum;
+      h.ifindex = static_cast<int>(d.ifindex);
+      h.ifname = std::string(d.name, strnlen(d.name, sizeof d.name));
+      h.peer_ifindex = static_cast<int>(d.peer_ifindex);
+      n.holders.push_back(std::move(h));
+    }
+    for (auto& r : walk.nets) {
+      Namespace& n = b.ns(NsType::net, r.inum);
+      n.cookie = r.cookie;
+      n.id = r.ns_id;
+      n.owner = r.owner_inum;
+      n.interfaces = ndevs[r.inum];
+    }
+  }
+
+  // 4. What each namespace is: id, owner, cookie, interfaces, nsid, names, container.
+  ContainerResolver containers(opts.host_root);
+  std::vector<Rtnl::NsidQuery> nsid_q;
+  std::vector<size_t> nsid_of;
+  std::vector<Fd> keep_open;  // fds named in nsid queries stay open until they are sent
+  for (size_t i = 0; i < b.all().size(); ++i) {
+    Namespace& n = b.all()[i];
+    for (int s = 0; s < NSCOPE_SLOT_COUNT; ++s)
+      if (slot_type(s) == n.type && s < NSCOPE_SLOT_PID_FOR_CHILDREN && initial[s] == n.inode)
+        n.initial = true;
+    bool need_fd = n.id == 0 || n.owner == 0 || (n.type == NsType::net && !n.interfaces);
+    Fd fd;
+    if (need_fd || (n.type == NsType::net && n.pid == 0)) fd = b.open(n);
+    if (fd) {
+      if (n.id == 0) {
+        uint64_t id = 0;
+        if (ioctl(fd.get(), NS_GET_ID, &id) == 0) n.id = id;
+      }
+      if (n.owner == 0) {
+        Fd user(ioctl(fd.get(), NS_GET_USERNS));
+        struct stat st {};
+        if (user && fstat(user.get(), &st) == 0) n.owner = st.st_ino;
+      }
+      if (n.type == NsType::net && !n.interfaces && root) {
+        (void)in_netns(fd.get(), [&] {
+          if (auto c = current_netns_cookie()) n.cookie = *c;
+          if (auto r = Rtnl::open())
+            if (auto l = r->links()) n.interfaces = static_cast<uint32_t>(l->size());
+        });
+      }
+    }
+    if (n.type == NsType::net) {
+      if (n.pid) {
+        nsid_q.push_back({n.pid, -1});
+        nsid_of.push_back(i);
+      } else if (fd) {
+        nsid_q.push_back({0, fd.get()});
+        nsid_of.push_back(i);
+        keep_open.push_back(std::move(fd));
+      }
+      for (auto& name : n.names)
+        if (!n.container) n.container = ContainerResolver::from_netns_name(name);
+    }
+    if (n.pid) {
+      auto cmd = read_file(proc_path(opts, n.pid, "cmdline"));
+      n.command = cmd ? cmdline_to_string(*cmd) : std::string();
+      if (n.command.empty())
+        for (auto& h : n.holders)
+          if (h.kind == HolderKind::process && h.pid == n.pid) n.command = "[" + h.command + "]";
+      if (!n.container && !n.initial) {
+        auto cg = read_file(proc_path(opts, n.pid, "cgroup"));
+        if (cg) n.container = containers.identify(n.pid, *cg);
+      }
+    }
+  }
+  // nsids as the initial network namespace numbers them: ask from there.
+  if (!nsid_q.empty()) {
+    auto ask = [&] {
+      auto r = Rtnl::open();
+      if (!r) return;
+      auto ids = r->nsids(nsid_q);
+      if (!ids) return;
+      for (size_t k = 0; k < ids->size(); ++k) b.all()[nsid_of[k]].nsid = (*ids)[k];
+      // Namespaces seen only as a veth peer have no fd: their nsid is the veth's
+      // link-netnsid, read from the initial namespace's own links.
+      if (auto links = r->links()) {
+        std::unordered_map<int, int32_t> by_ifindex;
+        for (auto& l : *links)
+          if (l.link_netnsid) by_ifindex[l.ifindex] = *l.link_netnsid;
+        for (auto& n : b.all()) {
+          if (n.type != NsType::net || n.nsid) continue;
+          for (auto& h : n.holders)
+            if (h.kind == HolderKind::peer && h.netns == initial[NSCOPE_SLOT_NET]) {
+              auto it = by_ifindex.find(h.ifindex);
+              if (it != by_ifindex.end()) n.nsid = it->second;
+            }
+        }
+      }
+    };
+    Fd own_net(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    bool in_initial = own_net && fstat(own_net.get(), &st) == 0 && st.st_ino == initial[NSCOPE_SLOT_NET];
+    if (in_initial || !initial[NSCOPE_SLOT_NET]) {
+      ask();
+    } else {
+      Fd init_net(::open(proc_path(opts, 2, "ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+      if (init_net) (void)in_netns(init_net.get(), ask);
+    }
+  }
+
+  res.namespaces = std::move(b.all());
+  std::sort(res.namespaces.begin(), res.namespaces.end(), [](const Namespace& a, const Namespace& c) {
+    return std::pair(a.type, a.inode) < std::pair(c.type, c.inode);
+  });
+  return res;
+}
+
+}  // namespace nscope
