@@ -227,7 +227,7 @@ if [[ $CMD == down ]]; then
     if [[ -f $STATE_ROOT/last ]]; then PFX=$(cat "$STATE_ROOT/last")
     else log "down: no $STATE_ROOT/last and no --prefix: nothing to do"; exit 0; fi
   fi
-  [[ $PFX =~ ^[a-z][a-z0-9]*$ ]] || die "bad prefix '$PFX'"
+  [[ $PFX =~ ^[a-z][a-z0-9]*$ ]] || { log "bad prefix '$PFX'"; usage; }
   # errexit is off inside do_down here: cleanup goes on past any one failure,
   # and its final check decides the exit status.
   if do_down "$PFX"; then exit 0; else exit 1; fi
@@ -236,7 +236,8 @@ fi
 # ======================================================================= up
 : "${PFX:=nsb$$}"
 [[ $PFX =~ ^[a-z][a-z0-9]*$ ]] || { log "bad prefix '$PFX': want [a-z][a-z0-9]*"; usage; }
-(( ${#PFX} + 1 + ${#N} <= 15 )) || { log "prefix '$PFX' too long: interface ${PFX}v$N would exceed 15 chars"; usage; }
+LASTV=${PFX}v$(( N > 0 ? N - 1 : 0 ))   # the longest interface name we make
+(( ${#LASTV} <= 15 && ${#PFX} <= 13 )) || { log "prefix '$PFX' too long: interface $LASTV would exceed 15 chars"; usage; }
 (( M <= P )) || { log "--procs ($M) must be <= --idle ($P)"; usage; }
 for c in ip unshare stat findmnt mountpoint xargs tac; do command -v "$c" >/dev/null || die "missing command: $c"; done
 PY=

@@ -41,7 +41,7 @@ Result<void> run_iter(bpf_program* prog, const char* name, std::string& buf) {
   if (!it) return bpf_error(errno, std::string("cannot create BPF iterator ") + name);
   buf.clear();
   size_t used = 0;
-  buf.resize(1 << 20);
+  buf.resize(256 * 1024);
   while (true) {
     if (buf.size() - used < 64 * 1024) buf.resize(buf.size() * 2);
     ssize_t n = ::read(it.get(), buf.data() + used, buf.size() - used);

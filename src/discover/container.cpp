@@ -3,6 +3,7 @@
 #include <climits>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <system_error>
 #include <utility>
@@ -258,8 +259,7 @@ std::optional<std::string> hierarchy_path(std::string_view controller, std::stri
     if (p.starts_with("/unified") && (p.size() == 8 || p[8] == '/')) p.remove_prefix(8);
   } else {
     size_t slash = p.find('/', 1);  // skip the mount directory ("cpu,cpuacct", "systemd")
-    if (slash == std::string_view::npos) return std::nullopt;
-    p.remove_prefix(slash);
+    p = slash == std::string_view::npos ? std::string_view() : p.substr(slash);
   }
   while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
   if (p.empty()) p = "/";
@@ -287,8 +287,8 @@ bool apply_kube_metadata(const json& m, Container& c) {
   std::string pod = first({"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"});
   std::string ns = first({"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace"});
   std::string uid = first({"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"});
-  std::string name = first({"io.kubernetes.cri.container-name", "io.kubernetes.container.name",
-                            "nerdctl/name"});
+  std::string name =
+      first({"io.kubernetes.cri.container-name", "io.kubernetes.container.name", "nerdctl/name"});
   set_if_empty(c.pod, pod);
   set_if_empty(c.pod_namespace, ns);
   set_if_empty(c.pod_uid, uid);
@@ -483,12 +483,12 @@ void ContainerResolver::fill_name(Container& c) {
   if ((c.runtime == "containerd" || unknown_kube) && is_container_id(c.id)) {
     if (!containerd_namespaces_) {
       containerd_namespaces_.emplace();
-      for_each_entry(path(kTaskDir), [&](std::string ns) {
-        containerd_namespaces_->push_back(std::move(ns));
-      });
+      for_each_entry(path(kTaskDir),
+                     [&](std::string ns) { containerd_namespaces_->push_back(std::move(ns)); });
     }
     for (const auto& ns : *containerd_namespaces_) {
-      if (fill_from_bundle(c, path(std::string(kTaskDir) + "/" + ns + "/" + c.id + "/config.json"))) {
+      if (fill_from_bundle(c,
+                           path(std::string(kTaskDir) + "/" + ns + "/" + c.id + "/config.json"))) {
         if (unknown_kube) c.runtime = "containerd";
         break;
       }

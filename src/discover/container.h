@@ -62,9 +62,9 @@ class ContainerResolver {
  private:
   struct RuncState {
     Container c;
-    std::string bundle;          // from the "bundle=" config label
-    bool cgroup_known = false;   // some cgroup path could be mapped to /proc/PID/cgroup form
-    bool filled = false;         // bundle annotations consulted
+    std::string bundle;         // from the "bundle=" config label
+    bool cgroup_known = false;  // some cgroup path could be mapped to /proc/PID/cgroup form
+    bool filled = false;        // bundle annotations consulted
   };
   struct PodInfo {
     std::string pod, pod_namespace;

@@ -1,12 +1,13 @@
 // Container identification from /proc/PID/cgroup contents and runtime state trees laid out
 // as docker, containerd, cri-o, podman, runc and the kubelet lay them out on a host.
+#include "discover/container.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <string>
 
-#include "discover/container.h"
 #include "util/strings.h"
 
 namespace nscope {
@@ -19,24 +20,29 @@ const std::string kRoot = kDir + "/root";
 const std::string kBadRoot = kDir + "/badroot";
 
 // Ids and pod uids used throughout the fixture tree.
-constexpr const char* kDockerWeb = "f31f384749f9115acf01fcf82f5a966b59dcc0a4cbd7c9740888c0bf32aa2bbb";
-constexpr const char* kDindInner = "25437081047c7971d2f51245b48f1164f706d9c60766dccb09958fc914ad08f1";
+constexpr const char* kDockerWeb =
+    "f31f384749f9115acf01fcf82f5a966b59dcc0a4cbd7c9740888c0bf32aa2bbb";
+constexpr const char* kDindInner =
+    "25437081047c7971d2f51245b48f1164f706d9c60766dccb09958fc914ad08f1";
 constexpr const char* kNginx = "ee2c97da97b7c44b58b34bd3d12a84f1d715b371fa13eacbafe6c4e4d08416ce";
 constexpr const char* kSandbox = "9f447d269d738d512ac261a92210b711f11a1d3a0bd3d8e718849543981ecccd";
 constexpr const char* kCoredns = "4957b578bd4152d51429d77e4968f87ec903dec067da2537601a038636347220";
-constexpr const char* kPodmanDb = "cc68e1d9877507693f2627038a9947317d784e78728a2cdc290274f23414b7e0";
+constexpr const char* kPodmanDb =
+    "cc68e1d9877507693f2627038a9947317d784e78728a2cdc290274f23414b7e0";
 constexpr const char* kPodmanInfra =
     "0b7c5e4f1a2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7";
 constexpr const char* kPodmanRootless =
     "56dfa3bc944415a972b0fe05883435f6f061150cc65600d923a24fd565932362";
 constexpr const char* kCgfsContainerd =
     "6c63fe2348d8d42a8ade51d40d9322df07274ed8c880de8cbf891b3dc5b153b4";
-constexpr const char* kCgfsDocker = "07a85c567741f08cd46b5fe3f0b85b3b0c8b09a781a079e3ab82296f775981bc";
+constexpr const char* kCgfsDocker =
+    "07a85c567741f08cd46b5fe3f0b85b3b0c8b09a781a079e3ab82296f775981bc";
 constexpr const char* kCgfsUnknown =
     "63410b8ed6fe5b5b29969fb4924e51766684ba73f775f5c8a3dc6d67c7ca017c";
 constexpr const char* kKindCtr = "fc7d8b383769d2cf860a0ecc7ba74764d8dcb067512285e66f291c68419bd4b5";
 constexpr const char* kNerdctl = "126d289b69f4fd0f8b7b07bcd9453b8cd4ee147fe4748f2f58f144e930733c25";
-constexpr const char* kApiserver = "8fa8c3a431ee4c139617ddd7a142a179a95edab4f317a427a31eceab4c9d5d01";
+constexpr const char* kApiserver =
+    "8fa8c3a431ee4c139617ddd7a142a179a95edab4f317a427a31eceab4c9d5d01";
 constexpr const char* kSidecar = "5d5cda8a42f42a7f654b325a9d9b194d81312079e695e42d84ff3ed068164f71";
 constexpr const char* kWebUid = "4678f48e-9e6e-53d3-9c13-dbd66056a5d1";
 constexpr const char* kCorednsUid = "cd25af45-5a5d-5e00-9200-e7206f386688";
@@ -76,9 +82,13 @@ void expect_pod(const std::optional<Container>& c, const std::string& pod, const
 
 // --- the pure cgroup parser -------------------------------------------------------------
 
-TEST(Container, DockerCgroupfsV1) { expect_container(parse("docker-v1-cgroupfs"), "docker", kDockerWeb); }
+TEST(Container, DockerCgroupfsV1) {
+  expect_container(parse("docker-v1-cgroupfs"), "docker", kDockerWeb);
+}
 
-TEST(Container, DockerSystemdV2) { expect_container(parse("docker-v2-systemd"), "docker", kDockerWeb); }
+TEST(Container, DockerSystemdV2) {
+  expect_container(parse("docker-v2-systemd"), "docker", kDockerWeb);
+}
 
 TEST(Container, DockerHybridFallsBackToV1Lines) {
   // The unified line points at containerd.service; the v1 lines know the container.
@@ -98,7 +108,9 @@ TEST(Container, DockerInDockerInnermostWins) {
   expect_container(parse("dind-v1"), "docker", kDindInner);
 }
 
-TEST(Container, NerdctlIsContainerd) { expect_container(parse("nerdctl-v2"), "containerd", kNerdctl); }
+TEST(Container, NerdctlIsContainerd) {
+  expect_container(parse("nerdctl-v2"), "containerd", kNerdctl);
+}
 
 TEST(Container, KubernetesContainerdSystemdDriver) {
   expect_container(parse("k8s-containerd-systemd-v2"), "containerd", kNginx, "", kWebUid);
@@ -114,7 +126,8 @@ TEST(Container, KubernetesStaticPodHashUid) {
 }
 
 TEST(Container, KubernetesCgroupfsBareIdHasNoRuntime) {
-  expect_container(parse("k8s-cgroupfs-containerd-v1"), "kubernetes", kCgfsContainerd, "", kCgfsUid);
+  expect_container(parse("k8s-cgroupfs-containerd-v1"), "kubernetes", kCgfsContainerd, "",
+                   kCgfsUid);
 }
 
 TEST(Container, KubernetesDockerSystemdV1) {
@@ -146,7 +159,18 @@ TEST(Container, PodmanRootless) {
   expect_container(parse("podman-rootless-v2"), "podman", kPodmanRootless);
 }
 
-TEST(Container, PodmanCgroupfs) { expect_container(parse("podman-cgroupfs-v1"), "podman", kPodmanDb); }
+TEST(Container, PodmanCgroupfs) {
+  expect_container(parse("podman-cgroupfs-v1"), "podman", kPodmanDb);
+}
+
+TEST(Container, PodmanPodMember) {
+  // Containers of a podman pod sit below the pod's slice in machine.slice.
+  auto c = container_from_cgroup("0::/machine.slice/machine-libpod_pod_" + std::string(64, 'a') +
+                                 ".slice/libpod-" + kPodmanDb + ".scope/container\n");
+  expect_container(c, "podman", kPodmanDb);
+  EXPECT_FALSE(container_from_cgroup("0::/machine.slice/machine-libpod_pod_" +
+                                     std::string(64, 'a') + ".slice\n"));
+}
 
 TEST(Container, PodmanConmonIsNotTheContainer) { EXPECT_FALSE(parse("podman-conmon-v2")); }
 
@@ -360,8 +384,9 @@ TEST(Container, ResolverReadsStateOnce) {
                    "podman", kPodmanInfra, "2f5d6b7c8a9e-infra");
   expect_container(r.identify(4111, cgroup("runc-web-child-v2")), "runc", "web", "web");
   expect_container(r.identify(4201, cgroup("runc-db-v1")), "runc", "db", "db");
-  expect_pod(r.identify(8300, "0::/kubepods.slice/kubepods-burstable.slice/"
-                              "kubepods-burstable-podcd25af45_5a5d_5e00_9200_e7206f386688.slice\n"),
+  expect_pod(r.identify(8300,
+                        "0::/kubepods.slice/kubepods-burstable.slice/"
+                        "kubepods-burstable-podcd25af45_5a5d_5e00_9200_e7206f386688.slice\n"),
              "coredns-5d78c9869d-7qk2m", "kube-system");
   fs::remove_all(tmp);
 }
