@@ -76,4 +76,61 @@ struct nscope_dev_rec {
 	char link_kind[NSCOPE_IFNAME_LEN]; /* rtnl_link_ops->kind: "veth", "bridge", ... */
 };
 
+/* ---- collect: packet events (bpf/collect.bpf.c) ---- */
+
+#define NSCOPE_MAX_PROBES 32     /* probe slots in collect.bpf.c */
+#define NSCOPE_PKT_CAPTURE 128   /* bytes of packet kept per event, from the link header */
+
+/* Collectors, as a bitmask in the BPF program's configuration. */
+#define NSCOPE_COLLECT_SKB (1u << 0)
+#define NSCOPE_COLLECT_NS (1u << 1)
+#define NSCOPE_COLLECT_DEV (1u << 2)
+
+/* How a probe's arguments are laid out: which raw tracepoint argument holds what. */
+#define NSCOPE_ARG_NONE 0xff
+struct nscope_probe_cfg {
+	__u8 skb_arg; /* struct sk_buff * */
+	__u8 dev_arg; /* struct net_device * */
+	__u8 net_arg; /* struct net * */
+	__u8 pad;
+};
+
+/* Where the event's netns came from (nscope_event.ns_src). */
+enum nscope_ns_src {
+	NSCOPE_NS_NONE = 0,
+	NSCOPE_NS_SKB_DEV = 1, /* skb->dev */
+	NSCOPE_NS_SKB_SK = 2,  /* skb->sk */
+	NSCOPE_NS_ARG_DEV = 3, /* the probe's net_device argument */
+	NSCOPE_NS_ARG_NET = 4, /* the probe's net argument */
+};
+
+/* nscope_event.flags */
+#define NSCOPE_EV_HAS_SKB (1u << 0)
+#define NSCOPE_EV_HAS_MAC (1u << 1) /* data[] starts at the link-layer header */
+#define NSCOPE_EV_HAS_NET (1u << 2) /* data[] starts at the network header */
+
+struct nscope_event {
+	__u64 ts;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 skb;     /* the sk_buff's address */
+	__u64 netns_cookie;
+	__u32 probe;   /* probe slot */
+	__u32 cpu;
+	__u32 pid;     /* thread id */
+	__u32 tgid;
+	__u32 netns_inum;
+	__u32 ifindex;
+	__u32 rx_ifindex; /* skb->skb_iif: the device it came in on */
+	__u32 len;        /* skb->len */
+	__u32 data_len;   /* skb->data_len (paged part) */
+	__u32 mark;
+	__u16 protocol;   /* skb->protocol, network byte order */
+	__u16 caplen;     /* bytes valid in data[] */
+	__u8 flags;       /* NSCOPE_EV_* */
+	__u8 ns_src;      /* enum nscope_ns_src */
+	__u8 pad[2];
+	char comm[NSCOPE_COMM_LEN];
+	char ifname[NSCOPE_IFNAME_LEN];
+	__u8 data[NSCOPE_PKT_CAPTURE];
+};
+
 #endif /* NSCOPE_SHARED_H */

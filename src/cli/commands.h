@@ -20,5 +20,7 @@ using Runner = std::function<int()>;
 // Each adds its subcommand to `app` and returns its runner (called when it was chosen).
 Runner register_list(CLI::App& app);
 Runner register_info(CLI::App& app);
+// cmdline: the whole command line, recorded in the event file.
+Runner register_collect(CLI::App& app, const std::string& cmdline);
 
 }  // namespace nscope::cli

@@ -15,9 +15,12 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Show libbpf's messages");
 
+  std::string cmdline = "nscope";
+  for (int i = 1; i < argc; ++i) cmdline += std::string(" ") + argv[i];
   std::vector<Runner> runners{
       register_list(app),
       register_info(app),
+      register_collect(app, cmdline),
   };
 
   try {

@@ -1,0 +1,175 @@
+// `nscope collect`: packet events at kernel tracepoints, tagged with their network namespace.
+#include <bpf/btf.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "bpfload/features.h"
+#include "cli/commands.h"
+#include "collect/probes.h"
+#include "collect/session.h"
+#include "discover/scan.h"
+#include "util/strings.h"
+
+namespace nscope::cli {
+
+namespace {
+
+struct CollectArgs {
+  std::vector<std::string> collectors;
+  std::vector<std::string> probes;
+  std::string out;
+  bool print = false;
+  std::string cmd;
+  std::string duration;
+  uint64_t count = 0;
+  std::string buffer_size = "32M";
+  bool ethernet = false;
+  bool utc = false;
+};
+
+constexpr std::string_view kCollectors = "skb, ns, dev";
+
+uint32_t parse_collectors(const std::vector<std::string>& list) {
+  if (list.empty()) return NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
+  uint32_t mask = 0;
+  for (const auto& item : list)
+    for (auto part : split(item, ',')) {
+      part = trim(part);
+      if (part == "skb") mask |= NSCOPE_COLLECT_SKB;
+      else if (part == "ns") mask |= NSCOPE_COLLECT_NS;
+      else if (part == "dev") mask |= NSCOPE_COLLECT_DEV;
+      else
+        throw UsageError(fmt::format("unknown collector '{}'; valid collectors: {}", part, kCollectors));
+    }
+  return mask;
+}
+
+// "64M", "1G", "4096" -> bytes.
+uint64_t parse_size(const std::string& s) {
+  if (s.empty()) throw UsageError("--buffer-size: empty");
+  uint64_t mult = 1;
+  std::string num = s;
+  switch (std::toupper(static_cast<unsigned char>(s.back()))) {
+    case 'K': mult = 1ull << 10; num.pop_back(); break;
+    case 'M': mult = 1ull << 20; num.pop_back(); break;
+    case 'G': mult = 1ull << 30; num.pop_back(); break;
+  }
+  auto v = parse_u64(num);
+  if (!v || *v == 0 || *v * mult > (1ull << 31))
+    throw UsageError(fmt::format("--buffer-size '{}': give a size such as 64M (at most 2G)", s));
+  return *v * mult;
+}
+
+// "10", "10s", "500ms", "2m" -> seconds.
+double parse_duration(const std::string& s) {
+  double mult = 1;
+  std::string num = s;
+  if (num.ends_with("ms")) { mult = 0.001; num.resize(num.size() - 2); }
+  else if (num.ends_with('s')) num.pop_back();
+  else if (num.ends_with('m')) { mult = 60; num.pop_back(); }
+  else if (num.ends_with('h')) { mult = 3600; num.pop_back(); }
+  char* end = nullptr;
+  double v = std::strtod(num.c_str(), &end);
+  if (num.empty() || *end || v <= 0)
+    throw UsageError(fmt::format("--duration '{}': give a time such as 10s, 500ms or 2m", s));
+  return v * mult;
+}
+
+std::unordered_map<uint32_t, std::string> namespace_names() {
+  std::unordered_map<uint32_t, std::string> names;
+  ScanOptions so;
+  so.types = {NsType::net};
+  for (const auto& n : scan_namespaces(so).namespaces) {
+    if (!n.names.empty()) names[static_cast<uint32_t>(n.inode)] = n.names.front();
+    else if (n.container)
+      names[static_cast<uint32_t>(n.inode)] =
+          n.container->name.empty() ? n.container->id.substr(0, 12) : n.container->name;
+  }
+  return names;
+}
+
+int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
+  SessionOptions so;
+  so.collector.collectors = parse_collectors(a.collectors);
+  so.collector.buffer_size = parse_size(a.buffer_size);
+  so.duration_s = a.duration.empty() ? 0 : parse_duration(a.duration);
+  so.count = a.count;
+  so.cmd = a.cmd;
+  so.out_path = a.out;
+  so.print = a.out.empty() || a.print;
+  so.text.ethernet = a.ethernet;
+  so.text.utc = a.utc;
+  so.cmdline = cmdline;
+
+  std::vector<std::string> specs;
+  for (const auto& p : a.probes)
+    for (auto part : split(p, ','))
+      if (!trim(part).empty()) specs.emplace_back(trim(part));
+  if (specs.empty()) specs = {"net:netif_receive_skb", "net:net_dev_start_xmit"};
+
+  if (geteuid() != 0)
+    throw std::runtime_error("collect needs root (CAP_BPF and CAP_PERFMON) to load its BPF "
+                             "programs: run it with sudo");
+  std::unique_ptr<btf, void (*)(btf*)> vmlinux(btf__load_vmlinux_btf(), btf__free);
+  if (!vmlinux)
+    throw std::runtime_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): collect "
+                             "needs a kernel built with CONFIG_DEBUG_INFO_BTF");
+  auto catalog = list_tracepoints();
+  auto probes = resolve_probes(specs, vmlinux.get(),
+                               catalog ? catalog.value() : std::vector<TracepointName>{});
+  if (!probes) throw UsageError(probes.error().message);
+  for (const auto& p : *probes) {
+    if (p.kind == ProbeKind::tracepoint) continue;
+    const char* type = p.kind == ProbeKind::kprobe ? "kprobe" : "fentry";
+    const Features& f = probe_features();
+    std::string why;
+    for (const auto& pr : f.probes)
+      if (pr.name == type && !pr.ok) why = pr.error;
+    throw UsageError(fmt::format(
+        "{}:{}: this kernel does not allow {} programs ({}); use tracepoints, e.g. -p "
+        "net:netif_receive_skb (see `nscope info`)",
+        type, p.name, type, why.empty() ? "not supported by nscope yet" : why));
+  }
+  so.collector.probes = std::move(probes.value());
+  auto names = namespace_names();
+  so.text.names = &names;
+
+  auto r = run_collect(so);
+  if (!r) throw std::runtime_error(r.error().message);
+  const SessionSummary& s = *r;
+  fmt::print(stderr, "nscope: {} events from {} probe{}{}; {} lost{}\n", s.events,
+             so.collector.probes.size(), so.collector.probes.size() == 1 ? "" : "s",
+             s.stop_reason.empty() ? "" : " (stopped: " + s.stop_reason + ")", s.lost,
+             s.lost ? " (the ring buffer was full: raise --buffer-size)" : "");
+  if (!s.write_error.empty()) {
+    fmt::print(stderr, "nscope: {}\n", s.write_error);
+    return 1;
+  }
+  return 0;
+}
+}  // namespace
+
+Runner register_collect(CLI::App& app, const std::string& cmdline) {
+  auto a = std::make_shared<CollectArgs>();
+  auto* c = app.add_subcommand("collect", "Packet events at kernel tracepoints, with their namespace");
+  c->add_option("-c,--collectors", a->collectors, "Collectors: skb, ns, dev (default: all)")
+      ->delimiter(',');
+  c->add_option("-p,--probe", a->probes,
+                "Probes: GROUP:NAME or tp:GROUP:NAME, * globs (default: net:netif_receive_skb, "
+                "net:net_dev_start_xmit)");
+  c->add_option("-o,--out", a->out, "Write events as JSON lines to FILE");
+  c->add_flag("--print", a->print, "Print events as text too when writing a file");
+  c->add_option("--cmd", a->cmd, "Run CMD (with sh -c) and stop when it exits");
+  c->add_option("--duration", a->duration, "Stop after this long (10s, 500ms, 2m)");
+  c->add_option("--count", a->count, "Stop after N events");
+  c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)");
+  c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
+  c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
+  return [a, c, cmdline]() { return c->parsed() ? run_collect_cmd(*a, cmdline) : -1; };
+}
+
+}  // namespace nscope::cli

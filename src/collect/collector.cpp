@@ -1,0 +1,121 @@
+#include "collect/collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "bpfload/libbpf_log.h"
+#include "collect.skel.h"
+
+namespace nscope {
+namespace {
+
+Error bpf_error(int err, const std::string& what) {
+  std::string detail = libbpf_log_take();
+  Error e = Error::sys(err, what);
+  if (!detail.empty()) e.message += " (" + detail + ")";
+  return e;
+}
+
+bpf_program* slot_program(collect* s, size_t i) {
+  bpf_program* p = nullptr;
+  std::string want = "probe_" + std::to_string(i);
+  bpf_object__for_each_program(p, s->obj)
+    if (want == bpf_program__name(p)) return p;
+  return nullptr;
+}
+
+}  // namespace
+
+uint64_t ring_size_for(uint64_t requested) {
+  uint64_t size = 4096;
+  while (size < requested && size < (1ull << 31)) size <<= 1;
+  return size;
+}
+
+Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, Sink sink) {
+  if (cfg.probes.empty()) return Error::msg("no probes to attach");
+  if (cfg.probes.size() > NSCOPE_MAX_PROBES)
+    return Error::msg("too many probes (" + std::to_string(cfg.probes.size()) + "); at most " +
+                      std::to_string(NSCOPE_MAX_PROBES));
+  std::unique_ptr<Collector> c(new Collector());
+  c->sink_ = std::move(sink);
+  c->nslots_ = cfg.probes.size();
+  c->ncpus_ = libbpf_num_possible_cpus();
+  c->skel_ = collect::open();
+  if (!c->skel_) return bpf_error(errno, "cannot open the collect BPF programs");
+
+  auto* ro = c->skel_->rodata;
+  ro->collectors = cfg.collectors;
+  uint64_t ring = ring_size_for(cfg.buffer_size);
+  ro->wakeup_bytes = ring / 16;
+  for (size_t i = 0; i < NSCOPE_MAX_PROBES; ++i) {
+    bpf_program* p = slot_program(c->skel_, i);
+    if (!p) return Error::msg("BPF object lacks probe slot " + std::to_string(i));
+    bpf_program__set_autoload(p, i < cfg.probes.size());
+    if (i < cfg.probes.size()) {
+      ro->probe_cfg[i] = cfg.probes[i].cfg;
+    }
+  }
+  if (bpf_map__set_max_entries(c->skel_->maps.events, static_cast<uint32_t>(ring)) != 0)
+    return bpf_error(errno, "cannot size the ring buffer");
+  if (collect::load(c->skel_) != 0) return bpf_error(errno, "cannot load the collect BPF programs");
+
+  c->rb_ = ring_buffer__new(bpf_map__fd(c->skel_->maps.events), on_record, c.get(), nullptr);
+  if (!c->rb_) return bpf_error(errno, "cannot open the ring buffer");
+
+  for (size_t i = 0; i < cfg.probes.size(); ++i) {
+    const ProbeSpec& ps = cfg.probes[i];
+    bpf_link* l = bpf_program__attach_raw_tracepoint(slot_program(c->skel_, i), ps.name.c_str());
+    if (!l) return bpf_error(errno, "cannot attach to tracepoint " + ps.symbol());
+    c->links_.push_back(l);
+  }
+  return c;
+}
+
+int Collector::on_record(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Collector*>(ctx);
+  if (size < sizeof(nscope_event)) return 0;
+  return self->sink_(*static_cast<const nscope_event*>(data)) ? 0 : -ECANCELED;
+}
+
+int Collector::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }
+
+Result<int> Collector::consume() {
+  int n = ring_buffer__consume(rb_);
+  if (n < 0 && n != -ECANCELED) return Error::sys(-n, "cannot read the ring buffer");
+  return n < 0 ? 0 : n;
+}
+
+void Collector::detach() {
+  for (bpf_link* l : links_) {
+    int err = bpf_link__destroy(l);
+    if (err) std::fprintf(stderr, "nscope: detaching a probe failed: %s\n", std::strerror(-err));
+  }
+  links_.clear();
+}
+
+std::vector<std::vector<uint64_t>> Collector::read_percpu(int fd) const {
+  std::vector<std::vector<uint64_t>> out(nslots_, std::vector<uint64_t>(static_cast<size_t>(ncpus_)));
+  std::vector<uint64_t> vals(static_cast<size_t>(ncpus_));
+  for (uint32_t i = 0; i < nslots_; ++i)
+    if (bpf_map_lookup_elem(fd, &i, vals.data()) == 0) out[i] = vals;
+  return out;
+}
+
+std::vector<std::vector<uint64_t>> Collector::lost() const {
+  return read_percpu(bpf_map__fd(skel_->maps.lost));
+}
+std::vector<std::vector<uint64_t>> Collector::emitted() const {
+  return read_percpu(bpf_map__fd(skel_->maps.emitted));
+}
+
+Collector::~Collector() {
+  detach();
+  if (rb_) ring_buffer__free(rb_);
+  if (skel_) collect::destroy(skel_);
+}
+
+}  // namespace nscope

@@ -1,0 +1,59 @@
+// Owns the collect BPF programs: loads them configured for the chosen probes, attaches
+// them, hands ring-buffer records to a sink, and detaches on destruction (always).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "collect/probes.h"
+#include "nscope.h"
+#include "util/result.h"
+
+struct collect;
+struct bpf_link;
+struct ring_buffer;
+
+namespace nscope {
+
+struct CollectorConfig {
+  uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
+  std::vector<ProbeSpec> probes;          // tracepoints; slot i is probes[i]
+  uint64_t buffer_size = 32ull << 20;     // ring buffer bytes, a power of two
+};
+
+class Collector {
+ public:
+  // Returns false to stop consuming (the record stays unconsumed).
+  using Sink = std::function<bool(const nscope_event&)>;
+
+  static Result<std::unique_ptr<Collector>> start(const CollectorConfig& cfg, Sink sink);
+  Collector(const Collector&) = delete;
+  Collector& operator=(const Collector&) = delete;
+  ~Collector();
+
+  int epoll_fd() const;               // becomes readable when a batch is waiting
+  Result<int> consume();              // hands every waiting record to the sink
+  void detach();                      // programs off the tracepoints; idempotent
+  // Events the ring buffer could not take, and events emitted: [slot][cpu].
+  std::vector<std::vector<uint64_t>> lost() const;
+  std::vector<std::vector<uint64_t>> emitted() const;
+
+ private:
+  Collector() = default;
+  static int on_record(void* ctx, void* data, size_t size);
+  std::vector<std::vector<uint64_t>> read_percpu(int map_fd) const;
+
+  collect* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  ring_buffer* rb_ = nullptr;
+  Sink sink_;
+  size_t nslots_ = 0;
+  int ncpus_ = 0;
+};
+
+// Rounds a user's --buffer-size to what the ring buffer takes (a power of two >= 4 KiB).
+uint64_t ring_size_for(uint64_t requested);
+
+}  // namespace nscope

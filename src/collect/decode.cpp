@@ -1,0 +1,59 @@
+#include "collect/decode.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace nscope {
+
+void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
+  e.ts = r.ts;
+  e.cpu = r.cpu;
+  e.has_task = true;
+  e.pid = r.pid;
+  e.tgid = r.tgid;
+  std::memcpy(e.comm.data(), r.comm, sizeof r.comm);
+  e.comm.back() = 0;
+  e.probe_type = ctx.probe_type;
+  e.symbol = r.probe < ctx.slot_symbols.size() ? ctx.slot_symbols[r.probe] : std::string_view("?");
+
+  e.has_netns = (ctx.collectors & NSCOPE_COLLECT_NS) && r.ns_src != NSCOPE_NS_NONE;
+  e.netns_inum = r.netns_inum;
+  e.netns_cookie = r.netns_cookie;
+
+  e.has_dev = (ctx.collectors & NSCOPE_COLLECT_DEV) && r.ifindex != 0;
+  e.ifindex = r.ifindex;
+  e.rx_ifindex = r.rx_ifindex;
+  std::memcpy(e.ifname.data(), r.ifname, sizeof r.ifname);
+  e.ifname.back() = 0;
+
+  e.has_skb = (ctx.collectors & NSCOPE_COLLECT_SKB) && (r.flags & NSCOPE_EV_HAS_SKB);
+  e.skb_addr = r.skb;
+  e.len = r.len;
+  e.data_len = r.data_len;
+  e.mark = r.mark;
+  e.protocol = ntohs(r.protocol);
+
+  size_t cap = r.caplen > NSCOPE_PKT_CAPTURE ? NSCOPE_PKT_CAPTURE : r.caplen;
+  e.has_packet = e.has_skb && cap > 0;
+  e.caplen = 0;
+  e.l2_len = 0;
+  if (!e.has_packet) return;
+  const uint8_t l2 = r.pad[0];
+  if ((r.flags & NSCOPE_EV_HAS_MAC) && l2 == 14) {
+    std::memcpy(e.data.data(), r.data, cap);
+    e.caplen = static_cast<uint16_t>(cap);
+  } else {
+    // No Ethernet header (loopback, tun, or a link header we do not parse): make one.
+    size_t skip = (r.flags & NSCOPE_EV_HAS_MAC) ? l2 : 0;
+    if (skip > cap) skip = cap;
+    std::memset(e.data.data(), 0, 12);
+    e.data[12] = static_cast<uint8_t>(e.protocol >> 8);
+    e.data[13] = static_cast<uint8_t>(e.protocol & 0xff);
+    std::memcpy(e.data.data() + 14, r.data + skip, cap - skip);
+    e.caplen = static_cast<uint16_t>(14 + cap - skip);
+  }
+  e.l2_len = 14;
+}
+
+}  // namespace nscope

@@ -1,0 +1,22 @@
+// Raw ring-buffer records (struct nscope_event) into the event model.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "events/event.h"
+#include "nscope.h"
+
+namespace nscope {
+
+struct DecodeContext {
+  std::vector<std::string_view> slot_symbols;  // probe slot -> "net:netif_receive_skb"
+  std::string_view probe_type = "raw_tracepoint";
+  uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
+};
+
+// Packets captured from the network header get a made-up Ethernet header (zero addresses,
+// the skb's protocol), so every packet in the model starts at the link layer, as in Retis.
+void decode_event(const nscope_event& raw, const DecodeContext& ctx, Event& e);
+
+}  // namespace nscope

@@ -1,0 +1,46 @@
+// Probe specifications for `collect -p`: tracepoints by name (`net:netif_receive_skb`,
+// `tp:net:*`), resolved against the running kernel's BTF to find which argument carries the
+// sk_buff, net_device or net. kprobe:/fentry: are recognised and refused where the kernel
+// cannot attach them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nscope.h"
+#include "util/result.h"
+
+struct btf;
+
+namespace nscope {
+
+enum class ProbeKind { tracepoint, kprobe, fentry };
+
+struct ProbeSpec {
+  ProbeKind kind = ProbeKind::tracepoint;
+  std::string group;  // tracepoint group ("net"); empty when only BTF named it
+  std::string name;   // tracepoint or function name
+  nscope_probe_cfg cfg{NSCOPE_ARG_NONE, NSCOPE_ARG_NONE, NSCOPE_ARG_NONE, 0};
+  std::string symbol() const { return group.empty() ? name : group + ":" + name; }
+};
+
+struct TracepointName {
+  std::string group, name;
+};
+
+// Tracepoints the kernel has: from tracefs when mounted, else from a tracefs mounted in a
+// private mount namespace of a short-lived thread (the host's mounts are not touched).
+Result<std::vector<TracepointName>> list_tracepoints();
+
+// Argument layout of tracepoint `name` from its BTF prototype (typedef btf_trace_<name>).
+// An Error when BTF has no such tracepoint.
+Result<nscope_probe_cfg> tracepoint_args(const btf* vmlinux, const std::string& name);
+
+// The probes to attach for `specs` (each "GROUP:NAME", "tp:GROUP:NAME", a '*' glob in either
+// part, "kprobe:FUNC" or "fentry:FUNC"). Errors name the bad spec and the valid forms; a
+// wildcard keeps only tracepoints that carry a packet argument.
+Result<std::vector<ProbeSpec>> resolve_probes(const std::vector<std::string>& specs,
+                                              const btf* vmlinux,
+                                              const std::vector<TracepointName>& catalog);
+
+}  // namespace nscope

@@ -1,0 +1,235 @@
+#include "collect/session.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "collect/writer.h"
+#include "util/fd.h"
+
+namespace nscope {
+namespace {
+
+int64_t mono_to_utc_ns() {
+  timespec m{}, r{};
+  clock_gettime(CLOCK_MONOTONIC, &m);
+  clock_gettime(CLOCK_REALTIME, &r);
+  return (static_cast<int64_t>(r.tv_sec) - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
+}
+
+std::string startup_line(const SessionOptions& o, int64_t offset) {
+  utsname u{};
+  uname(&u);
+  std::string s = "{\"startup\":{\"nscope_version\":";
+  json_escape(NSCOPE_VERSION, s);
+  s += ",\"cmdline\":";
+  json_escape(o.cmdline, s);
+  s += ",\"kernel\":";
+  json_escape(u.release, s);
+  int64_t sec = offset / 1000000000, nsec = offset % 1000000000;
+  fmt::format_to(std::back_inserter(s), ",\"clock_monotonic_offset\":{{\"sec\":{},\"nsec\":{}}}",
+                 sec, nsec);
+  s += ",\"probes\":[";
+  for (size_t i = 0; i < o.collector.probes.size(); ++i) {
+    if (i) s += ',';
+    json_escape(o.collector.probes[i].symbol(), s);
+  }
+  s += "]}}";
+  return s;
+}
+
+uint64_t sum(const std::vector<std::vector<uint64_t>>& v) {
+  uint64_t t = 0;
+  for (auto& row : v)
+    for (auto x : row) t += x;
+  return t;
+}
+
+std::string stats_line(const SessionOptions& o, uint64_t events,
+                       const std::vector<std::vector<uint64_t>>& lost) {
+  std::string s = fmt::format("{{\"stats\":{{\"events\":{},\"lost\":{},\"lost_by_probe\":{{",
+                              events, sum(lost));
+  bool first = true;
+  for (size_t i = 0; i < lost.size(); ++i) {
+    uint64_t t = 0;
+    for (auto x : lost[i]) t += x;
+    if (!t) continue;
+    if (!first) s += ',';
+    first = false;
+    json_escape(o.collector.probes[i].symbol(), s);
+    s += ":{";
+    bool f2 = true;
+    for (size_t cpu = 0; cpu < lost[i].size(); ++cpu) {
+      if (!lost[i][cpu]) continue;
+      fmt::format_to(std::back_inserter(s), "{}\"{}\":{}", f2 ? "" : ",", cpu, lost[i][cpu]);
+      f2 = false;
+    }
+    s += '}';
+  }
+  s += "}}}";
+  return s;
+}
+
+}  // namespace
+
+Result<SessionSummary> run_collect(const SessionOptions& o) {
+  Fd out;
+  if (!o.out_path.empty()) {
+    out.reset(::open(o.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!out) return Error::sys(errno, "cannot open " + o.out_path);
+  }
+
+  // Signals arrive through a signalfd: block them here, before any thread starts, so every
+  // thread inherits the mask and none is interrupted mid-write.
+  sigset_t mask, old;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &mask, &old);
+  struct RestoreMask {
+    sigset_t m;
+    ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &m, nullptr); }
+  } restore{old};
+  signal(SIGPIPE, SIG_IGN);
+  Fd sfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sfd) return Error::sys(errno, "signalfd");
+
+  int64_t offset = mono_to_utc_ns();
+  WriterOptions wo;
+  wo.text_fd = o.print ? STDOUT_FILENO : -1;
+  wo.json_fd = out.get();
+  wo.json_path = o.out_path;
+  wo.text = o.text;
+  wo.text.mono_to_utc_ns = offset;
+  wo.decode.collectors = o.collector.collectors;
+  std::vector<std::string> symbols;
+  for (auto& p : o.collector.probes) symbols.push_back(p.symbol());
+  for (auto& s : symbols) wo.decode.slot_symbols.push_back(s);
+  EventWriter writer(wo);
+  writer.write_json_line(startup_line(o, offset));
+
+  uint64_t n = 0;
+  bool count_reached = false;
+  auto collector = Collector::start(o.collector, [&](const nscope_event& raw) {
+    if (o.count && n >= o.count) {
+      count_reached = true;
+      return false;
+    }
+    writer.push(raw);
+    ++n;
+    if (o.count && n >= o.count) count_reached = true;
+    return true;
+  });
+  if (!collector) {
+    writer.close("");
+    return collector.error();
+  }
+  Collector& c = *collector.value();
+
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  auto watch = [&](int fd, uint64_t tag) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
+  };
+  enum : uint64_t { kRing = 1, kSignal = 2, kChild = 3 };
+  watch(c.epoll_fd(), kRing);
+  watch(sfd.get(), kSignal);
+
+  pid_t child = -1;
+  Fd pidfd;
+  if (!o.cmd.empty()) {
+    child = fork();
+    if (child == 0) {
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      signal(SIGPIPE, SIG_DFL);
+      execl("/bin/sh", "sh", "-c", o.cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    if (child < 0) return Error::sys(errno, "cannot start --cmd");
+    pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
+    if (pidfd) watch(pidfd.get(), kChild);
+  }
+
+  SessionSummary sum_;
+  auto start = std::chrono::steady_clock::now();
+  auto last_report = start;
+  uint64_t reported_lost = 0;
+  while (true) {
+    epoll_event evs[4];
+    int k = epoll_wait(ep.get(), evs, 4, 10);
+    bool stop = false;
+    for (int i = 0; i < k; ++i) {
+      if (evs[i].data.u64 == kSignal) {
+        signalfd_siginfo si;
+        while (read(sfd.get(), &si, sizeof si) == sizeof si) {}
+        sum_.stop_reason = "signal";
+        stop = true;
+      } else if (evs[i].data.u64 == kChild) {
+        sum_.stop_reason = "command exited";
+        stop = true;
+      }
+    }
+    if (auto r = c.consume(); !r) {
+      sum_.write_error = r.error().message;
+      stop = true;
+    }
+    writer.flush();
+    if (count_reached) {
+      sum_.stop_reason = "count";
+      stop = true;
+    }
+    if (writer.failed()) {
+      sum_.stop_reason = "write error";
+      stop = true;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (o.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o.duration_s) {
+      sum_.stop_reason = "duration";
+      stop = true;
+    }
+    if (now - last_report >= std::chrono::seconds(1)) {
+      last_report = now;
+      uint64_t l = sum(c.lost());
+      if (l > reported_lost) {
+        fmt::print(stderr, "nscope: {} events lost so far: the ring buffer was full (raise "
+                           "--buffer-size, or filter)\n", l);
+        reported_lost = l;
+      }
+    }
+    if (stop) break;
+  }
+
+  // Detach first, then drain: nothing new arrives, nothing captured is left behind.
+  c.detach();
+  if (!count_reached) (void)c.consume();
+  auto lost = c.lost();
+  sum_.lost = sum(lost);
+  writer.close(stats_line(o, n, lost));
+  sum_.events = writer.written();
+  if (writer.failed()) {
+    sum_.write_error = writer.error();
+    if (sum_.stop_reason.empty()) sum_.stop_reason = "write error";
+  }
+  if (child > 0) {
+    if (sum_.stop_reason != "command exited") kill(child, SIGTERM);
+    waitpid(child, nullptr, 0);
+  }
+  return sum_;
+}
+
+}  // namespace nscope

@@ -1,0 +1,35 @@
+// One `nscope collect` run: attach, poll, write, stop on Ctrl-C/SIGTERM, --cmd exit,
+// --duration or --count, then detach, drain what was captured, and report losses.
+#pragma once
+
+#include <string>
+
+#include "collect/collector.h"
+#include "events/format.h"
+#include "util/result.h"
+
+namespace nscope {
+
+struct SessionOptions {
+  CollectorConfig collector;
+  bool print = true;            // text on stdout
+  std::string out_path;         // JSON lines, empty for none
+  TextOptions text;
+  std::string cmd;              // run with /bin/sh -c, stop when it exits
+  double duration_s = 0;        // 0: no limit
+  uint64_t count = 0;           // 0: no limit
+  std::string cmdline;          // recorded in the startup event
+};
+
+struct SessionSummary {
+  uint64_t events = 0;
+  uint64_t lost = 0;
+  std::string stop_reason;      // "signal", "command exited", "duration", "count", "write error"
+  std::string write_error;
+};
+
+// Errors are setup failures (load, attach, open file); once running it always detaches and
+// flushes before returning.
+Result<SessionSummary> run_collect(const SessionOptions& opts);
+
+}  // namespace nscope

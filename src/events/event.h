@@ -1,0 +1,50 @@
+// The event model shared by collect, print, sort and pcap: one packet seen at one probe.
+// Sections follow Retis's names (common, kernel, netns, dev, skb, packet) so its files and
+// ours read into the same struct. Fixed-size fields: decoding and printing allocate nothing.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace nscope {
+
+inline constexpr size_t kMaxPacket = 256;
+
+struct Event {
+  uint64_t ts = 0;                 // CLOCK_MONOTONIC ns (common.timestamp)
+  // common.task
+  bool has_task = false;
+  uint32_t pid = 0, tgid = 0;
+  std::array<char, 16> comm{};
+  // kernel
+  std::string_view probe_type;     // "raw_tracepoint" ("[tp]" in text)
+  std::string_view symbol;         // "net:netif_receive_skb"; storage owned by a SymbolTable
+  // netns
+  bool has_netns = false;
+  uint32_t netns_inum = 0;
+  uint64_t netns_cookie = 0;       // 0: the kernel has no cookie
+  // dev
+  bool has_dev = false;
+  uint32_t ifindex = 0, rx_ifindex = 0;
+  std::array<char, 16> ifname{};
+  // skb
+  bool has_skb = false;
+  uint64_t skb_addr = 0;
+  uint32_t len = 0, data_len = 0, mark = 0;
+  uint16_t protocol = 0;           // host byte order ethertype
+  // packet: the first bytes, from the link header when l2_len > 0, else from the L3 header
+  bool has_packet = false;
+  uint16_t caplen = 0;
+  uint8_t l2_len = 0;
+  uint32_t cpu = 0;
+  std::array<uint8_t, kMaxPacket> data{};
+};
+
+inline std::string_view fixed_str(const std::array<char, 16>& a) {
+  size_t n = 0;
+  while (n < a.size() && a[n]) ++n;
+  return {a.data(), n};
+}
+
+}  // namespace nscope

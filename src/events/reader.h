@@ -1,0 +1,32 @@
+// Reads event files: JSON lines as `nscope collect -o` and Retis write them.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/event.h"
+#include "events/symbols.h"
+#include "util/result.h"
+
+namespace nscope {
+
+struct StartupInfo {
+  std::string tool;     // "nscope" or "retis"
+  std::string version;
+  std::string cmdline;
+  std::string kernel;
+  int64_t mono_to_utc_ns = 0;
+};
+
+// What one line held.
+enum class LineKind { event, startup, stats, other };
+
+// Parses one JSON line into `e` (or `startup`). Unknown sections are ignored; a line that is
+// not a JSON object, or an event without common.timestamp, is an Error naming the problem.
+Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
+                                  StartupInfo* startup);
+
+}  // namespace nscope
