@@ -383,9 +383,11 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
     auto ask = [&] {
       auto r = Rtnl::open();
       if (!r) return;
-      auto ids = r->nsids(nsid_q);
-      if (!ids) return;
-      for (size_t k = 0; k < ids->size(); ++k) b.all()[nsid_of[k]].nsid = (*ids)[k];
+      if (auto ids = r->nsids(nsid_q)) {
+        for (size_t k = 0; k < ids->size(); ++k) b.all()[nsid_of[k]].nsid = (*ids)[k];
+      } else {
+        res.notes.push_back("nsids unknown: " + ids.error().message);
+      }
       // Namespaces seen only as a veth peer have no fd: their nsid is the veth's
       // link-netnsid, read from the initial namespace's own links.
       if (auto links = r->links()) {

@@ -142,8 +142,11 @@ Result<std::vector<std::optional<int32_t>>> Rtnl::nsids(const std::vector<NsidQu
   std::vector<std::optional<int32_t>> out(queries.size());
   if (queries.empty()) return out;
   // Requests are packed into batches that fit one send; the kernel answers each in turn.
+  // Each request brings a reply and an ack; a kernel-side skb costs ~1 KiB of the socket's
+  // receive buffer (212 KiB by default), so a batch must stay well below ~100 requests or
+  // the replies overflow it (ENOBUFS). Every batch is read in full before the next is sent.
   constexpr size_t kMsgLen = 64;
-  const size_t per_batch = 256;
+  const size_t per_batch = 32;
   std::vector<char> sbuf(per_batch * kMsgLen);
   std::vector<char> rbuf(1 << 16);
   for (size_t start = 0; start < queries.size(); start += per_batch) {
