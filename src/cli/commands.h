@@ -20,6 +20,8 @@ using Runner = std::function<int()>;
 // Each adds its subcommand to `app` and returns its runner (called when it was chosen).
 Runner register_list(CLI::App& app);
 Runner register_info(CLI::App& app);
+Runner register_show(CLI::App& app);
+Runner register_topo(CLI::App& app);
 // cmdline: the whole command line, recorded in the event file.
 Runner register_collect(CLI::App& app, const std::string& cmdline);
 

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   std::vector<Runner> runners{
       register_list(app),
       register_info(app),
+      register_show(app),
+      register_topo(app),
       register_collect(app, cmdline),
   };
 

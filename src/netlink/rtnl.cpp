@@ -1,16 +1,24 @@
 #include "netlink/rtnl.h"
 
-#include <libmnl/libmnl.h>
+#include <linux/fib_rules.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <thread>
+
+#include "netlink/nl.h"
+#include "netlink/socket.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -18,125 +26,135 @@
 
 namespace nscope {
 
-Rtnl::Rtnl(mnl_socket* s) : sock_(s), portid_(mnl_socket_get_portid(s)) {}
-Rtnl::Rtnl(Rtnl&& o) noexcept : sock_(std::exchange(o.sock_, nullptr)), portid_(o.portid_), seq_(o.seq_) {}
-Rtnl& Rtnl::operator=(Rtnl&& o) noexcept {
-  if (this != &o) {
-    if (sock_) mnl_socket_close(sock_);
-    sock_ = std::exchange(o.sock_, nullptr);
-    portid_ = o.portid_;
-    seq_ = o.seq_;
-  }
-  return *this;
-}
-Rtnl::~Rtnl() {
-  if (sock_) mnl_socket_close(sock_);
-}
-
 Result<Rtnl> Rtnl::open() {
-  mnl_socket* s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-  if (!s) return Error::sys(errno, "cannot open a rtnetlink socket");
-  if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
-    int err = errno;
-    mnl_socket_close(s);
-    return Error::sys(err, "cannot bind a rtnetlink socket");
-  }
-  int one = 1;
-  // Extended acks make the kernel say why it refused a request.
-  mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &one, sizeof one);
-  return Rtnl(s);
+  auto s = NlSocket::open(NETLINK_ROUTE);
+  if (!s) return Error{s.error().code, "rtnetlink: " + s.error().message};
+  return Rtnl(std::move(s.value()));
 }
 
 namespace {
-
-struct LinkAttrs {
-  const nlattr* tb[IFLA_MAX + 1] = {};
-};
-
-int link_attr_cb(const nlattr* attr, void* data) {
-  auto* a = static_cast<LinkAttrs*>(data);
-  int type = mnl_attr_get_type(attr);
-  if (mnl_attr_type_valid(attr, IFLA_MAX) < 0) return MNL_CB_OK;
-  a->tb[type] = attr;
-  return MNL_CB_OK;
+template <class T>
+Result<T> with_context(Result<T> r, const char* what) {
+  if (r) return r;
+  Error e = r.error();
+  e.message = std::string(what) + ": " + e.message;
+  return e;
 }
-
-int info_kind_cb(const nlattr* attr, void* data) {
-  if (mnl_attr_get_type(attr) == IFLA_INFO_KIND)
-    *static_cast<std::string*>(data) = mnl_attr_get_str(attr);
-  return MNL_CB_OK;
-}
-
-int link_msg_cb(const nlmsghdr* nlh, void* data) {
-  auto* out = static_cast<std::vector<LinkInfo>*>(data);
-  if (nlh->nlmsg_type != RTM_NEWLINK) return MNL_CB_OK;
-  auto* ifm = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
-  LinkAttrs a;
-  if (mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, &a) < 0) return MNL_CB_ERROR;
-  LinkInfo li;
-  li.ifindex = ifm->ifi_index;
-  if (a.tb[IFLA_IFNAME]) li.name = mnl_attr_get_str(a.tb[IFLA_IFNAME]);
-  if (a.tb[IFLA_LINK]) li.link = static_cast<int>(mnl_attr_get_u32(a.tb[IFLA_LINK]));
-  if (a.tb[IFLA_LINK_NETNSID])
-    li.link_netnsid = static_cast<int32_t>(mnl_attr_get_u32(a.tb[IFLA_LINK_NETNSID]));
-  if (a.tb[IFLA_LINKINFO]) mnl_attr_parse_nested(a.tb[IFLA_LINKINFO], info_kind_cb, &li.kind);
-  out->push_back(std::move(li));
-  return MNL_CB_OK;
-}
-
 }  // namespace
 
-Result<void> parse_link_messages(const void* buf, size_t len, std::vector<LinkInfo>& out) {
-  int r = mnl_cb_run(buf, len, 0, 0, link_msg_cb, &out);
-  if (r == MNL_CB_ERROR) return Error::sys(errno, "malformed RTM_NEWLINK message");
-  return {};
-}
+Result<std::vector<LinkInfo>> Rtnl::links() { return links_in(std::nullopt, true); }
 
-Result<std::vector<LinkInfo>> Rtnl::links() {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+Result<std::vector<LinkInfo>> Rtnl::links_in(std::optional<int32_t> target_nsid, bool with_stats) {
+  char buf[256];
+  nlmsghdr* nlh = nl::put_header(buf);
   nlh->nlmsg_type = RTM_GETLINK;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = ++seq_;
-  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  auto* ifm = static_cast<ifinfomsg*>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
   ifm->ifi_family = AF_UNSPEC;
-  if (mnl_socket_sendto(sock_, nlh, nlh->nlmsg_len) < 0)
-    return Error::sys(errno, "cannot send RTM_GETLINK");
+  if (!with_stats) nl::attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  if (target_nsid) nl::attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<uint32_t>(*target_nsid));
+  auto raw = request(nlh, "RTM_GETLINK");
+  if (!raw) return raw.error();
   std::vector<LinkInfo> out;
-  std::vector<char> rbuf(1 << 16);
-  while (true) {
-    ssize_t n = mnl_socket_recvfrom(sock_, rbuf.data(), rbuf.size());
-    if (n < 0) return Error::sys(errno, "cannot read the RTM_GETLINK dump");
-    int r = mnl_cb_run(rbuf.data(), static_cast<size_t>(n), seq_, portid_, link_msg_cb, &out);
-    if (r == MNL_CB_ERROR) return Error::sys(errno, "RTM_GETLINK dump failed");
-    if (r == MNL_CB_STOP) break;
-  }
+  if (auto r = parse_link_messages(raw->data(), raw->size(), out); !r)
+    return with_context<std::vector<LinkInfo>>(r.error(), "RTM_GETLINK dump");
   return out;
 }
 
-namespace {
-struct NsidReply {
-  std::vector<std::optional<int32_t>>* out;
-  uint32_t first_seq;
-};
-
-int nsid_attr_cb(const nlattr* attr, void* data) {
-  if (mnl_attr_get_type(attr) == NETNSA_NSID)
-    *static_cast<int32_t*>(data) = static_cast<int32_t>(mnl_attr_get_u32(attr));
-  return MNL_CB_OK;
+Result<std::optional<LinkInfo>> Rtnl::link(int ifindex, std::optional<int32_t> target_nsid) {
+  char buf[256];
+  nlmsghdr* nlh = nl::put_header(buf);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST;
+  auto* ifm = static_cast<ifinfomsg*>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = ifindex;
+  if (target_nsid) nl::attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<uint32_t>(*target_nsid));
+  auto raw = request(nlh, "RTM_GETLINK");
+  if (!raw) return raw.error();
+  std::vector<LinkInfo> out;
+  if (auto r = parse_link_messages(raw->data(), raw->size(), out); !r) {
+    if (r.error().code == ENODEV) return std::optional<LinkInfo>();
+    return with_context<std::optional<LinkInfo>>(r.error(), "RTM_GETLINK");
+  }
+  if (out.empty()) return std::optional<LinkInfo>();
+  return std::optional<LinkInfo>(std::move(out.front()));
 }
 
-int nsid_msg_cb(const nlmsghdr* nlh, void* data) {
-  auto* r = static_cast<NsidReply*>(data);
-  if (nlh->nlmsg_type != RTM_NEWNSID) return MNL_CB_OK;
-  size_t i = nlh->nlmsg_seq - r->first_seq;
-  if (i >= r->out->size()) return MNL_CB_OK;
-  int32_t id = -1;
-  mnl_attr_parse(nlh, sizeof(rtgenmsg), nsid_attr_cb, &id);
-  if (id >= 0) (*r->out)[i] = id;
-  return MNL_CB_OK;
+Result<std::string> Rtnl::dump_raw(uint16_t type, uint8_t family) {
+  char buf[256];
+  nlmsghdr* nlh = nl::put_header(buf);
+  nlh->nlmsg_type = type;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  // Every RTM_GET* dump accepts a header that starts with the family byte; the sizes differ.
+  size_t hdr = sizeof(rtgenmsg);
+  switch (type) {
+    case RTM_GETLINK: hdr = sizeof(ifinfomsg); break;
+    case RTM_GETADDR: hdr = sizeof(ifaddrmsg); break;
+    case RTM_GETROUTE: hdr = sizeof(rtmsg); break;
+    case RTM_GETRULE: hdr = sizeof(fib_rule_hdr); break;
+    case RTM_GETNEIGH: hdr = sizeof(ndmsg); break;
+    default: break;
+  }
+  auto* h = static_cast<uint8_t*>(nl::put_extra_header(nlh, hdr));
+  h[0] = family;
+  return request(nlh, "rtnetlink dump");
 }
-}  // namespace
+
+Result<std::vector<AddrInfo>> Rtnl::addresses() { return addresses_in(std::nullopt); }
+
+Result<std::vector<AddrInfo>> Rtnl::addresses_in(std::optional<int32_t> target_nsid) {
+  Result<std::string> raw = Error::msg("");
+  if (!target_nsid) {
+    raw = dump_raw(RTM_GETADDR, AF_UNSPEC);
+  } else {
+    // The kernel honours IFA_TARGET_NETNSID only on a socket with strict checking; without
+    // it the attribute is ignored and this namespace's addresses would come back instead.
+    if (sock_.setsockopt_int(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1) < 0)
+      return Error::sys(errno, "cannot enable strict netlink checking");
+    char buf[256];
+    nlmsghdr* nlh = nl::put_header(buf);
+    nlh->nlmsg_type = RTM_GETADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    auto* ifa = static_cast<ifaddrmsg*>(nl::put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_UNSPEC;
+    nl::attr_put_u32(nlh, IFA_TARGET_NETNSID, static_cast<uint32_t>(*target_nsid));
+    raw = request(nlh, "RTM_GETADDR");
+    sock_.setsockopt_int(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 0);
+  }
+  if (!raw) return with_context<std::vector<AddrInfo>>(raw.error(), "RTM_GETADDR dump");
+  std::vector<AddrInfo> out;
+  if (auto r = parse_addr_messages(raw->data(), raw->size(), out); !r)
+    return with_context<std::vector<AddrInfo>>(r.error(), "RTM_GETADDR dump");
+  return out;
+}
+
+Result<std::vector<RouteInfo>> Rtnl::routes() {
+  auto raw = dump_raw(RTM_GETROUTE, AF_UNSPEC);
+  if (!raw) return with_context<std::vector<RouteInfo>>(raw.error(), "RTM_GETROUTE dump");
+  std::vector<RouteInfo> out;
+  if (auto r = parse_route_messages(raw->data(), raw->size(), out); !r)
+    return with_context<std::vector<RouteInfo>>(r.error(), "RTM_GETROUTE dump");
+  return out;
+}
+
+Result<std::vector<RuleInfo>> Rtnl::rules() {
+  auto raw = dump_raw(RTM_GETRULE, AF_UNSPEC);
+  if (!raw) return with_context<std::vector<RuleInfo>>(raw.error(), "RTM_GETRULE dump");
+  std::vector<RuleInfo> out;
+  if (auto r = parse_rule_messages(raw->data(), raw->size(), out); !r)
+    return with_context<std::vector<RuleInfo>>(r.error(), "RTM_GETRULE dump");
+  return out;
+}
+
+Result<NeighSummary> Rtnl::neighbours() {
+  auto raw = dump_raw(RTM_GETNEIGH, AF_UNSPEC);
+  if (!raw) return with_context<NeighSummary>(raw.error(), "RTM_GETNEIGH dump");
+  NeighSummary out;
+  if (auto r = parse_neigh_messages(raw->data(), raw->size(), out); !r)
+    return with_context<NeighSummary>(r.error(), "RTM_GETNEIGH dump");
+  return out;
+}
 
 Result<std::vector<std::optional<int32_t>>> Rtnl::nsids(const std::vector<NsidQuery>& queries) {
   std::vector<std::optional<int32_t>> out(queries.size());
@@ -148,40 +166,45 @@ Result<std::vector<std::optional<int32_t>>> Rtnl::nsids(const std::vector<NsidQu
   constexpr size_t kMsgLen = 64;
   const size_t per_batch = 32;
   std::vector<char> sbuf(per_batch * kMsgLen);
-  std::vector<char> rbuf(1 << 16);
   for (size_t start = 0; start < queries.size(); start += per_batch) {
     size_t end = std::min(queries.size(), start + per_batch);
-    uint32_t first_seq = seq_ + 1;
+    uint32_t first_seq = sock_.seq() + 1;
     size_t used = 0;
     for (size_t i = start; i < end; ++i) {
-      nlmsghdr* nlh = mnl_nlmsg_put_header(sbuf.data() + used);
+      nlmsghdr* nlh = nl::put_header(sbuf.data() + used);
       nlh->nlmsg_type = RTM_GETNSID;
       nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-      nlh->nlmsg_seq = ++seq_;
-      auto* g = static_cast<rtgenmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtgenmsg)));
+      nlh->nlmsg_seq = sock_.next_seq();
+      auto* g = static_cast<rtgenmsg*>(nl::put_extra_header(nlh, sizeof(rtgenmsg)));
       g->rtgen_family = AF_UNSPEC;
       if (queries[i].fd >= 0)
-        mnl_attr_put_u32(nlh, NETNSA_FD, static_cast<uint32_t>(queries[i].fd));
+        nl::attr_put_u32(nlh, NETNSA_FD, static_cast<uint32_t>(queries[i].fd));
       else
-        mnl_attr_put_u32(nlh, NETNSA_PID, static_cast<uint32_t>(queries[i].pid));
-      used += NLMSG_ALIGN(nlh->nlmsg_len);
+        nl::attr_put_u32(nlh, NETNSA_PID, static_cast<uint32_t>(queries[i].pid));
+      used += nl::align(nlh->nlmsg_len);
     }
-    if (mnl_socket_sendto(sock_, sbuf.data(), used) < 0)
-      return Error::sys(errno, "cannot send RTM_GETNSID");
+    if (auto r = sock_.send(sbuf.data(), used, "RTM_GETNSID"); !r) return r.error();
     // Each request gets a reply and an ack (or an error ack when the target is gone).
     size_t acks = 0, want = end - start;
-    NsidReply reply{&out, first_seq - static_cast<uint32_t>(start)};
     while (acks < want) {
-      ssize_t n = mnl_socket_recvfrom(sock_, rbuf.data(), rbuf.size());
-      if (n < 0) return Error::sys(errno, "cannot read RTM_GETNSID replies");
-      int left = static_cast<int>(n);
-      for (auto* nlh = reinterpret_cast<nlmsghdr*>(rbuf.data()); mnl_nlmsg_ok(nlh, left);
-           nlh = mnl_nlmsg_next(nlh, &left)) {
+      auto n = sock_.recv("RTM_GETNSID");
+      if (!n) return n.error();
+      int left = static_cast<int>(*n);
+      for (auto* nlh = reinterpret_cast<const nlmsghdr*>(sock_.buffer()); nl::msg_ok(nlh, left);
+           nlh = nl::msg_next(nlh, &left)) {
         if (nlh->nlmsg_type == NLMSG_ERROR) {
           ++acks;  // a zero error is the ack after a reply; an error means "no such target"
           continue;
         }
-        nsid_msg_cb(nlh, &reply);
+        if (nlh->nlmsg_type != RTM_NEWNSID) continue;
+        size_t i = start + (nlh->nlmsg_seq - first_seq);
+        if (i >= end) continue;
+        int32_t id = -1;
+        nl::parse_attrs(nlh, sizeof(rtgenmsg), [&](const nlattr* a) {
+          if (nl::attr_type(a) == NETNSA_NSID && nl::attr_payload_len(a) >= 4)
+            std::memcpy(&id, nl::attr_payload(a), 4);
+        });
+        if (id >= 0) out[i] = id;
       }
     }
   }
@@ -202,6 +225,58 @@ Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
   t.join();
   if (err) return Error::sys(err, "cannot enter network namespace");
   return {};
+}
+
+NetnsTask::NetnsTask(int netns_fd, std::function<void()> fn) : fn_(std::move(fn)) {
+  thread_ = std::thread([this, netns_fd] {
+    if (setns(netns_fd, CLONE_NEWNET) != 0) {
+      err_ = errno;
+      return;
+    }
+    fn_();
+  });
+}
+
+NetnsTask::~NetnsTask() {
+  if (thread_.joinable()) thread_.join();
+}
+
+Result<void> NetnsTask::wait() {
+  if (thread_.joinable()) thread_.join();
+  if (err_) return Error::sys(err_, "cannot enter network namespace");
+  return {};
+}
+
+std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned threads,
+                                        const std::function<void(size_t)>& fn) {
+  std::vector<int> errs(fds.size(), 0);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    // Each worker moves from namespace to namespace; it never returns to serve anyone else
+    // and ends when the list is done.
+    for (size_t i; (i = next.fetch_add(1)) < fds.size();) {
+      if (fds[i] < 0) {
+        errs[i] = EBADF;
+        continue;
+      }
+      if (setns(fds[i], CLONE_NEWNET) != 0) {
+        errs[i] = errno;
+        continue;
+      }
+      fn(i);
+    }
+  };
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(fds.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
+  for (auto& t : pool) t.join();
+  std::vector<Result<void>> out;
+  out.reserve(fds.size());
+  for (int e : errs) {
+    if (e) out.emplace_back(Error::sys(e, "cannot enter network namespace"));
+    else out.emplace_back();
+  }
+  return out;
 }
 
 Result<uint64_t> current_netns_cookie() {

@@ -1,0 +1,396 @@
+#include "discover/nsref.h"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "util/strings.h"
+
+#ifndef NS_GET_ID
+#define NS_GET_ID _IOR(NSIO, 0xd, __u64)
+#endif
+
+namespace nscope {
+
+std::string_view nsref_kind_name(NsRefKind k) {
+  switch (k) {
+    case NsRefKind::word: return "name";
+    case NsRefKind::name: return "ip netns name";
+    case NsRefKind::inode: return "inode";
+    case NsRefKind::id: return "id";
+    case NsRefKind::cookie: return "cookie";
+    case NsRefKind::pid: return "pid";
+    case NsRefKind::path: return "path";
+    case NsRefKind::container: return "container";
+  }
+  return "?";
+}
+
+Result<NsRef> parse_nsref(std::string_view ref) {
+  auto bad = [&](std::string why) {
+    return nsref_error({NsRefError::invalid, fmt::format("invalid namespace reference '{}': {}", ref, why), {}});
+  };
+  if (ref.empty()) return bad("empty");
+  NsRef r;
+  if (ref.front() == '/' || ref.starts_with("./") || ref.starts_with("../")) {
+    r.kind = NsRefKind::path;
+    r.text = std::string(ref);
+    return r;
+  }
+  auto colon = ref.find(':');
+  if (colon != std::string_view::npos) {
+    std::string_view key = ref.substr(0, colon), val = ref.substr(colon + 1);
+    struct Num {
+      std::string_view key;
+      NsRefKind kind;
+    };
+    static constexpr Num nums[] = {{"inode", NsRefKind::inode}, {"ino", NsRefKind::inode},
+                                   {"id", NsRefKind::id},       {"cookie", NsRefKind::cookie},
+                                   {"pid", NsRefKind::pid}};
+    for (auto& n : nums)
+      if (key == n.key) {
+        auto v = parse_u64(val);
+        if (!v || *v == 0) return bad(fmt::format("'{}:' needs a positive decimal number", key));
+        r.kind = n.kind;
+        r.number = *v;
+        return r;
+      }
+    if (key == "net") {  // "net:[4026531840]", as readlink shows an nsfs file
+      if (val.size() > 2 && val.front() == '[' && val.back() == ']')
+        if (auto v = parse_u64(val.substr(1, val.size() - 2))) {
+          r.kind = NsRefKind::inode;
+          r.number = *v;
+          return r;
+        }
+      return bad("expected net:[INODE]");
+    }
+    if (key == "netns" || key == "name" || key == "container" || key == "path") {
+      if (val.empty()) return bad(fmt::format("'{}:' needs a value", key));
+      r.kind = key == "container" ? NsRefKind::container : key == "path" ? NsRefKind::path : NsRefKind::name;
+      r.text = std::string(val);
+      return r;
+    }
+    // Anything else with a colon is taken as a word (a container name may hold one).
+  }
+  if (auto v = parse_u64(ref); v && ref.find_first_not_of("0123456789") == std::string_view::npos) {
+    r.kind = NsRefKind::inode;
+    r.number = *v;
+    r.text = std::string(ref);
+    return r;
+  }
+  r.kind = NsRefKind::word;
+  r.text = std::string(ref);
+  return r;
+}
+
+Error nsref_error(const NsRefFailure& f) {
+  std::string msg = f.message;
+  if (!f.candidates.empty()) {
+    msg += f.kind == NsRefError::ambiguous ? "; it matches:" : "; network namespaces here:";
+    for (auto& c : f.candidates) msg += "\n  " + c;
+  }
+  int code = f.kind == NsRefError::invalid ? EINVAL : f.kind == NsRefError::ambiguous ? ENOTUNIQ : ENOENT;
+  return Error{code, std::move(msg)};
+}
+
+std::optional<NsRefError> nsref_error_kind(const Error& e) {
+  // Only errors built by nsref_error carry these codes without a strerror suffix.
+  if (e.code == EINVAL && e.message.starts_with("invalid namespace reference")) return NsRefError::invalid;
+  if (e.code == ENOENT && e.message.starts_with("no network namespace")) return NsRefError::unknown;
+  if (e.code == ENOTUNIQ) return NsRefError::ambiguous;
+  return std::nullopt;
+}
+
+std::string describe_netns(const Namespace& n) {
+  std::vector<std::string> parts;
+  for (auto& nm : n.names) parts.push_back("name " + nm);
+  if (n.container) {
+    const Container& c = *n.container;
+    std::string id = c.id.size() > 12 ? c.id.substr(0, 12) : c.id;
+    parts.push_back("container " + c.runtime + ":" + (c.name.empty() ? id : c.name + " " + id));
+    if (!c.pod.empty()) parts.push_back("pod " + c.pod_namespace + "/" + c.pod);
+  }
+  if (n.initial) parts.push_back("initial");
+  if (n.pid) parts.push_back(fmt::format("pid {}", n.pid));
+  if (parts.empty()) {
+    for (auto& h : n.holders)
+      if (h.kind == HolderKind::peer) {
+        parts.push_back(fmt::format("veth peer of {}@{}", h.ifname, h.netns));
+        break;
+      }
+  }
+  std::string s = std::to_string(n.inode);
+  if (!parts.empty()) {
+    s += " (";
+    for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : "") + parts[i];
+    s += ")";
+  }
+  return s;
+}
+
+namespace {
+
+// Opens `path` and checks it is a network namespace; fills *inode.
+Result<Fd> open_nsfs(const std::string& path, uint64_t* inode) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return Error::sys(errno, "cannot open " + path);
+  int t = ioctl(fd.get(), NS_GET_NSTYPE);
+  if (t < 0) return Error{EINVAL, path + " is not a namespace file"};
+  if (t != CLONE_NEWNET) return Error{EINVAL, path + " is not a network namespace"};
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) return Error::sys(errno, "cannot stat " + path);
+  *inode = st.st_ino;
+  return fd;
+}
+
+uint64_t own_mntns() {
+  struct stat st {};
+  return stat("/proc/self/ns/mnt", &st) == 0 ? st.st_ino : 0;
+}
+
+bool container_matches(const Container& c, std::string_view x) {
+  if (x.empty()) return false;
+  if (c.name == x || c.pod == x) return true;
+  if (!c.pod.empty() && c.pod_namespace + "/" + c.pod == x) return true;
+  return c.id.starts_with(x);
+}
+
+// Every network namespace, those whose names look most like what was typed first.
+std::vector<std::string> all_candidates(const ScanResult& scan, std::string_view typed) {
+  auto likeness = [&](const Namespace& n) {
+    size_t best = 0;
+    auto common = [&](std::string_view s) {
+      size_t k = 0;
+      while (k < s.size() && k < typed.size() && s[k] == typed[k]) ++k;
+      best = std::max(best, k);
+    };
+    for (auto& nm : n.names) common(nm);
+    if (n.container) {
+      common(n.container->name);
+      common(n.container->id);
+    }
+    return best;
+  };
+  std::vector<std::pair<size_t, const Namespace*>> ranked;
+  for (auto& n : scan.namespaces)
+    if (n.type == NsType::net) ranked.emplace_back(likeness(n), &n);
+  std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<std::string> out;
+  for (auto& [score, n] : ranked) out.push_back(describe_netns(*n));
+  constexpr size_t kMax = 40;
+  if (out.size() > kMax) {
+    size_t more = out.size() - kMax;
+    out.resize(kMax);
+    out.push_back(fmt::format("... and {} more (nscope list)", more));
+  }
+  return out;
+}
+
+Result<ResolvedNs> fail(NsRefFailure f, NsRefFailure* why) {
+  Error e = nsref_error(f);
+  if (why) *why = std::move(f);
+  return e;
+}
+
+}  // namespace
+
+Result<Fd> open_netns(const Namespace& n, std::string* from) {
+  std::vector<std::string> paths;
+  for (auto& nm : n.names) paths.push_back("/run/netns/" + nm);
+  if (n.pid) paths.push_back(fmt::format("/proc/{}/ns/net", n.pid));
+  uint64_t mnt = own_mntns();
+  for (auto& h : n.holders) {
+    switch (h.kind) {
+      case HolderKind::process:
+        if (h.via.empty()) paths.push_back(fmt::format("/proc/{}/ns/net", h.pid));
+        break;
+      case HolderKind::thread: paths.push_back(fmt::format("/proc/{}/task/{}/ns/net", h.pid, h.tid)); break;
+      case HolderKind::mount:
+        if (h.mntns == mnt) paths.push_back(h.path);
+        if (h.pid) paths.push_back(fmt::format("/proc/{}/root{}", h.pid, h.path));
+        break;
+      case HolderKind::fd: paths.push_back(fmt::format("/proc/{}/fd/{}", h.pid, h.fd)); break;
+      case HolderKind::socket:
+      case HolderKind::peer: break;
+    }
+    if (paths.size() > 8) break;
+  }
+  int last = ENOENT;
+  for (auto& p : paths) {
+    uint64_t ino = 0;
+    auto fd = open_nsfs(p, &ino);
+    if (!fd) {
+      last = fd.error().code ? fd.error().code : EINVAL;
+      continue;
+    }
+    if (ino != n.inode) continue;  // a name or pid reused for another namespace since the scan
+    if (from) *from = p;
+    return std::move(fd.value());
+  }
+  if (paths.empty())
+    return Error{ENOENT, fmt::format("network namespace {} has no holder that can be opened", n.inode)};
+  return Error::sys(last, fmt::format("cannot open network namespace {}", n.inode));
+}
+
+Result<std::optional<ResolvedNs>> resolve_nsref_direct(const NsRef& ref) {
+  std::string path;
+  switch (ref.kind) {
+    case NsRefKind::name:
+    case NsRefKind::word:
+      if (ref.text.find('/') != std::string::npos || ref.text == "." || ref.text == "..")
+        return std::optional<ResolvedNs>();
+      path = "/run/netns/" + ref.text;
+      if (ref.kind == NsRefKind::word && access(path.c_str(), F_OK) != 0) return std::optional<ResolvedNs>();
+      break;
+    case NsRefKind::pid: path = fmt::format("/proc/{}/ns/net", ref.number); break;
+    case NsRefKind::path: path = ref.text; break;
+    default: return std::optional<ResolvedNs>();
+  }
+  uint64_t ino = 0;
+  auto fd = open_nsfs(path, &ino);
+  if (!fd) {
+    const Error& e = fd.error();
+    if (ref.kind == NsRefKind::pid && e.code == ENOENT)
+      return nsref_error({NsRefError::unknown, fmt::format("no network namespace for pid {}: no such process", ref.number), {}});
+    if (ref.kind == NsRefKind::name && e.code == ENOENT)
+      return std::optional<ResolvedNs>();  // not mounted here: the scan may know it elsewhere
+    if (ref.kind == NsRefKind::path && (e.code == ENOENT || e.code == EINVAL))
+      return nsref_error({NsRefError::unknown, "no network namespace at " + e.message, {}});
+    return e;
+  }
+  ResolvedNs r;
+  r.ns.type = NsType::net;
+  r.ns.inode = ino;
+  uint64_t id = 0;
+  if (ioctl(fd->get(), NS_GET_ID, &id) == 0) r.ns.id = id;
+  if (ref.kind == NsRefKind::name || ref.kind == NsRefKind::word) {
+    r.ns.names.push_back(ref.text);
+    r.matched_as = NsRefKind::name;
+  } else {
+    r.matched_as = ref.kind;
+  }
+  if (ref.kind == NsRefKind::pid) r.ns.pid = static_cast<int>(ref.number);
+  r.opened_from = path;
+  r.fd = std::move(fd.value());
+  return std::optional<ResolvedNs>(std::move(r));
+}
+
+Result<ResolvedNs> resolve_nsref(std::string_view text, const ScanResult& scan, NsRefFailure* why) {
+  auto ref = parse_nsref(text);
+  if (!ref) {
+    if (why) *why = {NsRefError::invalid, ref.error().message, {}};
+    return ref.error();
+  }
+  return resolve_nsref(*ref, scan, why);
+}
+
+Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRefFailure* why) {
+  std::vector<const Namespace*> nets;
+  for (auto& n : scan.namespaces)
+    if (n.type == NsType::net) nets.push_back(&n);
+  auto by_inode = [&](uint64_t ino) -> const Namespace* {
+    for (auto* n : nets)
+      if (n->inode == ino) return n;
+    return nullptr;
+  };
+  std::vector<const Namespace*> hits;
+  NsRefKind as = ref.kind;
+  Fd fd;
+  std::string opened;
+  auto match = [&](auto pred) {
+    for (auto* n : nets)
+      if (pred(*n)) hits.push_back(n);
+  };
+  auto match_containers = [&](std::string_view x) {
+    match([&](const Namespace& n) { return n.container && container_matches(*n.container, x); });
+  };
+
+  switch (ref.kind) {
+    case NsRefKind::inode: {
+      match([&](const Namespace& n) { return n.inode == ref.number; });
+      // Digits may also be the start of a container id.
+      if (hits.empty() && !ref.text.empty()) {
+        match_containers(ref.text);
+        as = NsRefKind::container;
+      }
+      break;
+    }
+    case NsRefKind::id: match([&](const Namespace& n) { return n.id == ref.number; }); break;
+    case NsRefKind::cookie: match([&](const Namespace& n) { return n.cookie == ref.number; }); break;
+    case NsRefKind::name:
+    case NsRefKind::word: {
+      match([&](const Namespace& n) {
+        return std::find(n.names.begin(), n.names.end(), ref.text) != n.names.end();
+      });
+      as = NsRefKind::name;
+      if (hits.empty() && ref.kind == NsRefKind::word) {
+        match_containers(ref.text);
+        as = NsRefKind::container;
+      }
+      break;
+    }
+    case NsRefKind::container: match_containers(ref.text); break;
+    case NsRefKind::pid:
+    case NsRefKind::path: {
+      auto direct = resolve_nsref_direct(ref);
+      if (!direct && ref.kind == NsRefKind::pid && direct.error().code == EACCES) {
+        // /proc/PID/ns/net refused (PID 1 on some machines): the scan saw where it runs.
+        match([&](const Namespace& n) {
+          return std::any_of(n.holders.begin(), n.holders.end(), [&](const Holder& h) {
+            return h.kind == HolderKind::process && h.via.empty() && h.pid == static_cast<int>(ref.number);
+          });
+        });
+        break;
+      }
+      if (!direct) {
+        if (auto k = nsref_error_kind(direct.error()); k && why) *why = {*k, direct.error().message, {}};
+        return direct.error();
+      }
+      if (!*direct) break;
+      ResolvedNs r = std::move(**direct);
+      if (const Namespace* n = by_inode(r.ns.inode)) {
+        int pid = r.ns.pid;
+        r.ns = *n;
+        if (!r.ns.pid && pid) r.ns.pid = pid;
+        r.from_scan = true;
+      }
+      return r;
+    }
+  }
+
+  // One namespace may be matched through several containers (a pod's containers share one).
+  std::sort(hits.begin(), hits.end());
+  hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+  std::string shown = ref.text.empty() ? std::to_string(ref.number) : ref.text;
+  if (hits.empty()) {
+    std::string what = ref.kind == NsRefKind::word ? fmt::format("named '{}' (no ip netns name or container)", shown)
+                                                  : fmt::format("with {} {}", nsref_kind_name(ref.kind), shown);
+    return fail({NsRefError::unknown, "no network namespace " + what, all_candidates(scan, ref.text)}, why);
+  }
+  if (hits.size() > 1) {
+    std::vector<std::string> c;
+    for (auto* n : hits) c.push_back(describe_netns(*n));
+    return fail({NsRefError::ambiguous,
+                 fmt::format("'{}' matches {} network namespaces; use an inode or id:N", shown, hits.size()),
+                 std::move(c)},
+                why);
+  }
+  ResolvedNs r;
+  r.ns = *hits.front();
+  r.from_scan = true;
+  r.matched_as = as;
+  if (auto f = open_netns(r.ns, &r.opened_from)) r.fd = std::move(f.value());
+  return r;
+}
+
+}  // namespace nscope

@@ -1,0 +1,34 @@
+// Renderers of the show and topo models: text for people, JSON for programs, DOT for
+// Graphviz. Each renders the same model; none gathers anything.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "topo/model.h"
+#include "util/result.h"
+
+namespace nscope {
+
+// One interface, as both show and topo print it in JSON.
+nlohmann::json link_to_json(const LinkInfo& l);
+nlohmann::json link_end_to_json(const LinkEnd& e);
+// The namespace's identity: inode, id, cookie, nsid, names, initial, container, pid, command.
+nlohmann::json netns_to_json(const Namespace& n);
+
+nlohmann::json show_to_json(const ShowModel& m);
+void render_show_text(const ShowModel& m, std::ostream& out);
+
+nlohmann::json topo_to_json(const TopoModel& m);
+void render_topo_text(const TopoModel& m, std::ostream& out);
+std::string topo_to_dot(const TopoModel& m);
+
+// Pipes DOT through Graphviz's `dot -Tsvg` into `file` (Debian package graphviz).
+Result<void> render_svg(const std::string& dot, const std::string& file);
+
+// "ns 4026532281 (tpb-n0, runc:web)": a namespace in one phrase.
+std::string netns_label(const Namespace& n);
+
+}  // namespace nscope

@@ -1,0 +1,375 @@
+// `nscope show` and `nscope topo` against real wiring (topo_env.h): each veth's peer resolves
+// to the right interface and namespace, bridge ports and parents are right, the hidden
+// namespace's link is flagged dangling, --dot is accepted by Graphviz and the SVG names every
+// namespace. Root only.
+#include <fcntl.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "netlink/firewall.h"
+#include "netlink/rtnl.h"
+#include "netlink/sockdiag.h"
+#include "topo_env.h"
+#include "util/fd.h"
+
+using namespace topoenv;
+
+namespace {
+
+class ShowTopo : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    env_ = new TopoEnv();
+    Out t = run_nscope({"topo", "--json"});
+    topo_ = new json(parse(t));
+    topo_out_ = new Out(t);
+  }
+  static void TearDownTestSuite() {
+    delete topo_;
+    delete topo_out_;
+    delete env_;  // removes everything the suite made
+    topo_ = nullptr;
+    env_ = nullptr;
+  }
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root";
+    ASSERT_TRUE(env_->errors.empty()) << "could not build the test wiring:\n" << env_->errors.front();
+    ASSERT_EQ(topo_out_->code, 0) << topo_out_->describe();
+    ASSERT_TRUE(topo_->is_object()) << topo_out_->describe();
+  }
+  static json show(const std::string& ref) {
+    Out o = run_nscope({"show", ref, "--json"});
+    EXPECT_EQ(o.code, 0) << o.describe();
+    json j = parse(o);
+    EXPECT_TRUE(j.is_object()) << o.describe();
+    return j;
+  }
+  static const json* iface(const json& shown, const std::string& name) {
+    for (auto& f : shown["interfaces"])
+      if (f.value("name", "") == name) return &f;
+    return nullptr;
+  }
+  // The other end of a veth edge touching (inode, ifname).
+  static std::pair<uint64_t, std::string> far_end(uint64_t inode, const std::string& ifname) {
+    const json* e = veth_edge(*topo_, inode, ifname);
+    if (!e) return {0, ""};
+    const json& from = (*e)["from"];
+    bool from_here = as_u64(from["netns"]) == inode && from.value("ifname", "") == ifname;
+    const json& o = from_here ? (*e)["to"] : from;
+    return {as_u64(o["netns"]), o["ifname"].is_string() ? o["ifname"].get<std::string>() : ""};
+  }
+
+  static TopoEnv* env_;
+  static json* topo_;
+  static Out* topo_out_;
+};
+TopoEnv* ShowTopo::env_ = nullptr;
+json* ShowTopo::topo_ = nullptr;
+Out* ShowTopo::topo_out_ = nullptr;
+
+TEST_F(ShowTopo, EveryVethPeerResolvesToItsInterfaceAndNamespace) {
+  const TopoEnv& E = *env_;
+  struct Pair {
+    uint64_t ns1;
+    std::string if1;
+    uint64_t ns2;
+    std::string if2;
+  };
+  std::vector<Pair> pairs{{E.ino_a, E.name("ab"), E.ino_b, E.name("ba")},
+                          {E.ino_c, E.name("p1"), E.ino_a, E.name("a1")},
+                          {E.ino_c, E.name("p2"), E.ino_b, E.name("b1")},
+                          {E.ino_c, E.name("p3"), E.ino_host, E.name("h3")},
+                          {E.ino_host, E.name("rc"), E.ino_container, "eth0"},
+                          {E.ino_host, E.name("hd"), E.ino_hidden, E.name("hx")}};
+  for (auto& p : pairs) {
+    SCOPED_TRACE(p.if1 + " <-> " + p.if2);
+    EXPECT_EQ(far_end(p.ns1, p.if1), std::make_pair(p.ns2, p.if2));
+    EXPECT_EQ(far_end(p.ns2, p.if2), std::make_pair(p.ns1, p.if1));
+  }
+}
+
+TEST_F(ShowTopo, ShowNamesThePeerInAnotherNamespace) {
+  const TopoEnv& E = *env_;
+  json a = show(E.a);
+  ASSERT_TRUE(a.is_object());
+  EXPECT_EQ(as_u64(a["netns"]["inode"]), E.ino_a);
+  const json* ab = iface(a, E.name("ab"));
+  ASSERT_TRUE(ab) << a.dump(1);
+  EXPECT_EQ((*ab)["kind"], "veth");
+  EXPECT_EQ((*ab)["peer"]["ifname"], E.name("ba"));
+  EXPECT_EQ(as_u64((*ab)["peer"]["netns"]), E.ino_b);
+  EXPECT_EQ((*ab)["peer"]["netns_names"], json::array({E.b}));
+  EXPECT_FALSE((*ab)["peer"]["same_netns"].get<bool>());
+  const json* a1 = iface(a, E.name("a1"));
+  ASSERT_TRUE(a1);
+  EXPECT_EQ((*a1)["peer"]["ifname"], E.name("p1"));
+  EXPECT_EQ(as_u64((*a1)["peer"]["netns"]), E.ino_c);
+  EXPECT_EQ((*a1)["peer"]["master"], E.name("br"));
+  // addresses, routes, the default route
+  bool has_addr = false;
+  for (auto& ad : (*ab)["addresses"]) has_addr |= ad["address"] == "10.201.0.1";
+  EXPECT_TRUE(has_addr) << ab->dump();
+  ASSERT_EQ(a["default_routes"].size(), 1u) << a["routes"].dump();
+  EXPECT_EQ(a["default_routes"][0]["gateway"], "10.201.0.2");
+  EXPECT_TRUE(a["sockets"].contains("tcp"));
+  EXPECT_TRUE(a["neighbours"].is_object());
+  EXPECT_FALSE(a["rules"].empty());
+  // the host side of the container's veth: peer in the container, with its identity
+  json host = show("pid:" + std::to_string(getpid()));
+  const json* rc = iface(host, E.name("rc"));
+  ASSERT_TRUE(rc);
+  EXPECT_EQ((*rc)["peer"]["ifname"], "eth0");
+  EXPECT_EQ(as_u64((*rc)["peer"]["netns"]), E.ino_container);
+}
+
+TEST_F(ShowTopo, BridgePortsAndMasters) {
+  const TopoEnv& E = *env_;
+  json c = show(E.c);
+  const json* br = iface(c, E.name("br"));
+  ASSERT_TRUE(br);
+  EXPECT_EQ((*br)["kind"], "bridge");
+  std::set<std::string> ports((*br)["ports"].begin(), (*br)["ports"].end());
+  EXPECT_EQ(ports, (std::set<std::string>{E.name("p1"), E.name("p2"), E.name("p3")}));
+  for (auto port : {"p1", "p2", "p3"}) {
+    const json* f = iface(c, E.name(port));
+    ASSERT_TRUE(f);
+    EXPECT_EQ((*f)["master_name"], E.name("br"));
+  }
+  // topo: a master edge from each port to the bridge
+  std::set<std::string> seen;
+  for (auto& e : (*topo_)["edges"])
+    if (e["kind"] == "master" && as_u64(e["to"]["netns"]) == E.ino_c && e["to"]["ifname"] == E.name("br"))
+      seen.insert(e["from"]["ifname"].get<std::string>());
+  EXPECT_EQ(seen, ports);
+}
+
+TEST_F(ShowTopo, ParentsVxlanAndTap) {
+  const TopoEnv& E = *env_;
+  for (auto& s : E.skipped) std::cerr << "[ note     ] " << s << '\n';
+  json c = show(E.c);
+  const json* mv = iface(c, E.name("mv"));
+  ASSERT_TRUE(mv);
+  EXPECT_EQ((*mv)["kind"], "macvlan");
+  EXPECT_EQ((*mv)["macvlan_mode"], "bridge");
+  EXPECT_EQ((*mv)["parent"]["ifname"], E.name("par"));
+  EXPECT_TRUE((*mv)["parent"]["same_netns"].get<bool>());
+  if (E.have_vlan) {
+    const json* vl = iface(c, E.name("vl"));
+    ASSERT_TRUE(vl);
+    EXPECT_EQ((*vl)["vlan"]["id"], 7);
+    EXPECT_EQ((*vl)["parent"]["ifname"], E.name("par"));
+  }
+  const json* vx = iface(c, E.name("vx"));
+  ASSERT_TRUE(vx);
+  EXPECT_EQ((*vx)["kind"], "vxlan");
+  EXPECT_EQ((*vx)["vxlan"]["id"], 42);
+  EXPECT_EQ((*vx)["vxlan"]["remote"], "192.0.2.77");
+  EXPECT_EQ((*vx)["vxlan"]["port"], 4789);
+  EXPECT_EQ((*vx)["underlay"]["ifname"], E.name("par"));
+  const json* tap = iface(c, E.name("tap"));
+  ASSERT_TRUE(tap);
+  EXPECT_EQ((*tap)["kind"], "tap");
+  ASSERT_EQ((*tap)["owners"].size(), 1u) << tap->dump();
+  EXPECT_EQ((*tap)["owners"][0]["pid"], E.tap_pid);
+  // the same in topo's edges
+  bool mv_edge = false, vx_edge = false, tun_edge = false;
+  for (auto& e : (*topo_)["edges"]) {
+    if (as_u64(e["from"]["netns"]) != E.ino_c) continue;
+    if (e["kind"] == "macvlan" && e["from"]["ifname"] == E.name("mv")) mv_edge = e["to"]["ifname"] == E.name("par");
+    if (e["kind"] == "vxlan" && e["from"]["ifname"] == E.name("vx")) vx_edge = e["to"]["ifname"] == E.name("par");
+    if (e["kind"] == "tun" && e["from"]["ifname"] == E.name("tap")) tun_edge = e["to"]["pid"] == E.tap_pid;
+  }
+  EXPECT_TRUE(mv_edge);
+  EXPECT_TRUE(vx_edge);
+  EXPECT_TRUE(tun_edge);
+}
+
+TEST_F(ShowTopo, TheContainerIsNamed) {
+  const TopoEnv& E = *env_;
+  ASSERT_NE(E.ino_container, 0u);
+  const json* n = topo_node(*topo_, E.ino_container);
+  ASSERT_TRUE(n);
+  ASSERT_TRUE((*n)["container"].is_object()) << n->dump();
+  EXPECT_EQ((*n)["container"]["runtime"], "runc");
+  EXPECT_EQ((*n)["container"]["id"], E.container);
+  // show by container name, and its eth0 leads to the host
+  json s = show(E.container);
+  EXPECT_EQ(as_u64(s["netns"]["inode"]), E.ino_container);
+  const json* eth0 = iface(s, "eth0");
+  ASSERT_TRUE(eth0);
+  EXPECT_EQ((*eth0)["peer"]["ifname"], E.name("rc"));
+  EXPECT_EQ(as_u64((*eth0)["peer"]["netns"]), E.ino_host);
+  EXPECT_FALSE(s["processes"].empty());
+}
+
+TEST_F(ShowTopo, TheHiddenNamespaceIsFlaggedAndRead) {
+  const TopoEnv& E = *env_;
+  ASSERT_NE(E.ino_hidden, 0u);
+  const json* n = topo_node(*topo_, E.ino_hidden);
+  ASSERT_TRUE(n) << "the hidden namespace is not a node";
+  EXPECT_TRUE((*n)["hidden"].get<bool>());
+  EXPECT_TRUE((*n)["read_via"].is_string()) << n->dump();
+  const json* e = veth_edge(*topo_, E.ino_host, E.name("hd"));
+  ASSERT_TRUE(e);
+  EXPECT_TRUE((*e)["dangling"].get<bool>());
+  const json* hx = topo_iface(*topo_, E.ino_hidden, E.name("hx"));
+  ASSERT_TRUE(hx) << "its interfaces were not read through the nsid";
+  bool has = false;
+  for (auto& ad : (*hx)["addresses"]) has |= ad == "10.202.0.2/24";
+  EXPECT_TRUE(has) << hx->dump();
+  // show by inode works too, through the peer
+  json s = show(std::to_string(E.ino_hidden));
+  EXPECT_TRUE(iface(s, E.name("hx")));
+  // the text tree says so
+  Out t = run_nscope({"topo"});
+  ASSERT_EQ(t.code, 0);
+  EXPECT_NE(t.out.find("DANGLING"), std::string::npos);
+  EXPECT_NE(t.out.find("HIDDEN"), std::string::npos);
+}
+
+TEST_F(ShowTopo, EveryReferenceFormResolvesToTheSameNamespace) {
+  const TopoEnv& E = *env_;
+  Out idq = run_nscope({"show", E.a, "--json"});
+  json a = parse(idq);
+  ASSERT_TRUE(a.is_object());
+  std::string id = std::to_string(as_u64(a["netns"]["id"]));
+  std::string cookie = std::to_string(as_u64(a["netns"]["cookie"]));
+  for (auto ref : {std::to_string(E.ino_a), "inode:" + std::to_string(E.ino_a), "id:" + id,
+                   "cookie:" + cookie, "/run/netns/" + E.a, "netns:" + E.a}) {
+    SCOPED_TRACE(ref);
+    json s = show(ref);
+    EXPECT_EQ(as_u64(s["netns"]["inode"]), E.ino_a);
+  }
+  json viapid = show("pid:" + std::to_string(E.tap_pid));
+  EXPECT_EQ(as_u64(viapid["netns"]["inode"]), E.ino_c);
+  json viaproc = show("/proc/" + std::to_string(E.container_pid) + "/ns/net");
+  EXPECT_EQ(as_u64(viaproc["netns"]["inode"]), E.ino_container);
+}
+
+TEST_F(ShowTopo, UnknownReferenceExitsTwoListingCandidates) {
+  const TopoEnv& E = *env_;
+  Out o = run_nscope({"show", E.p + "-nosuch"});
+  EXPECT_EQ(o.code, 2) << o.describe();
+  EXPECT_NE(o.err.find("no network namespace"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find(E.a), std::string::npos) << "candidates should be listed: " << o.err;
+  Out bad = run_nscope({"show", "id:x"});
+  EXPECT_EQ(bad.code, 2) << bad.describe();
+  Out pid = run_nscope({"show", "pid:999999999"});
+  EXPECT_EQ(pid.code, 2) << pid.describe();
+  Out none = run_nscope({"show", "/etc/hostname"});
+  EXPECT_EQ(none.code, 2) << none.describe();
+}
+
+TEST_F(ShowTopo, DotIsAcceptedAndTheSvgNamesEveryNamespace) {
+  Out dot = run_nscope({"topo", "--dot"});
+  ASSERT_EQ(dot.code, 0) << dot.describe();
+  char tmpl[] = "/tmp/nttopoXXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  std::string dotfile = tmpl;
+  ASSERT_EQ(write(fd, dot.out.data(), dot.out.size()), static_cast<ssize_t>(dot.out.size()));
+  close(fd);
+  Out check = run({"dot", "-Tsvg", "-o/dev/null", dotfile});
+  EXPECT_EQ(check.code, 0) << check.describe();
+  unlink(dotfile.c_str());
+
+  std::string svg = dotfile + ".svg";
+  Out r = run_nscope({"topo", "--svg", svg});
+  ASSERT_EQ(r.code, 0) << r.describe();
+  std::ifstream in(svg);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  unlink(svg.c_str());
+  std::string text = ss.str();
+  EXPECT_NE(text.find("<svg"), std::string::npos);
+  for (auto& n : (*topo_)["nodes"]) {
+    uint64_t ino = as_u64(n["inode"]);
+    if (!ino) continue;
+    EXPECT_NE(text.find(std::to_string(ino)), std::string::npos) << "namespace " << ino << " not in the SVG";
+  }
+}
+
+TEST_F(ShowTopo, WithoutBpfPeersAreMatchedByIndex) {
+  const TopoEnv& E = *env_;
+  Out o = run_nscope({"topo", "--json", "--no-bpf"});
+  ASSERT_EQ(o.code, 0) << o.describe();
+  json t = parse(o);
+  ASSERT_TRUE(t.is_object());
+  EXPECT_EQ(t["source"], "procfs");
+  const json* e = veth_edge(t, E.ino_a, E.name("ab"));
+  ASSERT_TRUE(e);
+  EXPECT_FALSE((*e)["dangling"].get<bool>());
+  const json* p3 = veth_edge(t, E.ino_c, E.name("p3"));
+  ASSERT_TRUE(p3);
+  // the hidden namespace is invisible to /proc: its veth is dangling, read through the nsid
+  const json* hd = veth_edge(t, E.ino_host, E.name("hd"));
+  ASSERT_TRUE(hd) << "the host end of the hidden veth has no edge";
+  EXPECT_TRUE((*hd)["dangling"].get<bool>());
+  EXPECT_EQ((*hd)["to"]["ifname"], E.name("hx"));
+}
+
+TEST_F(ShowTopo, HelperThreadsEnterAndTheMainThreadStays) {
+  const TopoEnv& E = *env_;
+  uint64_t before = inode_of("/proc/thread-self/ns/net");
+  nscope::Fd fa(open(("/run/netns/" + E.a).c_str(), O_RDONLY | O_CLOEXEC));
+  nscope::Fd fb(open(("/run/netns/" + E.b).c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fa && fb);
+  std::vector<int> fds{fa.get(), fb.get(), -1, fa.get()};
+  std::vector<uint64_t> seen(fds.size());
+  auto r = nscope::in_each_netns(fds, 2, [&](size_t i) { seen[i] = inode_of("/proc/thread-self/ns/net"); });
+  EXPECT_EQ(seen[0], E.ino_a);
+  EXPECT_EQ(seen[1], E.ino_b);
+  EXPECT_FALSE(r[2].ok());
+  EXPECT_EQ(seen[3], E.ino_a);
+  uint64_t in_task = 0;
+  nscope::NetnsTask t(fb.get(), [&] { in_task = inode_of("/proc/thread-self/ns/net"); });
+  EXPECT_TRUE(t.wait().ok());
+  EXPECT_EQ(in_task, E.ino_b);
+  EXPECT_EQ(inode_of("/proc/thread-self/ns/net"), before);
+}
+
+// Records the netlink replies the unit tests decode (tests/fixtures/netlink/). Run by hand:
+//   build/tests/system_tests --gtest_also_run_disabled_tests --gtest_filter='*Record*'
+TEST_F(ShowTopo, DISABLED_RecordNetlinkFixtures) {
+  const TopoEnv& E = *env_;
+  std::string dir = std::string(NSCOPE_FIXTURES) + "/netlink/";
+  auto save = [&](const std::string& name, const nscope::Result<std::string>& raw) {
+    ASSERT_TRUE(raw.ok()) << name << ": " << raw.error().message;
+    std::ofstream(dir + name, std::ios::binary) << raw.value();
+  };
+  nscope::Fd c(open(("/run/netns/" + E.c).c_str(), O_RDONLY | O_CLOEXEC));
+  nscope::Fd a(open(("/run/netns/" + E.a).c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(c && a);
+  ASSERT_TRUE(nscope::in_netns(c.get(), [&] {
+    auto rt = nscope::Rtnl::open();
+    ASSERT_TRUE(rt.ok());
+    save("links_c.bin", rt->dump_raw(RTM_GETLINK, AF_UNSPEC));
+    save("addrs_c.bin", rt->dump_raw(RTM_GETADDR, AF_UNSPEC));
+  }).ok());
+  ASSERT_TRUE(nscope::in_netns(a.get(), [&] {
+    auto rt = nscope::Rtnl::open();
+    ASSERT_TRUE(rt.ok());
+    save("links_a.bin", rt->dump_raw(RTM_GETLINK, AF_UNSPEC));
+    save("routes_a.bin", rt->dump_raw(RTM_GETROUTE, AF_UNSPEC));
+    save("rules_a.bin", rt->dump_raw(RTM_GETRULE, AF_UNSPEC));
+    save("neigh_a.bin", rt->dump_raw(RTM_GETNEIGH, AF_UNSPEC));
+  }).ok());
+  save("unix_host.bin", nscope::sock_diag_dump_raw(AF_UNIX, 0));
+  save("tcp_host.bin", nscope::sock_diag_dump_raw(AF_INET, IPPROTO_TCP));
+  std::ofstream(dir + "README.md") << "Netlink replies recorded on Debian 12, kernel 6.18, by the system test\n"
+                                      "ShowTopo.DISABLED_RecordNetlinkFixtures (tests/system/show_topo_test.cpp)\n"
+                                      "from the wiring of tests/system/topo_env.cpp, prefix " << E.p << ".\n"
+                                      "The unit tests in tests/unit/netlink_parse_test.cpp decode them.\n";
+}
+
+}  // namespace
