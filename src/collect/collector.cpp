@@ -57,6 +57,8 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
     bpf_program__set_autoload(p, i < cfg.probes.size());
     if (i < cfg.probes.size()) {
       ro->probe_cfg[i] = cfg.probes[i].cfg;
+      if (bpf_program__set_attach_target(p, 0, cfg.probes[i].name.c_str()) != 0)
+        return bpf_error(errno, "no BTF for tracepoint " + cfg.probes[i].symbol());
     }
   }
   if (bpf_map__set_max_entries(c->skel_->maps.events, static_cast<uint32_t>(ring)) != 0)
@@ -68,7 +70,7 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
 
   for (size_t i = 0; i < cfg.probes.size(); ++i) {
     const ProbeSpec& ps = cfg.probes[i];
-    bpf_link* l = bpf_program__attach_raw_tracepoint(slot_program(c->skel_, i), ps.name.c_str());
+    bpf_link* l = bpf_program__attach_trace(slot_program(c->skel_, i));
     if (!l) return bpf_error(errno, "cannot attach to tracepoint " + ps.symbol());
     c->links_.push_back(l);
   }

@@ -11,7 +11,7 @@ namespace nscope {
 
 struct DecodeContext {
   std::vector<std::string_view> slot_symbols;  // probe slot -> "net:netif_receive_skb"
-  std::string_view probe_type = "raw_tracepoint";
+  std::string_view probe_type = "raw_tracepoint";  // tp_btf is a raw tracepoint with BTF
   uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
 };
 

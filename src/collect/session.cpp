@@ -138,6 +138,8 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     return collector.error();
   }
   Collector& c = *collector.value();
+  fmt::print(stderr, "nscope: {} probe{} attached; Ctrl-C to stop\n", o.collector.probes.size(),
+             o.collector.probes.size() == 1 ? "" : "s");
 
   Fd ep(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
