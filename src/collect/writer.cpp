@@ -80,7 +80,8 @@ uint64_t EventWriter::written() const {
   return written_;
 }
 
-// Writes all of buf; on failure of the JSON file, cuts it back to the last whole line.
+// Writes all of buf. When the JSON file fails (a full disk), it is cut back to the last
+// whole line that reached it, so it stays valid up to the last whole event.
 bool EventWriter::write_out(int fd, std::string& buf, bool json) {
   size_t off = 0;
   while (off < buf.size()) {
@@ -91,7 +92,10 @@ bool EventWriter::write_out(int fd, std::string& buf, bool json) {
       std::lock_guard lk(mu_);
       failed_ = true;
       if (json) {
-        if (ftruncate(fd, committed_) == 0) lseek(fd, committed_, SEEK_SET);
+        size_t whole = off ? buf.rfind('\n', off - 1) : std::string::npos;
+        off_t keep = committed_ + (whole == std::string::npos ? 0 : static_cast<off_t>(whole + 1));
+        if (ftruncate(fd, keep) == 0) lseek(fd, keep, SEEK_SET);
+        committed_ = keep;
         error_ = "cannot write " + opts_.json_path + ": " + std::strerror(err) +
                  "; the file keeps every whole event written before";
       } else if (err != EPIPE) {
