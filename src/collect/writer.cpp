@@ -1,5 +1,6 @@
 #include "collect/writer.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -8,7 +9,10 @@
 namespace nscope {
 namespace {
 constexpr size_t kChunkEvents = 2048;
-constexpr size_t kMaxQueued = 512;           // ~250 MiB of raw events at most
+// Up to ~1 GiB of raw records may wait for the writer (2048 x 232 bytes a chunk). It only
+// fills while the traffic being traced keeps every CPU busy; then the ring buffer fills and
+// its losses are counted.
+constexpr size_t kMaxQueued = 2048;
 constexpr size_t kFlushBytes = 1 << 20;
 }  // namespace
 
@@ -128,12 +132,21 @@ void EventWriter::write_chunk(const Chunk& c) {
 }
 
 void EventWriter::run() {
+  // Formatting gives way to the traffic being traced: at nice 10 the writer gets about a
+  // tenth of a busy CPU, and output waits in memory meanwhile. Once collection stops it
+  // drains at normal priority.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+  bool boosted = false;
   while (true) {
     Chunk c;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
       if (queue_.empty()) break;
+      if (closing_ && !boosted) {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 0);
+        boosted = true;
+      }
       c = std::move(queue_.front());
       queue_.pop_front();
     }

@@ -2,9 +2,78 @@
 
 #include <ctime>
 
+#include <arpa/inet.h>
+
 #include "util/append.h"
 
 namespace nscope {
+
+std::string_view ct_state_name(CtState s) {
+  switch (s) {
+    case CtState::established: return "ESTABLISHED";
+    case CtState::related: return "RELATED";
+    case CtState::new_: return "NEW";
+    case CtState::reply: return "REPLY";
+    case CtState::related_reply: return "RELATED_REPLY";
+    case CtState::untracked: return "UNTRACKED";
+    case CtState::none: break;
+  }
+  return "NONE";
+}
+
+namespace {
+void put_addr(const CtTuple& t, const std::array<uint8_t, 16>& a, std::string& out) {
+  if (t.family == 6) {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+    out += buf;
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      if (i) out += '.';
+      put_num(out, a[static_cast<size_t>(i)]);
+    }
+  }
+}
+
+void put_tuple(const CtTuple& t, std::string& out) {
+  bool ports = t.proto == 6 || t.proto == 17 || t.proto == 132;
+  put_addr(t, t.src, out);
+  if (ports) {
+    out += '.';
+    put_num(out, t.sport);
+  }
+  out += " > ";
+  put_addr(t, t.dst, out);
+  if (ports) {
+    out += '.';
+    put_num(out, t.dport);
+  } else if (t.proto == 1 || t.proto == 58) {
+    put(out, " type ");
+    put_num(out, t.sport >> 8);
+    put(out, " code ");
+    put_num(out, t.sport & 0xff);
+    put(out, " id ");
+    put_num(out, t.dport);
+  }
+}
+
+std::string_view proto_word(uint8_t p) {
+  switch (p) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "icmpv6";
+    case 132: return "sctp";
+  }
+  return "proto";
+}
+}  // namespace
+
+void format_tracking_id(const Event& e, std::string& out) {
+  out += '#';
+  put_hex(out, e.track_ts, false);
+  put_hex(out, e.orig_head, false);
+}
 
 void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                        std::string_view indent) {
@@ -44,6 +113,13 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
   put(out, kind);
   put(out, "] ");
   put(out, e.symbol);
+  if (e.has_tracking) {
+    out += ' ';
+    format_tracking_id(e, out);
+    put(out, " (skb ");
+    put_num(out, e.skb_addr);
+    out += ')';
+  }
   out += '\n';
 
   if (e.has_dev || e.has_packet) {
@@ -67,6 +143,30 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
       put(out, " len ");
       put_num(out, e.len);
     }
+    out += '\n';
+  }
+  if (e.has_drop) {
+    put(out, indent);
+    put(out, "  drop (reason ");
+    put(out, e.drop_reason);
+    put(out, ")\n");
+  }
+  if (e.has_ct) {
+    put(out, indent);
+    put(out, "  ct_state ");
+    put(out, ct_state_name(e.ct_state));
+    put(out, " status ");
+    put_hex(out, e.ct_status);
+    out += ' ';
+    put(out, proto_word(e.ct_orig.proto));
+    put(out, " orig [");
+    put_tuple(e.ct_orig, out);
+    put(out, "] reply [");
+    put_tuple(e.ct_reply, out);
+    put(out, "] zone ");
+    put_num(out, e.ct_zone);
+    put(out, " mark ");
+    put_num(out, e.ct_mark);
     out += '\n';
   }
   if (e.has_netns) {
@@ -241,6 +341,47 @@ void format_event_json(const Event& e, std::string& out) {
     put_num(out, e.mark);
     put(out, ",\"protocol\":");
     put_num(out, e.protocol);
+    out += '}';
+  }
+  if (e.has_tracking) {
+    put(out, ",\"skb-tracking\":{\"orig_head\":");
+    put_u64(e.orig_head, out);
+    put(out, ",\"timestamp\":");
+    put_u64(e.track_ts, out);
+    put(out, ",\"skb\":");
+    put_u64(e.skb_addr, out);
+    out += '}';
+  }
+  if (e.has_drop) {
+    put(out, ",\"skb-drop\":{\"drop_reason\":");
+    json_escape(e.drop_reason, out);
+    out += '}';
+  }
+  if (e.has_ct) {
+    put(out, ",\"ct\":{\"state\":");
+    json_escape(ct_state_name(e.ct_state), out);
+    put(out, ",\"status\":");
+    put_num(out, e.ct_status);
+    put(out, ",\"zone_id\":");
+    put_num(out, e.ct_zone);
+    put(out, ",\"mark\":");
+    put_num(out, e.ct_mark);
+    for (int dir = 0; dir < 2; ++dir) {
+      const CtTuple& t = dir ? e.ct_reply : e.ct_orig;
+      put(out, dir ? ",\"reply\":{\"src\":\"" : ",\"orig\":{\"src\":\"");
+      put_addr(t, t.src, out);
+      put(out, "\",\"dst\":\"");
+      put_addr(t, t.dst, out);
+      put(out, "\",\"version\":");
+      put_num(out, t.family);
+      put(out, ",\"proto\":");
+      put_num(out, t.proto);
+      put(out, ",\"sport\":");
+      put_num(out, t.sport);
+      put(out, ",\"dport\":");
+      put_num(out, t.dport);
+      out += '}';
+    }
     out += '}';
   }
   if (e.has_packet) {

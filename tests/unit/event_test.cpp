@@ -141,3 +141,58 @@ TEST(Event, Base64) {
   json_escape("a\"b\\c\n\x01", esc);
   EXPECT_EQ(esc, "\"a\\\"b\\\\c\\n\\u0001\"");
 }
+
+TEST(Event, TrackingDropAndCtRoundTrip) {
+  Event e;
+  decode_event(raw_icmp(), ctx(), e);
+  e.has_tracking = true;
+  e.track_ts = 0x1a2b3c;
+  e.orig_head = 0xffff888011110000ull;
+  e.has_drop = true;
+  SymbolTable syms;
+  e.drop_reason = syms.intern("NO_SOCKET");
+  e.has_ct = true;
+  e.ct_state = CtState::new_;
+  e.ct_status = 0x188;
+  e.ct_orig = {4, 17, {10, 0, 0, 1}, {10, 0, 0, 2}, 5353, 53};
+  e.ct_reply = {4, 17, {10, 0, 0, 2}, {10, 0, 0, 1}, 53, 5353};
+  std::string text;
+  format_event_text(e, {}, text);
+  EXPECT_NE(text.find("net:net_dev_start_xmit #1a2b3cffff888011110000 (skb 18446612132619327096)"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("  drop (reason NO_SOCKET)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  ct_state NEW status 0x188 udp orig [10.0.0.1.5353 > 10.0.0.2.53] reply "
+                      "[10.0.0.2.53 > 10.0.0.1.5353] zone 0 mark 0\n"),
+            std::string::npos) << text;
+  std::string line;
+  format_event_json(e, line);
+  Event back;
+  ASSERT_TRUE(parse_event_line(line, syms, back, nullptr).ok());
+  std::string text2;
+  format_event_text(back, {}, text2);
+  EXPECT_EQ(text, text2);
+  EXPECT_TRUE(back.same_packet(e));
+}
+
+TEST(Event, ReadsRetisCtShape) {
+  SymbolTable syms;
+  Event e;
+  auto k = parse_event_line(
+      R"({"common":{"timestamp":5},"kernel":{"probe_type":"kprobe","symbol":"ip_rcv"},)"
+      R"("ct":{"state":"Established","base":{"orig":{"ip":{"src":"10.0.0.1","dst":"10.0.0.2",)"
+      R"("version":"v4"},"proto":{"tcp":{"sport":1234,"dport":80}}},"reply":{"ip":{"src":)"
+      R"("10.0.0.2","dst":"10.0.0.1","version":"v4"},"proto":{"tcp":{"sport":80,"dport":1234}}},)"
+      R"("zone_id":3,"mark":7}}})",
+      syms, e, nullptr);
+  ASSERT_TRUE(k.ok());
+  ASSERT_TRUE(e.has_ct);
+  EXPECT_EQ(e.ct_state, CtState::established);
+  EXPECT_EQ(e.ct_orig.proto, 6);
+  EXPECT_EQ(e.ct_orig.sport, 1234);
+  EXPECT_EQ(e.ct_reply.dport, 1234);
+  EXPECT_EQ(e.ct_zone, 3);
+  EXPECT_EQ(e.ct_mark, 7u);
+  std::string text;
+  format_event_text(e, {}, text);
+  EXPECT_NE(text.find("5 [k] ip_rcv"), std::string::npos) << text;
+}
