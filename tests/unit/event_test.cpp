@@ -158,7 +158,7 @@ TEST(Event, TrackingDropAndCtRoundTrip) {
   e.ct_reply = {4, 17, {10, 0, 0, 2}, {10, 0, 0, 1}, 53, 5353};
   std::string text;
   format_event_text(e, {}, text);
-  EXPECT_NE(text.find("net:net_dev_start_xmit #1a2b3cffff888011110000 (skb 18446612132619327096)"),
+  EXPECT_NE(text.find("net:net_dev_start_xmit #1a2b3cffff888011110000 (skb 18446612682375452280)"),
             std::string::npos) << text;
   EXPECT_NE(text.find("  drop (reason NO_SOCKET)\n"), std::string::npos) << text;
   EXPECT_NE(text.find("  ct_state NEW status 0x188 udp orig [10.0.0.1.5353 > 10.0.0.2.53] reply "
