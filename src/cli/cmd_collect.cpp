@@ -79,11 +79,12 @@ double parse_duration(const std::string& s) {
   return v * mult;
 }
 
-std::unordered_map<uint32_t, std::string> namespace_names() {
+std::unordered_map<uint32_t, std::string> namespace_names(uint32_t* initial) {
   std::unordered_map<uint32_t, std::string> names;
   ScanOptions so;
   so.types = {NsType::net};
   for (const auto& n : scan_namespaces(so).namespaces) {
+    if (n.initial) *initial = static_cast<uint32_t>(n.inode);
     if (!n.names.empty()) names[static_cast<uint32_t>(n.inode)] = n.names.front();
     else if (n.container)
       names[static_cast<uint32_t>(n.inode)] =
@@ -135,7 +136,7 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
         type, p.name, type, why.empty() ? "not supported by nscope yet" : why));
   }
   so.collector.probes = std::move(probes.value());
-  auto names = namespace_names();
+  auto names = namespace_names(&so.initial_netns);
   so.text.names = &names;
 
   auto r = run_collect(so);

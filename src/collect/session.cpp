@@ -47,7 +47,19 @@ std::string startup_line(const SessionOptions& o, int64_t offset) {
     if (i) s += ',';
     json_escape(o.collector.probes[i].symbol(), s);
   }
-  s += "]}}";
+  s += "],\"netns_names\":{";
+  if (o.text.names) {
+    bool first = true;
+    for (const auto& [inum, name] : *o.text.names) {
+      if (!first) s += ',';
+      first = false;
+      s += '"' + std::to_string(inum) + "\":";
+      json_escape(name, s);
+    }
+  }
+  s += '}';
+  if (o.initial_netns) s += ",\"initial_netns\":" + std::to_string(o.initial_netns);
+  s += "}}";
   return s;
 }
 

@@ -19,6 +19,7 @@ struct SessionOptions {
   double duration_s = 0;        // 0: no limit
   uint64_t count = 0;           // 0: no limit
   std::string cmdline;          // recorded in the startup event
+  uint32_t initial_netns = 0;   // the host's netns inode, recorded for sort
 };
 
 struct SessionSummary {

@@ -99,6 +99,12 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
       if (auto* v = field(*s, "retis_version"); v && v->is_string()) startup->version = *v;
       if (auto* v = field(*s, "cmdline"); v && v->is_string()) startup->cmdline = *v;
       if (auto* v = field(*s, "kernel"); v && v->is_string()) startup->kernel = *v;
+      if (auto* names = field(*s, "netns_names"); names && names->is_object())
+        for (auto it = names->begin(); it != names->end(); ++it)
+          if (it.value().is_string())
+            startup->netns_names[static_cast<uint32_t>(std::strtoul(it.key().c_str(), nullptr, 10))] =
+                it.value().get<std::string>();
+      if (auto* init = field(*s, "initial_netns")) startup->initial_netns = static_cast<uint32_t>(u64_of(*init));
       if (auto* off = field(*s, "clock_monotonic_offset"); off && off->is_object())
         startup->mono_to_utc_ns = static_cast<int64_t>(u64_of(off->value("sec", json(0)))) *
                                       1000000000 +
