@@ -4,12 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace nscope {
 namespace {
 constexpr size_t kChunkEvents = 2048;
-// Up to ~1 GiB of raw records may wait for the writer (2048 x 232 bytes a chunk). It only
+// Up to ~1.3 GiB of raw records may wait for the writer (2048 x 328 bytes a chunk). It only
 // fills while the traffic being traced keeps every CPU busy; then the ring buffer fills and
 // its losses are counted.
 constexpr size_t kMaxQueued = 2048;
@@ -34,8 +35,9 @@ void EventWriter::write_json_line(const std::string& line) {
   write_out(opts_.json_fd, buf, true);
 }
 
-void EventWriter::push(const nscope_event& raw) {
-  current_.push_back(raw);
+void EventWriter::push(const void* record, size_t size) {
+  RawRecord& r = current_.emplace_back();
+  std::memcpy(&r, record, std::min(size, sizeof r));
   if (current_.size() >= kChunkEvents) flush();
 }
 
@@ -118,7 +120,7 @@ bool EventWriter::write_out(int fd, std::string& buf, bool json) {
 
 void EventWriter::write_chunk(const Chunk& c) {
   for (const auto& raw : c) {
-    decode_event(raw, opts_.decode, ev_);
+    decode_record(raw, opts_.decode, ev_);
     if (opts_.text_fd >= 0) format_event_text(ev_, opts_.text, text_buf_);
     if (opts_.json_fd >= 0) {
       format_event_json(ev_, json_buf_);

@@ -119,7 +119,7 @@ TEST(Collect, PingAcrossVethTagsBothNamespaces) {
   ASSERT_TRUE(p.ok) << p.error;
   nst::TempDir dir;
   std::string file = dir / "events.json";
-  auto r = nst::nscope({"collect", "-o", file, "--print", "--cmd",
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev", "-o", file, "--print", "--cmd",
                         "ip netns exec " + p.a.name() + " ping -c 2 -i 0.2 -W 1 " + p.ip_b},
                        nst::with_timeout(std::chrono::seconds(30)));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
@@ -321,4 +321,90 @@ TEST(Collect, FullDiskKeepsTheFileValid) {
   ASSERT_FALSE(content.empty());
   EXPECT_EQ(content.back(), '\n');
   EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+// skb-tracking and skb-drop: a UDP datagram to a closed port in B keeps one id from A's
+// transmit to B's drop, and the drop says why.
+TEST(Collect, TrackingFollowsAPacketToItsDrop) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  // bash's /dev/udp sends one datagram; the neighbour is resolved first so it leaves at once,
+  // and a short wait lets its drop happen before the command (and so the collection) ends.
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,skb-tracking,skb-drop", "-o", file, "--cmd",
+                        "ip netns exec " + p.a.name() + " bash -c 'ping -c 1 -W 1 " + p.ip_b +
+                            " >/dev/null; echo nscope > /dev/udp/" + p.ip_b + "/9; sleep 0.3'"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  auto events = read_events(file);
+  // The datagram: find its transmit in A, then every event with the same id.
+  std::string id_head, id_ts;
+  for (const auto& ev : events) {
+    if (!ev.contains("skb-tracking") || ev["kernel"]["symbol"] != "net:net_dev_start_xmit") continue;
+    nscope::SymbolTable syms;
+    nscope::Event e;
+    ASSERT_TRUE(nscope::parse_event_line(ev.dump(), syms, e, nullptr).ok());
+    std::string text;
+    nscope::format_event_text(e, {}, text);
+    if (text.find(p.ip_a) != std::string::npos && text.find(p.ip_b + ".9 ") != std::string::npos) {
+      id_head = ev["skb-tracking"]["orig_head"].dump();
+      id_ts = ev["skb-tracking"]["timestamp"].dump();
+      EXPECT_EQ(nst::as_u64(ev["netns"]["inum"]), p.ino_a);
+    }
+  }
+  ASSERT_FALSE(id_head.empty()) << "no transmit of the datagram in " << file;
+  std::vector<std::string> path;
+  std::string drop;
+  for (const auto& ev : events) {
+    if (!ev.contains("skb-tracking") || ev["skb-tracking"]["orig_head"].dump() != id_head ||
+        ev["skb-tracking"]["timestamp"].dump() != id_ts)
+      continue;
+    path.push_back(std::string(ev["kernel"]["symbol"]) + "@" +
+                   std::to_string(nst::as_u64(ev["netns"]["inum"])));
+    if (ev.contains("skb-drop")) drop = ev["skb-drop"]["drop_reason"];
+  }
+  std::string a = std::to_string(p.ino_a), b = std::to_string(p.ino_b);
+  ASSERT_GE(path.size(), 3u);
+  EXPECT_EQ(path[0], "net:net_dev_start_xmit@" + a);
+  EXPECT_EQ(path[1], "net:netif_receive_skb@" + b);
+  EXPECT_EQ(path.back(), "skb:kfree_skb@" + b);
+  EXPECT_EQ(drop, "NO_SOCKET");
+}
+
+// ct: in a namespace where conntrack runs (an nft rule that matches on ct state), events
+// carry the connection's state and tuples.
+TEST(Collect, ConntrackSectionInAConntrackNamespace) {
+  if (nst::find_tool("nft").empty()) GTEST_SKIP() << "nft is not installed";
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string rules = dir / "ct.nft";
+  {
+    std::ofstream f(rules);
+    f << "table inet nscopetest {\n  chain out {\n    type filter hook output priority 0;\n"
+         "    ct state new,established accept\n  }\n}\n";
+  }
+  auto nft = nst::run({"ip", "netns", "exec", p.a.name(), "nft", "-f", rules});
+  ASSERT_EQ(nft.exit_code, 0) << nft.describe();
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,ct", "-o", file, "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 1 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  bool seen = false;
+  for (const auto& ev : read_events(file)) {
+    if (!ev.contains("ct") || ev["kernel"]["symbol"] != "net:net_dev_start_xmit") continue;
+    if (nst::as_u64(ev["netns"]["inum"]) != p.ino_a) continue;
+    const json& ct = ev["ct"];
+    if (ct["orig"]["proto"] != 1) continue;
+    seen = true;
+    EXPECT_EQ(ct["state"], "NEW");
+    EXPECT_EQ(ct["orig"]["src"], p.ip_a);
+    EXPECT_EQ(ct["orig"]["dst"], p.ip_b);
+    EXPECT_EQ(ct["reply"]["src"], p.ip_b);
+    EXPECT_EQ(ct["reply"]["dst"], p.ip_a);
+    EXPECT_EQ(ct["zone_id"], 0);
+  }
+  EXPECT_TRUE(seen) << "no ct section on the echo request leaving " << p.a.name();
 }

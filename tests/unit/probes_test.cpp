@@ -28,7 +28,29 @@ TEST(Probes, ArgumentLayoutFromBtf) {
   auto drop = tracepoint_args(b.get(), "kfree_skb");
   ASSERT_TRUE(drop.ok());
   EXPECT_EQ(drop->skb_arg, 0);
+  EXPECT_EQ(drop->reason_arg, 2);  // kfree_skb(skb, location, reason, rx_sk)
+  EXPECT_EQ(rx->reason_arg, NSCOPE_ARG_NONE);
   EXPECT_FALSE(tracepoint_args(b.get(), "no_such_tracepoint_xyz").ok());
+}
+
+TEST(Probes, DropReasonNamesFromBtf) {
+  auto b = vmlinux();
+  if (!b) GTEST_SKIP() << "no kernel BTF";
+  DropReasons r(b.get());
+  // Values differ between kernels: look them up by name in BTF, then ask for the name back.
+  int id = btf__find_by_name_kind(b.get(), "skb_drop_reason", BTF_KIND_ENUM);
+  ASSERT_GT(id, 0);
+  const btf_type* t = btf__type_by_id(b.get(), static_cast<uint32_t>(id));
+  const struct btf_enum* e = btf_enum(t);
+  bool found = false;
+  for (unsigned i = 0; i < btf_vlen(t); ++i)
+    if (std::string(btf__name_by_offset(b.get(), e[i].name_off)) == "SKB_DROP_REASON_NO_SOCKET") {
+      EXPECT_EQ(r.name(static_cast<uint32_t>(e[i].val)), "NO_SOCKET");
+      found = true;
+    }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(r.name(0xfffe), "65534");                    // unknown: the number
+  EXPECT_NE(r.name(0x10003).find(":3"), std::string::npos);  // a subsystem's reason
 }
 
 TEST(Probes, ResolveNamesGlobsAndErrors) {
