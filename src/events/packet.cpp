@@ -114,6 +114,23 @@ void format_l4(Cursor c, uint8_t proto, std::string& out) {
 // Ports for TCP/UDP/SCTP, printed as addr.port like tcpdump and Retis.
 bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132; }
 
+// "src[.sport] > dst[.dport]" for either family.
+void put_endpoints(const uint8_t* src, const uint8_t* dst, bool v6, const Cursor* l4,
+                   std::string& out) {
+  auto addr = [&](const uint8_t* a) { v6 ? put_ip6(a, out) : put_ip4(a, out); };
+  addr(src);
+  if (l4) {
+    out += '.';
+    put_num(out, l4->u16(0));
+  }
+  out += " > ";
+  addr(dst);
+  if (l4) {
+    out += '.';
+    put_num(out, l4->u16(2));
+  }
+}
+
 void format_ip4(Cursor c, std::string& out) {
   if (!c.have(20)) return truncated(out);
   size_t ihl = static_cast<size_t>(c.u8(0) & 0x0f) * 4;
@@ -123,17 +140,7 @@ void format_ip4(Cursor c, std::string& out) {
   l4.pos += ihl;
   bool first_frag = (frag & 0x1fff) == 0;
   bool ports = has_ports(proto) && first_frag && l4.have(4);
-  put_ip4(c.at() + 12, out);
-  if (ports) {
-    out += '.';
-    put_num(out, l4.u16(0));
-  }
-  out += " > ";
-  put_ip4(c.at() + 16, out);
-  if (ports) {
-    out += '.';
-    put_num(out, l4.u16(2));
-  }
+  put_endpoints(c.at() + 12, c.at() + 16, false, ports ? &l4 : nullptr, out);
   put(out, " ttl ");
   put_num(out, c.u8(8));
   put(out, " tos ");
@@ -183,17 +190,7 @@ void format_ip6(Cursor c, std::string& out) {
   l4.pos += 40;
   bool ok = skip_ip6_ext(l4, next);
   bool ports = ok && has_ports(next) && l4.have(4);
-  put_ip6(c.at() + 8, out);
-  if (ports) {
-    out += '.';
-    put_num(out, l4.u16(0));
-  }
-  out += " > ";
-  put_ip6(c.at() + 24, out);
-  if (ports) {
-    out += '.';
-    put_num(out, l4.u16(2));
-  }
+  put_endpoints(c.at() + 8, c.at() + 24, true, ports ? &l4 : nullptr, out);
   put(out, " ttl ");
   put_num(out, c.u8(7));
   put(out, " label ");
