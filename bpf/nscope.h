@@ -85,14 +85,28 @@ struct nscope_dev_rec {
 #define NSCOPE_COLLECT_SKB (1u << 0)
 #define NSCOPE_COLLECT_NS (1u << 1)
 #define NSCOPE_COLLECT_DEV (1u << 2)
+#define NSCOPE_COLLECT_TRACK (1u << 3) /* skb-tracking */
+#define NSCOPE_COLLECT_DROP (1u << 4)  /* skb-drop */
+#define NSCOPE_COLLECT_CT (1u << 5)    /* ct */
 
 /* How a probe's arguments are laid out: which raw tracepoint argument holds what. */
 #define NSCOPE_ARG_NONE 0xff
 struct nscope_probe_cfg {
-	__u8 skb_arg; /* struct sk_buff * */
-	__u8 dev_arg; /* struct net_device * */
-	__u8 net_arg; /* struct net * */
-	__u8 pad;
+	__u8 skb_arg;    /* struct sk_buff * */
+	__u8 dev_arg;    /* struct net_device * */
+	__u8 net_arg;    /* struct net * */
+	__u8 reason_arg; /* enum skb_drop_reason (skb:kfree_skb) */
+	__u8 flags;      /* NSCOPE_PROBE_* */
+	__u8 pad[3];
+};
+#define NSCOPE_PROBE_FREES (1u << 0)        /* the skb is freed here: tracking ends */
+#define NSCOPE_PROBE_ONLY_TRACKED (1u << 1) /* emit only packets already followed */
+
+/* skb-tracking map values: the packet's id is (ts, orig_head). */
+struct nscope_track {
+	__u64 orig_head; /* skb->head when first seen */
+	__u64 ts;        /* when first seen */
+	__u64 last_seen; /* for age-out by user space */
 };
 
 /* Where the event's netns came from (nscope_event.ns_src). */
@@ -108,6 +122,9 @@ enum nscope_ns_src {
 #define NSCOPE_EV_HAS_SKB (1u << 0)
 #define NSCOPE_EV_HAS_MAC (1u << 1) /* data[] starts at the link-layer header */
 #define NSCOPE_EV_HAS_NET (1u << 2) /* data[] starts at the network header */
+#define NSCOPE_EV_HAS_TRACK (1u << 3)
+#define NSCOPE_EV_HAS_DROP (1u << 4)
+#define NSCOPE_EV_HAS_CT (1u << 5) /* a struct nscope_ct_ext follows the event */
 
 struct nscope_event {
 	__u64 ts;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -130,7 +147,29 @@ struct nscope_event {
 	__u8 pad[2];
 	char comm[NSCOPE_COMM_LEN];
 	char ifname[NSCOPE_IFNAME_LEN];
+	__u64 track_ts;   /* skb-tracking id: first-seen time ... */
+	__u64 orig_head;  /* ... and head then */
+	__u32 drop_reason;
+	__u32 pad2;
 	__u8 data[NSCOPE_PKT_CAPTURE];
+};
+
+struct nscope_ct_tuple {
+	__u8 src[16], dst[16]; /* IPv4 in the first 4 bytes */
+	__u16 sport, dport;    /* network order; ICMP: type/code, id */
+	__u8 proto;
+	__u8 family;           /* AF_INET, AF_INET6 */
+	__u8 pad[2];
+};
+
+/* With the ct collector, each record is a struct nscope_event followed by this. */
+struct nscope_ct_ext {
+	__u32 status;
+	__u32 mark;
+	__u16 zone;
+	__u8 ctinfo; /* enum ip_conntrack_info; 7 untracked */
+	__u8 pad;
+	struct nscope_ct_tuple orig, reply;
 };
 
 #endif /* NSCOPE_SHARED_H */

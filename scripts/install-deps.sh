@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
             libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev graphviz)
-test_pkgs=(googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static)
+test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static)
 bench_pkgs=(hyperfine libbenchmark-dev time)
 
 want=("${build_pkgs[@]}")

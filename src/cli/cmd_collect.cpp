@@ -12,6 +12,7 @@
 #include "collect/probes.h"
 #include "collect/session.h"
 #include "discover/scan.h"
+#include "events/symbols.h"
 #include "util/strings.h"
 
 namespace nscope::cli {
@@ -31,10 +32,12 @@ struct CollectArgs {
   bool utc = false;
 };
 
-constexpr std::string_view kCollectors = "skb, ns, dev";
+constexpr std::string_view kCollectors = "skb, ns, dev, skb-tracking, skb-drop, ct";
+constexpr uint32_t kAllCollectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV |
+                                    NSCOPE_COLLECT_TRACK | NSCOPE_COLLECT_DROP | NSCOPE_COLLECT_CT;
 
 uint32_t parse_collectors(const std::vector<std::string>& list) {
-  if (list.empty()) return NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
+  if (list.empty()) return kAllCollectors;
   uint32_t mask = 0;
   for (const auto& item : list)
     for (auto part : split(item, ',')) {
@@ -42,6 +45,9 @@ uint32_t parse_collectors(const std::vector<std::string>& list) {
       if (part == "skb") mask |= NSCOPE_COLLECT_SKB;
       else if (part == "ns") mask |= NSCOPE_COLLECT_NS;
       else if (part == "dev") mask |= NSCOPE_COLLECT_DEV;
+      else if (part == "skb-tracking") mask |= NSCOPE_COLLECT_TRACK;
+      else if (part == "skb-drop") mask |= NSCOPE_COLLECT_DROP;
+      else if (part == "ct") mask |= NSCOPE_COLLECT_CT;
       else
         throw UsageError(fmt::format("unknown collector '{}'; valid collectors: {}", part, kCollectors));
     }
@@ -79,11 +85,12 @@ double parse_duration(const std::string& s) {
   return v * mult;
 }
 
-std::unordered_map<uint32_t, std::string> namespace_names() {
+std::unordered_map<uint32_t, std::string> namespace_names(uint32_t* initial) {
   std::unordered_map<uint32_t, std::string> names;
   ScanOptions so;
   so.types = {NsType::net};
   for (const auto& n : scan_namespaces(so).namespaces) {
+    if (n.initial) *initial = static_cast<uint32_t>(n.inode);
     if (!n.names.empty()) names[static_cast<uint32_t>(n.inode)] = n.names.front();
     else if (n.container)
       names[static_cast<uint32_t>(n.inode)] =
@@ -134,9 +141,40 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
         "net:netif_receive_skb (see `nscope info`)",
         type, p.name, type, why.empty() ? "not supported by nscope yet" : why));
   }
+  // Following a packet needs to see where it ends: skb-tracking adds the free tracepoints
+  // (reporting only packets it followed), skb-drop adds skb:kfree_skb. A free tracepoint the
+  // user named reports every packet.
+  auto has = [&](const std::string& sym) {
+    for (auto& p : *probes)
+      if (p.symbol() == sym) return &p;
+    return static_cast<ProbeSpec*>(nullptr);
+  };
+  auto add_free = [&](const std::string& name, bool wanted) {
+    if (ProbeSpec* p = has("skb:" + name)) {
+      p->cfg.flags |= NSCOPE_PROBE_FREES;
+      return;
+    }
+    if (!wanted) return;
+    auto cfg = tracepoint_args(vmlinux.get(), name);
+    if (!cfg) return;  // an old kernel without it: tracking ends by age-out only
+    ProbeSpec p;
+    p.group = "skb";
+    p.name = name;
+    p.cfg = *cfg;
+    p.cfg.flags = NSCOPE_PROBE_FREES | NSCOPE_PROBE_ONLY_TRACKED;
+    if (!(so.collector.collectors & NSCOPE_COLLECT_TRACK)) p.cfg.flags &= ~NSCOPE_PROBE_ONLY_TRACKED;
+    probes->push_back(std::move(p));
+  };
+  bool tracking = so.collector.collectors & NSCOPE_COLLECT_TRACK;
+  add_free("kfree_skb", tracking || (so.collector.collectors & NSCOPE_COLLECT_DROP));
+  add_free("consume_skb", tracking);
   so.collector.probes = std::move(probes.value());
-  auto names = namespace_names();
+  auto names = namespace_names(&so.initial_netns);
   so.text.names = &names;
+
+  DropReasons reasons(vmlinux.get());
+  SymbolTable reason_names;
+  so.drop_reason = [&](uint32_t v) { return reason_names.intern(reasons.name(v)); };
 
   auto r = run_collect(so);
   if (!r) throw std::runtime_error(r.error().message);
@@ -145,6 +183,10 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
              so.collector.probes.size(), so.collector.probes.size() == 1 ? "" : "s",
              s.stop_reason.empty() ? "" : " (stopped: " + s.stop_reason + ")", s.lost,
              s.lost ? " (the ring buffer was full: raise --buffer-size)" : "");
+  if (s.tracking_aged || s.tracking_refused)
+    fmt::print(stderr, "nscope: skb-tracking: {} entries aged out (their free was not seen), {} "
+                       "packets not followed (the tracking map was full)\n",
+               s.tracking_aged, s.tracking_refused);
   if (!s.write_error.empty()) {
     fmt::print(stderr, "nscope: {}\n", s.write_error);
     return 1;
@@ -156,7 +198,8 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
 Runner register_collect(CLI::App& app, const std::string& cmdline) {
   auto a = std::make_shared<CollectArgs>();
   auto* c = app.add_subcommand("collect", "Packet events at kernel tracepoints, with their namespace");
-  c->add_option("-c,--collectors", a->collectors, "Collectors: skb, ns, dev (default: all)")
+  c->add_option("-c,--collectors", a->collectors,
+                "Collectors: skb, ns, dev, skb-tracking, skb-drop, ct (default: all)")
       ->delimiter(',');
   c->add_option("-p,--probe", a->probes,
                 "Probes: GROUP:NAME or tp:GROUP:NAME, * globs (default: net:netif_receive_skb, "

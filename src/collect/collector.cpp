@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -57,8 +59,12 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
     bpf_program__set_autoload(p, i < cfg.probes.size());
     if (i < cfg.probes.size()) {
       ro->probe_cfg[i] = cfg.probes[i].cfg;
+      if (bpf_program__set_attach_target(p, 0, cfg.probes[i].name.c_str()) != 0)
+        return bpf_error(errno, "no BTF for tracepoint " + cfg.probes[i].symbol());
     }
   }
+  if (bpf_map__set_max_entries(c->skel_->maps.tracking, cfg.tracking_entries) != 0)
+    return bpf_error(errno, "cannot size the tracking map");
   if (bpf_map__set_max_entries(c->skel_->maps.events, static_cast<uint32_t>(ring)) != 0)
     return bpf_error(errno, "cannot size the ring buffer");
   if (collect::load(c->skel_) != 0) return bpf_error(errno, "cannot load the collect BPF programs");
@@ -68,7 +74,7 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
 
   for (size_t i = 0; i < cfg.probes.size(); ++i) {
     const ProbeSpec& ps = cfg.probes[i];
-    bpf_link* l = bpf_program__attach_raw_tracepoint(slot_program(c->skel_, i), ps.name.c_str());
+    bpf_link* l = bpf_program__attach_trace(slot_program(c->skel_, i));
     if (!l) return bpf_error(errno, "cannot attach to tracepoint " + ps.symbol());
     c->links_.push_back(l);
   }
@@ -78,7 +84,7 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
 int Collector::on_record(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Collector*>(ctx);
   if (size < sizeof(nscope_event)) return 0;
-  return self->sink_(*static_cast<const nscope_event*>(data)) ? 0 : -ECANCELED;
+  return self->sink_(data, size) ? 0 : -ECANCELED;
 }
 
 int Collector::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }
@@ -108,9 +114,29 @@ std::vector<std::vector<uint64_t>> Collector::read_percpu(int fd) const {
 std::vector<std::vector<uint64_t>> Collector::lost() const {
   return read_percpu(bpf_map__fd(skel_->maps.lost));
 }
-std::vector<std::vector<uint64_t>> Collector::emitted() const {
-  return read_percpu(bpf_map__fd(skel_->maps.emitted));
+
+uint64_t Collector::age_out_tracking(uint64_t max_age_ns) {
+  int fd = bpf_map__fd(skel_->maps.tracking);
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  std::vector<uint64_t> stale;
+  uint64_t key = 0, next = 0;
+  nscope_track v{};
+  bool first = true;
+  while (bpf_map_get_next_key(fd, first ? nullptr : &key, &next) == 0) {
+    first = false;
+    key = next;
+    if (bpf_map_lookup_elem(fd, &key, &v) == 0 && v.last_seen + max_age_ns < now)
+      stale.push_back(key);
+  }
+  uint64_t n = 0;
+  for (uint64_t k : stale)
+    if (bpf_map_delete_elem(fd, &k) == 0) ++n;
+  return n;
 }
+
+uint64_t Collector::tracking_refused() const { return skel_->bss->track_refused; }
 
 Collector::~Collector() {
   detach();

@@ -21,12 +21,13 @@ struct CollectorConfig {
   uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
   std::vector<ProbeSpec> probes;          // tracepoints; slot i is probes[i]
   uint64_t buffer_size = 32ull << 20;     // ring buffer bytes, a power of two
+  uint32_t tracking_entries = 65536;      // skb-tracking map size (two entries a packet)
 };
 
 class Collector {
  public:
   // Returns false to stop consuming (the record stays unconsumed).
-  using Sink = std::function<bool(const nscope_event&)>;
+  using Sink = std::function<bool(const void* record, size_t size)>;
 
   static Result<std::unique_ptr<Collector>> start(const CollectorConfig& cfg, Sink sink);
   Collector(const Collector&) = delete;
@@ -36,9 +37,12 @@ class Collector {
   int epoll_fd() const;               // becomes readable when a batch is waiting
   Result<int> consume();              // hands every waiting record to the sink
   void detach();                      // programs off the tracepoints; idempotent
-  // Events the ring buffer could not take, and events emitted: [slot][cpu].
+  // Events the ring buffer could not take: [slot][cpu].
   std::vector<std::vector<uint64_t>> lost() const;
-  std::vector<std::vector<uint64_t>> emitted() const;
+  // skb-tracking housekeeping: drops entries not seen for `max_age_ns` (packets whose free
+  // no probe saw), returns how many; and the inserts a full map refused.
+  uint64_t age_out_tracking(uint64_t max_age_ns);
+  uint64_t tracking_refused() const;
 
  private:
   Collector() = default;

@@ -1,6 +1,7 @@
 #include "collect/decode.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -34,6 +35,13 @@ void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
   e.mark = r.mark;
   e.protocol = ntohs(r.protocol);
 
+  e.has_tracking = (ctx.collectors & NSCOPE_COLLECT_TRACK) && (r.flags & NSCOPE_EV_HAS_TRACK);
+  e.track_ts = r.track_ts;
+  e.orig_head = r.orig_head;
+  e.has_drop = (ctx.collectors & NSCOPE_COLLECT_DROP) && (r.flags & NSCOPE_EV_HAS_DROP);
+  e.drop_reason = e.has_drop && ctx.drop_reason ? ctx.drop_reason(r.drop_reason) : std::string_view();
+  e.has_ct = false;
+
   size_t cap = r.caplen > NSCOPE_PKT_CAPTURE ? NSCOPE_PKT_CAPTURE : r.caplen;
   e.has_packet = e.has_skb && cap > 0;
   e.caplen = 0;
@@ -54,6 +62,38 @@ void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
     e.caplen = static_cast<uint16_t>(14 + cap - skip);
   }
   e.l2_len = 14;
+}
+
+namespace {
+void copy_tuple(const nscope_ct_tuple& in, CtTuple& out) {
+  out.family = in.family == AF_INET6 ? 6 : 4;
+  out.proto = in.proto;
+  std::memcpy(out.src.data(), in.src, 16);
+  std::memcpy(out.dst.data(), in.dst, 16);
+  bool icmp = in.proto == 1 || in.proto == 58;
+  out.sport = icmp ? in.sport : ntohs(in.sport);
+  out.dport = ntohs(in.dport);
+}
+}  // namespace
+
+void decode_record(const RawRecord& r, const DecodeContext& ctx, Event& e) {
+  decode_event(r.ev, ctx, e);
+  if (!(ctx.collectors & NSCOPE_COLLECT_CT) || !(r.ev.flags & NSCOPE_EV_HAS_CT)) return;
+  e.has_ct = true;
+  switch (r.ct.ctinfo) {
+    case 0: e.ct_state = CtState::established; break;
+    case 1: e.ct_state = CtState::related; break;
+    case 2: e.ct_state = CtState::new_; break;
+    case 3: e.ct_state = CtState::reply; break;
+    case 4: e.ct_state = CtState::related_reply; break;
+    case 7: e.ct_state = CtState::untracked; break;
+    default: e.ct_state = CtState::none;
+  }
+  e.ct_status = r.ct.status;
+  e.ct_mark = r.ct.mark;
+  e.ct_zone = r.ct.zone;
+  copy_tuple(r.ct.orig, e.ct_orig);
+  copy_tuple(r.ct.reply, e.ct_reply);
 }
 
 }  // namespace nscope

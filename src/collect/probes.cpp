@@ -71,11 +71,15 @@ Result<nscope_probe_cfg> tracepoint_args(const btf* b, const std::string& name) 
   if (!ptr || !btf_is_ptr(ptr)) return Error::msg("unexpected BTF for " + tname);
   const btf_type* proto = btf__type_by_id(b, ptr->type);
   if (!proto || !btf_is_func_proto(proto)) return Error::msg("unexpected BTF for " + tname);
-  nscope_probe_cfg cfg{NSCOPE_ARG_NONE, NSCOPE_ARG_NONE, NSCOPE_ARG_NONE, 0};
+  nscope_probe_cfg cfg = no_probe_args();
   const btf_param* p = btf_params(proto);
   // params[0] is the tracepoint's private `void *__data`; raw tracepoint args start after it.
   for (unsigned i = 1; i < btf_vlen(proto) && i <= 6; ++i) {
     const btf_type* pt = skip_mods(b, p[i].type);
+    auto idx0 = static_cast<uint8_t>(i - 1);
+    if (pt && (btf_is_enum(pt) || btf_is_enum64(pt)) &&
+        !std::strcmp(btf__name_by_offset(b, pt->name_off), "skb_drop_reason"))
+      cfg.reason_arg = idx0;
     if (!pt || !btf_is_ptr(pt)) continue;
     const btf_type* target = skip_mods(b, pt->type);
     if (!target || !btf_is_struct(target)) continue;
@@ -86,6 +90,36 @@ Result<nscope_probe_cfg> tracepoint_args(const btf* b, const std::string& name) 
     if (!std::strcmp(sname, "net") && cfg.net_arg == NSCOPE_ARG_NONE) cfg.net_arg = idx;
   }
   return cfg;
+}
+
+DropReasons::DropReasons(const btf* b) {
+  auto load = [&](const char* enum_name, const char* prefix, auto& into) {
+    int id = b ? btf__find_by_name_kind(b, enum_name, BTF_KIND_ENUM) : -1;
+    if (id < 0) return;
+    const btf_type* t = btf__type_by_id(b, static_cast<uint32_t>(id));
+    const struct btf_enum* e = btf_enum(t);
+    size_t plen = std::strlen(prefix);
+    for (unsigned i = 0; i < btf_vlen(t); ++i) {
+      std::string n = btf__name_by_offset(b, e[i].name_off);
+      if (n.compare(0, plen, prefix) == 0) n.erase(0, plen);
+      into.emplace_back(static_cast<uint32_t>(e[i].val), std::move(n));
+    }
+  };
+  load("skb_drop_reason", "SKB_DROP_REASON_", reasons_);
+  load("skb_drop_reason_subsys", "SKB_DROP_REASON_SUBSYS_", subsys_);
+}
+
+std::string DropReasons::name(uint32_t v) const {
+  uint32_t sub = v >> 16;
+  if (sub) {  // a subsystem's own reason, whose enum lives with that subsystem
+    std::string s = "SUBSYS_" + std::to_string(sub);
+    for (const auto& [val, n] : subsys_)
+      if (val == sub) s = n;
+    return s + ":" + std::to_string(v & 0xffff);
+  }
+  for (const auto& [val, n] : reasons_)
+    if (val == v) return n;
+  return std::to_string(v);
 }
 
 static bool carries_packet(const nscope_probe_cfg& c) {

@@ -16,16 +16,34 @@ namespace nscope {
 
 enum class ProbeKind { tracepoint, kprobe, fentry };
 
+inline nscope_probe_cfg no_probe_args() {
+  nscope_probe_cfg c{};
+  c.skb_arg = c.dev_arg = c.net_arg = c.reason_arg = NSCOPE_ARG_NONE;
+  return c;
+}
+
 struct ProbeSpec {
   ProbeKind kind = ProbeKind::tracepoint;
   std::string group;  // tracepoint group ("net"); empty when only BTF named it
   std::string name;   // tracepoint or function name
-  nscope_probe_cfg cfg{NSCOPE_ARG_NONE, NSCOPE_ARG_NONE, NSCOPE_ARG_NONE, 0};
+  nscope_probe_cfg cfg = no_probe_args();
   std::string symbol() const { return group.empty() ? name : group + ":" + name; }
 };
 
 struct TracepointName {
   std::string group, name;
+};
+
+// Names of enum skb_drop_reason values from the running kernel's BTF, without the
+// SKB_DROP_REASON_ prefix (values differ between kernels). Subsystem reasons (upper 16 bits)
+// are named "<SUBSYS>:<code>" from enum skb_drop_reason_subsys.
+class DropReasons {
+ public:
+  explicit DropReasons(const btf* vmlinux);
+  std::string name(uint32_t value) const;
+
+ private:
+  std::vector<std::pair<uint32_t, std::string>> reasons_, subsys_;
 };
 
 // Tracepoints the kernel has: from tracefs when mounted, else from a tracefs mounted in a

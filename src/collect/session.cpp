@@ -47,7 +47,19 @@ std::string startup_line(const SessionOptions& o, int64_t offset) {
     if (i) s += ',';
     json_escape(o.collector.probes[i].symbol(), s);
   }
-  s += "]}}";
+  s += "],\"netns_names\":{";
+  if (o.text.names) {
+    bool first = true;
+    for (const auto& [inum, name] : *o.text.names) {
+      if (!first) s += ',';
+      first = false;
+      s += '"' + std::to_string(inum) + "\":";
+      json_escape(name, s);
+    }
+  }
+  s += '}';
+  if (o.initial_netns) s += ",\"initial_netns\":" + std::to_string(o.initial_netns);
+  s += "}}";
   return s;
 }
 
@@ -59,9 +71,10 @@ uint64_t sum(const std::vector<std::vector<uint64_t>>& v) {
 }
 
 std::string stats_line(const SessionOptions& o, uint64_t events,
-                       const std::vector<std::vector<uint64_t>>& lost) {
-  std::string s = fmt::format("{{\"stats\":{{\"events\":{},\"lost\":{},\"lost_by_probe\":{{",
-                              events, sum(lost));
+                       const std::vector<std::vector<uint64_t>>& lost, const SessionSummary& sm) {
+  std::string s = fmt::format("{{\"stats\":{{\"events\":{},\"lost\":{},\"tracking\":{{"
+                              "\"aged_out\":{},\"refused\":{}}},\"lost_by_probe\":{{",
+                              events, sum(lost), sm.tracking_aged, sm.tracking_refused);
   bool first = true;
   for (size_t i = 0; i < lost.size(); ++i) {
     uint64_t t = 0;
@@ -115,6 +128,7 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
   wo.text = o.text;
   wo.text.mono_to_utc_ns = offset;
   wo.decode.collectors = o.collector.collectors;
+  wo.decode.drop_reason = o.drop_reason;
   std::vector<std::string> symbols;
   for (auto& p : o.collector.probes) symbols.push_back(p.symbol());
   for (auto& s : symbols) wo.decode.slot_symbols.push_back(s);
@@ -123,12 +137,12 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
 
   uint64_t n = 0;
   bool count_reached = false;
-  auto collector = Collector::start(o.collector, [&](const nscope_event& raw) {
+  auto collector = Collector::start(o.collector, [&](const void* rec, size_t size) {
     if (o.count && n >= o.count) {
       count_reached = true;
       return false;
     }
-    writer.push(raw);
+    writer.push(rec, size);
     ++n;
     if (o.count && n >= o.count) count_reached = true;
     return true;
@@ -138,6 +152,8 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     return collector.error();
   }
   Collector& c = *collector.value();
+  fmt::print(stderr, "nscope: {} probe{} attached; Ctrl-C to stop\n", o.collector.probes.size(),
+             o.collector.probes.size() == 1 ? "" : "s");
 
   Fd ep(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
@@ -155,6 +171,7 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
   if (!o.cmd.empty()) {
     child = fork();
     if (child == 0) {
+      setpgid(0, 0);  // its own group: stopping it stops everything it started
       pthread_sigmask(SIG_SETMASK, &old, nullptr);
       signal(SIGPIPE, SIG_DFL);
       execl("/bin/sh", "sh", "-c", o.cmd.c_str(), static_cast<char*>(nullptr));
@@ -204,6 +221,8 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     }
     if (now - last_report >= std::chrono::seconds(1)) {
       last_report = now;
+      if (o.collector.collectors & NSCOPE_COLLECT_TRACK)
+        sum_.tracking_aged += c.age_out_tracking(o.tracking_max_age_ns);
       uint64_t l = sum(c.lost());
       if (l > reported_lost) {
         fmt::print(stderr, "nscope: {} events lost so far: the ring buffer was full (raise "
@@ -219,15 +238,17 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
   if (!count_reached) (void)c.consume();
   auto lost = c.lost();
   sum_.lost = sum(lost);
-  writer.close(stats_line(o, n, lost));
+  sum_.tracking_refused = c.tracking_refused();
+  writer.close(stats_line(o, n, lost, sum_));
   sum_.events = writer.written();
   if (writer.failed()) {
     sum_.write_error = writer.error();
     if (sum_.stop_reason.empty()) sum_.stop_reason = "write error";
   }
   if (child > 0) {
-    if (sum_.stop_reason != "command exited") kill(child, SIGTERM);
+    if (sum_.stop_reason != "command exited") kill(-child, SIGTERM);
     waitpid(child, nullptr, 0);
+    kill(-child, SIGTERM);  // what the command left running in its group
   }
   return sum_;
 }

@@ -2,6 +2,7 @@
 // --duration or --count, then detach, drain what was captured, and report losses.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "collect/collector.h"
@@ -19,11 +20,16 @@ struct SessionOptions {
   double duration_s = 0;        // 0: no limit
   uint64_t count = 0;           // 0: no limit
   std::string cmdline;          // recorded in the startup event
+  uint32_t initial_netns = 0;   // the host's netns inode, recorded for sort
+  std::function<std::string_view(uint32_t)> drop_reason;  // drop reason names
+  uint64_t tracking_max_age_ns = 10'000'000'000ull;         // age-out for skb-tracking
 };
 
 struct SessionSummary {
   uint64_t events = 0;
   uint64_t lost = 0;
+  uint64_t tracking_aged = 0;     // skb-tracking entries dropped by age-out
+  uint64_t tracking_refused = 0;  // packets not followed: the tracking map was full
   std::string stop_reason;      // "signal", "command exited", "duration", "count", "write error"
   std::string write_error;
 };

@@ -1,14 +1,19 @@
 #include "collect/writer.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace nscope {
 namespace {
 constexpr size_t kChunkEvents = 2048;
-constexpr size_t kMaxQueued = 512;           // ~250 MiB of raw events at most
+// Up to ~1.3 GiB of raw records may wait for the writer (2048 x 328 bytes a chunk). It only
+// fills while the traffic being traced keeps every CPU busy; then the ring buffer fills and
+// its losses are counted.
+constexpr size_t kMaxQueued = 2048;
 constexpr size_t kFlushBytes = 1 << 20;
 }  // namespace
 
@@ -30,8 +35,9 @@ void EventWriter::write_json_line(const std::string& line) {
   write_out(opts_.json_fd, buf, true);
 }
 
-void EventWriter::push(const nscope_event& raw) {
-  current_.push_back(raw);
+void EventWriter::push(const void* record, size_t size) {
+  RawRecord& r = current_.emplace_back();
+  std::memcpy(&r, record, std::min(size, sizeof r));
   if (current_.size() >= kChunkEvents) flush();
 }
 
@@ -80,7 +86,8 @@ uint64_t EventWriter::written() const {
   return written_;
 }
 
-// Writes all of buf; on failure of the JSON file, cuts it back to the last whole line.
+// Writes all of buf. When the JSON file fails (a full disk), it is cut back to the last
+// whole line that reached it, so it stays valid up to the last whole event.
 bool EventWriter::write_out(int fd, std::string& buf, bool json) {
   size_t off = 0;
   while (off < buf.size()) {
@@ -91,7 +98,10 @@ bool EventWriter::write_out(int fd, std::string& buf, bool json) {
       std::lock_guard lk(mu_);
       failed_ = true;
       if (json) {
-        if (ftruncate(fd, committed_) == 0) lseek(fd, committed_, SEEK_SET);
+        size_t whole = off ? buf.rfind('\n', off - 1) : std::string::npos;
+        off_t keep = committed_ + (whole == std::string::npos ? 0 : static_cast<off_t>(whole + 1));
+        if (ftruncate(fd, keep) == 0) lseek(fd, keep, SEEK_SET);
+        committed_ = keep;
         error_ = "cannot write " + opts_.json_path + ": " + std::strerror(err) +
                  "; the file keeps every whole event written before";
       } else if (err != EPIPE) {
@@ -110,7 +120,7 @@ bool EventWriter::write_out(int fd, std::string& buf, bool json) {
 
 void EventWriter::write_chunk(const Chunk& c) {
   for (const auto& raw : c) {
-    decode_event(raw, opts_.decode, ev_);
+    decode_record(raw, opts_.decode, ev_);
     if (opts_.text_fd >= 0) format_event_text(ev_, opts_.text, text_buf_);
     if (opts_.json_fd >= 0) {
       format_event_json(ev_, json_buf_);
@@ -124,12 +134,21 @@ void EventWriter::write_chunk(const Chunk& c) {
 }
 
 void EventWriter::run() {
+  // Formatting gives way to the traffic being traced: at nice 10 the writer gets about a
+  // tenth of a busy CPU, and output waits in memory meanwhile. Once collection stops it
+  // drains at normal priority.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+  bool boosted = false;
   while (true) {
     Chunk c;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
       if (queue_.empty()) break;
+      if (closing_ && !boosted) {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 0);
+        boosted = true;
+      }
       c = std::move(queue_.front());
       queue_.pop_front();
     }

@@ -33,7 +33,7 @@ class EventWriter {
   EventWriter& operator=(const EventWriter&) = delete;
 
   void write_json_line(const std::string& line);  // before any event: the startup record
-  void push(const nscope_event& raw);  // poll thread; blocks only when far behind
+  void push(const void* record, size_t size);  // poll thread; blocks only when far behind
   void flush();                        // poll thread: hand the current chunk to the writer
   // Drains everything, appends `trailer` (a JSON line, may be empty) and stops the thread.
   void close(const std::string& trailer);
@@ -43,7 +43,7 @@ class EventWriter {
   uint64_t written() const;  // events written
 
  private:
-  using Chunk = std::vector<nscope_event>;
+  using Chunk = std::vector<RawRecord>;
   void run();
   void write_chunk(const Chunk& c);
   bool write_out(int fd, std::string& buf, bool json);

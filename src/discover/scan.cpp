@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <set>
+#include <future>
 #include <thread>
 #include <unordered_map>
 
@@ -115,6 +116,37 @@ std::optional<std::string> mountinfo_in(int mntns_fd) {
   return text;
 }
 
+// nsids of the network namespaces bind-mounted in this process's mount namespace, asked
+// from this process's network namespace when it is the host's (kthreadd's). Empty otherwise.
+std::unordered_map<uint64_t, int32_t> nsids_of_own_mounts() {
+  std::unordered_map<uint64_t, int32_t> out;
+  struct stat own {}, init {};
+  if (stat("/proc/self/ns/net", &own) != 0 || stat("/proc/2/ns/net", &init) != 0 ||
+      own.st_ino != init.st_ino)
+    return out;
+  auto text = read_file("/proc/self/mountinfo");
+  if (!text) return out;
+  std::vector<Fd> fds;
+  std::vector<uint64_t> inodes;
+  std::vector<Rtnl::NsidQuery> q;
+  std::set<uint64_t> seen;
+  for (auto& m : nsfs_mounts(*text)) {
+    if (m.type != NsType::net || !seen.insert(m.inode).second) continue;
+    Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    q.push_back({0, fd.get()});
+    inodes.push_back(m.inode);
+    fds.push_back(std::move(fd));
+  }
+  auto r = Rtnl::open();
+  if (!r) return out;
+  auto ids = r->nsids(q);
+  if (!ids) return out;
+  for (size_t i = 0; i < ids->size(); ++i)
+    if ((*ids)[i]) out[inodes[i]] = *(*ids)[i];
+  return out;
+}
+
 }  // namespace
 
 ScanResult scan_namespaces(const ScanOptions& opts) {
@@ -125,9 +157,19 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
   // 1. Who runs where: every thread with its namespaces, nsfs fds, foreign sockets.
   KernelWalk walk;
   bool walked = false;
-  if (opts.bpf && root) {
-    auto w = kernel_walk({.files = true, .nets = b.wanted(NsType::net)});
-    if (w) {
+  // Loading the BPF programs is most of a scan's time (libbpf parses the kernel's BTF, the
+  // verifier checks the programs): it runs on its own thread while this one asks the
+  // nsids of the network namespaces mounted in our mount namespace (`ip netns`, runtimes'
+  // netns directories), the other slow part.
+  std::future<Result<KernelWalk>> pending;
+  if (opts.bpf && root)
+    pending = std::async(std::launch::async, [want_net = b.wanted(NsType::net)] {
+      return kernel_walk({.files = true, .nets = want_net});
+    });
+  std::unordered_map<uint64_t, int32_t> early_nsids;  // netns inode -> nsid
+  if (b.wanted(NsType::net)) early_nsids = nsids_of_own_mounts();
+  if (pending.valid()) {
+    auto w = pending.get();    if (w) {
       walk = std::move(w.value());
       walked = true;
       res.source = "bpf";
@@ -334,8 +376,9 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
       if (slot_type(s) == n.type && s < NSCOPE_SLOT_PID_FOR_CHILDREN && initial[s] == n.inode)
         n.initial = true;
     bool need_fd = n.id == 0 || n.owner == 0 || (n.type == NsType::net && !n.interfaces);
+    bool nsid_known = n.type == NsType::net && early_nsids.count(n.inode);
     Fd fd;
-    if (need_fd || (n.type == NsType::net && n.pid == 0)) fd = b.open(n);
+    if (need_fd || (n.type == NsType::net && n.pid == 0 && !nsid_known)) fd = b.open(n);
     if (fd) {
       if (n.id == 0) {
         uint64_t id = 0;
@@ -355,7 +398,9 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
       }
     }
     if (n.type == NsType::net) {
-      if (n.pid) {
+      if (auto it = early_nsids.find(n.inode); it != early_nsids.end()) {
+        n.nsid = it->second;
+      } else if (n.pid) {
         nsid_q.push_back({n.pid, -1});
         nsid_of.push_back(i);
       } else if (fd) {

@@ -11,6 +11,17 @@ namespace nscope {
 
 inline constexpr size_t kMaxPacket = 256;
 
+// A conntrack tuple: addresses in network order (IPv4 in the first 4 bytes).
+struct CtTuple {
+  uint8_t family = 0;  // 4 or 6
+  uint8_t proto = 0;   // IPPROTO_*
+  std::array<uint8_t, 16> src{}, dst{};
+  uint16_t sport = 0, dport = 0;  // ports; for ICMP: type/code in sport, id in dport
+};
+
+enum class CtState : uint8_t { none, established, related, new_, reply, related_reply, untracked };
+std::string_view ct_state_name(CtState s);
+
 struct Event {
   uint64_t ts = 0;                 // CLOCK_MONOTONIC ns (common.timestamp)
   // common.task
@@ -39,6 +50,24 @@ struct Event {
   uint8_t l2_len = 0;
   uint32_t cpu = 0;
   std::array<uint8_t, kMaxPacket> data{};
+  // skb-tracking: one id per packet from first sight to free, (timestamp, orig_head)
+  bool has_tracking = false;
+  uint64_t track_ts = 0;       // when the packet was first seen
+  uint64_t orig_head = 0;      // its data buffer (skb->head) when first seen
+  // skb-drop
+  bool has_drop = false;
+  std::string_view drop_reason;  // "NO_SOCKET"; interned
+  // ct
+  bool has_ct = false;
+  CtState ct_state = CtState::none;
+  uint32_t ct_status = 0, ct_mark = 0;
+  uint16_t ct_zone = 0;
+  CtTuple ct_orig, ct_reply;
+
+  // The tracking id as printed: "#<timestamp hex><orig_head hex>".
+  bool same_packet(const Event& o) const {
+    return has_tracking && o.has_tracking && track_ts == o.track_ts && orig_head == o.orig_head;
+  }
 };
 
 inline std::string_view fixed_str(const std::array<char, 16>& a) {

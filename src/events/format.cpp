@@ -2,54 +2,188 @@
 
 #include <ctime>
 
-#include <fmt/format.h>
+#include <arpa/inet.h>
+
+#include "util/append.h"
 
 namespace nscope {
 
+std::string_view ct_state_name(CtState s) {
+  switch (s) {
+    case CtState::established: return "ESTABLISHED";
+    case CtState::related: return "RELATED";
+    case CtState::new_: return "NEW";
+    case CtState::reply: return "REPLY";
+    case CtState::related_reply: return "RELATED_REPLY";
+    case CtState::untracked: return "UNTRACKED";
+    case CtState::none: break;
+  }
+  return "NONE";
+}
+
+namespace {
+void put_addr(const CtTuple& t, const std::array<uint8_t, 16>& a, std::string& out) {
+  if (t.family == 6) {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
+    out += buf;
+  } else {
+    for (int i = 0; i < 4; ++i) {
+      if (i) out += '.';
+      put_num(out, a[static_cast<size_t>(i)]);
+    }
+  }
+}
+
+void put_tuple(const CtTuple& t, std::string& out) {
+  bool ports = t.proto == 6 || t.proto == 17 || t.proto == 132;
+  put_addr(t, t.src, out);
+  if (ports) {
+    out += '.';
+    put_num(out, t.sport);
+  }
+  out += " > ";
+  put_addr(t, t.dst, out);
+  if (ports) {
+    out += '.';
+    put_num(out, t.dport);
+  } else if (t.proto == 1 || t.proto == 58) {
+    put(out, " type ");
+    put_num(out, t.sport >> 8);
+    put(out, " code ");
+    put_num(out, t.sport & 0xff);
+    put(out, " id ");
+    put_num(out, t.dport);
+  }
+}
+
+std::string_view proto_word(uint8_t p) {
+  switch (p) {
+    case 1: return "icmp";
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 58: return "icmpv6";
+    case 132: return "sctp";
+  }
+  return "proto";
+}
+}  // namespace
+
+void format_tracking_id(const Event& e, std::string& out) {
+  out += '#';
+  put_hex(out, e.track_ts, false);
+  put_hex(out, e.orig_head, false);
+}
+
 void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                        std::string_view indent) {
-  auto o = std::back_inserter(out);
-  out += indent;
+  put(out, indent);
   if (opt.utc) {
     int64_t wall = static_cast<int64_t>(e.ts) + opt.mono_to_utc_ns;
     time_t sec = static_cast<time_t>(wall / 1000000000);
     struct tm tm {};
     gmtime_r(&sec, &tm);
-    fmt::format_to(o, "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09}", tm.tm_year + 1900,
-                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   wall % 1000000000);
+    put_num_padded(out, static_cast<uint64_t>(tm.tm_year + 1900), 4);
+    out += '-';
+    put_num_padded(out, static_cast<uint64_t>(tm.tm_mon + 1), 2);
+    out += '-';
+    put_num_padded(out, static_cast<uint64_t>(tm.tm_mday), 2);
+    out += ' ';
+    put_num_padded(out, static_cast<uint64_t>(tm.tm_hour), 2);
+    out += ':';
+    put_num_padded(out, static_cast<uint64_t>(tm.tm_min), 2);
+    out += ':';
+    put_num_padded(out, static_cast<uint64_t>(tm.tm_sec), 2);
+    out += '.';
+    put_num_padded(out, static_cast<uint64_t>(wall % 1000000000), 9);
   } else {
-    fmt::format_to(o, "{}", e.ts);
+    put_num(out, e.ts);
   }
-  if (e.has_task) fmt::format_to(o, " [{}] {}", fixed_str(e.comm), e.tgid);
+  if (e.has_task) {
+    put(out, " [");
+    put(out, fixed_str(e.comm));
+    put(out, "] ");
+    put_num(out, e.tgid);
+  }
   std::string_view kind = e.probe_type == "raw_tracepoint" || e.probe_type == "tracepoint"
                               ? "tp"
                           : e.probe_type == "kprobe" ? "k"
                           : e.probe_type == "fentry" ? "f" : e.probe_type;
-  fmt::format_to(o, " [{}] {}\n", kind, e.symbol);
+  put(out, " [");
+  put(out, kind);
+  put(out, "] ");
+  put(out, e.symbol);
+  if (e.has_tracking) {
+    out += ' ';
+    format_tracking_id(e, out);
+    put(out, " (skb ");
+    put_num(out, e.skb_addr);
+    out += ')';
+  }
+  out += '\n';
 
   if (e.has_dev || e.has_packet) {
-    out += indent;
-    out += "  ";
+    put(out, indent);
+    put(out, "  ");
     if (e.has_dev) {
-      fmt::format_to(o, "if {} ({})", e.ifindex, fixed_str(e.ifname));
-      if (e.rx_ifindex && e.rx_ifindex != e.ifindex) fmt::format_to(o, " rxif {}", e.rx_ifindex);
+      put(out, "if ");
+      put_num(out, e.ifindex);
+      put(out, " (");
+      put(out, fixed_str(e.ifname));
+      out += ')';
+      if (e.rx_ifindex && e.rx_ifindex != e.ifindex) {
+        put(out, " rxif ");
+        put_num(out, e.rx_ifindex);
+      }
     }
     if (e.has_packet) {
       if (e.has_dev) out += ' ';
       format_packet({e.data.data(), e.caplen}, e.l2_len, e.protocol, {opt.ethernet}, out);
     } else if (e.has_skb) {
-      fmt::format_to(o, " len {}", e.len);
+      put(out, " len ");
+      put_num(out, e.len);
     }
     out += '\n';
   }
+  if (e.has_drop) {
+    put(out, indent);
+    put(out, "  drop (reason ");
+    put(out, e.drop_reason);
+    put(out, ")\n");
+  }
+  if (e.has_ct) {
+    put(out, indent);
+    put(out, "  ct_state ");
+    put(out, ct_state_name(e.ct_state));
+    put(out, " status ");
+    put_hex(out, e.ct_status);
+    out += ' ';
+    put(out, proto_word(e.ct_orig.proto));
+    put(out, " orig [");
+    put_tuple(e.ct_orig, out);
+    put(out, "] reply [");
+    put_tuple(e.ct_reply, out);
+    put(out, "] zone ");
+    put_num(out, e.ct_zone);
+    put(out, " mark ");
+    put_num(out, e.ct_mark);
+    out += '\n';
+  }
   if (e.has_netns) {
-    out += indent;
-    fmt::format_to(o, "  netns {}", e.netns_inum);
-    if (e.netns_cookie) fmt::format_to(o, " cookie {}", e.netns_cookie);
+    put(out, indent);
+    put(out, "  netns ");
+    put_num(out, e.netns_inum);
+    if (e.netns_cookie) {
+      put(out, " cookie ");
+      put_num(out, e.netns_cookie);
+    }
     if (opt.names) {
       auto it = opt.names->find(e.netns_inum);
-      if (it != opt.names->end()) fmt::format_to(o, " ({})", it->second);
+      if (it != opt.names->end()) {
+        put(out, " (");
+        put(out, it->second);
+        out += ')';
+      }
     }
     out += '\n';
   }
@@ -57,6 +191,19 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
 
 void json_escape(std::string_view s, std::string& out) {
   out += '"';
+  bool plain = true;  // the common case: nothing to escape, one append
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out.append(s.data(), s.size());
+    out += '"';
+    return;
+  }
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
@@ -66,8 +213,12 @@ void json_escape(std::string_view s, std::string& out) {
       case '\t': out += "\\t"; break;
       case '\r': out += "\\r"; break;
       default:
-        if (c < 0x20 || c >= 0x7f) fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        else out += ch;
+        if (c < 0x20 || c >= 0x7f) {
+          put(out, "\\u00");
+          put_hex2(out, c);
+        } else {
+          out += ch;
+        }
     }
   }
   out += '"';
@@ -78,31 +229,37 @@ constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 // JSON numbers above 2^53 lose precision in JavaScript: write those as strings.
 void put_u64(uint64_t v, std::string& out) {
-  if (v > (1ULL << 53)) fmt::format_to(std::back_inserter(out), "\"{}\"", v);
-  else fmt::format_to(std::back_inserter(out), "{}", v);
+  bool quote = v > (1ULL << 53);
+  if (quote) out += '"';
+  put_num(out, v);
+  if (quote) out += '"';
 }
 }  // namespace
 
 void base64_encode(const uint8_t* d, size_t n, std::string& out) {
+  size_t at = out.size();
+  out.resize(at + (n + 2) / 3 * 4);
+  char* p = out.data() + at;
   size_t i = 0;
   for (; i + 3 <= n; i += 3) {
     uint32_t v = static_cast<uint32_t>(d[i]) << 16 | static_cast<uint32_t>(d[i + 1]) << 8 | d[i + 2];
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
+    *p++ = kB64[v >> 18];
+    *p++ = kB64[(v >> 12) & 63];
+    *p++ = kB64[(v >> 6) & 63];
+    *p++ = kB64[v & 63];
   }
   if (n - i == 1) {
     uint32_t v = static_cast<uint32_t>(d[i]) << 16;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += "==";
+    *p++ = kB64[v >> 18];
+    *p++ = kB64[(v >> 12) & 63];
+    *p++ = '=';
+    *p++ = '=';
   } else if (n - i == 2) {
     uint32_t v = static_cast<uint32_t>(d[i]) << 16 | static_cast<uint32_t>(d[i + 1]) << 8;
-    out += kB64[v >> 18];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += '=';
+    *p++ = kB64[v >> 18];
+    *p++ = kB64[(v >> 12) & 63];
+    *p++ = kB64[(v >> 6) & 63];
+    *p++ = '=';
   }
 }
 
@@ -135,42 +292,106 @@ bool base64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
 }
 
 void format_event_json(const Event& e, std::string& out) {
-  auto o = std::back_inserter(out);
-  fmt::format_to(o, "{{\"common\":{{\"timestamp\":{},\"smp_id\":{}", e.ts, e.cpu);
+  put(out, "{\"common\":{\"timestamp\":");
+  put_num(out, e.ts);
+  put(out, ",\"smp_id\":");
+  put_num(out, e.cpu);
   if (e.has_task) {
-    fmt::format_to(o, ",\"task\":{{\"pid\":{},\"tgid\":{},\"comm\":", e.pid, e.tgid);
+    put(out, ",\"task\":{\"pid\":");
+    put_num(out, e.pid);
+    put(out, ",\"tgid\":");
+    put_num(out, e.tgid);
+    put(out, ",\"comm\":");
     json_escape(fixed_str(e.comm), out);
     out += '}';
   }
-  out += "},\"kernel\":{\"probe_type\":";
+  put(out, "},\"kernel\":{\"probe_type\":");
   json_escape(e.probe_type, out);
-  out += ",\"symbol\":";
+  put(out, ",\"symbol\":");
   json_escape(e.symbol, out);
   out += '}';
   if (e.has_netns) {
-    fmt::format_to(o, ",\"netns\":{{\"inum\":{}", e.netns_inum);
+    put(out, ",\"netns\":{\"inum\":");
+    put_num(out, e.netns_inum);
     if (e.netns_cookie) {
-      out += ",\"cookie\":";
+      put(out, ",\"cookie\":");
       put_u64(e.netns_cookie, out);
     }
     out += '}';
   }
   if (e.has_dev) {
-    out += ",\"dev\":{\"name\":";
+    put(out, ",\"dev\":{\"name\":");
     json_escape(fixed_str(e.ifname), out);
-    fmt::format_to(o, ",\"ifindex\":{}", e.ifindex);
-    if (e.rx_ifindex) fmt::format_to(o, ",\"rx_ifindex\":{}", e.rx_ifindex);
+    put(out, ",\"ifindex\":");
+    put_num(out, e.ifindex);
+    if (e.rx_ifindex) {
+      put(out, ",\"rx_ifindex\":");
+      put_num(out, e.rx_ifindex);
+    }
     out += '}';
   }
   if (e.has_skb) {
-    fmt::format_to(o, ",\"skb\":{{\"addr\":\"{:#x}\",\"len\":{},\"data_len\":{},\"mark\":{},"
-                      "\"protocol\":{}}}",
-                   e.skb_addr, e.len, e.data_len, e.mark, e.protocol);
+    put(out, ",\"skb\":{\"addr\":\"");
+    put_hex(out, e.skb_addr);
+    put(out, "\",\"len\":");
+    put_num(out, e.len);
+    put(out, ",\"data_len\":");
+    put_num(out, e.data_len);
+    put(out, ",\"mark\":");
+    put_num(out, e.mark);
+    put(out, ",\"protocol\":");
+    put_num(out, e.protocol);
+    out += '}';
+  }
+  if (e.has_tracking) {
+    put(out, ",\"skb-tracking\":{\"orig_head\":");
+    put_u64(e.orig_head, out);
+    put(out, ",\"timestamp\":");
+    put_u64(e.track_ts, out);
+    put(out, ",\"skb\":");
+    put_u64(e.skb_addr, out);
+    out += '}';
+  }
+  if (e.has_drop) {
+    put(out, ",\"skb-drop\":{\"drop_reason\":");
+    json_escape(e.drop_reason, out);
+    out += '}';
+  }
+  if (e.has_ct) {
+    put(out, ",\"ct\":{\"state\":");
+    json_escape(ct_state_name(e.ct_state), out);
+    put(out, ",\"status\":");
+    put_num(out, e.ct_status);
+    put(out, ",\"zone_id\":");
+    put_num(out, e.ct_zone);
+    put(out, ",\"mark\":");
+    put_num(out, e.ct_mark);
+    for (int dir = 0; dir < 2; ++dir) {
+      const CtTuple& t = dir ? e.ct_reply : e.ct_orig;
+      put(out, dir ? ",\"reply\":{\"src\":\"" : ",\"orig\":{\"src\":\"");
+      put_addr(t, t.src, out);
+      put(out, "\",\"dst\":\"");
+      put_addr(t, t.dst, out);
+      put(out, "\",\"version\":");
+      put_num(out, t.family);
+      put(out, ",\"proto\":");
+      put_num(out, t.proto);
+      put(out, ",\"sport\":");
+      put_num(out, t.sport);
+      put(out, ",\"dport\":");
+      put_num(out, t.dport);
+      out += '}';
+    }
+    out += '}';
   }
   if (e.has_packet) {
-    fmt::format_to(o, ",\"packet\":{{\"len\":{},\"capture_len\":{},\"data\":\"", e.len, e.caplen);
+    put(out, ",\"packet\":{\"len\":");
+    put_num(out, e.len);
+    put(out, ",\"capture_len\":");
+    put_num(out, e.caplen);
+    put(out, ",\"data\":\"");
     base64_encode(e.data.data(), e.caplen, out);
-    out += "\"}";
+    put(out, "\"}");
   }
   out += '}';
 }

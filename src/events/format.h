@@ -29,6 +29,9 @@ struct TextOptions {
 void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                        std::string_view indent = "");
 
+// "#<first-seen timestamp hex><orig_head hex>": the packet's id across its whole life.
+void format_tracking_id(const Event& e, std::string& out);
+
 // One JSON object on one line (no newline), sections named as Retis names them.
 void format_event_json(const Event& e, std::string& out);
 

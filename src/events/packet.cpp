@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include <fmt/format.h>
+#include "util/append.h"
 
 namespace nscope {
 namespace {
@@ -26,12 +26,17 @@ struct Cursor {
 };
 
 void put_mac(const uint8_t* m, std::string& out) {
-  fmt::format_to(std::back_inserter(out), "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1],
-                 m[2], m[3], m[4], m[5]);
+  for (int i = 0; i < 6; ++i) {
+    if (i) out += ':';
+    put_hex2(out, m[i]);
+  }
 }
 
 void put_ip4(const uint8_t* a, std::string& out) {
-  fmt::format_to(std::back_inserter(out), "{}.{}.{}.{}", a[0], a[1], a[2], a[3]);
+  for (int i = 0; i < 4; ++i) {
+    if (i) out += '.';
+    put_num(out, a[i]);
+  }
 }
 
 void put_ip6(const uint8_t* a, std::string& out) {
@@ -57,42 +62,74 @@ const char* ip_proto_name(uint8_t p) {
 void truncated(std::string& out) { out += " [truncated]"; }
 
 void format_l4(Cursor c, uint8_t proto, std::string& out) {
-  auto o = std::back_inserter(out);
   switch (proto) {
     case 6: {
       if (!c.have(20)) return truncated(out);
       uint8_t f = c.u8(13);
-      std::string flags;
-      if (f & 0x01) flags += 'F';
-      if (f & 0x02) flags += 'S';
-      if (f & 0x04) flags += 'R';
-      if (f & 0x08) flags += 'P';
-      if (f & 0x10) flags += '.';
-      if (f & 0x20) flags += 'U';
-      if (f & 0x40) flags += 'E';
-      if (f & 0x80) flags += 'W';
-      fmt::format_to(o, " flags [{}] seq {}", flags, c.u32(4));
-      if (f & 0x10) fmt::format_to(o, " ack {}", c.u32(8));
-      fmt::format_to(o, " win {}", c.u16(14));
+      char flags[9];
+      size_t nf = 0;
+      if (f & 0x01) flags[nf++] = 'F';
+      if (f & 0x02) flags[nf++] = 'S';
+      if (f & 0x04) flags[nf++] = 'R';
+      if (f & 0x08) flags[nf++] = 'P';
+      if (f & 0x10) flags[nf++] = '.';
+      if (f & 0x20) flags[nf++] = 'U';
+      if (f & 0x40) flags[nf++] = 'E';
+      if (f & 0x80) flags[nf++] = 'W';
+      put(out, " flags [");
+      out.append(flags, nf);
+      put(out, "] seq ");
+      put_num(out, c.u32(4));
+      if (f & 0x10) {
+        put(out, " ack ");
+        put_num(out, c.u32(8));
+      }
+      put(out, " win ");
+      put_num(out, c.u16(14));
       return;
     }
     case 17:
       if (!c.have(8)) return truncated(out);
-      fmt::format_to(o, " len {}", c.u16(4) >= 8 ? c.u16(4) - 8 : 0);
+      put(out, " len ");
+      put_num(out, c.u16(4) >= 8 ? c.u16(4) - 8 : 0);
       return;
     case 1:
     case 58:
       if (!c.have(4)) return truncated(out);
-      fmt::format_to(o, " type {} code {}", c.u8(0), c.u8(1));
+      put(out, " type ");
+      put_num(out, c.u8(0));
+      put(out, " code ");
+      put_num(out, c.u8(1));
       if (c.have(8) && ((proto == 1 && (c.u8(0) == 0 || c.u8(0) == 8)) ||
-                        (proto == 58 && (c.u8(0) == 128 || c.u8(0) == 129))))
-        fmt::format_to(o, " id {} seq {}", c.u16(4), c.u16(6));
+                        (proto == 58 && (c.u8(0) == 128 || c.u8(0) == 129)))) {
+        put(out, " id ");
+        put_num(out, c.u16(4));
+        put(out, " seq ");
+        put_num(out, c.u16(6));
+      }
       return;
   }
 }
 
 // Ports for TCP/UDP/SCTP, printed as addr.port like tcpdump and Retis.
 bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132; }
+
+// "src[.sport] > dst[.dport]" for either family.
+void put_endpoints(const uint8_t* src, const uint8_t* dst, bool v6, const Cursor* l4,
+                   std::string& out) {
+  auto addr = [&](const uint8_t* a) { v6 ? put_ip6(a, out) : put_ip4(a, out); };
+  addr(src);
+  if (l4) {
+    out += '.';
+    put_num(out, l4->u16(0));
+  }
+  out += " > ";
+  addr(dst);
+  if (l4) {
+    out += '.';
+    put_num(out, l4->u16(2));
+  }
+}
 
 void format_ip4(Cursor c, std::string& out) {
   if (!c.have(20)) return truncated(out);
@@ -103,17 +140,24 @@ void format_ip4(Cursor c, std::string& out) {
   l4.pos += ihl;
   bool first_frag = (frag & 0x1fff) == 0;
   bool ports = has_ports(proto) && first_frag && l4.have(4);
-  put_ip4(c.at() + 12, out);
-  if (ports) fmt::format_to(std::back_inserter(out), ".{}", l4.u16(0));
-  out += " > ";
-  put_ip4(c.at() + 16, out);
-  if (ports) fmt::format_to(std::back_inserter(out), ".{}", l4.u16(2));
-  fmt::format_to(std::back_inserter(out), " ttl {} tos {:#x} id {} off {}", c.u8(8), c.u8(1),
-                 c.u16(4), (frag & 0x1fff) * 8);
+  put_endpoints(c.at() + 12, c.at() + 16, false, ports ? &l4 : nullptr, out);
+  put(out, " ttl ");
+  put_num(out, c.u8(8));
+  put(out, " tos ");
+  put_hex(out, c.u8(1));
+  put(out, " id ");
+  put_num(out, c.u16(4));
+  put(out, " off ");
+  put_num(out, (frag & 0x1fff) * 8);
   if (frag & 0x4000) out += " [DF]";
   if (frag & 0x2000) out += " [MF]";
-  fmt::format_to(std::back_inserter(out), " len {} proto {} ({})", c.u16(2), ip_proto_name(proto),
-                 proto);
+  put(out, " len ");
+  put_num(out, c.u16(2));
+  put(out, " proto ");
+  put(out, ip_proto_name(proto));
+  put(out, " (");
+  put_num(out, proto);
+  out += ')';
   if (ihl < 20) return truncated(out);
   if (first_frag) format_l4(l4, proto, out);
 }
@@ -146,13 +190,18 @@ void format_ip6(Cursor c, std::string& out) {
   l4.pos += 40;
   bool ok = skip_ip6_ext(l4, next);
   bool ports = ok && has_ports(next) && l4.have(4);
-  put_ip6(c.at() + 8, out);
-  if (ports) fmt::format_to(std::back_inserter(out), ".{}", l4.u16(0));
-  out += " > ";
-  put_ip6(c.at() + 24, out);
-  if (ports) fmt::format_to(std::back_inserter(out), ".{}", l4.u16(2));
-  fmt::format_to(std::back_inserter(out), " ttl {} label {:#x} len {} proto {} ({})", c.u8(7),
-                 c.u32(0) & 0xfffff, c.u16(4), ip_proto_name(next), next);
+  put_endpoints(c.at() + 8, c.at() + 24, true, ports ? &l4 : nullptr, out);
+  put(out, " ttl ");
+  put_num(out, c.u8(7));
+  put(out, " label ");
+  put_hex(out, c.u32(0) & 0xfffff);
+  put(out, " len ");
+  put_num(out, c.u16(4));
+  put(out, " proto ");
+  put(out, ip_proto_name(next));
+  put(out, " (");
+  put_num(out, next);
+  out += ')';
   if (!ok) return truncated(out);
   format_l4(l4, next, out);
 }
@@ -162,7 +211,8 @@ void format_arp(Cursor c, std::string& out) {
   uint16_t op = c.u16(6);
   bool eth_ip = c.u16(0) == 1 && c.u16(2) == kEthIp && c.u8(4) == 6 && c.u8(5) == 4;
   if (!eth_ip || !c.have(28)) {
-    fmt::format_to(std::back_inserter(out), "ARP op {}", op);
+    put(out, "ARP op ");
+    put_num(out, op);
     if (!c.have(28)) truncated(out);
     return;
   }
@@ -177,7 +227,8 @@ void format_arp(Cursor c, std::string& out) {
     out += " is-at ";
     put_mac(c.at() + 8, out);
   } else {
-    fmt::format_to(std::back_inserter(out), "ARP op {}", op);
+    put(out, "ARP op ");
+    put_num(out, op);
   }
 }
 
@@ -187,7 +238,9 @@ void format_l3(Cursor c, uint16_t type, std::string& out) {
     case kEthIp6: return format_ip6(c, out);
     case kEthArp: return format_arp(c, out);
   }
-  fmt::format_to(std::back_inserter(out), "ethertype {:#06x}", type);
+  put(out, "ethertype 0x");
+  put_hex2(out, static_cast<uint8_t>(type >> 8));
+  put_hex2(out, static_cast<uint8_t>(type));
 }
 
 }  // namespace
@@ -208,12 +261,18 @@ void format_packet(std::span<const uint8_t> data, uint8_t l2_len, uint16_t ether
   }
   c.pos = 14;
   while ((type == kEthVlan || type == kEthQinQ) && c.have(4)) {
-    if (pf.ethernet) fmt::format_to(std::back_inserter(out), " vlan {}", c.u16(0) & 0x0fff);
-    else fmt::format_to(std::back_inserter(out), "vlan {} ", c.u16(0) & 0x0fff);
+    put(out, pf.ethernet ? " vlan " : "vlan ");
+    put_num(out, c.u16(0) & 0x0fff);
+    if (!pf.ethernet) out += ' ';
     type = c.u16(2);
     c.pos += 4;
   }
-  if (pf.ethernet) fmt::format_to(std::back_inserter(out), " ethertype {:#06x} ", type);
+  if (pf.ethernet) {
+    put(out, " ethertype 0x");
+    put_hex2(out, static_cast<uint8_t>(type >> 8));
+    put_hex2(out, static_cast<uint8_t>(type));
+    out += ' ';
+  }
   // A device that strips the tag to skb metadata leaves l2_len at 14 even for VLAN frames.
   format_l3(c, type, out);
 }

@@ -1,5 +1,7 @@
 #include "events/reader.h"
 
+#include <arpa/inet.h>
+
 #include <cstring>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +34,56 @@ const json* field(const json& obj, const char* key) {
   auto it = obj.find(key);
   return it == obj.end() ? nullptr : &*it;
 }
+
+CtState ct_state_of(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (s == "ESTABLISHED") return CtState::established;
+  if (s == "RELATED") return CtState::related;
+  if (s == "NEW") return CtState::new_;
+  if (s == "REPLY") return CtState::reply;
+  if (s == "RELATED_REPLY" || s == "RELATEDREPLY") return CtState::related_reply;
+  if (s == "UNTRACKED") return CtState::untracked;
+  return CtState::none;
+}
+
+bool parse_addr(const json* j, uint8_t family, std::array<uint8_t, 16>& out) {
+  if (!j || !j->is_string()) return false;
+  return inet_pton(family == 6 ? AF_INET6 : AF_INET, j->get_ref<const std::string&>().c_str(),
+                   out.data()) == 1;
+}
+
+// Ours: {"src","dst","version","proto","sport","dport"}. Retis: {"ip": {"src","dst",
+// "version": "v4"}, "proto": {"tcp": {"sport","dport"}}}.
+void parse_tuple(const json& j, CtTuple& t) {
+  const json* ip = field(j, "ip");
+  const json& base = ip && ip->is_object() ? *ip : j;
+  if (auto* v = field(base, "version")) {
+    if (v->is_number()) t.family = v->get<uint8_t>();
+    else if (v->is_string()) t.family = v->get_ref<const std::string&>() == "v6" ? 6 : 4;
+  }
+  if (!t.family) t.family = 4;
+  parse_addr(field(base, "src"), t.family, t.src);
+  parse_addr(field(base, "dst"), t.family, t.dst);
+  const json* proto = field(j, "proto");
+  if (proto && proto->is_number()) {
+    t.proto = proto->get<uint8_t>();
+    t.sport = static_cast<uint16_t>(u64_of(j.value("sport", json(0))));
+    t.dport = static_cast<uint16_t>(u64_of(j.value("dport", json(0))));
+  } else if (proto && proto->is_object() && !proto->empty()) {
+    const std::string& name = proto->begin().key();
+    const json& p = proto->begin().value();
+    t.proto = name == "tcp" ? 6 : name == "udp" ? 17 : name == "icmp" ? 1 : name == "icmpv6" ? 58 : 0;
+    if (p.is_object()) {
+      t.sport = static_cast<uint16_t>(u64_of(p.value("sport", json(0))));
+      t.dport = static_cast<uint16_t>(u64_of(p.value("dport", json(0))));
+      if (t.proto == 1 || t.proto == 58) {
+        t.sport = static_cast<uint16_t>(u64_of(p.value("type", json(0))) << 8 |
+                                        u64_of(p.value("code", json(0))));
+        t.dport = static_cast<uint16_t>(u64_of(p.value("id", json(0))));
+      }
+    }
+  }
+}
 }  // namespace
 
 Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
@@ -47,6 +99,12 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
       if (auto* v = field(*s, "retis_version"); v && v->is_string()) startup->version = *v;
       if (auto* v = field(*s, "cmdline"); v && v->is_string()) startup->cmdline = *v;
       if (auto* v = field(*s, "kernel"); v && v->is_string()) startup->kernel = *v;
+      if (auto* names = field(*s, "netns_names"); names && names->is_object())
+        for (auto it = names->begin(); it != names->end(); ++it)
+          if (it.value().is_string())
+            startup->netns_names[static_cast<uint32_t>(std::strtoul(it.key().c_str(), nullptr, 10))] =
+                it.value().get<std::string>();
+      if (auto* init = field(*s, "initial_netns")) startup->initial_netns = static_cast<uint32_t>(u64_of(*init));
       if (auto* off = field(*s, "clock_monotonic_offset"); off && off->is_object())
         startup->mono_to_utc_ns = static_cast<int64_t>(u64_of(off->value("sec", json(0)))) *
                                       1000000000 +
@@ -98,6 +156,30 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
       if (!e.len) e.len = static_cast<uint32_t>(u64_of(m->value("len", json(0))));
       if (!e.data_len) e.data_len = static_cast<uint32_t>(u64_of(m->value("data_len", json(0))));
     }
+  }
+  if (auto* t = field(j, "skb-tracking"); t && t->is_object()) {
+    e.has_tracking = true;
+    e.orig_head = u64_of(t->value("orig_head", json(0)));
+    e.track_ts = u64_of(t->value("timestamp", json(0)));
+    if (auto* a = field(*t, "skb")) e.skb_addr = u64_of(*a);
+  }
+  if (auto* d = field(j, "skb-drop"); d && d->is_object()) {
+    e.has_drop = true;
+    if (auto* r = field(*d, "drop_reason"); r && r->is_string())
+      e.drop_reason = symbols.intern(r->get_ref<const std::string&>());
+    else
+      e.drop_reason = symbols.intern("UNKNOWN");
+  }
+  if (auto* c = field(j, "ct"); c && c->is_object()) {
+    e.has_ct = true;
+    if (auto* st = field(*c, "state"); st && st->is_string()) e.ct_state = ct_state_of(*st);
+    const json* base = field(*c, "base");
+    const json& b = base && base->is_object() ? *base : *c;
+    e.ct_status = static_cast<uint32_t>(u64_of(b.value("status", c->value("status", json(0)))));
+    e.ct_zone = static_cast<uint16_t>(u64_of(b.value("zone_id", json(0))));
+    e.ct_mark = static_cast<uint32_t>(u64_of(b.value("mark", json(0))));
+    if (auto* o = field(b, "orig"); o && o->is_object()) parse_tuple(*o, e.ct_orig);
+    if (auto* r = field(b, "reply"); r && r->is_object()) parse_tuple(*r, e.ct_reply);
   }
   if (auto* p = field(j, "packet"); p && p->is_object()) {
     if (auto* d = field(*p, "data"); d && d->is_string()) {

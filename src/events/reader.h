@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "events/event.h"
 #include "events/symbols.h"
@@ -19,6 +20,10 @@ struct StartupInfo {
   std::string cmdline;
   std::string kernel;
   int64_t mono_to_utc_ns = 0;
+  // Names nscope knew for network namespaces when collecting (netns inode -> `ip netns`
+  // name or container), so print and sort can name them offline.
+  std::unordered_map<uint32_t, std::string> netns_names;
+  uint32_t initial_netns = 0;  // the host's netns inode, 0 when unknown
 };
 
 // What one line held.

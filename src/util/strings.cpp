@@ -58,17 +58,22 @@ std::string unescape_octal(std::string_view s) {
 std::optional<std::string> read_file(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
+  // Read straight into the string, growing it: /proc files report no size, and a
+  // mountinfo with hundreds of nsfs mounts runs to 100 KiB.
   std::string out;
-  char buf[8192];
+  size_t used = 0;
+  out.resize(16384);
   while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (out.size() - used < 4096) out.resize(out.size() * 2);
+    ssize_t n = ::read(fd.get(), out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::nullopt;
     }
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
+  out.resize(used);
   return out;
 }
 

@@ -589,7 +589,12 @@ std::vector<std::string> leftovers() {
         out.push_back("mount " + line);
         break;
       }
-  for (pid_t c : own_children()) out.push_back("child process " + std::to_string(c));
+  for (pid_t c : own_children()) {
+    std::string cmd = read_file("/proc/" + std::to_string(c) + "/cmdline");
+    for (auto& ch : cmd)
+      if (ch == '\0') ch = ' ';
+    out.push_back("child process " + std::to_string(c) + " (" + cmd + ")");
+  }
   return out;
 }
 
@@ -632,7 +637,14 @@ class LeakCheck : public ::testing::Environment {
  public:
   void SetUp() override { prctl(PR_SET_CHILD_SUBREAPER, 1); }
   void TearDown() override {
+    // Orphans adopted by this subreaper (a --cmd's grandchild that nscope's SIGTERM ended)
+    // are reaped here; a process still alive after 2 s is a leak.
     auto left = leftovers();
+    for (int i = 0; i < 20 && !left.empty(); ++i) {
+      while (waitpid(-1, nullptr, WNOHANG) > 0) {}
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      left = leftovers();
+    }
     std::string all;
     for (auto& l : left) all += "\n  " + l;
     EXPECT_TRUE(left.empty()) << "system tests left these behind:" << all;

@@ -1,0 +1,585 @@
+#include "events/fast_reader.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "events/format.h"
+
+namespace nscope {
+namespace {
+
+// Field values as the scanner found them, applied to the Event afterwards in the order
+// parse_event_line applies them (some fields override others).
+struct U64 {
+  bool set = false;
+  uint64_t v = 0;
+};
+struct Str {
+  bool set = false;
+  std::string_view v;
+};
+
+struct Version {
+  bool set = false, is_num = false;
+  uint64_t num = 0;
+  std::string_view str;
+};
+
+struct Tuple {
+  Str src, dst, ip_src, ip_dst;
+  Version version, ip_version;
+  bool ip_obj = false;
+  // "proto": a number, or {"tcp": {"sport", "dport"}} (one key).
+  enum { none, number, object } proto_kind = none;
+  uint64_t proto_num = 0;
+  std::string_view proto_name;
+  bool proto_key = false;  // the object had its one key
+  bool p_obj = false;
+  U64 p_sport, p_dport, p_type, p_code, p_id;
+  U64 sport, dport;
+};
+
+struct CtLevel {
+  U64 status, zone, mark;
+  bool orig_set = false, reply_set = false;
+  Tuple orig, reply;
+};
+
+class Scanner {
+ public:
+  explicit Scanner(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+
+  void ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
+  }
+  bool eat(char c) {
+    ws();
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    return false;
+  }
+  bool at(char c) {
+    ws();
+    return p_ < end_ && *p_ == c;
+  }
+  bool at_end() {
+    ws();
+    return p_ == end_;
+  }
+
+  // A string with no escapes, control characters or non-ASCII bytes (anything else goes to
+  // the full parser, which validates UTF-8 and decodes escapes).
+  bool str(std::string_view& out) {
+    if (!eat('"')) return false;
+    const char* b = p_;
+    while (p_ < end_) {
+      auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        out = {b, static_cast<size_t>(p_ - b)};
+        ++p_;
+        return true;
+      }
+      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+      ++p_;
+    }
+    return false;
+  }
+
+  // A non-negative JSON integer that fits in 64 bits.
+  bool uint(uint64_t& v) {
+    ws();
+    if (p_ >= end_) return false;
+    uint64_t x = 0;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+        auto d = static_cast<uint64_t>(*p_ - '0');
+        if (x > (UINT64_MAX - d) / 10) return false;
+        x = x * 10 + d;
+        ++p_;
+      }
+    } else {
+      return false;
+    }
+    if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9')))
+      return false;
+    v = x;
+    return true;
+  }
+
+  // What parse_event_line's u64_of reads: a number, or a string strtoull(s, 0, 0) reads the
+  // same way. Only plain decimal and 0x-hex strings are taken here.
+  bool u64(U64& f) {
+    if (f.set) return false;  // a duplicate key: the full parser decides which wins
+    f.set = true;
+    if (!at('"')) return uint(f.v);
+    std::string_view s;
+    if (!str(s) || s.empty()) return false;
+    uint64_t x = 0;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+      if (s.size() > 18) return false;
+      for (char c : s.substr(2)) {
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return false;
+        x = x << 4 | static_cast<uint64_t>(d);
+      }
+    } else {
+      if (s[0] == '0' && s.size() > 1) return false;  // octal to strtoull
+      for (char c : s) {
+        if (c < '0' || c > '9') return false;
+        auto d = static_cast<uint64_t>(c - '0');
+        if (x > (UINT64_MAX - d) / 10) return false;
+        x = x * 10 + d;
+      }
+    }
+    f.v = x;
+    return true;
+  }
+
+  bool string_field(Str& f) {
+    if (f.set) return false;
+    f.set = true;
+    return str(f.v);
+  }
+
+  // Skips one JSON value, checking its syntax as strictly as the full parser does. Floats
+  // and very long integers go to the full parser (it rejects those that overflow a double).
+  bool skip() {
+    char stack[64];
+    int depth = 0;
+  value:
+    ws();
+    if (p_ >= end_) return false;
+    switch (*p_) {
+      case '{':
+        ++p_;
+        if (eat('}')) goto after;
+        if (depth == 64) return false;
+        stack[depth++] = '{';
+        goto key;
+      case '[':
+        ++p_;
+        if (eat(']')) goto after;
+        if (depth == 64) return false;
+        stack[depth++] = '[';
+        goto value;
+      case '"': {
+        std::string_view s;
+        if (!str(s)) return false;
+        goto after;
+      }
+      case 't':
+        if (!word("true")) return false;
+        goto after;
+      case 'f':
+        if (!word("false")) return false;
+        goto after;
+      case 'n':
+        if (!word("null")) return false;
+        goto after;
+      default: {
+        if (*p_ == '-') ++p_;
+        const char* b = p_;
+        if (p_ < end_ && *p_ == '0') {
+          ++p_;
+        } else {
+          while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+          if (p_ == b) return false;
+        }
+        if (p_ - b > 18) return false;
+        if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9')))
+          return false;
+        goto after;
+      }
+    }
+  key: {
+    std::string_view k;
+    if (!str(k) || !eat(':')) return false;
+    goto value;
+  }
+  after:
+    if (depth == 0) return true;
+    if (stack[depth - 1] == '{') {
+      if (eat(',')) goto key;
+      if (eat('}')) {
+        --depth;
+        goto after;
+      }
+      return false;
+    }
+    if (eat(',')) goto value;
+    if (eat(']')) {
+      --depth;
+      goto after;
+    }
+    return false;
+  }
+
+  // Walks the members of an object: fn(key) consumes each value and returns false to give
+  // up. Returns false on bad syntax.
+  template <class Fn>
+  bool object(Fn&& fn) {
+    if (!eat('{')) return false;
+    if (eat('}')) return true;
+    while (true) {
+      std::string_view k;
+      if (!str(k) || !eat(':')) return false;
+      if (!fn(k)) return false;
+      if (eat(',')) continue;
+      return eat('}');
+    }
+  }
+
+ private:
+  bool word(std::string_view w) {
+    if (static_cast<size_t>(end_ - p_) < w.size() || std::memcmp(p_, w.data(), w.size()) != 0)
+      return false;
+    p_ += w.size();
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+bool version(Scanner& s, Version& v) {
+  if (v.set) return false;
+  v.set = true;
+  if (s.at('"')) return s.str(v.str);
+  v.is_num = true;
+  return s.uint(v.num);
+}
+
+bool tuple(Scanner& s, Tuple& t) {
+  return s.object([&](std::string_view k) {
+    if (k == "src") return s.string_field(t.src);
+    if (k == "dst") return s.string_field(t.dst);
+    if (k == "version") return version(s, t.version);
+    if (k == "sport") return s.u64(t.sport);
+    if (k == "dport") return s.u64(t.dport);
+    if (k == "ip") {
+      if (t.ip_obj) return false;
+      t.ip_obj = true;
+      return s.object([&](std::string_view ik) {
+        if (ik == "src") return s.string_field(t.ip_src);
+        if (ik == "dst") return s.string_field(t.ip_dst);
+        if (ik == "version") return version(s, t.ip_version);
+        return s.skip();
+      });
+    }
+    if (k == "proto") {
+      if (t.proto_kind != Tuple::none) return false;
+      if (!s.at('{')) {
+        t.proto_kind = Tuple::number;
+        return s.uint(t.proto_num);
+      }
+      t.proto_kind = Tuple::object;
+      int keys = 0;
+      return s.object([&](std::string_view name) {
+        if (++keys > 1) return false;  // the full parser takes the first key in sorted order
+        t.proto_name = name;
+        t.proto_key = true;
+        if (!s.at('{')) return s.skip();
+        t.p_obj = true;
+        return s.object([&](std::string_view pk) {
+          if (pk == "sport") return s.u64(t.p_sport);
+          if (pk == "dport") return s.u64(t.p_dport);
+          if (pk == "type") return s.u64(t.p_type);
+          if (pk == "code") return s.u64(t.p_code);
+          if (pk == "id") return s.u64(t.p_id);
+          return s.skip();
+        });
+      });
+    }
+    return s.skip();
+  });
+}
+
+bool ct_level(Scanner& s, std::string_view k, CtLevel& c, bool* handled) {
+  *handled = true;
+  if (k == "status") return s.u64(c.status);
+  if (k == "zone_id") return s.u64(c.zone);
+  if (k == "mark") return s.u64(c.mark);
+  if (k == "orig") {
+    if (c.orig_set) return false;
+    c.orig_set = true;
+    return tuple(s, c.orig);
+  }
+  if (k == "reply") {
+    if (c.reply_set) return false;
+    c.reply_set = true;
+    return tuple(s, c.reply);
+  }
+  *handled = false;
+  return true;
+}
+
+CtState ct_state_of(std::string_view in) {
+  char s[16];
+  if (in.size() >= sizeof s) return CtState::none;
+  for (size_t i = 0; i < in.size(); ++i)
+    s[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(in[i])));
+  std::string_view u(s, in.size());
+  if (u == "ESTABLISHED") return CtState::established;
+  if (u == "RELATED") return CtState::related;
+  if (u == "NEW") return CtState::new_;
+  if (u == "REPLY") return CtState::reply;
+  if (u == "RELATED_REPLY" || u == "RELATEDREPLY") return CtState::related_reply;
+  if (u == "UNTRACKED") return CtState::untracked;
+  return CtState::none;
+}
+
+void put_addr(const Str& a, uint8_t family, std::array<uint8_t, 16>& out) {
+  if (!a.set || a.v.size() >= 64) return;
+  char buf[64];
+  std::memcpy(buf, a.v.data(), a.v.size());
+  buf[a.v.size()] = 0;
+  inet_pton(family == 6 ? AF_INET6 : AF_INET, buf, out.data());
+}
+
+// As parse_event_line's parse_tuple.
+void apply_tuple(const Tuple& j, CtTuple& t) {
+  const Version& v = j.ip_obj ? j.ip_version : j.version;
+  if (v.set) t.family = v.is_num ? static_cast<uint8_t>(v.num) : v.str == "v6" ? 6 : 4;
+  if (!t.family) t.family = 4;
+  put_addr(j.ip_obj ? j.ip_src : j.src, t.family, t.src);
+  put_addr(j.ip_obj ? j.ip_dst : j.dst, t.family, t.dst);
+  if (j.proto_kind == Tuple::number) {
+    t.proto = static_cast<uint8_t>(j.proto_num);
+    t.sport = static_cast<uint16_t>(j.sport.v);
+    t.dport = static_cast<uint16_t>(j.dport.v);
+  } else if (j.proto_kind == Tuple::object && j.proto_key) {
+    std::string_view n = j.proto_name;
+    t.proto = n == "tcp" ? 6 : n == "udp" ? 17 : n == "icmp" ? 1 : n == "icmpv6" ? 58 : 0;
+    if (j.p_obj) {
+      t.sport = static_cast<uint16_t>(j.p_sport.v);
+      t.dport = static_cast<uint16_t>(j.p_dport.v);
+      if (t.proto == 1 || t.proto == 58) {
+        t.sport = static_cast<uint16_t>(j.p_type.v << 8 | j.p_code.v);
+        t.dport = static_cast<uint16_t>(j.p_id.v);
+      }
+    }
+  }
+}
+
+template <size_t N>
+void copy_str(std::string_view s, std::array<char, N>& dst) {
+  dst.fill(0);
+  std::memcpy(dst.data(), s.data(), std::min(s.size(), N - 1));
+}
+
+// Every field of one event line, as found.
+struct Fields {
+  bool common = false, task = false, kernel = false, netns = false, dev = false, skb = false,
+       meta = false, tracking = false, drop = false, ct = false, base = false, packet = false;
+  U64 ts, smp_id, pid, tgid;
+  Str comm, probe_type, symbol;
+  U64 inum, cookie;
+  Str ifname;
+  U64 ifindex, rx_ifindex;
+  U64 addr, len, data_len, mark, protocol, meta_len, meta_data_len;
+  U64 orig_head, track_ts, track_skb;
+  Str drop_reason;
+  bool drop_reason_other = false;
+  Str ct_state;
+  CtLevel ct_c, ct_b;
+  Str data;
+  U64 packet_len;
+};
+
+// Section parsers. Each returns false to hand the line to the full parser.
+bool common(Scanner& s, Fields& f) {
+  return s.object([&](std::string_view k) {
+    if (k == "timestamp") return s.u64(f.ts);
+    if (k == "smp_id") return s.u64(f.smp_id);
+    if (k == "task") {
+      if (f.task) return false;
+      f.task = true;
+      return s.object([&](std::string_view tk) {
+        if (tk == "pid") return s.u64(f.pid);
+        if (tk == "tgid") return s.u64(f.tgid);
+        if (tk == "comm") return s.string_field(f.comm);
+        return s.skip();
+      });
+    }
+    return s.skip();
+  });
+}
+
+bool section(Scanner& s, std::string_view k, Fields& f) {
+  auto once = [](bool& seen) {
+    if (seen) return false;
+    seen = true;
+    return true;
+  };
+  if (k == "common") return once(f.common) && common(s, f);
+  if (k == "kernel")
+    return once(f.kernel) && s.object([&](std::string_view kk) {
+             if (kk == "probe_type") return s.string_field(f.probe_type);
+             if (kk == "symbol") return s.string_field(f.symbol);
+             return s.skip();
+           });
+  if (k == "netns")
+    return once(f.netns) && s.object([&](std::string_view kk) {
+             if (kk == "inum") return s.u64(f.inum);
+             if (kk == "cookie") return s.u64(f.cookie);
+             return s.skip();
+           });
+  if (k == "dev")
+    return once(f.dev) && s.object([&](std::string_view kk) {
+             if (kk == "name") return s.string_field(f.ifname);
+             if (kk == "ifindex") return s.u64(f.ifindex);
+             if (kk == "rx_ifindex") return s.u64(f.rx_ifindex);
+             return s.skip();
+           });
+  if (k == "skb")
+    return once(f.skb) && s.object([&](std::string_view kk) {
+             if (kk == "addr") return s.u64(f.addr);
+             if (kk == "len") return s.u64(f.len);
+             if (kk == "data_len") return s.u64(f.data_len);
+             if (kk == "mark") return s.u64(f.mark);
+             if (kk == "protocol") return s.u64(f.protocol);
+             if (kk == "meta")
+               return once(f.meta) && s.object([&](std::string_view mk) {
+                        if (mk == "len") return s.u64(f.meta_len);
+                        if (mk == "data_len") return s.u64(f.meta_data_len);
+                        return s.skip();
+                      });
+             return s.skip();
+           });
+  if (k == "skb-tracking")
+    return once(f.tracking) && s.object([&](std::string_view kk) {
+             if (kk == "orig_head") return s.u64(f.orig_head);
+             if (kk == "timestamp") return s.u64(f.track_ts);
+             if (kk == "skb") return s.u64(f.track_skb);
+             return s.skip();
+           });
+  if (k == "skb-drop")
+    return once(f.drop) && s.object([&](std::string_view kk) {
+             if (kk == "drop_reason") {
+               if (f.drop_reason.set || f.drop_reason_other) return false;
+               if (s.at('"')) return s.string_field(f.drop_reason);
+               f.drop_reason_other = true;  // read as "UNKNOWN"
+               return s.skip();
+             }
+             return s.skip();
+           });
+  if (k == "ct") {
+    if (!once(f.ct)) return false;
+    f.ct_c = CtLevel{};
+    f.ct_b = CtLevel{};
+    return s.object([&](std::string_view kk) {
+      bool handled = false;
+      if (!ct_level(s, kk, f.ct_c, &handled)) return false;
+      if (handled) return true;
+      if (kk == "state") return s.string_field(f.ct_state);
+      if (kk == "base")
+        return once(f.base) && s.object([&](std::string_view bk) {
+                 bool h = false;
+                 if (!ct_level(s, bk, f.ct_b, &h)) return false;
+                 return h || s.skip();
+               });
+      return s.skip();
+    });
+  }
+  if (k == "packet")
+    return once(f.packet) && s.object([&](std::string_view kk) {
+             if (kk == "data") return s.string_field(f.data);
+             if (kk == "len") return s.u64(f.packet_len);
+             return s.skip();
+           });
+  if (k == "startup" || k == "stats") return false;
+  return s.skip();
+}
+
+}  // namespace
+
+bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e) {
+  Scanner s(line);
+  Fields f;
+  if (!s.object([&](std::string_view k) { return section(s, k, f); })) return false;
+  if (!s.at_end() || !f.common || !f.ts.set) return false;
+
+  // Applied in parse_event_line's order.
+  e = Event{};
+  e.ts = f.ts.v;
+  if (f.smp_id.set) e.cpu = static_cast<uint32_t>(f.smp_id.v);
+  if (f.task) {
+    e.has_task = true;
+    e.pid = static_cast<uint32_t>(f.pid.v);
+    e.tgid = static_cast<uint32_t>(f.tgid.set ? f.tgid.v : e.pid);
+    if (f.comm.set) copy_str(f.comm.v, e.comm);
+  }
+  if (f.kernel) {
+    if (f.probe_type.set) e.probe_type = symbols.intern(f.probe_type.v);
+    if (f.symbol.set) e.symbol = symbols.intern(f.symbol.v);
+  }
+  if (f.netns) {
+    e.has_netns = true;
+    e.netns_inum = static_cast<uint32_t>(f.inum.v);
+    if (f.cookie.set) e.netns_cookie = f.cookie.v;
+  }
+  if (f.dev) {
+    e.has_dev = true;
+    if (f.ifname.set) copy_str(f.ifname.v, e.ifname);
+    e.ifindex = static_cast<uint32_t>(f.ifindex.v);
+    e.rx_ifindex = static_cast<uint32_t>(f.rx_ifindex.v);
+  }
+  if (f.skb) {
+    e.has_skb = true;
+    if (f.addr.set) e.skb_addr = f.addr.v;
+    e.len = static_cast<uint32_t>(f.len.v);
+    e.data_len = static_cast<uint32_t>(f.data_len.v);
+    e.mark = static_cast<uint32_t>(f.mark.v);
+    e.protocol = static_cast<uint16_t>(f.protocol.v);
+    if (f.meta) {
+      if (!e.len) e.len = static_cast<uint32_t>(f.meta_len.v);
+      if (!e.data_len) e.data_len = static_cast<uint32_t>(f.meta_data_len.v);
+    }
+  }
+  if (f.tracking) {
+    e.has_tracking = true;
+    e.orig_head = f.orig_head.v;
+    e.track_ts = f.track_ts.v;
+    if (f.track_skb.set) e.skb_addr = f.track_skb.v;
+  }
+  if (f.drop) {
+    e.has_drop = true;
+    e.drop_reason = symbols.intern(f.drop_reason.set ? f.drop_reason.v : "UNKNOWN");
+  }
+  if (f.ct) {
+    e.has_ct = true;
+    if (f.ct_state.set) e.ct_state = ct_state_of(f.ct_state.v);
+    const CtLevel& b = f.base ? f.ct_b : f.ct_c;
+    e.ct_status = static_cast<uint32_t>(b.status.set ? b.status.v : f.ct_c.status.v);
+    e.ct_zone = static_cast<uint16_t>(b.zone.v);
+    e.ct_mark = static_cast<uint32_t>(b.mark.v);
+    if (b.orig_set) apply_tuple(b.orig, e.ct_orig);
+    if (b.reply_set) apply_tuple(b.reply, e.ct_reply);
+  }
+  if (f.packet && f.data.set) {
+    size_t n = 0;
+    if (!base64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
+    e.has_packet = true;
+    e.caplen = static_cast<uint16_t>(n);
+    e.l2_len = 14;
+    if (!e.len) e.len = static_cast<uint32_t>(f.packet_len.set ? f.packet_len.v : n);
+    if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
+  }
+  return true;
+}
+
+Result<LineKind> parse_event_line_fast(std::string_view line, SymbolTable& symbols, Event& e,
+                                       StartupInfo* startup) {
+  if (try_parse_event_fast(line, symbols, e)) return LineKind::event;
+  return parse_event_line(line, symbols, e, startup);
+}
+
+}  // namespace nscope

@@ -1,0 +1,111 @@
+// `nscope sort`: the events of a file grouped into one series per packet.
+//
+// A series is every event with the same skb-tracking id (Event::same_packet); an event
+// without tracking is a series by itself. Series come out ordered by their first event's
+// time, the events of a series by timestamp.
+//
+// Memory stays bounded however long the file is: events are streamed through a window.
+//   - A series is complete once the file's clock (the largest timestamp read so far) is more
+//     than `window_ns` past its last event.
+//   - At most `max_buffered` events are held; past that, the oldest series is written out
+//     even though it might not be complete.
+// Series are written in order as soon as every earlier series is complete. When an event
+// arrives for a series already written (a packet that went quiet for longer than the window,
+// or the buffer was full), a new series starts with `continued` set, its positions counting
+// on from the part already written; Sorter::stats().continued counts them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "events/event.h"
+#include "events/format.h"
+#include "events/reader.h"
+
+namespace nscope {
+
+struct SortOptions {
+  uint64_t window_ns = 5'000'000'000;  // idle time after which a series is complete
+  size_t max_buffered = 100'000;       // events held in memory at most (about 600 B each)
+  size_t remember_closed = 1u << 18;   // ids of written series kept to spot continuations
+};
+
+// One stop on a packet's path: a (namespace, interface) pair. Consecutive events at the
+// same pair are one hop; an event without a device stays in the hop before it when that is
+// in the same namespace; events without a namespace add no hop.
+struct Hop {
+  uint32_t netns = 0;
+  uint32_t ifindex = 0;  // 0: no device seen
+  std::array<char, 16> ifname{};
+};
+
+enum class SeriesEnd {
+  delivered,  // the last event is skb:consume_skb, or net:netif_receive_skb
+  dropped,    // the last event carries skb-drop (skb:kfree_skb with a reason)
+  in_flight,  // anything else: the file ends before the packet's fate is seen
+};
+
+struct Series {
+  bool tracked = false;
+  uint64_t track_ts = 0, orig_head = 0;  // the id, when tracked
+  bool continued = false;                // an earlier part of this packet was written already
+  uint32_t first_n = 0;                  // position of events[0] in the whole packet's life
+  std::vector<const Event*> events;      // in time order; valid during the callback only
+  std::vector<Hop> path;
+  SeriesEnd end = SeriesEnd::in_flight;
+  std::string_view drop_reason;  // when dropped
+};
+
+struct SortStats {
+  uint64_t events = 0, series = 0;
+  uint64_t continued = 0;     // series that continue one written earlier
+  uint64_t forced = 0;        // series written early because max_buffered was reached
+  uint64_t peak_buffered = 0; // most events held at once
+};
+
+// Computes a series' path and end from its events.
+void series_path(const Series& s, std::vector<Hop>& path);
+SeriesEnd series_end(const Series& s, std::string_view* drop_reason);
+
+// How namespaces are named in paths: the startup netns_names, "host" for the initial netns.
+struct PathNames {
+  const std::unordered_map<uint32_t, std::string>* names = nullptr;
+  uint32_t initial_netns = 0;
+};
+
+// Text as Retis's sort prints it, then the path line, then an empty line:
+//   <first event> n 0
+//     + <follower> n 1
+//     path: ns web-1 (eth0) -> host (veth1a2b) -> ns db-1 (eth0); delivered
+void format_series_text(const Series& s, const TextOptions& opt, const PathNames& names,
+                        std::string& out);
+// One JSON object on one line (no newline):
+//   {"id": "#..." | null, "continued": bool, "first_n": N, "events": [...],
+//    "path": [{"netns", "name", "ifindex", "ifname"}],
+//    "end": {"state": "delivered"|"dropped"|"in_flight", "reason"?, "netns"?, "symbol"}}
+void format_series_json(const Series& s, const PathNames& names, std::string& out);
+
+class Sorter {
+ public:
+  using Emit = std::function<void(const Series&)>;
+  Sorter(SortOptions opts, Emit emit);
+  ~Sorter();
+  Sorter(const Sorter&) = delete;
+  Sorter& operator=(const Sorter&) = delete;
+
+  void add(const Event& e);
+  void finish();  // writes out everything still held
+  const SortStats& stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nscope

@@ -1,0 +1,410 @@
+// System tests for `nscope collect`: real namespaces joined by a veth pair, real pings,
+// real BPF programs. Every object is named with the test prefix and removed by its guard.
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "events/format.h"
+#include "events/reader.h"
+#include "netlink/rtnl.h"
+#include "testenv.h"
+#include "util/fd.h"
+
+namespace {
+
+using nst::json;
+
+// Two named namespaces, a veth between them, addresses 10.213.N.1 and .2.
+struct Pair {
+  nst::NamedNetns a{nst::unique_name('a')}, b{nst::unique_name('b')};
+  std::string va = nst::unique_name('v'), vb = nst::unique_name('w');
+  std::string ip_a, ip_b;
+  uint64_t ino_a = 0, ino_b = 0;
+  bool ok = false;
+  std::string error;
+
+  Pair() {
+    static int n = 0;
+    int subnet = (getpid() + n++) % 200 + 20;
+    ip_a = "10.213." + std::to_string(subnet) + ".1";
+    ip_b = "10.213." + std::to_string(subnet) + ".2";
+    if (!a.ok() || !b.ok()) {
+      error = a.error() + b.error();
+      return;
+    }
+    // Created directly in the namespaces: deleting them deletes the pair.
+    for (const auto& argv : std::vector<std::vector<std::string>>{
+             {"ip", "link", "add", va, "netns", a.name(), "type", "veth", "peer", "name", vb,
+              "netns", b.name()},
+             {"ip", "-n", a.name(), "addr", "add", ip_a + "/24", "dev", va},
+             {"ip", "-n", b.name(), "addr", "add", ip_b + "/24", "dev", vb},
+             {"ip", "-n", a.name(), "link", "set", va, "up"},
+             {"ip", "-n", b.name(), "link", "set", vb, "up"}}) {
+      auto r = nst::run(argv);
+      if (r.exit_code != 0) {
+        error = r.describe();
+        return;
+      }
+    }
+    ino_a = nst::ns_inode(a.path());
+    ino_b = nst::ns_inode(b.path());
+    ok = true;
+  }
+};
+
+// SO_NETNS_COOKIE and an interface's index, read inside a namespace.
+struct Inside {
+  uint64_t cookie = 0;
+  int ifindex = 0;
+};
+Inside inside(const std::string& nspath, const std::string& ifname) {
+  Inside in;
+  nscope::Fd fd(::open(nspath.c_str(), O_RDONLY | O_CLOEXEC));
+  (void)nscope::in_netns(fd.get(), [&] {
+    if (auto c = nscope::current_netns_cookie()) in.cookie = *c;
+    in.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  });
+  return in;
+}
+
+std::vector<json> read_events(const std::string& path, json* startup = nullptr,
+                              json* stats = nullptr) {
+  std::vector<json> out;
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    json j = json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    if (j.contains("startup")) {
+      if (startup) *startup = j;
+    } else if (j.contains("stats")) {
+      if (stats) *stats = j;
+    } else {
+      out.push_back(j);
+    }
+  }
+  return out;
+}
+
+// Collect programs still loaded (they are named probe_<slot>), from bpftool. The kernel
+// frees a detached program a moment after its last reference goes: wait up to 3 s for 0.
+int collect_programs_loaded(bool wait_for_none = true) {
+  int n = 0;
+  for (int i = 0; i < 30; ++i) {
+    auto r = nst::run({"bpftool", "prog", "show"});
+    n = 0;
+    std::istringstream is(r.out);
+    std::string line;
+    while (std::getline(is, line))
+      if (line.find("tracing  name probe_") != std::string::npos) ++n;
+    if (n == 0 || !wait_for_none) return n;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return n;
+}
+
+
+}  // namespace
+
+TEST(Collect, PingAcrossVethTagsBothNamespaces) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev", "-o", file, "--print", "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 2 -i 0.2 -W 1 " + p.ip_b},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("2 probes attached"), std::string::npos) << r.err;
+
+  Inside in_a = inside(p.a.path(), p.va), in_b = inside(p.b.path(), p.vb);
+  ASSERT_NE(in_a.cookie, 0u);
+  json startup;
+  auto events = read_events(file, &startup);
+  ASSERT_TRUE(startup.contains("startup"));
+  EXPECT_EQ(startup["startup"]["probes"].size(), 2u);
+
+  // Echo requests: sent at net_dev_start_xmit in A, received at netif_receive_skb in B.
+  int tx = 0, rx = 0;
+  std::string req = p.ip_a + " > " + p.ip_b;
+  for (const auto& ev : events) {
+    if (!ev.contains("packet") || !ev.contains("netns") || !ev.contains("dev")) continue;
+    nscope::SymbolTable syms;
+    nscope::Event e;
+    ASSERT_TRUE(nscope::parse_event_line(ev.dump(), syms, e, nullptr).ok());
+    std::string text;
+    nscope::format_event_text(e, {}, text);
+    if (text.find(req) == std::string::npos || text.find("proto ICMP (1) type 8 code 0") == std::string::npos)
+      continue;
+    std::string sym = ev["kernel"]["symbol"];
+    uint64_t inum = nst::as_u64(ev["netns"]["inum"]);
+    uint64_t cookie = nst::as_u64(ev["netns"]["cookie"]);
+    if (sym == "net:net_dev_start_xmit") {
+      ++tx;
+      EXPECT_EQ(inum, p.ino_a);
+      EXPECT_EQ(cookie, in_a.cookie);
+      EXPECT_EQ(ev["dev"]["name"], p.va);
+      EXPECT_EQ(ev["dev"]["ifindex"], in_a.ifindex);
+    } else if (sym == "net:netif_receive_skb") {
+      ++rx;
+      EXPECT_EQ(inum, p.ino_b);
+      EXPECT_EQ(cookie, in_b.cookie);
+      EXPECT_EQ(ev["dev"]["name"], p.vb);
+      EXPECT_EQ(ev["dev"]["ifindex"], in_b.ifindex);
+    }
+  }
+  EXPECT_EQ(tx, 2);
+  EXPECT_EQ(rx, 2);
+  // The live text names the namespaces (their `ip netns` names).
+  EXPECT_NE(r.out.find("netns " + std::to_string(p.ino_a) + " cookie " +
+                       std::to_string(in_a.cookie) + " (" + p.a.name() + ")"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("if " + std::to_string(in_b.ifindex) + " (" + p.vb + ") " + req),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+TEST(Collect, JsonFileReadsBackIntoTheSameEvents) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-o", file, "--print", "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 1 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  // Re-render every event of the file the way collect printed it live.
+  std::ifstream f(file);
+  std::string line, text;
+  nscope::SymbolTable syms;
+  std::unordered_map<uint32_t, std::string> names{{static_cast<uint32_t>(p.ino_a), p.a.name()},
+                                                  {static_cast<uint32_t>(p.ino_b), p.b.name()}};
+  nscope::TextOptions opt;
+  opt.names = &names;
+  int n = 0;
+  while (std::getline(f, line)) {
+    nscope::Event e;
+    auto k = nscope::parse_event_line(line, syms, e, nullptr);
+    ASSERT_TRUE(k.ok()) << k.error().message << ": " << line;
+    if (*k != nscope::LineKind::event) continue;
+    nscope::format_event_text(e, opt, text);
+    ++n;
+  }
+  EXPECT_GE(n, 2);
+  // Live output names only namespaces known at start (ours were), in the same order.
+  EXPECT_EQ(text, r.out);
+}
+
+TEST(Collect, CountStopsAfterNEvents) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  // Traffic keeps flowing; --count must stop collect by itself.
+  std::string pinger = "ip netns exec " + p.a.name() + " ping -c 40 -i 0.05 -W 1 " + p.ip_b;
+  nst::Child traffic([&](nst::Channel& c) {
+    c.send("ready");
+    execl("/bin/sh", "sh", "-c", pinger.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  });
+  traffic.wait_ready();
+  auto r = nst::nscope({"collect", "-o", file, "--count", "5"},
+                       nst::with_timeout(std::chrono::seconds(20)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json stats;
+  auto events = read_events(file, nullptr, &stats);
+  EXPECT_EQ(events.size(), 5u);
+  ASSERT_TRUE(stats.contains("stats"));
+  EXPECT_EQ(stats["stats"]["events"], 5);
+  EXPECT_NE(r.err.find("stopped: count"), std::string::npos) << r.err;
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+TEST(Collect, SigtermDetachesFlushesAndExitsZero) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  std::string errfile = dir / "err.txt";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    execl(NSCOPE_BIN, "nscope", "collect", "-o", file.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // Wait until it says it is attached.
+  bool attached = false;
+  for (int i = 0; i < 200 && !attached; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    attached = nst::read_file(errfile).find("attached") != std::string::npos;
+  }
+  EXPECT_TRUE(attached) << nst::read_file(errfile);
+  EXPECT_GT(collect_programs_loaded(false), 0);
+  auto ping = nst::run({"ip", "netns", "exec", p.a.name(), "ping", "-c", "2", "-i", "0.2", "-W", "1", p.ip_b});
+  EXPECT_EQ(ping.exit_code, 0) << ping.describe();
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << nst::read_file(errfile);
+  json stats;
+  auto events = read_events(file, nullptr, &stats);
+  EXPECT_GE(events.size(), 8u);  // 2 requests + 2 replies, each at xmit and receive
+  ASSERT_TRUE(stats.contains("stats")) << "no stats line: the file was not flushed";
+  EXPECT_EQ(stats["stats"]["lost"], 0);
+  EXPECT_NE(nst::read_file(errfile).find("stopped: signal"), std::string::npos);
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+TEST(Collect, BadInputExitsTwoNamingTheChoices) {
+  auto r = nst::nscope({"collect", "-c", "skb,bogus", "--count", "1"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("valid collectors: skb, ns, dev"), std::string::npos) << r.err;
+  r = nst::nscope({"collect", "-p", "net:no_such_tracepoint"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no such tracepoint"), std::string::npos) << r.err;
+  r = nst::nscope({"collect", "-p", "sched:sched_switch"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("carries no sk_buff"), std::string::npos) << r.err;
+  r = nst::nscope({"collect", "-p", "kprobe:ip_rcv"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("does not allow kprobe"), std::string::npos) << r.err;
+  r = nst::nscope({"collect", "-p", "fentry:ip_rcv"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = nst::nscope({"collect", "--buffer-size", "lots"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = nst::nscope({"collect", "--duration", "-3"});
+  EXPECT_EQ(r.exit_code, 2);
+  // Not root: one clear line, exit 1.
+  nst::RunOptions nobody;
+  nobody.uid = 65534;
+  nobody.gid = 65534;
+  r = nst::nscope({"collect", "--count", "1"}, nobody);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("needs root"), std::string::npos) << r.err;
+}
+
+TEST(Collect, FullDiskKeepsTheFileValid) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string mnt = dir / "small";
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  ASSERT_EQ(nst::run({"mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt}).exit_code, 0);
+  nst::MountGuard guard(mnt);
+  std::string file = mnt + "/events.json";
+  auto r = nst::nscope({"collect", "-o", file, "--duration", "20", "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 300 -i 0.01 -W 1 " + p.ip_b +
+                            " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(40)));
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("keeps every whole event"), std::string::npos) << r.err;
+  // Every line is whole JSON (read_events fails the test otherwise), and there are some.
+  auto events = read_events(file);
+  EXPECT_GT(events.size(), 10u);
+  std::string content = nst::read_file(file);
+  ASSERT_FALSE(content.empty());
+  EXPECT_EQ(content.back(), '\n');
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+// skb-tracking and skb-drop: a UDP datagram to a closed port in B keeps one id from A's
+// transmit to B's drop, and the drop says why.
+TEST(Collect, TrackingFollowsAPacketToItsDrop) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  // bash's /dev/udp sends one datagram; the neighbour is resolved first so it leaves at once,
+  // and a short wait lets its drop happen before the command (and so the collection) ends.
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,skb-tracking,skb-drop", "-o", file, "--cmd",
+                        "ip netns exec " + p.a.name() + " bash -c 'ping -c 1 -W 1 " + p.ip_b +
+                            " >/dev/null; echo nscope > /dev/udp/" + p.ip_b + "/9; sleep 0.3'"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  auto events = read_events(file);
+  // The datagram: find its transmit in A, then every event with the same id.
+  std::string id_head, id_ts;
+  for (const auto& ev : events) {
+    if (!ev.contains("skb-tracking") || ev["kernel"]["symbol"] != "net:net_dev_start_xmit") continue;
+    nscope::SymbolTable syms;
+    nscope::Event e;
+    ASSERT_TRUE(nscope::parse_event_line(ev.dump(), syms, e, nullptr).ok());
+    std::string text;
+    nscope::format_event_text(e, {}, text);
+    if (text.find(p.ip_a) != std::string::npos && text.find(p.ip_b + ".9 ") != std::string::npos) {
+      id_head = ev["skb-tracking"]["orig_head"].dump();
+      id_ts = ev["skb-tracking"]["timestamp"].dump();
+      EXPECT_EQ(nst::as_u64(ev["netns"]["inum"]), p.ino_a);
+    }
+  }
+  ASSERT_FALSE(id_head.empty()) << "no transmit of the datagram in " << file;
+  std::vector<std::string> path;
+  std::string drop;
+  for (const auto& ev : events) {
+    if (!ev.contains("skb-tracking") || ev["skb-tracking"]["orig_head"].dump() != id_head ||
+        ev["skb-tracking"]["timestamp"].dump() != id_ts)
+      continue;
+    path.push_back(std::string(ev["kernel"]["symbol"]) + "@" +
+                   std::to_string(nst::as_u64(ev["netns"]["inum"])));
+    if (ev.contains("skb-drop")) drop = ev["skb-drop"]["drop_reason"];
+  }
+  std::string a = std::to_string(p.ino_a), b = std::to_string(p.ino_b);
+  ASSERT_GE(path.size(), 3u);
+  EXPECT_EQ(path[0], "net:net_dev_start_xmit@" + a);
+  EXPECT_EQ(path[1], "net:netif_receive_skb@" + b);
+  EXPECT_EQ(path.back(), "skb:kfree_skb@" + b);
+  EXPECT_EQ(drop, "NO_SOCKET");
+}
+
+// ct: in a namespace where conntrack runs (an nft rule that matches on ct state), events
+// carry the connection's state and tuples.
+TEST(Collect, ConntrackSectionInAConntrackNamespace) {
+  if (nst::find_tool("nft").empty()) GTEST_SKIP() << "nft is not installed";
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string rules = dir / "ct.nft";
+  {
+    std::ofstream f(rules);
+    f << "table inet nscopetest {\n  chain out {\n    type filter hook output priority 0;\n"
+         "    ct state new,established accept\n  }\n}\n";
+  }
+  auto nft = nst::run({"ip", "netns", "exec", p.a.name(), "nft", "-f", rules});
+  ASSERT_EQ(nft.exit_code, 0) << nft.describe();
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,ct", "-o", file, "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 1 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  bool seen = false;
+  for (const auto& ev : read_events(file)) {
+    if (!ev.contains("ct") || ev["kernel"]["symbol"] != "net:net_dev_start_xmit") continue;
+    if (nst::as_u64(ev["netns"]["inum"]) != p.ino_a) continue;
+    const json& ct = ev["ct"];
+    if (ct["orig"]["proto"] != 1) continue;
+    seen = true;
+    EXPECT_EQ(ct["state"], "NEW");
+    EXPECT_EQ(ct["orig"]["src"], p.ip_a);
+    EXPECT_EQ(ct["orig"]["dst"], p.ip_b);
+    EXPECT_EQ(ct["reply"]["src"], p.ip_b);
+    EXPECT_EQ(ct["reply"]["dst"], p.ip_a);
+    EXPECT_EQ(ct["zone_id"], 0);
+  }
+  EXPECT_TRUE(seen) << "no ct section on the echo request leaving " << p.a.name();
+}
