@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
       register_list(app),
       register_info(app),
       register_collect(app, cmdline),
+      register_print(app),
+      register_sort(app),
+      register_pcap(app),
   };
 
   try {
