@@ -5,7 +5,8 @@ set -euo pipefail
 
 build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
             libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev graphviz)
-test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static)
+test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static
+           tshark libclang-rt-14-dev)
 bench_pkgs=(hyperfine libbenchmark-dev time)
 
 want=("${build_pkgs[@]}")
@@ -28,5 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# tshark's wireshark-common would ask whether non-root users may capture: they may not.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -24,5 +24,9 @@ Runner register_show(CLI::App& app);
 Runner register_topo(CLI::App& app);
 // cmdline: the whole command line, recorded in the event file.
 Runner register_collect(CLI::App& app, const std::string& cmdline);
+// Recorded event files: print as text, sort into one series per packet, write as pcapng.
+Runner register_print(CLI::App& app);
+Runner register_sort(CLI::App& app);
+Runner register_pcap(CLI::App& app);
 
 }  // namespace nscope::cli

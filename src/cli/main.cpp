@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
       register_show(app),
       register_topo(app),
       register_collect(app, cmdline),
+      register_print(app),
+      register_sort(app),
+      register_pcap(app),
   };
 
   try {

@@ -2,7 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <bit>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "events/format.h"
 
@@ -46,24 +53,46 @@ struct CtLevel {
   Tuple orig, reply;
 };
 
+// Scans a line followed by a NUL byte and kPad - 1 more readable bytes: NUL is never valid
+// where the scanner looks, so it stops every loop without bounds checks, and 16-byte loads
+// near the end stay inside the buffer.
+constexpr size_t kPad = 64;
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Eight ASCII digits at p (little-endian loads) into their value; false when one is not a
+// digit. The SWAR steps simdjson uses.
+bool eight_digits(const char* p, uint64_t* out) {
+  if constexpr (std::endian::native != std::endian::little) return false;  // digit by digit
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if ((((v & 0xF0F0F0F0F0F0F0F0ull) | (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) !=
+       0x3333333333333333ull))
+    return false;
+  v -= 0x3030303030303030ull;
+  v = v * 10 + (v >> 8);
+  v = (((v & 0x000000FF000000FFull) * 0x000F424000000064ull) +
+       (((v >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull)) >> 32;
+  *out = v;
+  return true;
+}
+
 class Scanner {
  public:
-  explicit Scanner(std::string_view s) : p_(s.data()), end_(s.data() + s.size()) {}
+  Scanner(const char* begin, size_t n) : p_(begin), end_(begin + n) {}
 
   void ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\r' || *p_ == '\n')) ++p_;
+    while (static_cast<unsigned char>(*p_) <= ' ' && is_ws(*p_)) ++p_;
   }
   bool eat(char c) {
     ws();
-    if (p_ < end_ && *p_ == c) {
-      ++p_;
-      return true;
-    }
-    return false;
+    if (*p_ != c) return false;
+    ++p_;
+    return true;
   }
   bool at(char c) {
     ws();
-    return p_ < end_ && *p_ == c;
+    return *p_ == c;
   }
   bool at_end() {
     ws();
@@ -71,42 +100,64 @@ class Scanner {
   }
 
   // A string with no escapes, control characters or non-ASCII bytes (anything else goes to
-  // the full parser, which validates UTF-8 and decodes escapes).
+  // the full parser, which validates UTF-8 and decodes escapes). 16 bytes a step.
   bool str(std::string_view& out) {
     if (!eat('"')) return false;
     const char* b = p_;
-    while (p_ < end_) {
-      auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        out = {b, static_cast<size_t>(p_ - b)};
-        ++p_;
-        return true;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (true) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+      // Signed compare: bytes >= 0x80 are negative, so below 0x20 too.
+      __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+                                  _mm_cmplt_epi8(v, space));
+      auto mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+      if (mask) {
+        p_ += __builtin_ctz(mask);
+        break;
       }
-      if (c == '\\' || c < 0x20 || c >= 0x80) return false;
+      p_ += 16;
+    }
+#else
+    while (true) {
+      auto c = static_cast<unsigned char>(*p_);
+      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
       ++p_;
     }
-    return false;
+#endif
+    if (*p_ != '"' || p_ > end_) return false;
+    out = {b, static_cast<size_t>(p_ - b)};
+    ++p_;
+    return true;
   }
 
   // A non-negative JSON integer that fits in 64 bits.
   bool uint(uint64_t& v) {
     ws();
-    if (p_ >= end_) return false;
     uint64_t x = 0;
     if (*p_ == '0') {
       ++p_;
     } else if (*p_ >= '1' && *p_ <= '9') {
-      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
-        auto d = static_cast<uint64_t>(*p_ - '0');
-        if (x > (UINT64_MAX - d) / 10) return false;
-        x = x * 10 + d;
+      // Eight digits a step while they come (the padding keeps the loads inside), then one
+      // by one; 19 digits cannot overflow, a 20th is checked.
+      const char* b = p_;
+      uint64_t eight = 0;
+      while (p_ - b <= 8 && eight_digits(p_, &eight)) {
+        x = x * 100000000 + eight;
+        p_ += 8;
+      }
+      while (*p_ >= '0' && *p_ <= '9' && p_ - b < 19) x = x * 10 + static_cast<uint64_t>(*p_++ - '0');
+      if (*p_ >= '0' && *p_ <= '9') {
+        if (__builtin_mul_overflow(x, 10u, &x) ||
+            __builtin_add_overflow(x, static_cast<uint64_t>(*p_ - '0'), &x))
+          return false;
         ++p_;
       }
     } else {
       return false;
     }
-    if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9')))
-      return false;
+    if (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9')) return false;
     v = x;
     return true;
   }
@@ -131,12 +182,22 @@ class Scanner {
         x = x << 4 | static_cast<uint64_t>(d);
       }
     } else {
-      if (s[0] == '0' && s.size() > 1) return false;  // octal to strtoull
-      for (char c : s) {
-        if (c < '0' || c > '9') return false;
-        auto d = static_cast<uint64_t>(c - '0');
-        if (x > (UINT64_MAX - d) / 10) return false;
+      if ((s[0] == '0' && s.size() > 1) || s.size() > 20) return false;  // 0...: octal
+      size_t i = 0;
+      uint64_t eight = 0;
+      for (; i + 8 <= s.size() && i < 16; i += 8) {  // the string's bytes are all in the line
+        if (!eight_digits(s.data() + i, &eight)) return false;
+        x = x * 100000000 + eight;
+      }
+      for (; i < s.size() && i < 19; ++i) {  // 19 digits cannot overflow
+        auto d = static_cast<unsigned>(s[i] - '0');
+        if (d > 9) return false;
         x = x * 10 + d;
+      }
+      if (i < s.size()) {
+        auto d = static_cast<unsigned>(s[i] - '0');
+        if (d > 9 || __builtin_mul_overflow(x, 10u, &x) || __builtin_add_overflow(x, d, &x))
+          return false;
       }
     }
     f.v = x;
@@ -156,7 +217,6 @@ class Scanner {
     int depth = 0;
   value:
     ws();
-    if (p_ >= end_) return false;
     switch (*p_) {
       case '{':
         ++p_;
@@ -187,15 +247,14 @@ class Scanner {
       default: {
         if (*p_ == '-') ++p_;
         const char* b = p_;
-        if (p_ < end_ && *p_ == '0') {
+        if (*p_ == '0') {
           ++p_;
         } else {
-          while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+          while (*p_ >= '0' && *p_ <= '9') ++p_;
           if (p_ == b) return false;
         }
         if (p_ - b > 18) return false;
-        if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9')))
-          return false;
+        if (*p_ == '.' || *p_ == 'e' || *p_ == 'E' || (*p_ >= '0' && *p_ <= '9')) return false;
         goto after;
       }
     }
@@ -239,8 +298,7 @@ class Scanner {
 
  private:
   bool word(std::string_view w) {
-    if (static_cast<size_t>(end_ - p_) < w.size() || std::memcmp(p_, w.data(), w.size()) != 0)
-      return false;
+    if (std::memcmp(p_, w.data(), w.size()) != 0) return false;  // the padding keeps it inside
     p_ += w.size();
     return true;
   }
@@ -375,10 +433,29 @@ void copy_str(std::string_view s, std::array<char, N>& dst) {
   std::memcpy(dst.data(), s.data(), std::min(s.size(), N - 1));
 }
 
+// The ct section's fields, kept apart from Fields: they are many, and reset only for the
+// lines that have a ct section.
+struct CtFields {
+  Str state;
+  bool base = false;
+  CtLevel c, b;  // the section itself, and its "base" object (Retis)
+};
+
+// e = Event{}, but for data[]: only its first caplen bytes are ever read, and leaving the
+// rest spares a third of the event's cache lines (all of Event's defaults are zero bits).
+void reset(Event& e) {
+  static_assert(std::is_trivially_copyable_v<Event> && std::is_standard_layout_v<Event>);
+  constexpr size_t head = offsetof(Event, data);
+  constexpr size_t tail = head + sizeof(Event::data);
+  auto* d = reinterpret_cast<char*>(&e);
+  std::memset(d, 0, head);
+  std::memset(d + tail, 0, sizeof(Event) - tail);
+}
+
 // Every field of one event line, as found.
 struct Fields {
   bool common = false, task = false, kernel = false, netns = false, dev = false, skb = false,
-       meta = false, tracking = false, drop = false, ct = false, base = false, packet = false;
+       meta = false, tracking = false, drop = false, ct = false, packet = false;
   U64 ts, smp_id, pid, tgid;
   Str comm, probe_type, symbol;
   U64 inum, cookie;
@@ -388,37 +465,52 @@ struct Fields {
   U64 orig_head, track_ts, track_skb;
   Str drop_reason;
   bool drop_reason_other = false;
-  Str ct_state;
-  CtLevel ct_c, ct_b;
+  CtFields* ctf = nullptr;
   Str data;
   U64 packet_len;
 };
+
+bool once(bool& seen) {
+  if (seen) return false;
+  seen = true;
+  return true;
+}
 
 // Section parsers. Each returns false to hand the line to the full parser.
 bool common(Scanner& s, Fields& f) {
   return s.object([&](std::string_view k) {
     if (k == "timestamp") return s.u64(f.ts);
     if (k == "smp_id") return s.u64(f.smp_id);
-    if (k == "task") {
-      if (f.task) return false;
-      f.task = true;
-      return s.object([&](std::string_view tk) {
-        if (tk == "pid") return s.u64(f.pid);
-        if (tk == "tgid") return s.u64(f.tgid);
-        if (tk == "comm") return s.string_field(f.comm);
-        return s.skip();
-      });
-    }
+    if (k == "task")
+      return once(f.task) && s.object([&](std::string_view tk) {
+               if (tk == "pid") return s.u64(f.pid);
+               if (tk == "tgid") return s.u64(f.tgid);
+               if (tk == "comm") return s.string_field(f.comm);
+               return s.skip();
+             });
     return s.skip();
   });
 }
 
-bool section(Scanner& s, std::string_view k, Fields& f) {
-  auto once = [](bool& seen) {
-    if (seen) return false;
-    seen = true;
-    return true;
-  };
+bool ct(Scanner& s, Fields& f, CtFields& c) {
+  c = CtFields{};
+  f.ctf = &c;
+  return s.object([&](std::string_view k) {
+    bool handled = false;
+    if (!ct_level(s, k, c.c, &handled)) return false;
+    if (handled) return true;
+    if (k == "state") return s.string_field(c.state);
+    if (k == "base")
+      return once(c.base) && s.object([&](std::string_view bk) {
+               bool h = false;
+               if (!ct_level(s, bk, c.b, &h)) return false;
+               return h || s.skip();
+             });
+    return s.skip();
+  });
+}
+
+bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
   if (k == "common") return once(f.common) && common(s, f);
   if (k == "kernel")
     return once(f.kernel) && s.object([&](std::string_view kk) {
@@ -471,24 +563,7 @@ bool section(Scanner& s, std::string_view k, Fields& f) {
              }
              return s.skip();
            });
-  if (k == "ct") {
-    if (!once(f.ct)) return false;
-    f.ct_c = CtLevel{};
-    f.ct_b = CtLevel{};
-    return s.object([&](std::string_view kk) {
-      bool handled = false;
-      if (!ct_level(s, kk, f.ct_c, &handled)) return false;
-      if (handled) return true;
-      if (kk == "state") return s.string_field(f.ct_state);
-      if (kk == "base")
-        return once(f.base) && s.object([&](std::string_view bk) {
-                 bool h = false;
-                 if (!ct_level(s, bk, f.ct_b, &h)) return false;
-                 return h || s.skip();
-               });
-      return s.skip();
-    });
-  }
+  if (k == "ct") return once(f.ct) && ct(s, f, ctf);
   if (k == "packet")
     return once(f.packet) && s.object([&](std::string_view kk) {
              if (kk == "data") return s.string_field(f.data);
@@ -499,16 +574,107 @@ bool section(Scanner& s, std::string_view k, Fields& f) {
   return s.skip();
 }
 
+// base64_decode's result (format.cpp: decodes up to the first '=', fails on any other
+// character outside the alphabet), four characters a step.
+struct B64Table {
+  uint16_t v[256];
+  constexpr B64Table() : v() {
+    for (auto& x : v) x = 0x100;  // not in the alphabet
+    for (int i = 0; i < 26; ++i) {
+      v['A' + i] = static_cast<uint16_t>(i);
+      v['a' + i] = static_cast<uint16_t>(26 + i);
+    }
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<uint16_t>(52 + i);
+    v[static_cast<unsigned char>('+')] = 62;
+    v[static_cast<unsigned char>('/')] = 63;
+  }
+};
+constexpr B64Table kB64;
+
+bool b64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
+  size_t n = in.find('=');
+  if (n == std::string_view::npos) n = in.size();
+  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
+  uint32_t bad = 0;
+  size_t o = 0, i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t a = kB64.v[s[i]], b = kB64.v[s[i + 1]], c = kB64.v[s[i + 2]], d = kB64.v[s[i + 3]];
+    bad |= a | b | c | d;
+    uint32_t v = a << 18 | b << 12 | c << 6 | d;
+    if (o + 3 <= cap) {
+      out[o] = static_cast<uint8_t>(v >> 16);
+      out[o + 1] = static_cast<uint8_t>(v >> 8);
+      out[o + 2] = static_cast<uint8_t>(v);
+    } else {
+      for (int k = 0; k < 3; ++k)
+        if (o + static_cast<size_t>(k) < cap) out[o + static_cast<size_t>(k)] = static_cast<uint8_t>(v >> (16 - 8 * k));
+    }
+    o += 3;
+  }
+  uint32_t acc = 0;
+  int bits = 0;
+  for (; i < n; ++i) {
+    uint32_t x = kB64.v[s[i]];
+    bad |= x;
+    acc = acc << 6 | (x & 63);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      if (o < cap) out[o] = static_cast<uint8_t>(acc >> bits);
+      ++o;
+    }
+  }
+  if (bad & 0x100) return false;
+  *len = o < cap ? o : cap;
+  return true;
+}
+
 }  // namespace
 
-bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e) {
-  Scanner s(line);
+struct FastEventParser::State {
+  explicit State(SymbolTable& s) : symbols(s) {}
+  SymbolTable& symbols;
+  std::vector<char> buf;
+  CtFields ct;
+  // Recently interned names: a file repeats a handful of probe names and types.
+  struct Cached {
+    size_t len = SIZE_MAX;
+    char text[40];
+    std::string_view v;
+  };
+  std::array<Cached, 16> cache;
+
+  std::string_view intern(std::string_view s) {
+    if (s.empty() || s.size() > sizeof(Cached::text)) return symbols.intern(s);
+    Cached& c = cache[(s.size() * 7 + static_cast<unsigned char>(s.back())) & 15];
+    if (c.len == s.size() && std::memcmp(c.text, s.data(), s.size()) == 0) return c.v;
+    c.v = symbols.intern(s);
+    c.len = s.size();
+    std::memcpy(c.text, s.data(), s.size());
+    return c.v;
+  }
+};
+
+FastEventParser::FastEventParser(SymbolTable& symbols) : st_(std::make_unique<State>(symbols)) {}
+FastEventParser::~FastEventParser() = default;
+
+bool FastEventParser::try_event(std::string_view line, Event& e) {
+  // A copy with NUL padding: see Scanner.
+  auto& buf = st_->buf;
+  if (buf.size() < line.size() + kPad) buf.resize(line.size() + kPad + 4096);
+  std::memcpy(buf.data(), line.data(), line.size());
+  std::memset(buf.data() + line.size(), 0, kPad);
+  return scan(buf.data(), line.size(), e);
+}
+
+bool FastEventParser::scan(const char* line, size_t n, Event& e) {
+  Scanner s(line, n);
   Fields f;
-  if (!s.object([&](std::string_view k) { return section(s, k, f); })) return false;
+  if (!s.object([&](std::string_view k) { return section(s, k, f, st_->ct); })) return false;
   if (!s.at_end() || !f.common || !f.ts.set) return false;
 
-  // Applied in parse_event_line's order.
-  e = Event{};
+  // Applied in parse_event_line's order. Strings point into the line: copy them out now.
+  reset(e);
   e.ts = f.ts.v;
   if (f.smp_id.set) e.cpu = static_cast<uint32_t>(f.smp_id.v);
   if (f.task) {
@@ -518,8 +684,8 @@ bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e)
     if (f.comm.set) copy_str(f.comm.v, e.comm);
   }
   if (f.kernel) {
-    if (f.probe_type.set) e.probe_type = symbols.intern(f.probe_type.v);
-    if (f.symbol.set) e.symbol = symbols.intern(f.symbol.v);
+    if (f.probe_type.set) e.probe_type = st_->intern(f.probe_type.v);
+    if (f.symbol.set) e.symbol = st_->intern(f.symbol.v);
   }
   if (f.netns) {
     e.has_netns = true;
@@ -552,13 +718,14 @@ bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e)
   }
   if (f.drop) {
     e.has_drop = true;
-    e.drop_reason = symbols.intern(f.drop_reason.set ? f.drop_reason.v : "UNKNOWN");
+    e.drop_reason = st_->intern(f.drop_reason.set ? f.drop_reason.v : "UNKNOWN");
   }
   if (f.ct) {
+    const CtFields& c = *f.ctf;
     e.has_ct = true;
-    if (f.ct_state.set) e.ct_state = ct_state_of(f.ct_state.v);
-    const CtLevel& b = f.base ? f.ct_b : f.ct_c;
-    e.ct_status = static_cast<uint32_t>(b.status.set ? b.status.v : f.ct_c.status.v);
+    if (c.state.set) e.ct_state = ct_state_of(c.state.v);
+    const CtLevel& b = c.base ? c.b : c.c;
+    e.ct_status = static_cast<uint32_t>(b.status.set ? b.status.v : c.c.status.v);
     e.ct_zone = static_cast<uint16_t>(b.zone.v);
     e.ct_mark = static_cast<uint32_t>(b.mark.v);
     if (b.orig_set) apply_tuple(b.orig, e.ct_orig);
@@ -566,7 +733,7 @@ bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e)
   }
   if (f.packet && f.data.set) {
     size_t n = 0;
-    if (!base64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
+    if (!b64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
     e.has_packet = true;
     e.caplen = static_cast<uint16_t>(n);
     e.l2_len = 14;
@@ -576,10 +743,26 @@ bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e)
   return true;
 }
 
+Result<LineKind> FastEventParser::parse(std::string_view line, Event& e, StartupInfo* startup) {
+  if (try_event(line, e)) return LineKind::event;
+  return parse_event_line(line, st_->symbols, e, startup);
+}
+
+Result<LineKind> FastEventParser::parse_padded(std::string_view line, Event& e,
+                                               StartupInfo* startup) {
+  if (scan(line.data(), line.size(), e)) return LineKind::event;
+  return parse_event_line(line, st_->symbols, e, startup);
+}
+
+size_t FastEventParser::padding() { return kPad; }
+
+bool try_parse_event_fast(std::string_view line, SymbolTable& symbols, Event& e) {
+  return FastEventParser(symbols).try_event(line, e);
+}
+
 Result<LineKind> parse_event_line_fast(std::string_view line, SymbolTable& symbols, Event& e,
                                        StartupInfo* startup) {
-  if (try_parse_event_fast(line, symbols, e)) return LineKind::event;
-  return parse_event_line(line, symbols, e, startup);
+  return FastEventParser(symbols).parse(line, e, startup);
 }
 
 }  // namespace nscope

@@ -33,7 +33,8 @@ namespace nscope {
 struct SortOptions {
   uint64_t window_ns = 5'000'000'000;  // idle time after which a series is complete
   size_t max_buffered = 100'000;       // events held in memory at most (about 600 B each)
-  size_t remember_closed = 1u << 18;   // ids of written series kept to spot continuations
+  size_t max_text_bytes = 64u << 20;   // and at most this much of their lines (Sorter::add)
+  size_t remember_closed = 1u << 19;   // ids of written series kept to spot continuations
 };
 
 // One stop on a packet's path: a (namespace, interface) pair. Consecutive events at the
@@ -45,10 +46,15 @@ struct Hop {
   std::array<char, 16> ifname{};
 };
 
+// Where a series ended, from its last event (kernel function names count as the
+// tracepoints of the same name: consume_skb, kfree_skb, netif_receive_skb):
 enum class SeriesEnd {
-  delivered,  // the last event is skb:consume_skb, or net:netif_receive_skb
-  dropped,    // the last event carries skb-drop (skb:kfree_skb with a reason)
-  in_flight,  // anything else: the file ends before the packet's fate is seen
+  dropped,    // the last event carries skb-drop, or is skb:kfree_skb
+  delivered,  // the last event is skb:consume_skb; or net:netif_receive_skb in a file that
+              // traces no frees (no skb:consume_skb or skb:kfree_skb event in it), where
+              // being received is the last thing that can be seen
+  in_flight,  // anything else: the packet's fate is not in the file
+  unknown,    // an event without tracking, not dropped: one sighting tells no fate
 };
 
 struct Series {
@@ -57,6 +63,7 @@ struct Series {
   bool continued = false;                // an earlier part of this packet was written already
   uint32_t first_n = 0;                  // position of events[0] in the whole packet's life
   std::vector<const Event*> events;      // in time order; valid during the callback only
+  std::vector<std::string_view> lines;   // each event's line as read, when add() had it
   std::vector<Hop> path;
   SeriesEnd end = SeriesEnd::in_flight;
   std::string_view drop_reason;  // when dropped
@@ -71,7 +78,9 @@ struct SortStats {
 
 // Computes a series' path and end from its events.
 void series_path(const Series& s, std::vector<Hop>& path);
-SeriesEnd series_end(const Series& s, std::string_view* drop_reason);
+// frees_traced: the file has skb:consume_skb or skb:kfree_skb events.
+SeriesEnd series_end(const Series& s, bool frees_traced, std::string_view* drop_reason);
+bool is_free_symbol(std::string_view symbol);
 
 // How namespaces are named in paths: the startup netns_names, "host" for the initial netns.
 struct PathNames {
@@ -85,10 +94,12 @@ struct PathNames {
 //     path: ns web-1 (eth0) -> host (veth1a2b) -> ns db-1 (eth0); delivered
 void format_series_text(const Series& s, const TextOptions& opt, const PathNames& names,
                         std::string& out);
-// One JSON object on one line (no newline):
+// One JSON object on one line (no newline). Events are written as they were read (their
+// `lines`, so sections nscope does not model survive), else as format_event_json writes them:
 //   {"id": "#..." | null, "continued": bool, "first_n": N, "events": [...],
 //    "path": [{"netns", "name", "ifindex", "ifname"}],
-//    "end": {"state": "delivered"|"dropped"|"in_flight", "reason"?, "netns"?, "symbol"}}
+//    "end": {"state": "delivered"|"dropped"|"in_flight"|"unknown", "reason"?, "netns"?,
+//            "symbol"}}
 void format_series_json(const Series& s, const PathNames& names, std::string& out);
 
 class Sorter {
@@ -99,7 +110,8 @@ class Sorter {
   Sorter(const Sorter&) = delete;
   Sorter& operator=(const Sorter&) = delete;
 
-  void add(const Event& e);
+  // `line`: the event's JSON line, kept to be written out as it was (may be empty).
+  void add(const Event& e, std::string_view line = {});
   void finish();  // writes out everything still held
   const SortStats& stats() const;
 

@@ -1,0 +1,97 @@
+// `nscope pcap FILE -o OUT.pcapng`: the packets of a recorded event file as pcapng, one
+// interface per (namespace, device), each packet's event text as its comment.
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/event_files.h"
+#include "events/format.h"
+#include "events/pcapng.h"
+
+namespace nscope::cli {
+
+namespace {
+
+struct PcapArgs {
+  std::string file;
+  std::string out;
+  std::vector<std::string> probes;
+  bool skip_bad = false;
+};
+
+int run_pcap(const PcapArgs& a) {
+  auto reader = open_event_file(a.file, a.skip_bad);
+  // The first event is read before the output is created: a file that is no event file
+  // leaves no empty pcapng behind.
+  const Event* e = next_event(*reader);
+  OutFile out(a.out);
+  if (out.is_terminal())
+    throw UsageError("refusing to write pcapng to a terminal: give -o FILE, or pipe it");
+  const StartupInfo& st = reader->startup();
+  TextOptions opt;
+  opt.names = &st.netns_names;
+
+  std::unique_ptr<PcapngWriter> pcap;
+  std::string comment;
+  uint64_t written = 0, no_data = 0, filtered = 0;
+  auto wanted = [&](std::string_view sym) {
+    if (a.probes.empty()) return true;
+    for (const auto& p : a.probes)
+      if (sym == p || (sym.size() > p.size() && sym.ends_with(p) && sym[sym.size() - p.size() - 1] == ':'))
+        return true;
+    return false;
+  };
+  auto start = [&] {
+    PcapngOptions po;
+    po.user_appl = std::string("nscope ") + NSCOPE_VERSION;
+    if (!st.kernel.empty()) po.os = "Linux " + st.kernel;
+    po.mono_to_utc_ns = st.mono_to_utc_ns;
+    po.names = &st.netns_names;
+    po.initial_netns = st.initial_netns;
+    pcap = std::make_unique<PcapngWriter>(po);
+    pcap->begin(out.buf);
+  };
+  for (; e; e = next_event(*reader)) {
+    if (!pcap) start();  // after the startup line: names and the clock offset are known
+    if (!wanted(e->symbol)) {
+      ++filtered;
+      continue;
+    }
+    comment.clear();
+    format_event_text(*e, opt, comment);
+    while (!comment.empty() && comment.back() == '\n') comment.pop_back();
+    if (pcap->add(*e, comment, out.buf))
+      ++written;
+    else
+      ++no_data;
+    out.maybe_flush();
+  }
+  if (!pcap) start();
+  out.close();
+  std::cerr << fmt::format("nscope: {} packet{} on {} interface{} written to {}", written,
+                           written == 1 ? "" : "s", pcap->interfaces(),
+                           pcap->interfaces() == 1 ? "" : "s", a.out);
+  if (no_data) std::cerr << fmt::format("; {} events without packet data left out", no_data);
+  if (filtered) std::cerr << fmt::format("; {} events at other probes left out", filtered);
+  std::cerr << '\n';
+  return 0;
+}
+
+}  // namespace
+
+Runner register_pcap(CLI::App& app) {
+  auto a = std::make_shared<PcapArgs>();
+  auto* c = app.add_subcommand("pcap", "Write the packets of a recorded event file as pcapng");
+  c->add_option("FILE", a->file, "Event file from `nscope collect -o` or `retis collect -o` (- for stdin)")
+      ->required();
+  c->add_option("-o,--out", a->out, "pcapng file to write (- for standard output)")->required();
+  c->add_option("-p,--probe", a->probes,
+                "Only events at these probes (net:netif_receive_skb, or netif_receive_skb)")
+      ->delimiter(',');
+  c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
+  return [a, c]() { return c->parsed() ? run_pcap(*a) : -1; };
+}
+
+}  // namespace nscope::cli

@@ -1,0 +1,91 @@
+// `nscope sort FILE`: the events of a recorded file grouped into one series per packet, in
+// time order, each with the path it took across namespaces and where it ended.
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/event_files.h"
+#include "events/sort.h"
+
+namespace nscope::cli {
+
+namespace {
+
+struct SortArgs {
+  std::string file;
+  std::string out;
+  std::string window = "5s";
+  size_t max_buffered = SortOptions{}.max_buffered;
+  bool ethernet = false;
+  bool utc = false;
+  bool skip_bad = false;
+};
+
+int run_sort(const SortArgs& a) {
+  SortOptions so;
+  so.window_ns = parse_window(a.window);
+  if (a.max_buffered == 0) throw UsageError("--max-buffered: give a number of events above 0");
+  so.max_buffered = a.max_buffered;
+
+  bool json = !a.out.empty();
+  // JSON output writes each event as it was read: keep the lines.
+  auto reader = open_event_file(a.file, a.skip_bad, json);
+  const Event* e = next_event(*reader);  // before -o creates its file: see cmd_pcap.cpp
+  OutFile out(json ? a.out : "-");
+  const StartupInfo& st = reader->startup();
+  TextOptions opt;
+  opt.ethernet = a.ethernet;
+  opt.utc = a.utc;
+  opt.names = &st.netns_names;
+  PathNames names{&st.netns_names, 0};
+
+  Sorter sorter(so, [&](const Series& s) {
+    names.initial_netns = st.initial_netns;
+    if (json) {
+      format_series_json(s, names, out.buf);
+      out.buf += '\n';
+    } else {
+      opt.mono_to_utc_ns = st.mono_to_utc_ns;
+      format_series_text(s, opt, names, out.buf);
+    }
+    out.maybe_flush();
+  });
+  for (; e; e = next_event(*reader)) sorter.add(*e, reader->text());
+  sorter.finish();
+  out.close();
+
+  const SortStats& s = sorter.stats();
+  std::cerr << fmt::format("nscope: {} events in {} series{}\n", s.events, s.series,
+                           json ? " written to " + a.out : "");
+  if (s.continued)
+    std::cerr << fmt::format(
+        "nscope: {} series continue a packet written out earlier (marked \"(continued)\"): its "
+        "events were more than --window {} apart, or more than --max-buffered {} events were "
+        "pending; raise them to keep such packets in one series\n",
+        s.continued, a.window, so.max_buffered);
+  return 0;
+}
+
+}  // namespace
+
+Runner register_sort(CLI::App& app) {
+  auto a = std::make_shared<SortArgs>();
+  auto* c = app.add_subcommand("sort", "Group a recorded event file into one series per packet");
+  c->add_option("FILE", a->file, "Event file from `nscope collect -o` or `retis collect -o` (- for stdin)")
+      ->required();
+  c->add_option("-o,--out", a->out, "Write the series as JSON lines to FILE instead of text");
+  c->add_option("--window", a->window,
+                "A packet's series is complete after this long without its events, in the "
+                "file's time (default 5s)");
+  c->add_option("--max-buffered", a->max_buffered,
+                "Hold at most N events in memory; the oldest series is written out past that "
+                "(default 100000)");
+  c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
+  c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
+  c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
+  return [a, c]() { return c->parsed() ? run_sort(*a) : -1; };
+}
+
+}  // namespace nscope::cli

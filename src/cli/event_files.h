@@ -1,0 +1,122 @@
+// What print, sort and pcap share: opening an event file with its warnings on stderr, and
+// buffered output to a file or standard output.
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "cli/commands.h"
+#include "events/file_reader.h"
+#include "util/fd.h"
+
+namespace nscope::cli {
+
+// Opens an event file for reading; warnings go to stderr as "nscope: FILE:LINE: ...".
+inline std::unique_ptr<EventFileReader> open_event_file(const std::string& path, bool skip_bad,
+                                                       bool keep_text = false) {
+  ReadOptions ro;
+  ro.skip_bad = skip_bad;
+  ro.keep_text = keep_text;
+  ro.background = true;  // parse on one core while the command formats on another
+  ro.warn = [](const std::string& w) { std::cerr << "nscope: " << w << '\n'; };
+  auto r = EventFileReader::open(path, std::move(ro));
+  if (!r) throw std::runtime_error(r.error().message);
+  return std::move(r.value());
+}
+
+// The next event (valid until the next call), or nullptr at the end; a fault in the file
+// becomes a runtime error.
+inline const Event* next_event(EventFileReader& r) {
+  auto n = r.next();
+  if (!n) throw std::runtime_error(n.error().message);
+  return *n;
+}
+
+// Output through one large buffer: append to buf, then maybe_flush() now and then.
+class OutFile {
+ public:
+  // "-" or "": standard output.
+  explicit OutFile(const std::string& path) : name_(path.empty() || path == "-" ? "<stdout>" : path) {
+    if (path.empty() || path == "-") {
+      fd_ = STDOUT_FILENO;
+      return;
+    }
+    owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!owned_) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    fd_ = owned_.get();
+  }
+  ~OutFile() {
+    try {
+      flush();
+    } catch (...) {
+    }
+  }
+  OutFile(const OutFile&) = delete;
+  OutFile& operator=(const OutFile&) = delete;
+
+  std::string buf;
+  bool is_terminal() const { return isatty(fd_) == 1; }
+
+  void maybe_flush() {
+    if (buf.size() >= kFlushBytes) flush();
+  }
+  void flush() {
+    size_t off = 0;
+    while (off < buf.size()) {
+      ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        int err = n < 0 ? errno : EIO;
+        buf.clear();
+        throw std::runtime_error("cannot write " + name_ + ": " + std::strerror(err));
+      }
+      off += static_cast<size_t>(n);
+    }
+    buf.clear();
+  }
+  // Flushes and closes, reporting a failure (a full disk shows here on some filesystems).
+  void close() {
+    flush();
+    if (owned_ && ::close(owned_.release()) != 0)
+      throw std::runtime_error("cannot write " + name_ + ": " + std::strerror(errno));
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 1u << 20;
+  std::string name_;
+  Fd owned_;
+  int fd_ = -1;
+};
+
+// "5s", "500ms", "2m", "250us", "100ns" -> nanoseconds.
+inline uint64_t parse_window(const std::string& s) {
+  std::string num = s;
+  double mult = 1e9;
+  auto ends = [&](const char* suf) {
+    size_t n = std::strlen(suf);
+    if (num.size() > n && num.compare(num.size() - n, n, suf) == 0) {
+      num.resize(num.size() - n);
+      return true;
+    }
+    return false;
+  };
+  if (ends("ns")) mult = 1;
+  else if (ends("us")) mult = 1e3;
+  else if (ends("ms")) mult = 1e6;
+  else if (ends("s")) mult = 1e9;
+  else if (ends("m")) mult = 60e9;
+  char* end = nullptr;
+  double v = std::strtod(num.c_str(), &end);
+  if (num.empty() || *end || !(v > 0) || v * mult > 1.8e19)
+    throw UsageError("--window '" + s + "': give a time such as 5s, 500ms or 2m");
+  return static_cast<uint64_t>(v * mult);
+}
+
+}  // namespace nscope::cli

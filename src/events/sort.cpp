@@ -1,0 +1,630 @@
+#include "events/sort.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <deque>
+#include <type_traits>
+
+#include "util/append.h"
+
+namespace nscope {
+
+// ---- path and end -----------------------------------------------------------------------
+
+void series_path(const Series& s, std::vector<Hop>& path) {
+  path.clear();
+  for (const Event* e : s.events) {
+    if (!e->has_netns) continue;
+    uint32_t ifx = e->has_dev ? e->ifindex : 0;
+    if (!path.empty() && path.back().netns == e->netns_inum) {
+      Hop& h = path.back();
+      if (ifx == 0 || h.ifindex == ifx) continue;
+      if (h.ifindex == 0) {  // the hop had no device yet: this event names it
+        h.ifindex = ifx;
+        h.ifname = e->ifname;
+        continue;
+      }
+    }
+    Hop h;
+    h.netns = e->netns_inum;
+    h.ifindex = ifx;
+    if (ifx) h.ifname = e->ifname;
+    path.push_back(h);
+  }
+}
+
+bool is_free_symbol(std::string_view sym) {
+  return sym == "skb:kfree_skb" || sym == "kfree_skb" || sym == "skb:consume_skb" ||
+         sym == "consume_skb";
+}
+
+SeriesEnd series_end(const Series& s, bool frees_traced, std::string_view* drop_reason) {
+  if (s.events.empty()) return SeriesEnd::in_flight;
+  const Event& last = *s.events.back();
+  std::string_view sym = last.symbol;
+  if (last.has_drop || sym == "skb:kfree_skb" || sym == "kfree_skb") {
+    if (drop_reason) *drop_reason = last.has_drop ? last.drop_reason : std::string_view();
+    return SeriesEnd::dropped;
+  }
+  if (!s.tracked) return SeriesEnd::unknown;
+  if (sym == "skb:consume_skb" || sym == "consume_skb") return SeriesEnd::delivered;
+  if (!frees_traced && (sym == "net:netif_receive_skb" || sym == "netif_receive_skb"))
+    return SeriesEnd::delivered;
+  return SeriesEnd::in_flight;
+}
+
+// ---- renderings -------------------------------------------------------------------------
+
+namespace {
+
+// "ns web-1", "host", "ns 4026532256".
+void put_ns(uint32_t inum, const PathNames& n, std::string& out) {
+  if (n.initial_netns && inum == n.initial_netns) {
+    put(out, "host");
+    return;
+  }
+  put(out, "ns ");
+  if (n.names) {
+    auto it = n.names->find(inum);
+    if (it != n.names->end()) {
+      put(out, it->second);
+      return;
+    }
+  }
+  put_num(out, inum);
+}
+
+const std::string* ns_name(uint32_t inum, const PathNames& n) {
+  static const std::string host = "host";
+  if (n.initial_netns && inum == n.initial_netns) return &host;
+  if (!n.names) return nullptr;
+  auto it = n.names->find(inum);
+  return it == n.names->end() ? nullptr : &it->second;
+}
+
+void put_if(const Hop& h, std::string& out) {
+  std::string_view name = fixed_str(h.ifname);
+  if (!name.empty()) {
+    put(out, name);
+  } else {
+    put(out, "if ");
+    put_num(out, h.ifindex);
+  }
+}
+
+// Appends " n N" (and " (continued)") to the first line of one event's text.
+void put_event(const Event& e, const TextOptions& opt, bool follower, uint32_t n, bool continued,
+               std::string& scratch, std::string& out) {
+  scratch.clear();
+  format_event_text(e, opt, scratch, follower ? "  " : "");
+  size_t nl = scratch.find('\n');
+  if (nl == std::string::npos) nl = scratch.size();
+  if (follower) {
+    put(out, "  + ");
+    out.append(scratch, 2, nl - 2);
+  } else {
+    out.append(scratch, 0, nl);
+  }
+  put(out, " n ");
+  put_num(out, n);
+  if (continued) put(out, " (continued)");
+  out.append(scratch, nl, std::string::npos);
+}
+
+}  // namespace
+
+void format_series_text(const Series& s, const TextOptions& opt, const PathNames& names,
+                        std::string& out) {
+  static thread_local std::string scratch;
+  for (size_t i = 0; i < s.events.size(); ++i)
+    put_event(*s.events[i], opt, i > 0, s.first_n + static_cast<uint32_t>(i),
+              i == 0 && s.continued, scratch, out);
+  put(out, "  path: ");
+  if (s.path.empty()) put(out, "(no namespace seen)");
+  // Hops in the same namespace one after the other read as one stop with its interfaces.
+  for (size_t i = 0; i < s.path.size();) {
+    if (i) put(out, " -> ");
+    put_ns(s.path[i].netns, names, out);
+    size_t j = i;
+    bool any = false;
+    for (; j < s.path.size() && s.path[j].netns == s.path[i].netns; ++j) {
+      if (!s.path[j].ifindex) continue;
+      put(out, any ? ", " : " (");
+      put_if(s.path[j], out);
+      any = true;
+    }
+    if (any) out += ')';
+    i = j;
+  }
+  switch (s.end) {
+    case SeriesEnd::delivered: put(out, "; delivered\n\n"); break;
+    case SeriesEnd::dropped:
+      put(out, "; dropped");
+      if (!s.drop_reason.empty()) {
+        put(out, " (reason ");
+        put(out, s.drop_reason);
+        out += ')';
+      }
+      put(out, "\n\n");
+      break;
+    case SeriesEnd::in_flight: put(out, "; still in flight\n\n"); break;
+    case SeriesEnd::unknown: put(out, "; fate unknown (no tracking id)\n\n"); break;
+  }
+}
+
+void format_series_json(const Series& s, const PathNames& names, std::string& out) {
+  put(out, "{\"id\":");
+  if (s.tracked) {
+    out += '"';
+    Event id;
+    id.track_ts = s.track_ts;
+    id.orig_head = s.orig_head;
+    format_tracking_id(id, out);
+    out += '"';
+  } else {
+    put(out, "null");
+  }
+  put(out, s.continued ? ",\"continued\":true" : ",\"continued\":false");
+  put(out, ",\"first_n\":");
+  put_num(out, s.first_n);
+  put(out, ",\"events\":[");
+  for (size_t i = 0; i < s.events.size(); ++i) {
+    if (i) out += ',';
+    if (i < s.lines.size() && !s.lines[i].empty())
+      out.append(s.lines[i]);
+    else
+      format_event_json(*s.events[i], out);
+  }
+  put(out, "],\"path\":[");
+  for (size_t i = 0; i < s.path.size(); ++i) {
+    const Hop& h = s.path[i];
+    if (i) out += ',';
+    put(out, "{\"netns\":");
+    put_num(out, h.netns);
+    put(out, ",\"name\":");
+    if (const std::string* n = ns_name(h.netns, names))
+      json_escape(*n, out);
+    else
+      put(out, "null");
+    put(out, ",\"ifindex\":");
+    put_num(out, h.ifindex);
+    put(out, ",\"ifname\":");
+    if (h.ifindex)
+      json_escape(fixed_str(h.ifname), out);
+    else
+      put(out, "null");
+    out += '}';
+  }
+  put(out, "],\"end\":{\"state\":");
+  switch (s.end) {
+    case SeriesEnd::delivered: put(out, "\"delivered\""); break;
+    case SeriesEnd::dropped: put(out, "\"dropped\""); break;
+    case SeriesEnd::in_flight: put(out, "\"in_flight\""); break;
+    case SeriesEnd::unknown: put(out, "\"unknown\""); break;
+  }
+  if (s.end == SeriesEnd::dropped && !s.drop_reason.empty()) {
+    put(out, ",\"reason\":");
+    json_escape(s.drop_reason, out);
+  }
+  if (!s.events.empty()) {
+    const Event& last = *s.events.back();
+    if (last.has_netns) {
+      put(out, ",\"netns\":");
+      put_num(out, last.netns_inum);
+    }
+    put(out, ",\"symbol\":");
+    json_escape(last.symbol, out);
+  }
+  put(out, "}}");
+}
+
+// ---- the streaming sorter ---------------------------------------------------------------
+
+namespace {
+
+constexpr uint32_t kNone = UINT32_MAX;
+
+struct Key {
+  uint64_t ts = 0, head = 0;
+  bool operator==(const Key& o) const { return ts == o.ts && head == o.head; }
+};
+
+uint64_t hash_key(const Key& k) {
+  uint64_t h = k.ts * 0x9E3779B97F4A7C15ull ^ (k.head + 0x632BE59BD9B4E019ull + (k.ts << 6));
+  h ^= h >> 29;
+  h *= 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 32);
+}
+
+// Open addressing with linear probing: the buffered series by id. One probe a lookup in the
+// common case, no allocation per entry.
+class LiveMap {
+ public:
+  LiveMap() { t_.resize(1024); }
+
+  // The value for `k`, inserting kNone when absent (*fresh says which).
+  uint32_t& find_or_insert(const Key& k, bool* fresh) {
+    if ((n_ + 1) * 2 > t_.size()) grow();
+    size_t mask = t_.size() - 1;
+    for (size_t i = hash_key(k) & mask;; i = (i + 1) & mask) {
+      if (t_[i].v == kNone) {
+        t_[i].k = k;
+        ++n_;
+        *fresh = true;
+        return t_[i].v;
+      }
+      if (t_[i].k == k) {
+        *fresh = false;
+        return t_[i].v;
+      }
+    }
+  }
+
+  void erase(const Key& k) {
+    size_t mask = t_.size() - 1;
+    size_t i = hash_key(k) & mask;
+    while (true) {
+      if (t_[i].v == kNone) return;
+      if (t_[i].k == k) break;
+      i = (i + 1) & mask;
+    }
+    // Backward-shift deletion: no tombstones.
+    for (size_t j = i;;) {
+      j = (j + 1) & mask;
+      if (t_[j].v == kNone) break;
+      size_t home = hash_key(t_[j].k) & mask;
+      bool movable = j > i ? (home <= i || home > j) : (home <= i && home > j);
+      if (movable) {
+        t_[i] = t_[j];
+        i = j;
+      }
+    }
+    t_[i].v = kNone;
+    --n_;
+  }
+
+ private:
+  struct Entry {
+    Key k;
+    uint32_t v = kNone;
+  };
+  void grow() {
+    std::vector<Entry> old(t_.size() * 2);
+    old.swap(t_);
+    size_t mask = t_.size() - 1;
+    for (const Entry& e : old) {
+      if (e.v == kNone) continue;
+      size_t i = hash_key(e.k) & mask;
+      while (t_[i].v != kNone) i = (i + 1) & mask;
+      t_[i] = e;
+    }
+  }
+  std::vector<Entry> t_;
+  size_t n_ = 0;
+};
+
+// Ids of series already written, with the position their next event would have: a 2-way
+// set-associative table (one cache line a set) where a new id replaces the older of the
+// two, so it holds roughly the last `capacity` ids written. It starts small and doubles
+// while it fills, up to that capacity.
+class WrittenIds {
+ public:
+  explicit WrittenIds(size_t capacity) {
+    while (max_sets_ * 2 < capacity) max_sets_ <<= 1;
+    sets_.resize(std::min<size_t>(max_sets_, 512));
+  }
+  bool find(const Key& k, uint32_t* next_n) const {
+    const Set& s = sets_[hash_key(k) & (sets_.size() - 1)];
+    for (const auto& e : s.way)
+      if (e.gen && e.k == k) {
+        *next_n = e.next_n;
+        return true;
+      }
+    return false;
+  }
+  void put(const Key& k, uint32_t next_n) {
+    if (gen_ >= sets_.size() * 2 && sets_.size() < max_sets_) grow();
+    place({k, ++gen_, next_n});
+  }
+
+ private:
+  struct Way {
+    Key k;
+    uint64_t gen = 0;  // 0: empty
+    uint32_t next_n = 0;
+  };
+  struct alignas(64) Set {
+    Way way[2];
+  };
+  void place(const Way& w) {
+    Set& s = sets_[hash_key(w.k) & (sets_.size() - 1)];
+    Way* dst = &s.way[0];
+    for (auto& e : s.way)
+      if (e.gen && e.k == w.k) {
+        dst = &e;
+        break;
+      } else if (e.gen < dst->gen) {
+        dst = &e;
+      }
+    if (dst->gen < w.gen) *dst = w;
+  }
+  void grow() {
+    std::vector<Set> old(sets_.size() * 2);
+    old.swap(sets_);
+    for (const Set& s : old)
+      for (const Way& w : s.way)
+        if (w.gen) place(w);
+  }
+  std::vector<Set> sets_;
+  size_t max_sets_ = 1;
+  uint64_t gen_ = 0;
+};
+
+struct Slot {
+  Event ev;
+  uint32_t next = kNone;
+  std::string line;  // keeps its capacity when the slot is reused
+};
+
+// Copies an event but only the captured bytes of its packet: most of data[] is unused, and
+// the buffer is far larger than the caches, so every line not touched is a line not fetched.
+// Bytes past caplen are never read.
+void copy_event(Event& dst, const Event& src) {
+  static_assert(std::is_trivially_copyable_v<Event> && std::is_standard_layout_v<Event>);
+  constexpr size_t head = offsetof(Event, data);
+  constexpr size_t tail = head + sizeof(Event::data);
+  auto* d = reinterpret_cast<char*>(&dst);
+  const auto* s = reinterpret_cast<const char*>(&src);
+  std::memcpy(d, s, head);
+  std::memcpy(d + head, s + head, std::min<size_t>(src.caplen, sizeof(Event::data)));
+  std::memcpy(d + tail, s + tail, sizeof(Event) - tail);
+}
+
+struct State {
+  Key key;
+  bool tracked = false, continued = false, closed = false, in_lru = false;
+  uint32_t first_n = 0;
+  uint64_t first_ts = 0, last_ts = 0, seq = 0;
+  uint32_t head = kNone, tail = kNone, count = 0;
+  uint32_t prev = kNone, next = kNone;  // LRU of open series, oldest activity first
+};
+
+// A buffered series in output order.
+struct Pending {
+  uint64_t first_ts, seq;
+  uint32_t state;
+  bool operator<(const Pending& o) const {
+    return first_ts != o.first_ts ? first_ts < o.first_ts : seq < o.seq;
+  }
+};
+
+}  // namespace
+
+struct Sorter::Impl {
+  explicit Impl(const SortOptions& o) : opts(o), written(o.remember_closed) {
+    while (slab_bits < 12 && (size_t{1} << slab_bits) <= opts.max_buffered) ++slab_bits;
+  }
+
+  SortOptions opts;
+  Emit emit;
+  SortStats stats;
+
+  std::vector<std::unique_ptr<Slot[]>> slabs;
+  uint32_t slots_made = 0;
+  std::vector<uint32_t> free_slots;
+  uint64_t buffered = 0, text_bytes = 0;
+  std::vector<Slot*> order;  // write_out's scratch
+
+  std::vector<State> states;
+  std::vector<uint32_t> free_states;
+  LiveMap live;                 // buffered tracked series by id
+  std::deque<Pending> pending;  // buffered series, sorted by first event time
+  uint32_t lru_head = kNone, lru_tail = kNone;
+  uint64_t watermark = 0, seq = 0;
+  bool frees_traced = false;
+  WrittenIds written;
+
+  Series out;
+
+  // Events live in slabs of 2^slab_bits slots (4096, fewer when max_buffered is small).
+  uint32_t slab_bits = 0;
+  Slot& slot(uint32_t i) { return slabs[i >> slab_bits][i & ((1u << slab_bits) - 1)]; }
+
+  uint32_t new_slot() {
+    if (!free_slots.empty()) {
+      uint32_t i = free_slots.back();
+      free_slots.pop_back();
+      return i;
+    }
+    if ((slots_made >> slab_bits) == slabs.size())
+      slabs.push_back(std::make_unique<Slot[]>(size_t{1} << slab_bits));
+    return slots_made++;
+  }
+
+  uint32_t new_state() {
+    uint32_t i;
+    if (!free_states.empty()) {
+      i = free_states.back();
+      free_states.pop_back();
+      states[i] = State{};
+    } else {
+      i = static_cast<uint32_t>(states.size());
+      states.emplace_back();
+    }
+    return i;
+  }
+
+  // Files are nearly in time order: a new series almost always goes at the back.
+  void enqueue(uint32_t si) {
+    Pending p{states[si].first_ts, states[si].seq, si};
+    if (pending.empty() || !(p < pending.back())) {
+      pending.push_back(p);
+      return;
+    }
+    pending.insert(std::upper_bound(pending.begin(), pending.end(), p), p);
+  }
+
+  void lru_unlink(uint32_t i) {
+    State& s = states[i];
+    if (!s.in_lru) return;
+    (s.prev == kNone ? lru_head : states[s.prev].next) = s.next;
+    (s.next == kNone ? lru_tail : states[s.next].prev) = s.prev;
+    s.prev = s.next = kNone;
+    s.in_lru = false;
+  }
+  void lru_append(uint32_t i) {
+    State& s = states[i];
+    s.prev = lru_tail;
+    s.next = kNone;
+    (lru_tail == kNone ? lru_head : states[lru_tail].next) = i;
+    lru_tail = i;
+    s.in_lru = true;
+  }
+
+  void append(uint32_t si, const Event& e, std::string_view line) {
+    uint32_t k = new_slot();
+    Slot& sl = slot(k);
+    copy_event(sl.ev, e);
+    sl.next = kNone;
+    if (line.size() > sl.line.capacity()) {
+      // Sized to the line, rounded up: std::string's own growth would double it.
+      std::string bigger;
+      bigger.reserve((line.size() + 127) & ~size_t{127});
+      sl.line.swap(bigger);
+    }
+    sl.line.assign(line.data(), line.size());
+    text_bytes += line.size();
+    State& s = states[si];
+    (s.tail == kNone ? s.head : slot(s.tail).next) = k;
+    s.tail = k;
+    if (s.count == 0) s.first_ts = e.ts;
+    s.last_ts = std::max(s.last_ts, e.ts);
+    ++s.count;
+    if (++buffered > stats.peak_buffered) stats.peak_buffered = buffered;
+  }
+
+  void write_out(uint32_t si) {
+    State& s = states[si];
+    lru_unlink(si);
+    out.tracked = s.tracked;
+    out.track_ts = s.key.ts;
+    out.orig_head = s.key.head;
+    out.continued = s.continued;
+    out.first_n = s.first_n;
+    order.clear();
+    for (uint32_t k = s.head; k != kNone; k = slot(k).next) order.push_back(&slot(k));
+    auto by_ts = [](const Slot* a, const Slot* b) { return a->ev.ts < b->ev.ts; };
+    if (!std::is_sorted(order.begin(), order.end(), by_ts))
+      std::stable_sort(order.begin(), order.end(), by_ts);
+    out.events.clear();
+    out.lines.clear();
+    for (const Slot* sl : order) {
+      out.events.push_back(&sl->ev);
+      out.lines.push_back(sl->line);
+    }
+    series_path(out, out.path);
+    out.drop_reason = {};
+    out.end = series_end(out, frees_traced, &out.drop_reason);
+    ++stats.series;
+    emit(out);
+
+    for (uint32_t k = s.head; k != kNone;) {
+      Slot& sl = slot(k);
+      uint32_t nx = sl.next;
+      text_bytes -= sl.line.size();
+      if (sl.line.capacity() > 4096) std::string().swap(sl.line);  // a rare long line
+      sl.line.clear();
+      free_slots.push_back(k);
+      k = nx;
+    }
+    buffered -= s.count;
+    if (s.tracked) {
+      live.erase(s.key);
+      written.put(s.key, s.first_n + s.count);
+    }
+    free_states.push_back(si);
+  }
+
+  uint32_t pop_front() {
+    uint32_t i = pending.front().state;
+    pending.pop_front();
+    return i;
+  }
+
+  // Writes every series at the front that is complete; then, while too much is held, the
+  // front one whatever its state.
+  void pump() {
+    while (lru_head != kNone && watermark - states[lru_head].last_ts > opts.window_ns) {
+      uint32_t i = lru_head;
+      lru_unlink(i);
+      states[i].closed = true;
+    }
+    while (!pending.empty() && states[pending.front().state].closed) write_out(pop_front());
+    while ((buffered > opts.max_buffered || text_bytes > opts.max_text_bytes) &&
+           !pending.empty()) {
+      uint32_t i = pop_front();
+      if (!states[i].closed) ++stats.forced;
+      write_out(i);
+      while (!pending.empty() && states[pending.front().state].closed) write_out(pop_front());
+    }
+  }
+
+  void add(const Event& e, std::string_view line) {
+    ++stats.events;
+    if (e.ts > watermark) watermark = e.ts;
+    if (!frees_traced && is_free_symbol(e.symbol)) frees_traced = true;
+    if (!e.has_tracking) {
+      uint32_t si = new_state();
+      states[si].seq = seq++;
+      states[si].closed = true;
+      append(si, e, line);
+      enqueue(si);
+    } else {
+      Key k{e.track_ts, e.orig_head};
+      bool fresh = false;
+      uint32_t& slot_of = live.find_or_insert(k, &fresh);
+      if (fresh) {
+        uint32_t si = new_state();
+        slot_of = si;
+        State& s = states[si];
+        s.key = k;
+        s.tracked = true;
+        s.seq = seq++;
+        if (uint32_t n = 0; written.find(k, &n)) {
+          s.continued = true;
+          s.first_n = n;
+          ++stats.continued;
+        }
+        append(si, e, line);
+        enqueue(si);
+        lru_append(si);
+      } else {
+        uint32_t si = slot_of;
+        append(si, e, line);
+        states[si].closed = false;  // complete no more: back in the LRU, at the young end
+        lru_unlink(si);
+        lru_append(si);
+      }
+    }
+    pump();
+  }
+
+  void finish() {
+    while (!pending.empty()) write_out(pop_front());
+    lru_head = lru_tail = kNone;
+  }
+};
+
+Sorter::Sorter(SortOptions opts, Emit emit) {
+  if (opts.max_buffered == 0) opts.max_buffered = 1;
+  if (opts.remember_closed < 2) opts.remember_closed = 2;
+  impl_ = std::make_unique<Impl>(opts);
+  impl_->emit = std::move(emit);
+}
+Sorter::~Sorter() = default;
+void Sorter::add(const Event& e, std::string_view line) { impl_->add(e, line); }
+void Sorter::finish() { impl_->finish(); }
+const SortStats& Sorter::stats() const { return impl_->stats; }
+
+}  // namespace nscope
