@@ -22,43 +22,7 @@ namespace {
 
 using nst::json;
 
-// Two named namespaces, a veth between them, addresses 10.213.N.1 and .2.
-struct Pair {
-  nst::NamedNetns a{nst::unique_name('a')}, b{nst::unique_name('b')};
-  std::string va = nst::unique_name('v'), vb = nst::unique_name('w');
-  std::string ip_a, ip_b;
-  uint64_t ino_a = 0, ino_b = 0;
-  bool ok = false;
-  std::string error;
-
-  Pair() {
-    static int n = 0;
-    int subnet = (getpid() + n++) % 200 + 20;
-    ip_a = "10.213." + std::to_string(subnet) + ".1";
-    ip_b = "10.213." + std::to_string(subnet) + ".2";
-    if (!a.ok() || !b.ok()) {
-      error = a.error() + b.error();
-      return;
-    }
-    // Created directly in the namespaces: deleting them deletes the pair.
-    for (const auto& argv : std::vector<std::vector<std::string>>{
-             {"ip", "link", "add", va, "netns", a.name(), "type", "veth", "peer", "name", vb,
-              "netns", b.name()},
-             {"ip", "-n", a.name(), "addr", "add", ip_a + "/24", "dev", va},
-             {"ip", "-n", b.name(), "addr", "add", ip_b + "/24", "dev", vb},
-             {"ip", "-n", a.name(), "link", "set", va, "up"},
-             {"ip", "-n", b.name(), "link", "set", vb, "up"}}) {
-      auto r = nst::run(argv);
-      if (r.exit_code != 0) {
-        error = r.describe();
-        return;
-      }
-    }
-    ino_a = nst::ns_inode(a.path());
-    ino_b = nst::ns_inode(b.path());
-    ok = true;
-  }
-};
+using Pair = nst::VethPair;
 
 // SO_NETNS_COOKIE and an interface's index, read inside a namespace.
 struct Inside {

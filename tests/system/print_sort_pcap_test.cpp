@@ -22,37 +22,8 @@ const std::string kNotEvents =
     "not an event file (expected JSON lines written by nscope collect or retis collect -o)";
 
 // Two named namespaces joined by a veth pair, 10.215.N.1 and .2.
-struct Pair {
-  nst::NamedNetns a{nst::unique_name('a')}, b{nst::unique_name('b')};
-  std::string va = nst::unique_name('v'), vb = nst::unique_name('w');
-  std::string ip_a, ip_b;
-  bool ok = false;
-  std::string error;
-
-  Pair() {
-    static int n = 0;
-    int subnet = (getpid() + n++) % 200 + 20;
-    ip_a = "10.215." + std::to_string(subnet) + ".1";
-    ip_b = "10.215." + std::to_string(subnet) + ".2";
-    if (!a.ok() || !b.ok()) {
-      error = a.error() + b.error();
-      return;
-    }
-    for (const auto& argv : std::vector<std::vector<std::string>>{
-             {"ip", "link", "add", va, "netns", a.name(), "type", "veth", "peer", "name", vb,
-              "netns", b.name()},
-             {"ip", "-n", a.name(), "addr", "add", ip_a + "/24", "dev", va},
-             {"ip", "-n", b.name(), "addr", "add", ip_b + "/24", "dev", vb},
-             {"ip", "-n", a.name(), "link", "set", va, "up"},
-             {"ip", "-n", b.name(), "link", "set", vb, "up"}}) {
-      auto r = nst::run(argv);
-      if (r.exit_code != 0) {
-        error = r.describe();
-        return;
-      }
-    }
-    ok = true;
-  }
+struct Pair : nst::VethPair {
+  Pair() : nst::VethPair(215) {}
 };
 
 std::vector<std::string> split_lines(const std::string& s) {

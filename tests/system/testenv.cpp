@@ -653,4 +653,34 @@ class LeakCheck : public ::testing::Environment {
 [[maybe_unused]] static ::testing::Environment* const kLeakCheck =
     ::testing::AddGlobalTestEnvironment(new LeakCheck);
 
+VethPair::VethPair(int net) : a(unique_name('a')), b(unique_name('b')) {
+  static int n = 0;
+  va = unique_name('v');
+  vb = unique_name('w');
+  int subnet = (getpid() + n++) % 200 + 20;
+  std::string base = "10." + std::to_string(net) + "." + std::to_string(subnet) + ".";
+  ip_a = base + "1";
+  ip_b = base + "2";
+  if (!a.ok() || !b.ok()) {
+    error = a.error() + b.error();
+    return;
+  }
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"ip", "link", "add", va, "netns", a.name(), "type", "veth", "peer", "name", vb,
+            "netns", b.name()},
+           {"ip", "-n", a.name(), "addr", "add", ip_a + "/24", "dev", va},
+           {"ip", "-n", b.name(), "addr", "add", ip_b + "/24", "dev", vb},
+           {"ip", "-n", a.name(), "link", "set", va, "up"},
+           {"ip", "-n", b.name(), "link", "set", vb, "up"}}) {
+    auto r = run(argv);
+    if (r.exit_code != 0) {
+      error = r.describe();
+      return;
+    }
+  }
+  ino_a = ns_inode(a.path());
+  ino_b = ns_inode(b.path());
+  ok = true;
+}
+
 }  // namespace nst

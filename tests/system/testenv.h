@@ -210,6 +210,19 @@ class Veth {
   std::string error_;
 };
 
+// Two named network namespaces joined by a veth pair made directly inside them, with
+// addresses 10.<net>.<n>.1 and .2 (a /24 of the test's own); deleting the namespaces deletes
+// the pair. ino_a/ino_b: the namespaces' inodes.
+struct VethPair {
+  explicit VethPair(int net = 213);
+  NamedNetns a, b;
+  std::string va, vb;
+  std::string ip_a, ip_b;
+  uint64_t ino_a = 0, ino_b = 0;
+  bool ok = false;
+  std::string error;
+};
+
 // A runc container created by the test: `runc kill NAME KILL` + `runc delete -f NAME`.
 class RuncContainer {
  public:
