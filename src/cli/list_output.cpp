@@ -133,6 +133,17 @@ nlohmann::json json_u64(uint64_t v) {
   return v;
 }
 
+nlohmann::json container_json(const std::optional<Container>& c) {
+  if (!c) return nullptr;
+  nlohmann::json cj = {{"runtime", c->runtime}, {"id", c->id}, {"name", c->name}};
+  if (!c->pod.empty()) {
+    cj["pod"] = c->pod;
+    cj["pod_namespace"] = c->pod_namespace;
+    cj["pod_uid"] = c->pod_uid;
+  }
+  return cj;
+}
+
 nlohmann::json list_to_json(const ScanResult& r) {
   using nlohmann::json;
   json nss = json::array();
@@ -191,18 +202,7 @@ nlohmann::json list_to_json(const ScanResult& r) {
       j["names"] = n.names;
       j["interfaces"] = n.interfaces ? json(*n.interfaces) : json(nullptr);
     }
-    if (n.container) {
-      const Container& c = *n.container;
-      json cj = {{"runtime", c.runtime}, {"id", c.id}, {"name", c.name}};
-      if (!c.pod.empty()) {
-        cj["pod"] = c.pod;
-        cj["pod_namespace"] = c.pod_namespace;
-        cj["pod_uid"] = c.pod_uid;
-      }
-      j["container"] = std::move(cj);
-    } else {
-      j["container"] = nullptr;
-    }
+    j["container"] = container_json(n.container);
     nss.push_back(std::move(j));
   }
   json out = {{"namespaces", std::move(nss)}, {"skipped", r.skipped}, {"source", r.source}};

@@ -23,6 +23,9 @@ void render_list_table(const ScanResult& r, const std::vector<std::string>& cols
                        std::ostream& out);
 nlohmann::json list_to_json(const ScanResult& r);
 
+// A namespace's container as list --json writes it, or null.
+nlohmann::json container_json(const std::optional<Container>& c);
+
 // A u64 as a JSON number, or a string above 2^53 where JavaScript would lose precision.
 nlohmann::json json_u64(uint64_t v);
 

@@ -88,18 +88,7 @@ json netns_to_json(const Namespace& n) {
             {"processes", n.processes},
             {"pid", n.pid ? json(n.pid) : json(nullptr)},
             {"command", opt_str(n.command)}};
-  if (n.container) {
-    const Container& c = *n.container;
-    json cj = {{"runtime", c.runtime}, {"id", c.id}, {"name", c.name}};
-    if (!c.pod.empty()) {
-      cj["pod"] = c.pod;
-      cj["pod_namespace"] = c.pod_namespace;
-      cj["pod_uid"] = c.pod_uid;
-    }
-    j["container"] = std::move(cj);
-  } else {
-    j["container"] = nullptr;
-  }
+  j["container"] = container_json(n.container);
   return j;
 }
 
