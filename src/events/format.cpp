@@ -79,7 +79,9 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                        std::string_view indent) {
   put(out, indent);
   if (opt.utc) {
-    int64_t wall = static_cast<int64_t>(e.ts) + opt.mono_to_utc_ns;
+    int64_t wall = 0;  // stays 0 (1970) when a damaged file's numbers do not add up
+    if (__builtin_add_overflow(static_cast<int64_t>(e.ts), opt.mono_to_utc_ns, &wall) || wall < 0)
+      wall = 0;
     time_t sec = static_cast<time_t>(wall / 1000000000);
     struct tm tm {};
     gmtime_r(&sec, &tm);

@@ -105,10 +105,16 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
             startup->netns_names[static_cast<uint32_t>(std::strtoul(it.key().c_str(), nullptr, 10))] =
                 it.value().get<std::string>();
       if (auto* init = field(*s, "initial_netns")) startup->initial_netns = static_cast<uint32_t>(u64_of(*init));
-      if (auto* off = field(*s, "clock_monotonic_offset"); off && off->is_object())
-        startup->mono_to_utc_ns = static_cast<int64_t>(u64_of(off->value("sec", json(0)))) *
-                                      1000000000 +
-                                  static_cast<int64_t>(u64_of(off->value("nsec", json(0))));
+      if (auto* off = field(*s, "clock_monotonic_offset"); off && off->is_object()) {
+        // A damaged file may carry any number: an offset that does not fit is taken as 0.
+        int64_t ns = 0;
+        auto sec = static_cast<int64_t>(u64_of(off->value("sec", json(0))));
+        auto nsec = static_cast<int64_t>(u64_of(off->value("nsec", json(0))));
+        if (__builtin_mul_overflow(sec, int64_t{1000000000}, &ns) ||
+            __builtin_add_overflow(ns, nsec, &ns))
+          ns = 0;
+        startup->mono_to_utc_ns = ns;
+      }
     }
     return LineKind::startup;
   }
