@@ -52,7 +52,7 @@ std::string comm_of(const char (&c)[NSCOPE_COMM_LEN]) {
 // Collects namespaces keyed by (type, inode), plus where each could be opened from.
 class Builder {
  public:
-  Builder(const ScanOptions& opts, ScanResult& res) : opts_(opts), res_(res) {
+  explicit Builder(const ScanOptions& opts) {
     for (auto t : opts.types) wanted_[static_cast<size_t>(t)] = true;
   }
 
@@ -88,8 +88,6 @@ class Builder {
   std::vector<Namespace>& all() { return nss_; }
 
  private:
-  const ScanOptions& opts_;
-  ScanResult& res_;
   bool wanted_[kNsTypeCount] = {};
   std::unordered_map<uint64_t, size_t> index_;
   std::vector<Namespace> nss_;
@@ -151,7 +149,7 @@ std::unordered_map<uint64_t, int32_t> nsids_of_own_mounts() {
 
 ScanResult scan_namespaces(const ScanOptions& opts) {
   ScanResult res;
-  Builder b(opts, res);
+  Builder b(opts);
   const bool root = geteuid() == 0;
 
   // 1. Who runs where: every thread with its namespaces, nsfs fds, foreign sockets.

@@ -114,6 +114,17 @@ void format_l4(Cursor c, uint8_t proto, std::string& out) {
 // Ports for TCP/UDP/SCTP, printed as addr.port like tcpdump and Retis.
 bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 132; }
 
+// " len N proto NAME (N)", the tail both IP versions print.
+void put_len_proto(uint16_t len, uint8_t proto, std::string& out) {
+  put(out, " len ");
+  put_num(out, len);
+  put(out, " proto ");
+  put(out, ip_proto_name(proto));
+  put(out, " (");
+  put_num(out, proto);
+  out += ')';
+}
+
 // "src[.sport] > dst[.dport]" for either family.
 void put_endpoints(const uint8_t* src, const uint8_t* dst, bool v6, const Cursor* l4,
                    std::string& out) {
@@ -151,13 +162,7 @@ void format_ip4(Cursor c, std::string& out) {
   put_num(out, (frag & 0x1fff) * 8);
   if (frag & 0x4000) out += " [DF]";
   if (frag & 0x2000) out += " [MF]";
-  put(out, " len ");
-  put_num(out, c.u16(2));
-  put(out, " proto ");
-  put(out, ip_proto_name(proto));
-  put(out, " (");
-  put_num(out, proto);
-  out += ')';
+  put_len_proto(c.u16(2), proto, out);
   if (ihl < 20) return truncated(out);
   if (first_frag) format_l4(l4, proto, out);
 }
@@ -195,13 +200,7 @@ void format_ip6(Cursor c, std::string& out) {
   put_num(out, c.u8(7));
   put(out, " label ");
   put_hex(out, c.u32(0) & 0xfffff);
-  put(out, " len ");
-  put_num(out, c.u16(4));
-  put(out, " proto ");
-  put(out, ip_proto_name(next));
-  put(out, " (");
-  put_num(out, next);
-  out += ')';
+  put_len_proto(c.u16(4), next, out);
   if (!ok) return truncated(out);
   format_l4(l4, next, out);
 }
