@@ -637,14 +637,7 @@ class LeakCheck : public ::testing::Environment {
  public:
   void SetUp() override { prctl(PR_SET_CHILD_SUBREAPER, 1); }
   void TearDown() override {
-    // Orphans adopted by this subreaper (a --cmd's grandchild that nscope's SIGTERM ended)
-    // are reaped here; a process still alive after 2 s is a leak.
-    auto left = leftovers();
-    for (int i = 0; i < 20 && !left.empty(); ++i) {
-      while (waitpid(-1, nullptr, WNOHANG) > 0) {}
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      left = leftovers();
-    }
+    auto left = leftovers_after_reaping();
     std::string all;
     for (auto& l : left) all += "\n  " + l;
     EXPECT_TRUE(left.empty()) << "system tests left these behind:" << all;
@@ -681,6 +674,18 @@ VethPair::VethPair(int net) : a(unique_name('a')), b(unique_name('b')) {
   ino_a = ns_inode(a.path());
   ino_b = ns_inode(b.path());
   ok = true;
+}
+
+std::vector<std::string> leftovers_after_reaping(std::chrono::milliseconds wait) {
+  auto left = leftovers();
+  for (auto waited = std::chrono::milliseconds(0); !left.empty() && waited < wait;
+       waited += std::chrono::milliseconds(100)) {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {}
+    left = leftovers();
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return left;
 }
 
 }  // namespace nst

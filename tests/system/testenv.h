@@ -245,6 +245,11 @@ class RuncContainer {
 // What is left on the machine with this process's prefix: named netns, links, mounts,
 // runc containers, temp dirs; one line each. Empty when clean.
 std::vector<std::string> leftovers();
+// leftovers(), after reaping the orphans this subreaper adopted (a --cmd's grandchild that
+// nscope's SIGTERM ended) for up to `wait`: a process still alive then is a leak. Call it
+// only where no test-owned Child is alive (it reaps any exited child).
+std::vector<std::string> leftovers_after_reaping(
+    std::chrono::milliseconds wait = std::chrono::milliseconds(2000));
 // Live or zombie children of this process.
 std::vector<pid_t> own_children();
 // Number of open fds of this process.
