@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "nscope.h"
+#include "filter_stubs.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -17,6 +18,23 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile struct nscope_probe_cfg probe_cfg[NSCOPE_MAX_PROBES] = {};
+
+/* Filters (src/filter/), decided on a packet's first sight; a followed packet stays followed.
+ * --netns: namespaces by cookie (inode where the kernel has no cookie). -f and -m: code that
+ * replaces the stubs in filter_stubs.h. */
+const volatile __u32 netns_filter_mode = 0; /* 0, NSCOPE_NETNS_INCLUDE or _EXCLUDE */
+const volatile __u32 netns_filter_count = 0;
+const volatile __u32 netns_filter_inum[NSCOPE_MAX_NETNS_FILTER] = {};
+const volatile __u64 netns_filter_cookie[NSCOPE_MAX_NETNS_FILTER] = {};
+const volatile bool filter_packet = false; /* -f */
+const volatile bool filter_meta = false;   /* -m */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nscope_pkt_buf);
+} pkt_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -81,77 +99,155 @@ static __always_inline void *arg(__u64 *ctx, __u32 i)
 	return NULL;
 }
 
-static __always_inline void set_netns(struct nscope_event *e, struct net *net, __u8 src)
+/* Where an event happened: the netns of the skb's device, else of its socket, else of the
+ * probe's net_device or net argument. */
+struct where {
+	__u64 cookie;
+	__u32 inum;
+	__u8 src; /* enum nscope_ns_src */
+};
+
+static __always_inline void set_where(struct where *w, struct net *net, __u8 src)
 {
-	e->netns_inum = net->ns.inum;
+	w->inum = net->ns.inum;
 	if (bpf_core_field_exists(net->net_cookie))
-		e->netns_cookie = net->net_cookie;
-	e->ns_src = src;
+		w->cookie = net->net_cookie;
+	w->src = src;
 }
 
-static __always_inline void capture(struct nscope_event *e, struct sk_buff *skb)
+static __always_inline void find_netns(struct where *w, struct sk_buff *skb,
+				       struct net_device *argdev, struct net *argnet)
+{
+	struct sock *sk;
+
+	/* After a veth hop skb->sk is gone: the device says where the packet is. */
+	if (skb && skb->dev)
+		set_where(w, skb->dev->nd_net.net, NSCOPE_NS_SKB_DEV);
+	else if (skb && (sk = skb->sk))
+		set_where(w, sk->__sk_common.skc_net.net, NSCOPE_NS_SKB_SK);
+	else if (argdev)
+		set_where(w, argdev->nd_net.net, NSCOPE_NS_ARG_DEV);
+	else if (argnet)
+		set_where(w, argnet, NSCOPE_NS_ARG_NET);
+}
+
+static __always_inline bool netns_wanted(const struct where *w)
+{
+	bool listed = false;
+
+	for (__u32 i = 0; i < NSCOPE_MAX_NETNS_FILTER; i++) {
+		if (i >= netns_filter_count)
+			break;
+		if (w->src != NSCOPE_NS_NONE &&
+		    (w->cookie && netns_filter_cookie[i] ? w->cookie == netns_filter_cookie[i]
+							 : w->inum == netns_filter_inum[i])) {
+			listed = true;
+			break;
+		}
+	}
+	return listed == (netns_filter_mode == NSCOPE_NETNS_INCLUDE);
+}
+
+/* The packet as a capture sees it: from the link-layer header when the skb has one (veth,
+ * loopback, Ethernet), else from the network header. */
+struct pkt_view {
+	unsigned char *start;
+	__u32 avail;   /* linear bytes readable from start */
+	__u32 wirelen; /* the packet's length from start */
+	__u8 flags;    /* NSCOPE_EV_HAS_MAC or NSCOPE_EV_HAS_NET */
+	__u8 l2len;    /* link header length with HAS_MAC */
+};
+
+static __always_inline void view_packet(struct pkt_view *v, struct sk_buff *skb)
 {
 	unsigned char *head = skb->head;
-	unsigned char *data = skb->data;
 	__u16 mac = skb->mac_header;
 	__u16 nh = skb->network_header;
-	__u32 headlen = e->len - e->data_len;
-	__u64 end = (__u64)(data - head) + headlen; /* linear bytes end, from head */
-	__u64 off, cap;
+	__u32 len = skb->len;
+	__u64 doff = skb->data - head;
+	__u64 end = doff + len - skb->data_len; /* linear bytes end, from head */
+	__u64 off;
 
+	v->l2len = 0;
 	if (mac != (__u16)~0U && nh != (__u16)~0U && mac < nh && nh - mac <= 64) {
 		off = mac;
-		e->flags |= NSCOPE_EV_HAS_MAC;
-		e->pad[0] = nh - mac; /* link header length */
+		v->flags = NSCOPE_EV_HAS_MAC;
+		v->l2len = nh - mac;
 	} else if (nh != (__u16)~0U) {
 		off = nh;
-		e->flags |= NSCOPE_EV_HAS_NET;
+		v->flags = NSCOPE_EV_HAS_NET;
 	} else {
-		off = data - head;
-		e->flags |= NSCOPE_EV_HAS_NET;
+		off = doff;
+		v->flags = NSCOPE_EV_HAS_NET;
 	}
-	if (off >= end)
-		return;
-	cap = end - off;
+	v->start = head + off;
+	v->avail = off < end ? end - off : 0;
+	v->wirelen = off <= doff + len ? doff + len - off : 0;
+}
+
+static __always_inline void capture(struct nscope_event *e, const struct pkt_view *v)
+{
+	__u64 cap = v->avail;
+
+	e->flags |= v->flags;
+	e->pad[0] = v->l2len;
 	if (cap > NSCOPE_PKT_CAPTURE)
 		cap = NSCOPE_PKT_CAPTURE;
-	if (bpf_probe_read_kernel(e->data, cap, head + off) == 0)
+	if (cap && bpf_probe_read_kernel(e->data, cap, v->start) == 0)
 		e->caplen = cap;
 }
 
-/* The packet's id, creating one on first sight. NULL: not followed (only_tracked and
- * unknown, or the map is full). */
-static __always_inline struct nscope_track *track(struct sk_buff *skb, bool only_tracked,
-						   __u64 now)
+/* -f: reads the packet's first bytes once into the per-CPU scratch and runs the compiled
+ * filter on them. Returns the bytes read (the event copies them), or -1: no match. */
+static __always_inline int match_packet(struct nscope_pkt_buf **buf, const struct pkt_view *v)
+{
+	__u32 zero = 0;
+	__u64 cap = v->avail;
+
+	*buf = bpf_map_lookup_elem(&pkt_scratch, &zero);
+	if (!*buf)
+		return -1;
+	if (cap > NSCOPE_FILTER_BYTES)
+		cap = NSCOPE_FILTER_BYTES;
+	if (cap && bpf_probe_read_kernel((*buf)->data, cap, v->start))
+		cap = 0;
+	if (!nscope_filter_packet((*buf)->data, cap, v->wirelen,
+				  v->flags == NSCOPE_EV_HAS_MAC && v->l2len >= 14))
+		return -1;
+	return cap;
+}
+
+/* The id of a packet already followed, or NULL. */
+static __always_inline struct nscope_track *track_find(struct sk_buff *skb, __u64 now)
 {
 	__u64 head = (__u64)skb->head, addr = (__u64)skb;
-	struct nscope_track *tv, fresh = {};
+	struct nscope_track *tv, copy;
 
 	tv = bpf_map_lookup_elem(&tracking, &head);
 	if (!tv) {
 		tv = bpf_map_lookup_elem(&tracking, &addr);
-		if (tv) { /* same skb, new head (reallocated): follow the new head too */
-			fresh = *tv;
-			bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY);
-		}
-	}
-	if (!tv) {
-		if (only_tracked)
-			return NULL;
-		fresh.orig_head = head;
-		fresh.ts = now;
-		fresh.last_seen = now;
-		if (bpf_map_update_elem(&tracking, &head, &fresh, BPF_NOEXIST) ||
-		    bpf_map_update_elem(&tracking, &addr, &fresh, BPF_ANY)) {
-			__sync_fetch_and_add(&track_refused, 1);
-			return NULL;
-		}
-		tv = bpf_map_lookup_elem(&tracking, &head);
 		if (!tv)
 			return NULL;
+		/* same skb, new head (reallocated): follow the new head too */
+		copy = *tv;
+		bpf_map_update_elem(&tracking, &head, &copy, BPF_ANY);
 	}
 	tv->last_seen = now;
 	return tv;
+}
+
+/* Follows a packet seen for the first time; NULL when the map is full. */
+static __always_inline struct nscope_track *track_new(struct sk_buff *skb, __u64 now)
+{
+	__u64 head = (__u64)skb->head, addr = (__u64)skb;
+	struct nscope_track fresh = {.orig_head = head, .ts = now, .last_seen = now};
+
+	if (bpf_map_update_elem(&tracking, &head, &fresh, BPF_NOEXIST) ||
+	    bpf_map_update_elem(&tracking, &addr, &fresh, BPF_ANY)) {
+		__sync_fetch_and_add(&track_refused, 1);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&tracking, &head);
 }
 
 /* At a free tracepoint: forget the skb, and its head unless a clone still shares it. */
@@ -214,8 +310,11 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	struct net_device *dev = NULL, *argdev = NULL;
 	struct net *argnet = NULL;
 	struct nscope_track *tv = NULL;
+	struct nscope_pkt_buf *buf = NULL;
+	struct where where = {};
+	struct pkt_view view = {};
 	struct nscope_event *e;
-	struct sock *sk;
+	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
 	__u64 id, now;
 
 	if (cfg.skb_arg != NSCOPE_ARG_NONE)
@@ -227,9 +326,26 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 
 	now = bpf_ktime_get_ns();
 	if ((collectors & NSCOPE_COLLECT_TRACK) && skb) {
-		tv = track(skb, cfg.flags & NSCOPE_PROBE_ONLY_TRACKED, now);
+		tv = track_find(skb, now);
 		if (!tv && (cfg.flags & NSCOPE_PROBE_ONLY_TRACKED))
 			return 0; /* a free of a packet nobody followed */
+	}
+	if ((collectors & NSCOPE_COLLECT_NS) || netns_filter_mode)
+		find_netns(&where, skb, argdev, argnet);
+	if (skb && ((collectors & NSCOPE_COLLECT_SKB) || filter_packet))
+		view_packet(&view, skb);
+
+	/* Filters decide on first sight only: a packet already followed stays followed across
+	 * namespaces, NAT and encapsulation. */
+	if (!tv) {
+		if (netns_filter_mode && !netns_wanted(&where))
+			return 0;
+		if (filter_meta && (!skb || !nscope_filter_meta(skb)))
+			return 0;
+		if (filter_packet && (!skb || (filtered = match_packet(&buf, &view)) < 0))
+			return 0;
+		if ((collectors & NSCOPE_COLLECT_TRACK) && skb)
+			tv = track_new(skb, now);
 	}
 
 	if (collectors & NSCOPE_COLLECT_CT)
@@ -251,9 +367,9 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->skb = (__u64)skb;
 	e->flags = 0;
-	e->ns_src = NSCOPE_NS_NONE;
-	e->netns_inum = 0;
-	e->netns_cookie = 0;
+	e->ns_src = where.src;
+	e->netns_inum = where.inum;
+	e->netns_cookie = where.cookie;
 	e->ifindex = 0;
 	e->rx_ifindex = 0;
 	e->ifname[0] = 0;
@@ -281,18 +397,6 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	if (!dev)
 		dev = argdev;
 
-	if (collectors & NSCOPE_COLLECT_NS) {
-		/* After a veth hop skb->sk is gone: the device says where the packet is. */
-		if (skb && skb->dev) {
-			set_netns(e, skb->dev->nd_net.net, NSCOPE_NS_SKB_DEV);
-		} else if (skb && (sk = skb->sk)) {
-			set_netns(e, sk->__sk_common.skc_net.net, NSCOPE_NS_SKB_SK);
-		} else if (argdev) {
-			set_netns(e, argdev->nd_net.net, NSCOPE_NS_ARG_DEV);
-		} else if (argnet) {
-			set_netns(e, argnet, NSCOPE_NS_ARG_NET);
-		}
-	}
 	if ((collectors & NSCOPE_COLLECT_DEV) && dev) {
 		e->ifindex = dev->ifindex;
 		bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name);
@@ -304,7 +408,14 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 		e->data_len = skb->data_len;
 		e->mark = skb->mark;
 		e->protocol = skb->protocol;
-		capture(e, skb);
+		if (filtered >= 0 && buf) { /* -f read the bytes already */
+			__builtin_memcpy(e->data, buf->data, NSCOPE_PKT_CAPTURE);
+			e->flags |= view.flags;
+			e->pad[0] = view.l2len;
+			e->caplen = filtered < NSCOPE_PKT_CAPTURE ? filtered : NSCOPE_PKT_CAPTURE;
+		} else {
+			capture(e, &view);
+		}
 	}
 	if (collectors & NSCOPE_COLLECT_CT) {
 		struct nscope_ct_ext *x = &((struct event_ct *)e)->ct;
@@ -324,7 +435,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 }
 
 #define SLOT(n)                                                   \
-	SEC("tp_btf")                                             \
+	SEC("nscope.tp_btf") /* tp_btf, with filters put in */    \
 	int probe_##n(__u64 *ctx)                                 \
 	{                                                         \
 		return handle(ctx, n);                            \

@@ -102,6 +102,25 @@ struct nscope_probe_cfg {
 #define NSCOPE_PROBE_FREES (1u << 0)        /* the skb is freed here: tracking ends */
 #define NSCOPE_PROBE_ONLY_TRACKED (1u << 1) /* emit only packets already followed */
 
+/* ---- filters (src/filter/): decided in the kernel before an event is made ---- */
+
+#define NSCOPE_MAX_NETNS_FILTER 16 /* --netns entries */
+#define NSCOPE_NETNS_INCLUDE 1     /* only events in the listed namespaces */
+#define NSCOPE_NETNS_EXCLUDE 2     /* all but those */
+/* Bytes of a packet a pcap filter (-f) can look at, from its link or network header. */
+#define NSCOPE_FILTER_BYTES 256
+
+/* Filter stubs in bpf/filter_stubs.h carry these constants in their bodies; user space finds
+ * each stub by its constant and replaces the body with the compiled filter before load. */
+#define NSCOPE_STUB_PACKET 0x6e73636f70650001 /* -f: (buf, caplen, wirelen, is_l2) */
+#define NSCOPE_STUB_META 0x6e73636f70650002 /* -m: (skb) */
+
+/* Per-CPU scratch where a packet's first bytes are read once for -f and then copied into
+ * the event. */
+struct nscope_pkt_buf {
+	__u8 data[NSCOPE_FILTER_BYTES];
+};
+
 /* skb-tracking map values: the packet's id is (ts, orig_head). */
 struct nscope_track {
 	__u64 orig_head; /* skb->head when first seen */

@@ -4,10 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-            libcli11-dev libfmt-dev nlohmann-json3-dev libmnl-dev graphviz)
+            libcli11-dev libfmt-dev nlohmann-json3-dev libpcap-dev libdbus-1-dev graphviz)
 test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static
            tshark libclang-rt-14-dev)
-bench_pkgs=(hyperfine libbenchmark-dev time)
+bench_pkgs=(hyperfine libbenchmark-dev time iperf3 bpftrace)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

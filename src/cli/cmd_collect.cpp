@@ -11,8 +11,11 @@
 #include "cli/commands.h"
 #include "collect/probes.h"
 #include "collect/session.h"
+#include "discover/nsref.h"
 #include "discover/scan.h"
 #include "events/symbols.h"
+#include "filter/cbpf.h"
+#include "filter/meta.h"
 #include "util/strings.h"
 
 namespace nscope::cli {
@@ -30,6 +33,9 @@ struct CollectArgs {
   std::string buffer_size = "32M";
   bool ethernet = false;
   bool utc = false;
+  std::vector<std::string> netns;  // --netns NSREF[,NSREF] or !NSREF
+  std::string packet_filter;       // -f
+  std::string meta_filter;         // -m
 };
 
 constexpr std::string_view kCollectors = "skb, ns, dev, skb-tracking, skb-drop, ct";
@@ -85,11 +91,9 @@ double parse_duration(const std::string& s) {
   return v * mult;
 }
 
-std::unordered_map<uint32_t, std::string> namespace_names(uint32_t* initial) {
+std::unordered_map<uint32_t, std::string> namespace_names(const ScanResult& scan, uint32_t* initial) {
   std::unordered_map<uint32_t, std::string> names;
-  ScanOptions so;
-  so.types = {NsType::net};
-  for (const auto& n : scan_namespaces(so).namespaces) {
+  for (const auto& n : scan.namespaces) {
     if (n.initial) *initial = static_cast<uint32_t>(n.inode);
     if (!n.names.empty()) names[static_cast<uint32_t>(n.inode)] = n.names.front();
     else if (n.container)
@@ -97,6 +101,40 @@ std::unordered_map<uint32_t, std::string> namespace_names(uint32_t* initial) {
           n.container->name.empty() ? n.container->id.substr(0, 12) : n.container->name;
   }
   return names;
+}
+
+// --netns a,b or --netns '!a,!b': the namespaces' inodes and cookies, checked in the kernel.
+void netns_filter(const std::vector<std::string>& refs, const ScanResult& scan, filter::FilterSet& f) {
+  for (const auto& item : refs)
+    for (auto part : split(item, ',')) {
+      part = trim(part);
+      if (part.empty()) continue;
+      bool exclude = part.front() == '!';
+      if (exclude) part = trim(part.substr(1));
+      uint32_t mode = exclude ? NSCOPE_NETNS_EXCLUDE : NSCOPE_NETNS_INCLUDE;
+      if (f.netns_mode && f.netns_mode != mode)
+        throw UsageError("--netns: give either namespaces to keep or namespaces to leave out "
+                         "(!NSREF), not both");
+      f.netns_mode = mode;
+      auto r = resolve_nsref(part, scan);
+      if (!r) throw UsageError("--netns: " + r.error().message);
+      if (f.netns.size() == NSCOPE_MAX_NETNS_FILTER)
+        throw UsageError(fmt::format("--netns: at most {} namespaces", NSCOPE_MAX_NETNS_FILTER));
+      f.netns.push_back({static_cast<uint32_t>(r->ns.inode), r->ns.cookie});
+    }
+}
+
+// -f EXPR: compiled by libpcap for Ethernet frames and for bare IP packets, then to eBPF.
+std::vector<bpf_insn> packet_filter(const std::string& expr) {
+  auto eth = filter::compile_pcap(expr, filter::LinkType::ethernet);
+  auto raw = filter::compile_pcap(expr, filter::LinkType::raw_ip);
+  if (!eth && !raw) throw UsageError(fmt::format("-f '{}': {}", expr, eth.error().message));
+  // An expression only one shape can match ("arp" has no meaning for a bare IP packet):
+  // packets of the other shape are rejected.
+  auto code = filter::translate_packet_filter(eth ? *eth : std::vector<filter::CbpfInsn>{},
+                                              raw ? *raw : std::vector<filter::CbpfInsn>{});
+  if (!code) throw UsageError(fmt::format("-f '{}': {}", expr, code.error().message));
+  return *code;
 }
 
 int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
@@ -169,7 +207,17 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   add_free("kfree_skb", tracking || (so.collector.collectors & NSCOPE_COLLECT_DROP));
   add_free("consume_skb", tracking);
   so.collector.probes = std::move(probes.value());
-  auto names = namespace_names(&so.initial_netns);
+  ScanOptions scan_opts;
+  scan_opts.types = {NsType::net};
+  ScanResult scan = scan_namespaces(scan_opts);
+  auto names = namespace_names(scan, &so.initial_netns);
+  netns_filter(a.netns, scan, so.collector.filters);
+  if (!a.packet_filter.empty()) so.collector.filters.packet = packet_filter(a.packet_filter);
+  if (!a.meta_filter.empty()) {
+    auto code = filter::compile_meta_filter(a.meta_filter, vmlinux.get());
+    if (!code) throw UsageError(code.error().message);
+    so.collector.filters.meta = std::move(*code);
+  }
   so.text.names = &names;
 
   DropReasons reasons(vmlinux.get());
@@ -212,6 +260,13 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
   c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)");
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
+  c->add_option("--netns", a->netns,
+                "Only events in these network namespaces (NSREF[,NSREF...]; !NSREF leaves one out)");
+  c->add_option("-f,--filter-packet", a->packet_filter,
+                "Only packets matching this pcap-filter expression (as tcpdump), e.g. 'udp port 53'");
+  c->add_option("-m,--filter-meta", a->meta_filter,
+                "Only packets whose sk_buff fields match, e.g. 'sk_buff.mark == 0x10 and "
+                "sk_buff.dev.name == \"eth0\"'");
   return [a, c, cmdline]() { return c->parsed() ? run_collect_cmd(*a, cmdline) : -1; };
 }
 

@@ -10,6 +10,7 @@
 
 #include "bpfload/libbpf_log.h"
 #include "collect.skel.h"
+#include "filter/patch.h"
 
 namespace nscope {
 namespace {
@@ -46,6 +47,7 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   c->sink_ = std::move(sink);
   c->nslots_ = cfg.probes.size();
   c->ncpus_ = libbpf_num_possible_cpus();
+  if (auto r = filter::register_filter_sections(); !r) return r.error();
   c->skel_ = collect::open();
   if (!c->skel_) return bpf_error(errno, "cannot open the collect BPF programs");
 
@@ -63,11 +65,34 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
         return bpf_error(errno, "no BTF for tracepoint " + cfg.probes[i].symbol());
     }
   }
+  const filter::FilterSet& f = cfg.filters;
+  if (f.netns.size() > NSCOPE_MAX_NETNS_FILTER)
+    return Error::msg("--netns: at most " + std::to_string(NSCOPE_MAX_NETNS_FILTER) + " namespaces");
+  ro->netns_filter_mode = f.netns_mode;
+  ro->netns_filter_count = static_cast<uint32_t>(f.netns.size());
+  for (size_t i = 0; i < f.netns.size(); ++i) {
+    ro->netns_filter_inum[i] = f.netns[i].inum;
+    ro->netns_filter_cookie[i] = f.netns[i].cookie;
+  }
+  std::vector<filter::StubBody> bodies;
+  ro->filter_packet = f.packet.has_value();
+  if (f.packet) bodies.push_back({NSCOPE_STUB_PACKET, *f.packet});
+  ro->filter_meta = f.meta.has_value();
+  if (f.meta) bodies.push_back({NSCOPE_STUB_META, *f.meta});
+
   if (bpf_map__set_max_entries(c->skel_->maps.tracking, cfg.tracking_entries) != 0)
     return bpf_error(errno, "cannot size the tracking map");
   if (bpf_map__set_max_entries(c->skel_->maps.events, static_cast<uint32_t>(ring)) != 0)
     return bpf_error(errno, "cannot size the ring buffer");
-  if (collect::load(c->skel_) != 0) return bpf_error(errno, "cannot load the collect BPF programs");
+  {
+    filter::PatchScope patch(std::move(bodies));
+    if (collect::load(c->skel_) != 0) {
+      int err = errno;
+      if (!patch.error().empty())
+        return Error::msg("cannot put the filters into the BPF programs: " + patch.error());
+      return bpf_error(err, "cannot load the collect BPF programs");
+    }
+  }
 
   c->rb_ = ring_buffer__new(bpf_map__fd(c->skel_->maps.events), on_record, c.get(), nullptr);
   if (!c->rb_) return bpf_error(errno, "cannot open the ring buffer");

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collect/probes.h"
+#include "filter/filter.h"
 #include "nscope.h"
 #include "util/result.h"
 
@@ -22,6 +23,7 @@ struct CollectorConfig {
   std::vector<ProbeSpec> probes;          // tracepoints; slot i is probes[i]
   uint64_t buffer_size = 32ull << 20;     // ring buffer bytes, a power of two
   uint32_t tracking_entries = 65536;      // skb-tracking map size (two entries a packet)
+  filter::FilterSet filters;              // --netns, -f, -m: decided in the kernel
 };
 
 class Collector {

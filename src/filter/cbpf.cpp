@@ -1,0 +1,230 @@
+#include "filter/cbpf.h"
+
+#include <linux/filter.h>
+
+#include <fmt/format.h>
+
+#include "filter/emit.h"
+#include "nscope.h"
+
+namespace nscope::filter {
+namespace {
+
+// Registers of the generated function. r1..r4 arrive as the stub's arguments and are moved
+// out at once; r3 and r4 are then scratch.
+constexpr int kBuf = 6, kCaplen = 7, kA = 8, kWirelen = 9, kX = 5, kT1 = 3, kT2 = 4;
+constexpr int kScratchSlots = 16;  // classic BPF's M[], as 4-byte slots below r10
+
+int16_t mem_slot(uint32_t k) { return static_cast<int16_t>(-4 * (kScratchSlots - static_cast<int>(k))); }
+
+int ebpf_size(uint16_t size) {
+  switch (size) {
+    case BPF_W: return BPF_W;
+    case BPF_H: return BPF_H;
+    default: return BPF_B;
+  }
+}
+uint32_t bytes(uint16_t size) { return size == BPF_W ? 4 : size == BPF_H ? 2 : 1; }
+
+// A = packet bytes at r(kT2) (already bounded) or at a constant offset, in host order.
+void load_swap(Emitter& e, uint16_t size, int base, int16_t off) {
+  e.load(ebpf_size(size), kA, base, off);
+  if (size == BPF_W) e.to_be(kA, 32);
+  if (size == BPF_H) e.to_be(kA, 16);
+}
+
+std::string where(size_t pc, const CbpfInsn& i) {
+  return fmt::format("instruction {} (code {:#06x}, k {:#x})", pc, i.code, i.k);
+}
+
+Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitter::Label fail) {
+  const uint32_t limit = NSCOPE_FILTER_BYTES;
+  if (prog.empty()) {  // this packet shape never matches
+    e.mov64_imm(0, 0);
+    e.exit();
+    return {};
+  }
+  std::vector<Emitter::Label> at(prog.size());
+  for (auto& l : at) l = e.label();
+  auto target = [&](size_t pc, uint32_t rel) -> Result<Emitter::Label> {
+    if (pc + 1 + rel >= prog.size())
+      return Error::msg("-f: " + where(pc, prog[pc]) + " jumps past the end of the program");
+    return at[pc + 1 + rel];
+  };
+  // The verifier refuses code no path reaches, so only reachable instructions are
+  // translated. A load beyond what nscope reads of a packet ends its path (no match).
+  auto beyond = [&](const CbpfInsn& i) {
+    uint16_t mode = BPF_MODE(i.code);
+    bool packet_load = (BPF_CLASS(i.code) == BPF_LD && (mode == BPF_ABS || mode == BPF_IND)) ||
+                       (BPF_CLASS(i.code) == BPF_LDX && mode == BPF_MSH);
+    return packet_load && i.k < 0x80000000u && uint64_t{i.k} + bytes(BPF_SIZE(i.code)) > limit;
+  };
+  std::vector<bool> reach(prog.size());
+  reach[0] = true;
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    if (!reach[pc]) continue;
+    const CbpfInsn& i = prog[pc];
+    std::vector<uint64_t> next;
+    if (BPF_CLASS(i.code) == BPF_RET || beyond(i)) continue;
+    if (BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) == BPF_JA) next = {pc + 1 + uint64_t{i.k}};
+    else if (BPF_CLASS(i.code) == BPF_JMP) next = {pc + 1 + i.jt, pc + 1 + i.jf};
+    else next = {pc + 1};
+    for (uint64_t n : next) {
+      if (n >= prog.size())
+        return Error::msg("-f: " + where(pc, i) + " runs past the end of the program");
+      reach[n] = true;
+    }
+  }
+
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    const CbpfInsn& i = prog[pc];
+    e.bind(at[pc]);
+    if (!reach[pc]) continue;
+    if (beyond(i)) {
+      e.ja(fail);
+      continue;
+    }
+    const uint16_t cls = BPF_CLASS(i.code);
+    const bool src_x = BPF_SRC(i.code) == BPF_X;
+    switch (cls) {
+      case BPF_LD:
+      case BPF_LDX: {
+        const uint16_t mode = BPF_MODE(i.code), size = BPF_SIZE(i.code);
+        const int dst = cls == BPF_LD ? kA : kX;
+        if (mode == BPF_IMM) {
+          e.mov32_imm(dst, static_cast<int32_t>(i.k));
+        } else if (mode == BPF_LEN) {
+          e.mov32_reg(dst, kWirelen);
+        } else if (mode == BPF_MEM) {
+          if (i.k >= kScratchSlots) return Error::msg("-f: " + where(pc, i) + " uses a scratch slot out of range");
+          e.load(BPF_W, dst, 10, mem_slot(i.k));
+        } else if (mode == BPF_ABS || mode == BPF_MSH) {
+          if (i.k >= 0x80000000u)
+            return Error::msg("-f: " + where(pc, i) + " reads Linux socket metadata (SKF_AD), which a "
+                              "tracepoint has no packet socket for");
+          if (cls == BPF_LDX && !(mode == BPF_MSH && size == BPF_B))
+            return Error::msg("-f: " + where(pc, i) + " is not a valid classic BPF load");
+          const uint32_t n = bytes(size);
+          e.jmp_imm(BPF_JLT, kCaplen, static_cast<int32_t>(i.k + n), fail);
+          if (mode == BPF_MSH) {  // X = 4 * (P[k] & 0xf)
+            e.load(BPF_B, kX, kBuf, static_cast<int16_t>(i.k));
+            e.alu32_imm(BPF_AND, kX, 0xf);
+            e.alu32_imm(BPF_LSH, kX, 2);
+          } else {
+            load_swap(e, size, kBuf, static_cast<int16_t>(i.k));
+          }
+        } else if (mode == BPF_IND && cls == BPF_LD) {
+          const uint32_t n = bytes(size);
+          // T2 = X + k, bounded for the verifier, then checked against caplen.
+          e.mov32_reg(kT2, kX);
+          e.alu64_imm(BPF_ADD, kT2, static_cast<int32_t>(i.k));
+          e.jmp_imm(BPF_JGT, kT2, static_cast<int32_t>(limit - n), fail);
+          e.mov64_reg(kT1, kT2);
+          e.alu64_imm(BPF_ADD, kT1, static_cast<int32_t>(n));
+          e.jmp_reg(BPF_JGT, kT1, kCaplen, fail);
+          e.alu64_reg(BPF_ADD, kT2, kBuf);
+          load_swap(e, size, kT2, 0);
+        } else {
+          return Error::msg("-f: " + where(pc, i) + " uses a load mode nscope cannot translate");
+        }
+        break;
+      }
+      case BPF_ST:
+      case BPF_STX:
+        if (i.k >= kScratchSlots) return Error::msg("-f: " + where(pc, i) + " uses a scratch slot out of range");
+        e.store(BPF_W, 10, mem_slot(i.k), cls == BPF_ST ? kA : kX);
+        break;
+      case BPF_ALU: {
+        const uint16_t op = BPF_OP(i.code);
+        if (op == BPF_NEG) {
+          e.alu32_imm(BPF_NEG, kA, 0);
+          break;
+        }
+        if (op != BPF_ADD && op != BPF_SUB && op != BPF_MUL && op != BPF_DIV && op != BPF_OR &&
+            op != BPF_AND && op != BPF_LSH && op != BPF_RSH && op != BPF_MOD && op != BPF_XOR)
+          return Error::msg("-f: " + where(pc, i) + " uses an unknown arithmetic operation");
+        if (src_x) {
+          if (op == BPF_DIV || op == BPF_MOD) e.jmp32_imm(BPF_JEQ, kX, 0, fail);  // classic: returns 0
+          e.alu32_reg(op, kA, kX);
+        } else {
+          if ((op == BPF_DIV || op == BPF_MOD) && i.k == 0)
+            return Error::msg("-f: " + where(pc, i) + " divides by zero");
+          if ((op == BPF_LSH || op == BPF_RSH) && i.k >= 32)
+            return Error::msg("-f: " + where(pc, i) + " shifts by 32 or more");
+          e.alu32_imm(op, kA, static_cast<int32_t>(i.k));
+        }
+        break;
+      }
+      case BPF_JMP: {
+        const uint16_t op = BPF_OP(i.code);
+        if (op == BPF_JA) {
+          auto t = target(pc, i.k);
+          if (!t) return t.error();
+          e.ja(*t);
+          break;
+        }
+        if (op != BPF_JEQ && op != BPF_JGT && op != BPF_JGE && op != BPF_JSET)
+          return Error::msg("-f: " + where(pc, i) + " uses an unknown jump");
+        auto jt = target(pc, i.jt), jf = target(pc, i.jf);
+        if (!jt) return jt.error();
+        if (!jf) return jf.error();
+        if (src_x) e.jmp32_reg(op, kA, kX, *jt);
+        else e.jmp32_imm(op, kA, static_cast<int32_t>(i.k), *jt);
+        if (i.jf != 0) e.ja(*jf);
+        break;
+      }
+      case BPF_RET: {
+        if (BPF_RVAL(i.code) == BPF_K) {
+          e.mov64_imm(0, i.k != 0);
+        } else if (BPF_RVAL(i.code) == BPF_A) {
+          Emitter::Label zero = e.label();
+          e.mov64_imm(0, 0);
+          e.jmp32_imm(BPF_JEQ, kA, 0, zero);
+          e.mov64_imm(0, 1);
+          e.bind(zero);
+        } else {
+          return Error::msg("-f: " + where(pc, i) + " returns X, which classic BPF does not allow");
+        }
+        e.exit();
+        break;
+      }
+      case BPF_MISC:
+        if (BPF_MISCOP(i.code) == BPF_TAX) e.mov32_reg(kX, kA);
+        else if (BPF_MISCOP(i.code) == BPF_TXA) e.mov32_reg(kA, kX);
+        else return Error::msg("-f: " + where(pc, i) + " uses an unknown misc operation");
+        break;
+      default:
+        return Error::msg("-f: " + where(pc, i) + " has an unknown instruction class");
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn>& ethernet,
+                                                      const std::vector<CbpfInsn>& raw_ip) {
+  Emitter e;
+  Emitter::Label fail = e.label(), l2 = e.label();
+  e.mov64_reg(kBuf, 1);
+  e.mov64_reg(kCaplen, 2);
+  e.mov64_reg(kWirelen, 3);
+  e.mov64_imm(kA, 0);
+  e.mov64_imm(kX, 0);
+  for (int off = 8; off <= 4 * kScratchSlots; off += 8) e.store_imm(BPF_DW, 10, static_cast<int16_t>(-off), 0);
+  // Never true (the caller clamps caplen), but keeps the shared exit reachable for the
+  // verifier when no load can fail.
+  e.jmp_imm(BPF_JGT, kCaplen, NSCOPE_FILTER_BYTES, fail);
+  e.jmp32_imm(BPF_JNE, 4, 0, l2);
+  if (auto r = translate_one(e, raw_ip, fail); !r) return r.error();
+  e.bind(l2);
+  if (auto r = translate_one(e, ethernet, fail); !r) return r.error();
+  e.bind(fail);
+  e.mov64_imm(0, 0);
+  e.exit();
+  std::vector<bpf_insn> out;
+  if (!e.finish(&out)) return Error::msg("-f: the compiled filter is too long for eBPF jumps");
+  return out;
+}
+
+}  // namespace nscope::filter
