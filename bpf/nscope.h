@@ -121,6 +121,15 @@ struct nscope_pkt_buf {
 	__u8 data[NSCOPE_FILTER_BYTES];
 };
 
+/* tests/system/filter_test.cpp runs compiled -f filters on these in bpf/filter_test.bpf.c */
+struct nscope_filter_test_input {
+	__u32 caplen;
+	__u32 wirelen;
+	__u32 is_l2;
+	__u32 pad;
+	__u8 data[NSCOPE_FILTER_BYTES];
+};
+
 /* skb-tracking map values: the packet's id is (ts, orig_head). */
 struct nscope_track {
 	__u64 orig_head; /* skb->head when first seen */

@@ -105,23 +105,25 @@ std::unordered_map<uint32_t, std::string> namespace_names(const ScanResult& scan
 
 // --netns a,b or --netns '!a,!b': the namespaces' inodes and cookies, checked in the kernel.
 void netns_filter(const std::vector<std::string>& refs, const ScanResult& scan, filter::FilterSet& f) {
+  std::vector<std::string_view> parts;
   for (const auto& item : refs)
-    for (auto part : split(item, ',')) {
-      part = trim(part);
-      if (part.empty()) continue;
-      bool exclude = part.front() == '!';
-      if (exclude) part = trim(part.substr(1));
-      uint32_t mode = exclude ? NSCOPE_NETNS_EXCLUDE : NSCOPE_NETNS_INCLUDE;
-      if (f.netns_mode && f.netns_mode != mode)
-        throw UsageError("--netns: give either namespaces to keep or namespaces to leave out "
-                         "(!NSREF), not both");
-      f.netns_mode = mode;
-      auto r = resolve_nsref(part, scan);
-      if (!r) throw UsageError("--netns: " + r.error().message);
-      if (f.netns.size() == NSCOPE_MAX_NETNS_FILTER)
-        throw UsageError(fmt::format("--netns: at most {} namespaces", NSCOPE_MAX_NETNS_FILTER));
-      f.netns.push_back({static_cast<uint32_t>(r->ns.inode), r->ns.cookie});
-    }
+    for (auto part : split(item, ','))
+      if (!trim(part).empty()) parts.push_back(trim(part));
+  for (auto part : parts) {
+    uint32_t mode = part.front() == '!' ? NSCOPE_NETNS_EXCLUDE : NSCOPE_NETNS_INCLUDE;
+    if (f.netns_mode && f.netns_mode != mode)
+      throw UsageError("--netns: give either namespaces to keep or namespaces to leave out "
+                       "(!NSREF), not both");
+    f.netns_mode = mode;
+  }
+  if (parts.size() > NSCOPE_MAX_NETNS_FILTER)
+    throw UsageError(fmt::format("--netns: at most {} namespaces", NSCOPE_MAX_NETNS_FILTER));
+  for (auto part : parts) {
+    if (part.front() == '!') part = trim(part.substr(1));
+    auto r = resolve_nsref(part, scan);
+    if (!r) throw UsageError("--netns: " + r.error().message);
+    f.netns.push_back({static_cast<uint32_t>(r->ns.inode), r->ns.cookie});
+  }
 }
 
 // -f EXPR: compiled by libpcap for Ethernet frames and for bare IP packets, then to eBPF.

@@ -47,6 +47,9 @@ Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitte
   std::vector<Emitter::Label> at(prog.size());
   for (auto& l : at) l = e.label();
   auto target = [&](size_t pc, uint32_t rel) -> Result<Emitter::Label> {
+    if (rel >= 0x80000000u)
+      return Error::msg("-f: " + where(pc, prog[pc]) + " jumps backwards (a loop, as `protochain` "
+                        "compiles to), which nscope cannot run in the kernel");
     if (pc + 1 + rel >= prog.size())
       return Error::msg("-f: " + where(pc, prog[pc]) + " jumps past the end of the program");
     return at[pc + 1 + rel];
@@ -66,7 +69,10 @@ Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitte
     const CbpfInsn& i = prog[pc];
     std::vector<uint64_t> next;
     if (BPF_CLASS(i.code) == BPF_RET || beyond(i)) continue;
-    if (BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) == BPF_JA) next = {pc + 1 + uint64_t{i.k}};
+    if (BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) == BPF_JA) {
+      if (auto t = target(pc, i.k); !t) return t.error();
+      next = {pc + 1 + uint64_t{i.k}};
+    }
     else if (BPF_CLASS(i.code) == BPF_JMP) next = {pc + 1 + i.jt, pc + 1 + i.jf};
     else next = {pc + 1};
     for (uint64_t n : next) {

@@ -245,6 +245,10 @@ const btf_type* skip_mods(const btf* b, uint32_t id, uint32_t* out_id = nullptr)
 
 std::string type_name(const btf* b, const btf_type* t) {
   if (!t) return "void";
+  if (btf_is_typedef(t)) {  // possible_net_t: a typedef of an unnamed struct
+    const char* n = btf__name_by_offset(b, t->name_off);
+    return n ? n : "";
+  }
   const char* n = btf__name_by_offset(b, t->name_off);
   std::string name = n ? n : "";
   if (btf_is_struct(t)) return "struct " + name;
@@ -287,22 +291,27 @@ Result<Field> resolve(const btf* b, const MetaNode& n) {
   int sid = btf__find_by_name_kind(b, "sk_buff", BTF_KIND_STRUCT);
   if (sid < 0) return Lexer::err(n.path_cols[0], "this kernel's BTF has no struct sk_buff");
   const btf_type* t = btf__type_by_id(b, static_cast<uint32_t>(sid));
+  std::string t_name = "struct sk_buff";  // as declared: a typedef's name where there is one
   Field f;
   uint64_t bits = 0;  // offset from the current base
   for (size_t k = 1; k < n.path.size(); ++k) {
     const std::string& name = n.path[k];
     uint32_t off = 0, tid = 0, bitfield = 0;
     if (!find_member(b, t, name, &off, &tid, &bitfield))
-      return Lexer::err(n.path_cols[k], fmt::format("no field '{}' in {}", name, type_name(b, t)));
+      return Lexer::err(n.path_cols[k], fmt::format("no field '{}' in {}", name, t_name));
     bits += off;
     uint32_t mid = 0;
     const btf_type* mt = skip_mods(b, tid, &mid);
     if (!mt) return Lexer::err(n.path_cols[k], fmt::format("'{}' has a type BTF does not describe", name));
     const bool last = k + 1 == n.path.size();
     if (!last) {
+      const btf_type* declared = btf__type_by_id(b, tid);
       if (btf_is_ptr(mt)) {
         f.hops.push_back(static_cast<uint32_t>(bits / 8));
         bits = 0;
+        declared = btf__type_by_id(b, mt->type);
+        while (declared && (btf_is_const(declared) || btf_is_volatile(declared)))
+          declared = btf__type_by_id(b, declared->type);
         mt = skip_mods(b, mt->type);
       }
       if (!mt || !(btf_is_struct(mt) || btf_is_union(mt)))
@@ -310,6 +319,7 @@ Result<Field> resolve(const btf* b, const MetaNode& n) {
                           fmt::format("'{}' is {}, not a struct or a pointer to one: it has no field '{}'",
                                       name, type_name(b, mt), n.path[k + 1]));
       t = mt;
+      t_name = declared && btf_is_typedef(declared) ? type_name(b, declared) : type_name(b, mt);
       continue;
     }
     f.type_name = type_name(b, mt);
