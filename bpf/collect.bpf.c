@@ -315,7 +315,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	struct pkt_view view = {};
 	struct nscope_event *e;
 	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
-	__u64 id, now;
+	__u64 id, now = 0;
 
 	if (cfg.skb_arg != NSCOPE_ARG_NONE)
 		skb = arg(ctx, cfg.skb_arg);
@@ -324,29 +324,38 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	if (cfg.net_arg != NSCOPE_ARG_NONE)
 		argnet = arg(ctx, cfg.net_arg);
 
-	now = bpf_ktime_get_ns();
 	if ((collectors & NSCOPE_COLLECT_TRACK) && skb) {
+		now = bpf_ktime_get_ns();
 		tv = track_find(skb, now);
 		if (!tv && (cfg.flags & NSCOPE_PROBE_ONLY_TRACKED))
 			return 0; /* a free of a packet nobody followed */
 	}
-	if ((collectors & NSCOPE_COLLECT_NS) || netns_filter_mode)
-		find_netns(&where, skb, argdev, argnet);
-	if (skb && ((collectors & NSCOPE_COLLECT_SKB) || filter_packet))
-		view_packet(&view, skb);
 
 	/* Filters decide on first sight only: a packet already followed stays followed across
-	 * namespaces, NAT and encapsulation. */
+	 * namespaces, NAT and encapsulation. A packet they reject costs only what they read. */
 	if (!tv) {
-		if (netns_filter_mode && !netns_wanted(&where))
-			return 0;
+		if (netns_filter_mode) {
+			find_netns(&where, skb, argdev, argnet);
+			if (!netns_wanted(&where))
+				return 0;
+		}
 		if (filter_meta && (!skb || !nscope_filter_meta(skb)))
 			return 0;
-		if (filter_packet && (!skb || (filtered = match_packet(&buf, &view)) < 0))
-			return 0;
+		if (filter_packet) {
+			if (!skb)
+				return 0;
+			view_packet(&view, skb);
+			filtered = match_packet(&buf, &view);
+			if (filtered < 0)
+				return 0;
+		}
 		if ((collectors & NSCOPE_COLLECT_TRACK) && skb)
 			tv = track_new(skb, now);
 	}
+	if ((collectors & NSCOPE_COLLECT_NS) && where.src == NSCOPE_NS_NONE)
+		find_netns(&where, skb, argdev, argnet);
+	if (!now)
+		now = bpf_ktime_get_ns();
 
 	if (collectors & NSCOPE_COLLECT_CT)
 		e = bpf_ringbuf_reserve(&events, sizeof(struct event_ct), 0);
@@ -414,6 +423,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 			e->pad[0] = view.l2len;
 			e->caplen = filtered < NSCOPE_PKT_CAPTURE ? filtered : NSCOPE_PKT_CAPTURE;
 		} else {
+			view_packet(&view, skb);
 			capture(e, &view);
 		}
 	}
