@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "bpfload/btf_types.h"
 #include "util/strings.h"
 
 namespace nscope {
@@ -24,17 +25,6 @@ std::vector<TracepointName> parse_available_events(std::string_view text) {
   return out;
 }
 
-// Follows typedefs and qualifiers.
-const btf_type* skip_mods(const btf* b, uint32_t id, uint32_t* out_id = nullptr) {
-  const btf_type* t = btf__type_by_id(b, id);
-  while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t) || btf_is_restrict(t) ||
-               btf_is_type_tag(t))) {
-    id = t->type;
-    t = btf__type_by_id(b, id);
-  }
-  if (out_id) *out_id = id;
-  return t;
-}
 
 }  // namespace
 
@@ -75,13 +65,13 @@ Result<nscope_probe_cfg> tracepoint_args(const btf* b, const std::string& name) 
   const btf_param* p = btf_params(proto);
   // params[0] is the tracepoint's private `void *__data`; raw tracepoint args start after it.
   for (unsigned i = 1; i < btf_vlen(proto) && i <= 6; ++i) {
-    const btf_type* pt = skip_mods(b, p[i].type);
+    const btf_type* pt = skip_btf_mods(b, p[i].type);
     auto idx0 = static_cast<uint8_t>(i - 1);
     if (pt && (btf_is_enum(pt) || btf_is_enum64(pt)) &&
         !std::strcmp(btf__name_by_offset(b, pt->name_off), "skb_drop_reason"))
       cfg.reason_arg = idx0;
     if (!pt || !btf_is_ptr(pt)) continue;
-    const btf_type* target = skip_mods(b, pt->type);
+    const btf_type* target = skip_btf_mods(b, pt->type);
     if (!target || !btf_is_struct(target)) continue;
     const char* sname = btf__name_by_offset(b, target->name_off);
     auto idx = static_cast<uint8_t>(i - 1);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "bpfload/btf_types.h"
 #include "filter/emit.h"
 #include "util/strings.h"
 
@@ -232,16 +233,6 @@ struct Field {
   std::string type_name;
 };
 
-const btf_type* skip_mods(const btf* b, uint32_t id, uint32_t* out_id = nullptr) {
-  const btf_type* t = btf__type_by_id(b, id);
-  while (t && (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t) || btf_is_restrict(t) ||
-               btf_is_type_tag(t))) {
-    id = t->type;
-    t = btf__type_by_id(b, id);
-  }
-  if (out_id) *out_id = id;
-  return t;
-}
 
 std::string type_name(const btf* b, const btf_type* t) {
   if (!t) return "void";
@@ -275,7 +266,7 @@ bool find_member(const btf* b, const btf_type* t, const std::string& name, uint3
       }
       continue;
     }
-    const btf_type* inner = skip_mods(b, m->type);
+    const btf_type* inner = skip_btf_mods(b, m->type);
     if (inner && (btf_is_struct(inner) || btf_is_union(inner)) &&
         find_member(b, inner, name, bit_off, type_id, bitfield)) {
       *bit_off += off;
@@ -301,7 +292,7 @@ Result<Field> resolve(const btf* b, const MetaNode& n) {
       return Lexer::err(n.path_cols[k], fmt::format("no field '{}' in {}", name, t_name));
     bits += off;
     uint32_t mid = 0;
-    const btf_type* mt = skip_mods(b, tid, &mid);
+    const btf_type* mt = skip_btf_mods(b, tid, &mid);
     if (!mt) return Lexer::err(n.path_cols[k], fmt::format("'{}' has a type BTF does not describe", name));
     const bool last = k + 1 == n.path.size();
     if (!last) {
@@ -312,7 +303,7 @@ Result<Field> resolve(const btf* b, const MetaNode& n) {
         declared = btf__type_by_id(b, mt->type);
         while (declared && (btf_is_const(declared) || btf_is_volatile(declared)))
           declared = btf__type_by_id(b, declared->type);
-        mt = skip_mods(b, mt->type);
+        mt = skip_btf_mods(b, mt->type);
       }
       if (!mt || !(btf_is_struct(mt) || btf_is_union(mt)))
         return Lexer::err(n.path_cols[k + 1],
@@ -338,7 +329,7 @@ Result<Field> resolve(const btf* b, const MetaNode& n) {
       f.size = 8;
     } else if (btf_is_array(mt)) {
       const struct btf_array* a = btf_array(mt);
-      const btf_type* et = skip_mods(b, a->type);
+      const btf_type* et = skip_btf_mods(b, a->type);
       if (!et || !btf_is_int(et) || et->size != 1)
         return Lexer::err(n.path_cols[k], fmt::format("'{}' is an array of {}: only char arrays compare (as strings)",
                                                       name, type_name(b, et)));
