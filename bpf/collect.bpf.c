@@ -27,6 +27,7 @@ const volatile __u32 netns_filter_count = 0;
 const volatile __u32 netns_filter_inum[NSCOPE_MAX_NETNS_FILTER] = {};
 const volatile __u64 netns_filter_cookie[NSCOPE_MAX_NETNS_FILTER] = {};
 const volatile bool filter_packet = false; /* -f */
+const volatile __u32 filter_packet_bytes = NSCOPE_FILTER_BYTES; /* what -f reads */
 const volatile bool filter_meta = false;   /* -m */
 
 struct {
@@ -207,6 +208,8 @@ static __always_inline int match_packet(struct nscope_pkt_buf **buf, const struc
 	*buf = bpf_map_lookup_elem(&pkt_scratch, &zero);
 	if (!*buf)
 		return -1;
+	if (cap > filter_packet_bytes)
+		cap = filter_packet_bytes;
 	if (cap > NSCOPE_FILTER_BYTES)
 		cap = NSCOPE_FILTER_BYTES;
 	if (cap && bpf_probe_read_kernel((*buf)->data, cap, v->start))

@@ -127,7 +127,7 @@ void netns_filter(const std::vector<std::string>& refs, const ScanResult& scan, 
 }
 
 // -f EXPR: compiled by libpcap for Ethernet frames and for bare IP packets, then to eBPF.
-std::vector<bpf_insn> packet_filter(const std::string& expr) {
+void packet_filter(const std::string& expr, filter::FilterSet& f) {
   auto eth = filter::compile_pcap(expr, filter::LinkType::ethernet);
   auto raw = filter::compile_pcap(expr, filter::LinkType::raw_ip);
   if (!eth && !raw) throw UsageError(fmt::format("-f '{}': {}", expr, eth.error().message));
@@ -136,7 +136,9 @@ std::vector<bpf_insn> packet_filter(const std::string& expr) {
   auto code = filter::translate_packet_filter(eth ? *eth : std::vector<filter::CbpfInsn>{},
                                               raw ? *raw : std::vector<filter::CbpfInsn>{});
   if (!code) throw UsageError(fmt::format("-f '{}': {}", expr, code.error().message));
-  return *code;
+  f.packet = std::move(*code);
+  f.packet_bytes = std::max(eth ? filter::packet_bytes_needed(*eth) : 0u,
+                            raw ? filter::packet_bytes_needed(*raw) : 0u);
 }
 
 int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
@@ -214,7 +216,7 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   ScanResult scan = scan_namespaces(scan_opts);
   auto names = namespace_names(scan, &so.initial_netns);
   netns_filter(a.netns, scan, so.collector.filters);
-  if (!a.packet_filter.empty()) so.collector.filters.packet = packet_filter(a.packet_filter);
+  if (!a.packet_filter.empty()) packet_filter(a.packet_filter, so.collector.filters);
   if (!a.meta_filter.empty()) {
     auto code = filter::compile_meta_filter(a.meta_filter, vmlinux.get());
     if (!code) throw UsageError(code.error().message);

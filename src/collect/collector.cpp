@@ -76,6 +76,10 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   }
   std::vector<filter::StubBody> bodies;
   ro->filter_packet = f.packet.has_value();
+  // -f reads what it needs, and what the event keeps when the skb collector is on.
+  ro->filter_packet_bytes = std::min<uint32_t>(
+      NSCOPE_FILTER_BYTES,
+      std::max<uint32_t>(f.packet_bytes, (cfg.collectors & NSCOPE_COLLECT_SKB) ? NSCOPE_PKT_CAPTURE : 0));
   if (f.packet) bodies.push_back({NSCOPE_STUB_PACKET, *f.packet});
   ro->filter_meta = f.meta.has_value();
   if (f.meta) bodies.push_back({NSCOPE_STUB_META, *f.meta});

@@ -208,6 +208,17 @@ Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitte
 
 }  // namespace
 
+uint32_t packet_bytes_needed(const std::vector<CbpfInsn>& prog) {
+  uint32_t need = 0;
+  for (const auto& i : prog) {
+    const uint16_t cls = BPF_CLASS(i.code), mode = BPF_MODE(i.code);
+    if (cls == BPF_LD && mode == BPF_IND) return NSCOPE_FILTER_BYTES;
+    if ((cls == BPF_LD && mode == BPF_ABS) || (cls == BPF_LDX && mode == BPF_MSH))
+      need = std::max<uint64_t>(need, std::min<uint64_t>(uint64_t{i.k} + bytes(BPF_SIZE(i.code)), NSCOPE_FILTER_BYTES));
+  }
+  return need;
+}
+
 Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn>& ethernet,
                                                       const std::vector<CbpfInsn>& raw_ip) {
   Emitter e;

@@ -19,4 +19,9 @@ namespace nscope::filter {
 Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn>& ethernet,
                                                       const std::vector<CbpfInsn>& raw_ip);
 
+// How many bytes of a packet `prog` can read (at most NSCOPE_FILTER_BYTES): the end of its
+// furthest fixed-offset load, or all of them when it loads at offsets computed at run time.
+// The kernel then copies no more than that.
+uint32_t packet_bytes_needed(const std::vector<CbpfInsn>& prog);
+
 }  // namespace nscope::filter

@@ -19,6 +19,7 @@ struct FilterSet {
   uint32_t netns_mode = 0;  // 0, NSCOPE_NETNS_INCLUDE or NSCOPE_NETNS_EXCLUDE
   std::vector<NetnsMatch> netns;
   std::optional<std::vector<bpf_insn>> packet;  // -f, for nscope_filter_packet
+  uint32_t packet_bytes = 0;                    // what -f reads of a packet
   std::optional<std::vector<bpf_insn>> meta;    // -m, for nscope_filter_meta
 };
 

@@ -141,9 +141,10 @@ class KernelFilter {
   bool ok() const { return skel_ && error_.empty(); }
   const std::string& error() const { return error_; }
 
-  int run(const uint8_t* data, uint32_t len, bool l2) {
+  // `read`: how much of the packet the kernel copies for the filter.
+  int run(const uint8_t* data, uint32_t len, bool l2, uint32_t read = NSCOPE_FILTER_BYTES) {
     nscope_filter_test_input in{};
-    in.caplen = std::min<uint32_t>(len, NSCOPE_FILTER_BYTES);
+    in.caplen = std::min<uint32_t>(len, read);
     in.wirelen = len;
     in.is_l2 = l2;
     std::memcpy(in.data, data, in.caplen);
@@ -183,6 +184,9 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
     ASSERT_TRUE(code.ok()) << code.error().message;
     KernelFilter k(*code);
     ASSERT_TRUE(k.ok()) << k.error();
+    // collect copies only what the filter can read: the verdicts must not change.
+    const uint32_t need = std::max(nscope::filter::packet_bytes_needed(*eth),
+                                   raw ? nscope::filter::packet_bytes_needed(*raw) : 0u);
     for (const auto& f : frames) {
       const auto& b = f.bytes;
       uint32_t len = static_cast<uint32_t>(b.size());
@@ -190,6 +194,7 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
       int got = k.run(b.data(), len, true);
       ASSERT_GE(got, 0) << "test run failed";
       EXPECT_EQ(got != 0, want) << "Ethernet frame of " << len << " bytes";
+      EXPECT_EQ(k.run(b.data(), len, true, need) != 0, want) << "reading " << need << " bytes";
       matched += want;
       ++compared;
       // The same packet seen from its IP header (as at a tracepoint before the link header).
@@ -200,6 +205,7 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
       int got_raw = k.run(ip, iplen, false);
       ASSERT_GE(got_raw, 0);
       EXPECT_EQ(got_raw != 0, want_raw) << "IP packet of " << iplen << " bytes";
+      EXPECT_EQ(k.run(ip, iplen, false, need) != 0, want_raw) << "reading " << need << " bytes";
       ++compared;
     }
   }
