@@ -46,6 +46,15 @@ CtState ct_state_of(std::string s) {
   return CtState::none;
 }
 
+// nf_conn's status bits: "ct_status" in Retis 1.5 and later, "status" in nscope's files;
+// looked up in the connection object first, then in the section.
+const json* ct_status_of(const json& conn, const json& section) {
+  for (const json* level : {&conn, &section})
+    for (const char* key : {"ct_status", "status"})
+      if (const json* v = field(*level, key)) return v;
+  return nullptr;
+}
+
 bool parse_addr(const json* j, uint8_t family, std::array<uint8_t, 16>& out) {
   if (!j || !j->is_string()) return false;
   return inet_pton(family == 6 ? AF_INET6 : AF_INET, j->get_ref<const std::string&>().c_str(),
@@ -179,9 +188,11 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
   if (auto* c = field(j, "ct"); c && c->is_object()) {
     e.has_ct = true;
     if (auto* st = field(*c, "state"); st && st->is_string()) e.ct_state = ct_state_of(*st);
+    // The connection: under "base" in some files, else the section itself (Retis 1.5 and
+    // later flatten it in, next to "state"; its "parent", the master connection, is not read).
     const json* base = field(*c, "base");
     const json& b = base && base->is_object() ? *base : *c;
-    e.ct_status = static_cast<uint32_t>(u64_of(b.value("status", c->value("status", json(0)))));
+    if (const json* st = ct_status_of(b, *c)) e.ct_status = static_cast<uint32_t>(u64_of(*st));
     e.ct_zone = static_cast<uint16_t>(u64_of(b.value("zone_id", json(0))));
     e.ct_mark = static_cast<uint32_t>(u64_of(b.value("mark", json(0))));
     if (auto* o = field(b, "orig"); o && o->is_object()) parse_tuple(*o, e.ct_orig);
