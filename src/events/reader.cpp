@@ -95,6 +95,12 @@ void parse_tuple(const json& j, CtTuple& t) {
 }
 }  // namespace
 
+bool StartupInfo::traces_frees() const {
+  for (const auto& p : probes)
+    if (p == "skb:kfree_skb" || p == "skb:consume_skb") return true;
+  return false;
+}
+
 Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
                                   StartupInfo* startup) {
   json j = json::parse(line, nullptr, false);
@@ -114,6 +120,9 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
             startup->netns_names[static_cast<uint32_t>(std::strtoul(it.key().c_str(), nullptr, 10))] =
                 it.value().get<std::string>();
       if (auto* init = field(*s, "initial_netns")) startup->initial_netns = static_cast<uint32_t>(u64_of(*init));
+      if (auto* probes = field(*s, "probes"); probes && probes->is_array())
+        for (const auto& p : *probes)
+          if (p.is_string()) startup->probes.push_back(p.get<std::string>());
       if (auto* off = field(*s, "clock_monotonic_offset"); off && off->is_object()) {
         // A damaged file may carry any number: an offset that does not fit is taken as 0.
         int64_t ns = 0;

@@ -26,6 +26,7 @@
 #include <set>
 #include <sstream>
 
+#include "events/file_reader.h"
 #include "events/format.h"
 #include "events/reader.h"
 #include "netlink/rtnl.h"
@@ -208,6 +209,19 @@ void collect_and_sort(const ThreeNs& t, const std::string& cmd, nst::TempDir& di
                        nst::with_timeout(std::chrono::seconds(40)));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_NE(r.err.find("4 probes attached"), std::string::npos) << r.err;
+  // The file says which probes ran (skb-tracking added the frees), so sort knows every
+  // packet's end was traced.
+  {
+    auto rd = nscope::EventFileReader::open(file);
+    ASSERT_TRUE(rd.ok()) << rd.error().message;
+    nscope::Event e;
+    auto first = (*rd)->next(e);  // the startup line is read on the way to the first event
+    ASSERT_TRUE(first.ok() && *first);
+    EXPECT_EQ((*rd)->startup().probes,
+              (std::vector<std::string>{"net:netif_receive_skb", "net:net_dev_start_xmit",
+                                        "skb:kfree_skb", "skb:consume_skb"}));
+    EXPECT_TRUE((*rd)->startup().traces_frees());
+  }
 
   auto sorted = nst::nscope({"sort", file});
   ASSERT_EQ(sorted.exit_code, 0) << sorted.describe();

@@ -126,6 +126,10 @@ TEST(FileReader, ReadsNscopeFileWithStartupAndStats) {
   EXPECT_EQ(rd.startup().netns_names.at(4026532301u), "web-1");
   EXPECT_EQ(rd.startup().netns_names.at(4026532302u), "db-1");
   EXPECT_EQ(rd.startup().mono_to_utc_ns, 1718000000250000000);
+  EXPECT_EQ(rd.startup().probes,
+            (std::vector<std::string>{"net:netif_receive_skb", "net:net_dev_start_xmit",
+                                      "skb:kfree_skb", "skb:consume_skb"}));
+  EXPECT_TRUE(rd.startup().traces_frees());
   EXPECT_TRUE(rd.collect_stats().present);
   EXPECT_EQ(rd.collect_stats().events, 18u);
   EXPECT_EQ(rd.lines(), 20u);
@@ -145,6 +149,8 @@ TEST(FileReader, ReadsRetisFile) {
   EXPECT_EQ(rd->startup().tool, "retis");
   EXPECT_EQ(rd->startup().version, "v1.5.0");
   EXPECT_EQ(rd->startup().mono_to_utc_ns, 1742309146691042000);
+  EXPECT_TRUE(rd->startup().probes.empty());  // Retis does not say: learned from the events
+  EXPECT_FALSE(rd->startup().traces_frees());
   const Event& syn_drop = evs[4];
   EXPECT_EQ(syn_drop.symbol, "skb:kfree_skb");
   EXPECT_EQ(syn_drop.drop_reason, "NO_SOCKET");
