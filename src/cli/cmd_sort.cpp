@@ -35,6 +35,7 @@ int run_sort(const SortArgs& a) {
   const Event* e = next_event(*reader);  // before -o creates its file: see cmd_pcap.cpp
   OutFile out(json ? a.out : "-");
   const StartupInfo& st = reader->startup();
+  so.frees_traced = st.traces_frees();  // an nscope file's startup line came before its events
   TextOptions opt;
   opt.ethernet = a.ethernet;
   opt.utc = a.utc;

@@ -48,7 +48,7 @@ struct Tuple {
 };
 
 struct CtLevel {
-  U64 status, zone, mark;
+  U64 ct_status, status, zone, mark;  // ct_status: Retis 1.5 and later; status: nscope
   bool orig_set = false, reply_set = false;
   Tuple orig, reply;
 };
@@ -362,6 +362,7 @@ bool tuple(Scanner& s, Tuple& t) {
 
 bool ct_level(Scanner& s, std::string_view k, CtLevel& c, bool* handled) {
   *handled = true;
+  if (k == "ct_status") return s.u64(c.ct_status);
   if (k == "status") return s.u64(c.status);
   if (k == "zone_id") return s.u64(c.zone);
   if (k == "mark") return s.u64(c.mark);
@@ -438,7 +439,7 @@ void copy_str(std::string_view s, std::array<char, N>& dst) {
 struct CtFields {
   Str state;
   bool base = false;
-  CtLevel c, b;  // the section itself, and its "base" object (Retis)
+  CtLevel c, b;  // the section itself (Retis 1.5+, nscope), and a "base" object if any
 };
 
 // e = Event{}, but for data[]: only its first caplen bytes are ever read, and leaving the
@@ -725,7 +726,13 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
     e.has_ct = true;
     if (c.state.set) e.ct_state = ct_state_of(c.state.v);
     const CtLevel& b = c.base ? c.b : c.c;
-    e.ct_status = static_cast<uint32_t>(b.status.set ? b.status.v : c.c.status.v);
+    // As parse_event_line's ct_status_of: ct_status, then status, in the connection, then
+    // in the section.
+    for (const U64* st : {&b.ct_status, &b.status, &c.c.ct_status, &c.c.status})
+      if (st->set) {
+        e.ct_status = static_cast<uint32_t>(st->v);
+        break;
+      }
     e.ct_zone = static_cast<uint16_t>(b.zone.v);
     e.ct_mark = static_cast<uint32_t>(b.mark.v);
     if (b.orig_set) apply_tuple(b.orig, e.ct_orig);

@@ -46,6 +46,15 @@ CtState ct_state_of(std::string s) {
   return CtState::none;
 }
 
+// nf_conn's status bits: "ct_status" in Retis 1.5 and later, "status" in nscope's files;
+// looked up in the connection object first, then in the section.
+const json* ct_status_of(const json& conn, const json& section) {
+  for (const json* level : {&conn, &section})
+    for (const char* key : {"ct_status", "status"})
+      if (const json* v = field(*level, key)) return v;
+  return nullptr;
+}
+
 bool parse_addr(const json* j, uint8_t family, std::array<uint8_t, 16>& out) {
   if (!j || !j->is_string()) return false;
   return inet_pton(family == 6 ? AF_INET6 : AF_INET, j->get_ref<const std::string&>().c_str(),
@@ -86,6 +95,12 @@ void parse_tuple(const json& j, CtTuple& t) {
 }
 }  // namespace
 
+bool StartupInfo::traces_frees() const {
+  for (const auto& p : probes)
+    if (p == "skb:kfree_skb" || p == "skb:consume_skb") return true;
+  return false;
+}
+
 Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
                                   StartupInfo* startup) {
   json j = json::parse(line, nullptr, false);
@@ -105,6 +120,9 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
             startup->netns_names[static_cast<uint32_t>(std::strtoul(it.key().c_str(), nullptr, 10))] =
                 it.value().get<std::string>();
       if (auto* init = field(*s, "initial_netns")) startup->initial_netns = static_cast<uint32_t>(u64_of(*init));
+      if (auto* probes = field(*s, "probes"); probes && probes->is_array())
+        for (const auto& p : *probes)
+          if (p.is_string()) startup->probes.push_back(p.get<std::string>());
       if (auto* off = field(*s, "clock_monotonic_offset"); off && off->is_object()) {
         // A damaged file may carry any number: an offset that does not fit is taken as 0.
         int64_t ns = 0;
@@ -179,9 +197,11 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
   if (auto* c = field(j, "ct"); c && c->is_object()) {
     e.has_ct = true;
     if (auto* st = field(*c, "state"); st && st->is_string()) e.ct_state = ct_state_of(*st);
+    // The connection: under "base" in some files, else the section itself (Retis 1.5 and
+    // later flatten it in, next to "state"; its "parent", the master connection, is not read).
     const json* base = field(*c, "base");
     const json& b = base && base->is_object() ? *base : *c;
-    e.ct_status = static_cast<uint32_t>(u64_of(b.value("status", c->value("status", json(0)))));
+    if (const json* st = ct_status_of(b, *c)) e.ct_status = static_cast<uint32_t>(u64_of(*st));
     e.ct_zone = static_cast<uint16_t>(u64_of(b.value("zone_id", json(0))));
     e.ct_mark = static_cast<uint32_t>(u64_of(b.value("mark", json(0))));
     if (auto* o = field(b, "orig"); o && o->is_object()) parse_tuple(*o, e.ct_orig);

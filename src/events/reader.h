@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "events/event.h"
 #include "events/symbols.h"
@@ -24,6 +25,12 @@ struct StartupInfo {
   // name or container), so print and sort can name them offline.
   std::unordered_map<uint32_t, std::string> netns_names;
   uint32_t initial_netns = 0;  // the host's netns inode, 0 when unknown
+  // The probes collect attached ("net:netif_receive_skb", "skb:kfree_skb"), in its order;
+  // empty when the file does not say (Retis files, or nscope's before it was recorded).
+  std::vector<std::string> probes;
+  // Whether the probes include a free tracepoint (skb:kfree_skb, skb:consume_skb): then
+  // every followed packet's end was traced, seen or not.
+  bool traces_frees() const;
 };
 
 // What one line held.

@@ -402,7 +402,8 @@ struct Pending {
 }  // namespace
 
 struct Sorter::Impl {
-  explicit Impl(const SortOptions& o) : opts(o), written(o.remember_closed) {
+  explicit Impl(const SortOptions& o)
+      : opts(o), frees_traced(o.frees_traced), written(o.remember_closed) {
     while (slab_bits < 12 && (size_t{1} << slab_bits) <= opts.max_buffered) ++slab_bits;
   }
 

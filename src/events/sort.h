@@ -35,6 +35,10 @@ struct SortOptions {
   size_t max_buffered = 100'000;       // events held in memory at most (about 600 B each)
   size_t max_text_bytes = 64u << 20;   // and at most this much of their lines (Sorter::add)
   size_t remember_closed = 1u << 19;   // ids of written series kept to spot continuations
+  // The file traces frees (its startup line lists skb:kfree_skb or skb:consume_skb): known
+  // from the first series on. Otherwise learned from the first free event, so a series
+  // written before it may still read `delivered` at netif_receive_skb.
+  bool frees_traced = false;
 };
 
 // One stop on a packet's path: a (namespace, interface) pair. Consecutive events at the

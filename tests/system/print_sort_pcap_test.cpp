@@ -316,6 +316,44 @@ TEST(PrintSortPcap, SeriesCutByTheWindowIsMarkedContinued) {
   EXPECT_EQ(wide.err, "nscope: 12 events in 10 series\n");
 }
 
+TEST(PrintSortPcap, RecordedProbesDecideHowTheFirstSeriesEnds) {
+  // A packet received and then quiet past the window, so its series is written before the
+  // file's first free event. collect's startup line lists the probes: when they include the
+  // free tracepoints, being received is not the end, however early the series goes out.
+  auto ev = [](uint64_t ts, uint64_t id, const char* sym) {
+    return R"({"common":{"timestamp":)" + std::to_string(ts) +
+           R"(},"kernel":{"probe_type":"raw_tracepoint","symbol":")" + sym +
+           R"("},"netns":{"inum":4026531840},"skb-tracking":{"orig_head":)" + std::to_string(id) +
+           R"(,"timestamp":)" + std::to_string(id) + "}}\n";
+  };
+  std::string events = ev(1'000'000'000, 1, "net:net_dev_start_xmit") +
+                       ev(1'000'100'000, 1, "net:netif_receive_skb") +
+                       ev(9'000'000'000, 2, "net:net_dev_start_xmit") +
+                       ev(9'000'100'000, 2, "skb:kfree_skb");
+  auto startup = [](const std::string& probes) {
+    return R"({"startup":{"nscope_version":"0.1.0","initial_netns":4026531840,"probes":[)" +
+           probes + "]}}\n";
+  };
+  nst::TempDir dir;
+  write_file(dir / "frees.json",
+             startup(R"("net:netif_receive_skb","net:net_dev_start_xmit","skb:kfree_skb")") +
+                 events);
+  write_file(dir / "nofrees.json", startup(R"("net:netif_receive_skb")") + events);
+  write_file(dir / "unknown.json", events);  // no startup line: learned from the events
+
+  auto first_end = [&](const std::string& file) {
+    auto r = nst::nscope({"sort", dir / file, "-o", dir / (file + ".series")});
+    EXPECT_EQ(r.exit_code, 0) << r.describe();
+    auto lines = split_lines(nst::read_file(dir / (file + ".series")));
+    return lines.empty() ? json() : json::parse(lines[0])["end"]["state"];
+  };
+  EXPECT_EQ(first_end("frees.json"), "in_flight");
+  EXPECT_EQ(first_end("nofrees.json"), "delivered");
+  EXPECT_EQ(first_end("unknown.json"), "delivered");  // no free seen before it went out
+  auto text = nst::nscope({"sort", dir / "frees.json"});
+  EXPECT_NE(text.out.find("  path: host; still in flight\n"), std::string::npos) << text.out;
+}
+
 TEST(PrintSortPcap, PcapOfTheBridgeFileInTshark) {
   nst::TempDir dir;
   std::string pcap = dir / "bridge.pcapng";

@@ -196,3 +196,67 @@ TEST(Event, ReadsRetisCtShape) {
   format_event_text(e, {}, text);
   EXPECT_NE(text.find("5 [k] ip_rcv"), std::string::npos) << text;
 }
+
+// Retis 1.5 and later (retis-events ct.rs): the connection is flattened into the section
+// next to "state" (no "base" object), its status is "ct_status", "mark" and "labels" are left
+// out when unset, and a related connection carries its master as "parent". A line of that
+// shape, as `retis collect -c ct -o` writes it.
+constexpr const char* kRetis16Ct =
+    R"({"common":{"timestamp":30419169061793,"smp_id":6,"task":{"pid":11330,"tgid":11330,)"
+    R"("comm":"curl"}},"kernel":{"symbol":"net:net_dev_start_xmit","probe_type":"raw_tracepoint"},)"
+    R"("ct":{"state":"established","zone_id":0,"zone_dir":"Default","orig":{"ip":{"src":)"
+    R"("192.168.125.10","dst":"192.168.125.11","version":"v4"},"proto":{"tcp":{"sport":43512,)"
+    R"("dport":8080}}},"reply":{"ip":{"src":"192.168.125.11","dst":"192.168.125.10","version":)"
+    R"("v4"},"proto":{"tcp":{"sport":8080,"dport":43512}}},"tcp_state":"ESTABLISHED","mark":7,)"
+    R"("labels":{"hi":0,"lo":1},"ct_status":398}})";
+
+TEST(Event, ReadsRetis16CtShape) {
+  SymbolTable syms;
+  Event e;
+  auto k = parse_event_line(kRetis16Ct, syms, e, nullptr);
+  ASSERT_TRUE(k.ok()) << k.error().message;
+  ASSERT_TRUE(e.has_ct);
+  EXPECT_EQ(e.ct_state, CtState::established);
+  EXPECT_EQ(e.ct_status, 398u);
+  EXPECT_EQ(e.ct_mark, 7u);
+  EXPECT_EQ(e.ct_zone, 0);
+  EXPECT_EQ(e.ct_orig.family, 4);
+  EXPECT_EQ(e.ct_orig.proto, 6);
+  EXPECT_EQ(e.ct_orig.sport, 43512);
+  EXPECT_EQ(e.ct_reply.sport, 8080);
+  std::string text;
+  format_event_text(e, {}, text);
+  EXPECT_NE(text.find("  ct_state ESTABLISHED status 0x18e tcp orig [192.168.125.10.43512 > "
+                      "192.168.125.11.8080] reply [192.168.125.11.8080 > 192.168.125.10.43512] "
+                      "zone 0 mark 7\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Event, RetisRelatedCtReadsTheConnectionNotItsParent) {
+  // An ICMP error related to a UDP flow: the parent's tuples and status must not leak into
+  // the event's own; no mark (unset) reads as 0.
+  std::string line =
+      R"({"common":{"timestamp":9},"ct":{"state":"related","zone_id":2,"zone_dir":"Original",)"
+      R"("orig":{"ip":{"src":"10.0.0.2","dst":"10.0.0.1","version":"v4"},"proto":{"icmp":)"
+      R"({"code":3,"type":3,"id":0}}},"reply":{"ip":{"src":"10.0.0.1","dst":"10.0.0.2",)"
+      R"("version":"v4"},"proto":{"icmp":{"code":0,"type":0,"id":0}}},"ct_status":8,)"
+      R"("parent":{"zone_id":0,"zone_dir":"Default","orig":{"ip":{"src":"10.0.0.1","dst":)"
+      R"("10.0.0.2","version":"v4"},"proto":{"udp":{"sport":5000,"dport":9}}},"reply":{"ip":)"
+      R"({"src":"10.0.0.2","dst":"10.0.0.1","version":"v4"},"proto":{"udp":{"sport":9,)"
+      R"("dport":5000}}},"mark":5,"ct_status":10}}})";
+  SymbolTable syms;
+  Event e;
+  ASSERT_TRUE(parse_event_line(line, syms, e, nullptr).ok());
+  EXPECT_EQ(e.ct_state, CtState::related);
+  EXPECT_EQ(e.ct_status, 8u);
+  EXPECT_EQ(e.ct_mark, 0u);
+  EXPECT_EQ(e.ct_zone, 2);
+  EXPECT_EQ(e.ct_orig.proto, 1);
+  EXPECT_EQ(e.ct_orig.sport, 3 << 8 | 3);  // ICMP: type/code
+  std::string text;
+  format_event_text(e, {}, text);
+  EXPECT_NE(text.find("  ct_state RELATED status 0x8 icmp orig [10.0.0.2 > 10.0.0.1"),
+            std::string::npos)
+      << text;
+}

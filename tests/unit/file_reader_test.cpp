@@ -126,6 +126,10 @@ TEST(FileReader, ReadsNscopeFileWithStartupAndStats) {
   EXPECT_EQ(rd.startup().netns_names.at(4026532301u), "web-1");
   EXPECT_EQ(rd.startup().netns_names.at(4026532302u), "db-1");
   EXPECT_EQ(rd.startup().mono_to_utc_ns, 1718000000250000000);
+  EXPECT_EQ(rd.startup().probes,
+            (std::vector<std::string>{"net:netif_receive_skb", "net:net_dev_start_xmit",
+                                      "skb:kfree_skb", "skb:consume_skb"}));
+  EXPECT_TRUE(rd.startup().traces_frees());
   EXPECT_TRUE(rd.collect_stats().present);
   EXPECT_EQ(rd.collect_stats().events, 18u);
   EXPECT_EQ(rd.lines(), 20u);
@@ -145,6 +149,8 @@ TEST(FileReader, ReadsRetisFile) {
   EXPECT_EQ(rd->startup().tool, "retis");
   EXPECT_EQ(rd->startup().version, "v1.5.0");
   EXPECT_EQ(rd->startup().mono_to_utc_ns, 1742309146691042000);
+  EXPECT_TRUE(rd->startup().probes.empty());  // Retis does not say: learned from the events
+  EXPECT_FALSE(rd->startup().traces_frees());
   const Event& syn_drop = evs[4];
   EXPECT_EQ(syn_drop.symbol, "skb:kfree_skb");
   EXPECT_EQ(syn_drop.drop_reason, "NO_SOCKET");
@@ -207,6 +213,19 @@ TEST(FastParser, AgreesWithFullParserOnOddLines) {
       R"({"common":{"timestamp":1},"ct":{"base":{"orig":{"proto":{"tcp":{},"udp":{}}}}}})",
       R"({"common":{"timestamp":1},"ct":{"base":{"orig":{"proto":{"":{"sport":1}}}}}})",
       R"({"common":{"timestamp":1},"ct":{"base":{"orig":{"ip":{"src":"999.1.1.1"},"proto":{"tcp":5}}}}})",
+      // Where the status is: ct_status (Retis 1.5+) before status, the connection ("base"
+      // when there is one) before the section; a parent's is never read.
+      R"({"common":{"timestamp":1},"ct":{"state":"new","ct_status":392,"status":3}})",
+      R"({"common":{"timestamp":1},"ct":{"status":3,"ct_status":392}})",
+      R"({"common":{"timestamp":1},"ct":{"ct_status":7,"base":{"status":9}}})",
+      R"({"common":{"timestamp":1},"ct":{"status":7,"base":{"ct_status":9,"mark":1}}})",
+      R"({"common":{"timestamp":1},"ct":{"ct_status":7,"base":{"zone_id":4}}})",
+      R"({"common":{"timestamp":1},"ct":{"base":5,"ct_status":7}})",
+      R"({"common":{"timestamp":1},"ct":{"ct_status":null}})",
+      R"({"common":{"timestamp":1},"ct":{"ct_status":"0x188"}})",
+      R"({"common":{"timestamp":1},"ct":{"ct_status":1,"ct_status":2}})",
+      R"({"common":{"timestamp":1},"ct":{"ct_status":18446744073709551615}})",
+      R"({"common":{"timestamp":1},"ct":{"parent":{"ct_status":10,"mark":5,"zone_id":1},"labels":{"hi":1,"lo":2},"zone_dir":"Reply","tcp_state":"SYN_SENT"}})",
       R"({"startup":{"nscope_version":"0.1","netns_names":{"5":"a"}}})",
       R"({"common":{"timestamp":3},"startup":{"retis_version":"v1.6.0"}})",
       R"({"stats":{"events":1}})", R"({"md":1})", "{\"common\":{\"timestamp\":1}}\r",
@@ -214,6 +233,33 @@ TEST(FastParser, AgreesWithFullParserOnOddLines) {
       "\xef\xbb\xbf{\"common\":{\"timestamp\":1}}",
   };
   for (const auto& l : odd) expect_same(l);
+}
+
+TEST(FastParser, ReadsRetis16CtItself) {
+  // Retis 1.5 and later: the connection flattened into the section, "ct_status", "labels",
+  // "zone_dir", "tcp_state", and the related connection's "parent".
+  const std::string line =
+      R"({"common":{"timestamp":30419169061793,"smp_id":6,"task":{"pid":11330,"tgid":11330,)"
+      R"("comm":"curl"}},"kernel":{"symbol":"net:net_dev_start_xmit","probe_type":)"
+      R"("raw_tracepoint"},"ct":{"state":"related","zone_id":0,"zone_dir":"Default","orig":)"
+      R"({"ip":{"src":"192.168.125.10","dst":"192.168.125.11","version":"v4"},"proto":{"tcp":)"
+      R"({"sport":43512,"dport":8080}}},"reply":{"ip":{"src":"192.168.125.11","dst":)"
+      R"("192.168.125.10","version":"v4"},"proto":{"tcp":{"sport":8080,"dport":43512}}},)"
+      R"("tcp_state":"ESTABLISHED","mark":7,"labels":{"hi":0,"lo":1},"ct_status":398,"parent":)"
+      R"({"zone_id":0,"zone_dir":"Default","orig":{"ip":{"src":"192.168.125.10","dst":)"
+      R"("192.168.125.11","version":"v4"},"proto":{"tcp":{"sport":40000,"dport":21}}},"reply":)"
+      R"({"ip":{"src":"192.168.125.11","dst":"192.168.125.10","version":"v4"},"proto":{"tcp":)"
+      R"({"sport":21,"dport":40000}}},"tcp_state":"ESTABLISHED","ct_status":14}}})";
+  expect_same(line);
+  SymbolTable syms;
+  Event e;
+  ASSERT_TRUE(try_parse_event_fast(line, syms, e)) << "handed to the full parser";
+  EXPECT_EQ(e.ct_state, CtState::related);
+  EXPECT_EQ(e.ct_status, 398u);
+  EXPECT_EQ(e.ct_mark, 7u);
+  EXPECT_EQ(e.ct_orig.sport, 43512);
+  EXPECT_EQ(e.ct_orig.dport, 8080);
+  EXPECT_EQ(e.ct_reply.sport, 8080);
 }
 
 TEST(FastParser, ParsesTheUsualShapesItself) {

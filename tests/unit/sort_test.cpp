@@ -177,6 +177,37 @@ TEST(Sort, WhereASeriesEnds) {
             P(SeriesEnd::dropped, "NO_SOCKET"));
 }
 
+TEST(Sort, FreesTracedFromTheStartupLineDecideTheFirstSeriesToo) {
+  // A packet received, then quiet past the window: its series is written before the file's
+  // first free event. Whether it was delivered or is still on its way depends on whether
+  // frees were traced, which only the startup line's probes tell at that point.
+  Builder b;
+  auto run = [&](bool known) {
+    Collect c;
+    SortOptions o;
+    o.window_ns = 1000;
+    o.frees_traced = known;
+    Sorter s(o, c.emit());
+    s.add(b.ev(100, 1, kA, 2, "eth0", "net:net_dev_start_xmit"));
+    s.add(b.ev(200, 1, kC, 2, "eth0"));
+    for (uint64_t t = 300; t <= 2000; t += 100) s.add(b.ev(t, 0, kA, 2, "eth0"));
+    EXPECT_GE(c.series.size(), 1u);  // packet 1 written, no free seen yet
+    s.add(b.ev(2100, 2, kA, 2, "eth0", "net:net_dev_start_xmit"));
+    s.add(b.ev(2200, 2, kC, 2, "eth0"));
+    s.add(b.drop(2300, 3, kC, "NO_SOCKET"));
+    s.add(b.ev(2400, 4, kA, 2, "eth0"));
+    s.finish();
+    std::vector<SeriesEnd> ends;
+    for (const auto& o2 : c.series)
+      if (o2.tracked && o2.ts.size() == 2) ends.push_back(o2.end);
+    return ends;
+  };
+  // Learned from the events: packet 1 reads delivered, packet 2 (after the free) in flight.
+  EXPECT_EQ(run(false), (std::vector<SeriesEnd>{SeriesEnd::delivered, SeriesEnd::in_flight}));
+  // Known up front: both are on their way.
+  EXPECT_EQ(run(true), (std::vector<SeriesEnd>{SeriesEnd::in_flight, SeriesEnd::in_flight}));
+}
+
 TEST(Sort, QuietLongerThanTheWindowSplitsTheSeries) {
   Builder b;
   Collect c;
