@@ -9,36 +9,42 @@
 #include <memory>
 #include <string>
 
-#include "bpfload/libbpf_log.h"
-#include "nsiter.skel.h"
+#include "bpfload/nsiter_light.h"
 #include "util/fd.h"
 
 namespace nscope {
 namespace {
 
 struct SkelDeleter {
-  void operator()(nsiter* s) const { nsiter::destroy(s); }
+  void operator()(nsiter* s) const { nsiter_light_destroy(s); }
 };
 using SkelPtr = std::unique_ptr<nsiter, SkelDeleter>;
 
-struct LinkDeleter {
-  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
-};
-using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
-
-Error bpf_error(int err, const std::string& what) {
-  std::string detail = libbpf_log_take();
-  Error e = Error::sys(err, what);
-  if (!detail.empty()) e.message += " (" + detail + ")";
+// Loads the programs. A refusal is loaded again with the verifier's log on, to say why: the
+// reason is at the log's end.
+Result<SkelPtr> load() {
+  nsiter* raw = nullptr;
+  int err = nsiter_light_load(&raw, nullptr, 0);
+  if (err == 0) return SkelPtr(raw);
+  std::string log(1 << 20, '\0');
+  int again = nsiter_light_load(&raw, log.data(), static_cast<__u32>(log.size()));
+  SkelPtr discard(raw);
+  Error e = Error::sys(-err, "cannot load the BPF iterator programs");
+  if (again != 0) {
+    log.resize(strnlen(log.c_str(), log.size()));
+    while (!log.empty() && log.back() == '\n') log.pop_back();
+    if (log.size() > 2000) log = "..." + log.substr(log.size() - 2000);
+    if (!log.empty()) e.message += " (" + log + ")";
+  }
   return e;
 }
 
 // Attaches an iterator program, reads its whole output into `buf`.
-Result<void> run_iter(bpf_program* prog, const char* name, std::string& buf) {
-  LinkPtr link(bpf_program__attach_iter(prog, nullptr));
-  if (!link) return bpf_error(errno, std::string("cannot attach BPF iterator ") + name);
-  Fd it(bpf_iter_create(bpf_link__fd(link.get())));
-  if (!it) return bpf_error(errno, std::string("cannot create BPF iterator ") + name);
+Result<void> run_iter(int prog_fd, const char* name, std::string& buf) {
+  Fd link(bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, nullptr));
+  if (!link) return Error::sys(errno, std::string("cannot attach BPF iterator ") + name);
+  Fd it(bpf_iter_create(link.get()));
+  if (!it) return Error::sys(errno, std::string("cannot create BPF iterator ") + name);
   buf.clear();
   size_t used = 0;
   buf.resize(256 * 1024);
@@ -98,31 +104,27 @@ Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out) {
 }
 
 Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts) {
-  SkelPtr skel(nsiter::open());
-  if (!skel) return bpf_error(errno, "cannot open the BPF iterator programs");
-  bpf_program__set_autoload(skel->progs.dump_files, opts.files);
-  bpf_program__set_autoload(skel->progs.walk_nets, opts.nets);
-  if (!opts.nets) bpf_map__set_autocreate(skel->maps.nets, false);
-  if (nsiter::load(skel.get()) != 0)
-    return bpf_error(errno, "cannot load the BPF iterator programs");
+  auto skel = load();
+  if (!skel) return skel.error();
+  const nsiter_light_fds fds = nsiter_light_get_fds(skel->get());
 
   KernelWalk out;
   std::string buf;
-  if (auto r = run_iter(skel->progs.dump_tasks, "dump_tasks", buf); !r) return r.error();
+  if (auto r = run_iter(fds.dump_tasks, "dump_tasks", buf); !r) return r.error();
   if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
   if (opts.files) {
-    if (auto r = run_iter(skel->progs.dump_files, "dump_files", buf); !r) return r.error();
+    if (auto r = run_iter(fds.dump_files, "dump_files", buf); !r) return r.error();
     if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
   }
   if (opts.nets) {
-    if (auto r = run_iter(skel->progs.walk_nets, "walk_nets", buf); !r) return r.error();
+    if (auto r = run_iter(fds.walk_nets, "walk_nets", buf); !r) return r.error();
     std::unique_ptr<ring_buffer, void (*)(ring_buffer*)> rb(
-        ring_buffer__new(bpf_map__fd(skel->maps.nets), ringbuf_record, &out, nullptr),
-        ring_buffer__free);
-    if (!rb) return bpf_error(errno, "cannot read the namespace walk's ring buffer");
-    if (ring_buffer__consume(rb.get()) < 0)
-      return bpf_error(errno, "cannot read the namespace walk's ring buffer");
-    out.nets_complete = skel->bss->walk_dropped == 0 && skel->bss->walk_truncated == 0;
+        ring_buffer__new(fds.nets, ringbuf_record, &out, nullptr), ring_buffer__free);
+    if (!rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
+    if (int n = ring_buffer__consume(rb.get()); n < 0)
+      return Error::sys(-n, "cannot read the namespace walk's ring buffer");
+    out.nets_complete =
+        nsiter_light_walk_dropped(skel->get()) == 0 && nsiter_light_walk_truncated(skel->get()) == 0;
   }
   return out;
 }
