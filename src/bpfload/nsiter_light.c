@@ -5,7 +5,8 @@
 
 #include "nsiter.lskel.h"
 
-int nsiter_light_load(struct nsiter **out, char *log, __u32 log_size)
+int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *offsets,
+		      int nets, char *log, __u32 log_size)
 {
 	struct nsiter *skel;
 	int err;
@@ -14,6 +15,8 @@ int nsiter_light_load(struct nsiter **out, char *log, __u32 log_size)
 	skel = nsiter__open();
 	if (!skel)
 		return -ENOMEM;
+	skel->rodata->off = *offsets;
+	skel->rodata->want_nets = nets != 0;
 	if (log && log_size) {
 		log[0] = 0;
 		skel->ctx.log_level = 1;
@@ -39,7 +42,6 @@ struct nsiter_light_fds nsiter_light_get_fds(const struct nsiter *skel)
 	struct nsiter_light_fds fds = {
 		.dump_tasks = skel->progs.dump_tasks.prog_fd,
 		.dump_files = skel->progs.dump_files.prog_fd,
-		.walk_nets = skel->progs.walk_nets.prog_fd,
 		.nets = skel->maps.nets.map_fd,
 	};
 	return fds;
