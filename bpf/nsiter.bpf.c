@@ -178,10 +178,14 @@ SEC("iter/task")
 int dump_tasks(struct iter_task_ctx *ctx)
 {
 	struct task_struct *task = ctx->task;
+	struct seq_file *seq = ctx->meta->seq;
 	struct nscope_task_rec rec = {};
 	void *nsp, *tpid, *ns;
 	unsigned int level;
 
+	/* The verifier checks a load through a BTF pointer by a search of the kernel's BTF:
+	 * load `seq` here, once, not on each of the paths that end in bpf_seq_write(). */
+	barrier_var(seq);
 	if (!task)
 		return 0;
 	if (want_nets && read_ptr(ctx->meta, off.meta_seq_num) == 0)
@@ -219,7 +223,7 @@ int dump_tasks(struct iter_task_ctx *ctx)
 					off.pid_ns);
 	}
 	bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }
 
@@ -228,9 +232,11 @@ int dump_files(struct iter_task_file_ctx *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
+	struct seq_file *seq = ctx->meta->seq;
 	struct nscope_file_rec rec = {};
 	void *inode, *sock, *net, *own;
 
+	barrier_var(seq); /* one load through a BTF pointer, as in dump_tasks */
 	if (!task || !file)
 		return 0;
 	rec.tgid = read_u32(task, off.task_tgid);
@@ -244,7 +250,7 @@ int dump_files(struct iter_task_file_ctx *ctx)
 		if (off.ns_type != NSCOPE_NO_FIELD)
 			rec.ns_type = read_u32(ns, off.ns_type);
 		bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
-		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+		bpf_seq_write(seq, &rec, sizeof(rec));
 		return 0;
 	}
 	sock = bpf_sock_from_file(file);
@@ -260,7 +266,7 @@ int dump_files(struct iter_task_file_ctx *ctx)
 	rec.kind = NSCOPE_REC_SOCK;
 	rec.cookie = read_ptr(net, off.net_cookie);
 	bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }
 
