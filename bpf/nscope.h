@@ -76,6 +76,35 @@ struct nscope_dev_rec {
 	char link_kind[NSCOPE_IFNAME_LEN]; /* rtnl_link_ops->kind: "veth", "bridge", ... */
 };
 
+/* Where nsiter.bpf.c reads inside kernel structures: byte offsets that user space finds in
+ * the running kernel's BTF (src/bpfload/nsiter.cpp) and writes into the programs' read-only
+ * data before load. They stand in for CO-RE relocations, which the kernel would resolve by
+ * searching its whole BTF once per relocated type at every load. */
+#define NSCOPE_NO_FIELD 0xffffffffu /* an optional field this kernel does not have */
+
+struct nscope_kernel_offsets {
+	/* struct task_struct */
+	__u32 task_tgid, task_pid, task_flags, task_comm;
+	__u32 task_nsproxy, task_real_cred, task_thread_pid;
+	/* struct nsproxy: the namespace pointers */
+	__u32 nsproxy_net, nsproxy_mnt, nsproxy_uts, nsproxy_ipc, nsproxy_cgroup;
+	__u32 nsproxy_time, nsproxy_time_for_children, nsproxy_pid_for_children;
+	/* where each namespace struct holds its struct ns_common `ns` */
+	__u32 net_ns, mnt_ns, uts_ns, ipc_ns, cgroup_ns, time_ns, pid_ns, user_ns;
+	/* struct ns_common; ns_type and ns_id may be NSCOPE_NO_FIELD */
+	__u32 ns_inum, ns_type, ns_id;
+	/* struct cred, struct pid, struct upid */
+	__u32 cred_user_ns, pid_level, pid_numbers, upid_size, upid_ns;
+	/* struct file, struct inode, struct super_block, struct socket, struct sock */
+	__u32 file_inode, inode_sb, inode_ino, inode_private, sb_magic, socket_sk, sock_net;
+	/* struct net */
+	__u32 net_cookie, net_user_ns, net_list, net_dev_base_head;
+	/* struct net_device: where netdev_priv() points (veth: struct veth_priv) */
+	__u32 dev_ifindex, dev_name, dev_link_ops, dev_net, dev_list, dev_priv;
+	/* struct rtnl_link_ops, struct list_head, struct bpf_iter_meta */
+	__u32 link_ops_kind, list_next, meta_seq_num;
+};
+
 /* ---- collect: packet events (bpf/collect.bpf.c) ---- */
 
 #define NSCOPE_MAX_PROBES 32     /* probe slots in collect.bpf.c */

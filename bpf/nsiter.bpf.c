@@ -1,26 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0
 /* One-pass kernel walks for `nscope list`:
- *   dump_tasks  (iter/task)      every thread and the namespaces it holds;
+ *   dump_tasks  (iter/task)      every thread and the namespaces it holds; on its first
+ *                                call also every live network namespace and its devices,
+ *                                by following struct net's list (a circular list through
+ *                                net_namespace_list), into the ring buffer `nets`;
  *   dump_files  (iter/task_file) open nsfs files, and sockets living in another netns
- *                                than the task that holds them;
- *   walk_nets   (iter/task)      on its first call, every live network namespace and its
- *                                devices, by following struct net's list (a circular list
- *                                through net_namespace_list), into the ring buffer `nets`.
+ *                                than the task that holds them.
  * Records are defined in nscope.h, shared with user space. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
 #include "nscope.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define NSFS_MAGIC 0x6e736673
 #define CLONE_NEWNET 0x40000000
-#define NETDEV_ALIGN 32
+#define PF_KTHREAD 0x00200000
+
+/* Where to read in kernel structures, set by user space from the kernel's BTF before load.
+ * Every read below is a bpf_probe_read_kernel() at such an offset: no CO-RE relocation is
+ * left for the kernel to resolve, so loading costs only the verifier's pass. */
+const volatile struct nscope_kernel_offsets off = {};
+/* Whether dump_tasks also walks the network namespaces (set before load). */
+const volatile __u32 want_nets = 1;
+
+/* The iterators' contexts as the kernel lays them out, one 8-byte slot per argument; user
+ * space checks these offsets against the kernel's BTF before load. Plain structs, not
+ * vmlinux.h's: those would bring CO-RE relocations back. */
+struct iter_meta {
+	struct seq_file *seq;
+};
+struct iter_task_ctx {
+	struct iter_meta *meta;
+	struct task_struct *task;
+};
+struct iter_task_file_ctx {
+	struct iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20); /* resized by user space before load */
+	__uint(max_entries, 1 << 20);
 } nets SEC(".maps");
 
 /* Read by user space after a walk: records the ring buffer could not take, and whether the
@@ -28,91 +51,31 @@ struct {
 __u64 walk_dropped = 0;
 __u32 walk_truncated = 0;
 
-SEC("iter/task")
-int dump_tasks(struct bpf_iter__task *ctx)
+/* The value at byte offset `at` of kernel object `p`; 0 when the read faults, as it does
+ * when p is NULL (as BPF_CORE_READ, and without a branch: each branch multiplies the
+ * states the verifier walks through). */
+static __always_inline __u64 read_ptr(const void *p, __u32 at)
 {
-	struct task_struct *task = ctx->task;
-	struct nscope_task_rec rec = {};
-	struct nsproxy *nsp;
-	struct pid *tpid;
-	struct upid up = {};
-	unsigned int level;
+	__u64 v = 0;
 
-	if (!task)
-		return 0;
-	/* Every access goes through BPF_CORE_READ (a probe read) rather than a direct pointer
-	 * walk: the verifier then has no BTF type chains to check, which keeps load time low. */
-	nsp = BPF_CORE_READ(task, nsproxy);
-	if (!nsp) /* exiting or zombie: it holds nothing any more */
-		return 0;
-
-	rec.kind = NSCOPE_REC_TASK;
-	rec.tgid = BPF_CORE_READ(task, tgid);
-	rec.tid = BPF_CORE_READ(task, pid);
-	if (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */)
-		rec.flags |= NSCOPE_TASK_KTHREAD;
-	rec.inum[NSCOPE_SLOT_NET] = BPF_CORE_READ(nsp, net_ns, ns.inum);
-	rec.net_cookie = BPF_CORE_READ(nsp, net_ns, net_cookie);
-	rec.inum[NSCOPE_SLOT_MNT] = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
-	rec.inum[NSCOPE_SLOT_UTS] = BPF_CORE_READ(nsp, uts_ns, ns.inum);
-	rec.inum[NSCOPE_SLOT_IPC] = BPF_CORE_READ(nsp, ipc_ns, ns.inum);
-	rec.inum[NSCOPE_SLOT_CGROUP] = BPF_CORE_READ(nsp, cgroup_ns, ns.inum);
-	rec.inum[NSCOPE_SLOT_TIME] = BPF_CORE_READ(nsp, time_ns, ns.inum);
-	rec.inum[NSCOPE_SLOT_TIME_FOR_CHILDREN] = BPF_CORE_READ(nsp, time_ns_for_children, ns.inum);
-	rec.inum[NSCOPE_SLOT_PID_FOR_CHILDREN] = BPF_CORE_READ(nsp, pid_ns_for_children, ns.inum);
-	rec.inum[NSCOPE_SLOT_USER] = BPF_CORE_READ(task, real_cred, user_ns, ns.inum);
-	/* The active pid namespace: the one at the task pid's own level. */
-	tpid = BPF_CORE_READ(task, thread_pid);
-	if (tpid) {
-		level = BPF_CORE_READ(tpid, level);
-		if (level < 64 && !bpf_probe_read_kernel(&up, sizeof(up), &tpid->numbers[level]))
-			rec.inum[NSCOPE_SLOT_PID] = BPF_CORE_READ(up.ns, ns.inum);
-	}
-	BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
-	return 0;
+	bpf_probe_read_kernel(&v, sizeof(v), (const char *)p + at);
+	return v;
 }
 
-SEC("iter/task_file")
-int dump_files(struct bpf_iter__task_file *ctx)
+static __always_inline __u32 read_u32(const void *p, __u32 at)
 {
-	struct task_struct *task = ctx->task;
-	struct file *file = ctx->file;
-	struct nscope_file_rec rec = {};
-	struct inode *inode;
-	struct socket *sock;
-	struct net *net;
+	__u32 v = 0;
 
-	if (!task || !file)
-		return 0;
-	rec.tgid = BPF_CORE_READ(task, tgid);
-	rec.fd = ctx->fd;
-	inode = BPF_CORE_READ(file, f_inode);
-	if (BPF_CORE_READ(inode, i_sb, s_magic) == NSFS_MAGIC) {
-		struct ns_common *ns = BPF_CORE_READ(inode, i_private);
+	bpf_probe_read_kernel(&v, sizeof(v), (const char *)p + at);
+	return v;
+}
 
-		rec.kind = NSCOPE_REC_NSFD;
-		rec.inum = BPF_CORE_READ(inode, i_ino);
-		if (ns && bpf_core_field_exists(ns->ns_type))
-			rec.ns_type = BPF_CORE_READ(ns, ns_type);
-		BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
-		bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
-		return 0;
-	}
-	sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	net = BPF_CORE_READ(sock, sk, __sk_common.skc_net.net);
-	if (!net)
-		return 0;
-	rec.inum = BPF_CORE_READ(net, ns.inum);
-	if (rec.inum == BPF_CORE_READ(task, nsproxy, net_ns, ns.inum))
-		return 0; /* a socket in its own task's netns keeps nothing else alive */
-	rec.kind = NSCOPE_REC_SOCK;
-	rec.cookie = BPF_CORE_READ(net, net_cookie);
-	BPF_CORE_READ_STR_INTO(&rec.comm, task, comm);
-	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
-	return 0;
+#define PTR(p, at) ((void *)read_ptr((p), (at)))
+
+/* The inode number of a namespace, from the struct ns_common at `ns_at` inside it. */
+static __always_inline __u32 ns_inum(const void *ns, __u32 ns_at)
+{
+	return read_u32(ns, ns_at + off.ns_inum);
 }
 
 struct walk_state {
@@ -120,48 +83,42 @@ struct walk_state {
 	__u64 net;      /* the struct net being walked */
 	__u64 dev_node; /* list_head of the next device, 0 before the first */
 	__u64 dev_head; /* &net->dev_base_head */
-	__u64 priv_off; /* netdev_priv() offset: sizeof(struct net_device) aligned */
 	__u32 done;
 };
 
-static __always_inline void emit_net(struct net *net)
+static __always_inline void emit_net(void *net)
 {
 	struct nscope_net_rec rec = {};
 
 	rec.kind = NSCOPE_REC_NET;
-	rec.inum = BPF_CORE_READ(net, ns.inum);
-	rec.cookie = BPF_CORE_READ(net, net_cookie);
-	rec.owner_inum = BPF_CORE_READ(net, user_ns, ns.inum);
-	if (bpf_core_field_exists(net->ns.ns_id))
-		rec.ns_id = BPF_CORE_READ(net, ns.ns_id);
+	rec.inum = ns_inum(net, off.net_ns);
+	rec.cookie = read_ptr(net, off.net_cookie);
+	rec.owner_inum = ns_inum(PTR(net, off.net_user_ns), off.user_ns);
+	if (off.ns_id != NSCOPE_NO_FIELD)
+		rec.ns_id = read_ptr(net, off.net_ns + off.ns_id);
 	if (bpf_ringbuf_output(&nets, &rec, sizeof(rec), 0))
 		__sync_fetch_and_add(&walk_dropped, 1);
 }
 
-static __always_inline void emit_dev(struct walk_state *w, struct net_device *dev)
+static __always_inline void emit_dev(struct walk_state *w, void *dev)
 {
 	struct nscope_dev_rec rec = {};
-	const char *kind = NULL;
-	struct net_device *peer = NULL;
-
-	struct net *net = (struct net *)w->net; /* not inside BPF_CORE_READ: w is no kernel type */
+	void *kind, *peer, *peer_net;
 
 	rec.kind = NSCOPE_REC_DEV;
-	rec.net_inum = BPF_CORE_READ(net, ns.inum);
-	rec.ifindex = BPF_CORE_READ(dev, ifindex);
-	BPF_CORE_READ_STR_INTO(&rec.name, dev, name);
-	kind = BPF_CORE_READ(dev, rtnl_link_ops, kind);
-	if (kind)
-		bpf_probe_read_kernel_str(rec.link_kind, sizeof(rec.link_kind), kind);
-	/* veth: struct veth_priv starts with `struct net_device __rcu *peer`. */
+	rec.net_inum = ns_inum((void *)w->net, off.net_ns);
+	rec.ifindex = read_u32(dev, off.dev_ifindex);
+	bpf_probe_read_kernel_str(rec.name, sizeof(rec.name), (const char *)dev + off.dev_name);
+	kind = PTR(PTR(dev, off.dev_link_ops), off.link_ops_kind);
+	bpf_probe_read_kernel_str(rec.link_kind, sizeof(rec.link_kind), kind); /* "" if none */
+	/* veth: struct veth_priv starts with `struct net_device __rcu *peer` (may be NULL). */
 	if (rec.link_kind[0] == 'v' && rec.link_kind[1] == 'e' && rec.link_kind[2] == 't' &&
 	    rec.link_kind[3] == 'h' && rec.link_kind[4] == 0) {
-		bpf_probe_read_kernel(&peer, sizeof(peer), (void *)dev + w->priv_off);
-		if (peer) {
-			rec.peer_ifindex = BPF_CORE_READ(peer, ifindex);
-			rec.peer_net_inum = BPF_CORE_READ(peer, nd_net.net, ns.inum);
-			rec.peer_net_cookie = BPF_CORE_READ(peer, nd_net.net, net_cookie);
-		}
+		peer = PTR(dev, off.dev_priv);
+		peer_net = PTR(peer, off.dev_net);
+		rec.peer_ifindex = read_u32(peer, off.dev_ifindex);
+		rec.peer_net_inum = ns_inum(peer_net, off.net_ns);
+		rec.peer_net_cookie = read_ptr(peer_net, off.net_cookie);
 	}
 	if (bpf_ringbuf_output(&nets, &rec, sizeof(rec), 0))
 		__sync_fetch_and_add(&walk_dropped, 1);
@@ -169,36 +126,33 @@ static __always_inline void emit_dev(struct walk_state *w, struct net_device *de
 
 static long walk_step(__u32 i, struct walk_state *w)
 {
-	struct net *net = (struct net *)w->net;
-	struct list_head *node;
-	__u64 list_off = bpf_core_field_offset(struct net, list);
-	__u64 dev_off = bpf_core_field_offset(struct net_device, dev_list);
+	void *net = (void *)w->net;
+	__u64 node;
 	int hops;
 
 	if (!w->dev_node) { /* entering a namespace */
 		emit_net(net);
-		w->dev_head = w->net + bpf_core_field_offset(struct net, dev_base_head);
-		w->dev_node = (__u64)BPF_CORE_READ(net, dev_base_head.next);
+		w->dev_head = w->net + off.net_dev_base_head;
+		w->dev_node = read_ptr((void *)w->dev_head, off.list_next);
 		return 0;
 	}
 	if (w->dev_node != w->dev_head) {
-		emit_dev(w, (struct net_device *)(w->dev_node - dev_off));
-		node = (struct list_head *)w->dev_node;
-		w->dev_node = (__u64)BPF_CORE_READ(node, next);
+		emit_dev(w, (void *)(w->dev_node - off.dev_list));
+		w->dev_node = read_ptr((void *)w->dev_node, off.list_next);
 		return 0;
 	}
 	/* Next namespace. The circle passes once through net_namespace_list itself, which is
 	 * no struct net: skip any entry whose ns_type is not CLONE_NEWNET. */
-	node = (struct list_head *)(w->net + list_off);
+	node = w->net + off.net_list;
 	for (hops = 0; hops < 2; hops++) {
-		node = BPF_CORE_READ(node, next);
-		net = (struct net *)((__u64)node - list_off);
+		node = read_ptr((void *)node, off.list_next);
+		net = (void *)(node - off.net_list);
 		if ((__u64)net == w->start) {
 			w->done = 1;
 			return 1;
 		}
-		if (!bpf_core_field_exists(net->ns.ns_type) ||
-		    BPF_CORE_READ(net, ns.ns_type) == CLONE_NEWNET)
+		if (off.ns_type == NSCOPE_NO_FIELD ||
+		    read_u32(net, off.net_ns + off.ns_type) == CLONE_NEWNET)
 			break;
 	}
 	w->net = (__u64)net;
@@ -206,20 +160,113 @@ static long walk_step(__u32 i, struct walk_state *w)
 	return 0;
 }
 
-SEC("iter/task")
-int walk_nets(struct bpf_iter__task *ctx)
+/* Every live network namespace and its devices, into the ring buffer: the circle of
+ * struct net's list, starting from our own namespace. */
+static __always_inline void walk_nets(void)
 {
 	struct walk_state w = {};
-	struct task_struct *me;
+	void *me = (void *)bpf_get_current_task();
 
-	if (ctx->meta->seq_num != 0 || !ctx->task)
-		return 0;
-	me = bpf_get_current_task_btf();
-	w.start = (__u64)BPF_CORE_READ(me, nsproxy, net_ns);
+	w.start = read_ptr(PTR(me, off.task_nsproxy), off.nsproxy_net);
 	w.net = w.start;
-	w.priv_off = (bpf_core_type_size(struct net_device) + NETDEV_ALIGN - 1) & ~(__u64)(NETDEV_ALIGN - 1);
 	bpf_loop(1 << 20, walk_step, &w, 0);
 	if (!w.done)
 		walk_truncated = 1;
+}
+
+SEC("iter/task")
+int dump_tasks(struct iter_task_ctx *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct seq_file *seq = ctx->meta->seq;
+	struct nscope_task_rec rec = {};
+	void *nsp, *tpid, *ns;
+	unsigned int level;
+
+	/* The verifier checks a load through a BTF pointer by a search of the kernel's BTF:
+	 * load `seq` here, once, not on each of the paths that end in bpf_seq_write(). */
+	barrier_var(seq);
+	if (!task)
+		return 0;
+	if (want_nets && read_ptr(ctx->meta, off.meta_seq_num) == 0)
+		walk_nets(); /* here, not in an iterator of its own: one walk of the tasks less */
+	nsp = PTR(task, off.task_nsproxy);
+	if (!nsp) /* exiting or zombie: it holds nothing any more */
+		return 0;
+
+	rec.kind = NSCOPE_REC_TASK;
+	rec.tgid = read_u32(task, off.task_tgid);
+	rec.tid = read_u32(task, off.task_pid);
+	if (read_u32(task, off.task_flags) & PF_KTHREAD)
+		rec.flags |= NSCOPE_TASK_KTHREAD;
+	ns = PTR(nsp, off.nsproxy_net);
+	rec.inum[NSCOPE_SLOT_NET] = ns_inum(ns, off.net_ns);
+	rec.net_cookie = read_ptr(ns, off.net_cookie);
+	rec.inum[NSCOPE_SLOT_MNT] = ns_inum(PTR(nsp, off.nsproxy_mnt), off.mnt_ns);
+	rec.inum[NSCOPE_SLOT_UTS] = ns_inum(PTR(nsp, off.nsproxy_uts), off.uts_ns);
+	rec.inum[NSCOPE_SLOT_IPC] = ns_inum(PTR(nsp, off.nsproxy_ipc), off.ipc_ns);
+	rec.inum[NSCOPE_SLOT_CGROUP] = ns_inum(PTR(nsp, off.nsproxy_cgroup), off.cgroup_ns);
+	rec.inum[NSCOPE_SLOT_TIME] = ns_inum(PTR(nsp, off.nsproxy_time), off.time_ns);
+	rec.inum[NSCOPE_SLOT_TIME_FOR_CHILDREN] =
+		ns_inum(PTR(nsp, off.nsproxy_time_for_children), off.time_ns);
+	rec.inum[NSCOPE_SLOT_PID_FOR_CHILDREN] =
+		ns_inum(PTR(nsp, off.nsproxy_pid_for_children), off.pid_ns);
+	rec.inum[NSCOPE_SLOT_USER] =
+		ns_inum(PTR(PTR(task, off.task_real_cred), off.cred_user_ns), off.user_ns);
+	/* The active pid namespace: the one at the task pid's own level. */
+	tpid = PTR(task, off.task_thread_pid);
+	if (tpid) {
+		level = read_u32(tpid, off.pid_level);
+		if (level < 64)
+			rec.inum[NSCOPE_SLOT_PID] =
+				ns_inum(PTR(tpid, off.pid_numbers + level * off.upid_size + off.upid_ns),
+					off.pid_ns);
+	}
+	bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
+	bpf_seq_write(seq, &rec, sizeof(rec));
 	return 0;
 }
+
+SEC("iter/task_file")
+int dump_files(struct iter_task_file_ctx *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct seq_file *seq = ctx->meta->seq;
+	struct nscope_file_rec rec = {};
+	void *inode, *sock, *net, *own;
+
+	barrier_var(seq); /* one load through a BTF pointer, as in dump_tasks */
+	if (!task || !file)
+		return 0;
+	rec.tgid = read_u32(task, off.task_tgid);
+	rec.fd = ctx->fd;
+	inode = PTR(file, off.file_inode);
+	if (read_ptr(PTR(inode, off.inode_sb), off.sb_magic) == NSFS_MAGIC) {
+		void *ns = PTR(inode, off.inode_private); /* the struct ns_common */
+
+		rec.kind = NSCOPE_REC_NSFD;
+		rec.inum = read_ptr(inode, off.inode_ino);
+		if (off.ns_type != NSCOPE_NO_FIELD)
+			rec.ns_type = read_u32(ns, off.ns_type);
+		bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
+		bpf_seq_write(seq, &rec, sizeof(rec));
+		return 0;
+	}
+	sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	net = PTR(PTR(sock, off.socket_sk), off.sock_net);
+	if (!net)
+		return 0;
+	rec.inum = ns_inum(net, off.net_ns);
+	own = PTR(PTR(task, off.task_nsproxy), off.nsproxy_net);
+	if (rec.inum == ns_inum(own, off.net_ns))
+		return 0; /* a socket in its own task's netns keeps nothing else alive */
+	rec.kind = NSCOPE_REC_SOCK;
+	rec.cookie = read_ptr(net, off.net_cookie);
+	bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
+	bpf_seq_write(seq, &rec, sizeof(rec));
+	return 0;
+}
+

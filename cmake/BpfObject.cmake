@@ -1,9 +1,13 @@
-# bpf_object(NAME SOURCE [HEADERS...])
+# bpf_object(NAME SOURCE [LIGHT] [HEADERS...])
 # Compiles bpf/SOURCE with clang for the BPF target, links it with `bpftool gen object` and
 # writes `NAME.skel.h` into the build tree. Creates an INTERFACE target NAME_skel that
 # carries the include path, so `target_link_libraries(x PRIVATE NAME_skel)` is all a user
 # needs. vmlinux.h is dumped from the running kernel's BTF into the build tree; nothing
 # generated lands in the source tree.
+# LIGHT writes the light skeleton `NAME.lskel.h` instead (`bpftool gen skeleton -L`): its
+# loader is a BPF program run in the kernel, which applies the CO-RE relocations against its
+# own BTF and finds attach targets itself, so user space never parses the kernel's BTF (the
+# slow part of a libbpf load). It is C only (bpf/skel_internal.h) and needs Linux 5.17.
 find_program(BPF_CLANG NAMES clang clang-16 clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
 
@@ -27,12 +31,20 @@ else()
 endif()
 
 function(bpf_object name source)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "LIGHT" "" "")
   set(src "${CMAKE_SOURCE_DIR}/bpf/${source}")
   set(obj "${BPF_GEN_DIR}/${name}.tmp.o")
   set(linked "${BPF_GEN_DIR}/${name}.bpf.o")
-  set(skel "${BPF_GEN_DIR}/${name}.skel.h")
+  if(arg_LIGHT)
+    set(skel_file "${name}.lskel.h")
+    set(skel_flags -L)
+  else()
+    set(skel_file "${name}.skel.h")
+    set(skel_flags)
+  endif()
+  set(skel "${BPF_GEN_DIR}/${skel_file}")
   set(deps "${BPF_GEN_DIR}/vmlinux.h")
-  foreach(h ${ARGN})
+  foreach(h ${arg_UNPARSED_ARGUMENTS})
     list(APPEND deps "${CMAKE_SOURCE_DIR}/${h}")
   endforeach()
   add_custom_command(
@@ -41,9 +53,9 @@ function(bpf_object name source)
             -I "${BPF_GEN_DIR}" -I "${CMAKE_SOURCE_DIR}/bpf" -I "${CMAKE_SOURCE_DIR}/src"
             -Wall -Wno-unused-function -c "${src}" -o "${obj}"
     COMMAND ${BPFTOOL} gen object "${linked}" "${obj}"
-    COMMAND ${BPFTOOL} gen skeleton "${linked}" name ${name} > "${skel}"
+    COMMAND ${BPFTOOL} gen skeleton ${skel_flags} "${linked}" name ${name} > "${skel}"
     DEPENDS "${src}" ${deps}
-    COMMENT "BPF ${source} -> ${name}.skel.h"
+    COMMENT "BPF ${source} -> ${skel_file}"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS "${skel}")
   add_library(${name}_skel INTERFACE)

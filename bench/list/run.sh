@@ -2,13 +2,14 @@
 # bench/list/run.sh — benchmark `nscope list` against `lsns` on a host made busy
 # by scenario.sh, and check that nscope finds every net namespace the scenario made.
 #
-#   run.sh NSCOPE_BIN [--runs K] [--out DIR] [--netns N] [--procs M] [--idle P] [--hidden H]
+#   run.sh NSCOPE_BIN [--baseline BIN] [--runs K] [--out DIR] [--netns N] [--procs M] [--idle P] [--hidden H]
 #
 # Steps (the scenario is always torn down on exit, error or interrupt):
 #   1. scenario.sh up with a prefix of our own (nsb<pid>).
 #   2. hyperfine (warmup 2, K >= 10 runs, output to /dev/null, no shell):
 #        NSCOPE_BIN list          vs  lsns -t net
 #        NSCOPE_BIN list -t all   vs  lsns
+#      (with --baseline BIN, `BIN list` and `BIN list -t all` too: before/after in one run).
 #      JSON exports go to the results dir.
 #   3. Medians and nscope/lsns ratios (jq), peak RSS of each command
 #      (/usr/bin/time -f %M, max of 3 runs).
@@ -26,9 +27,10 @@ SCENARIO=$HERE/scenario.sh
 
 usage() {
   cat >&2 <<EOF
-usage: $PROG NSCOPE_BIN [--runs K] [--out DIR] [--netns N] [--procs M] [--idle P] [--hidden H]
+usage: $PROG NSCOPE_BIN [--baseline BIN] [--runs K] [--out DIR] [--netns N] [--procs M] [--idle P] [--hidden H]
 
   NSCOPE_BIN  the nscope binary to measure (e.g. build/nscope)
+  --baseline BIN  another nscope binary (e.g. a build of main) measured in the same runs
   --runs K    hyperfine runs per command, at least 10                      [10]
   --out DIR   results dir [bench/list/results/<date>-<time>] (gitignored)
   --netns/--procs/--idle/--hidden   passed to scenario.sh up (its defaults: 300/100/2000/1)
@@ -43,9 +45,10 @@ die() { log "error: $*"; exit 1; }
 [[ $# -ge 1 ]] || usage
 case $1 in -h|--help|-*) usage ;; esac
 NSCOPE=$1; shift
-RUNS=10 OUT='' SCEN_ARGS=()
+RUNS=10 OUT='' BASE='' SCEN_ARGS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
+    --baseline) [[ $# -ge 2 ]] || usage; BASE=$2; shift 2 ;;
     --runs)   [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage; RUNS=$((10#$2)); shift 2 ;;
     --out)    [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
     --netns|--procs|--idle|--hidden)
@@ -59,6 +62,12 @@ done
 [[ -n $NSCOPE && -x $NSCOPE ]] || die "NSCOPE_BIN is not an executable file"
 NSCOPE=$(realpath "$NSCOPE")
 [[ $NSCOPE != *[[:space:]]* ]] || die "NSCOPE_BIN path must not contain spaces (hyperfine -N splits on them)"
+if [[ -n $BASE ]]; then
+  [[ $BASE == */* ]] || BASE=$(command -v "$BASE" || true)
+  [[ -n $BASE && -x $BASE ]] || die "--baseline is not an executable file"
+  BASE=$(realpath "$BASE")
+  [[ $BASE != *[[:space:]]* ]] || die "--baseline path must not contain spaces"
+fi
 read -ra NARGS <<< "${NSCOPE_ARGS:-}"
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 for c in hyperfine jq lsns /usr/bin/time; do command -v "$c" >/dev/null || die "missing: $c (scripts/install-deps.sh bench)"; done
@@ -102,18 +111,25 @@ cp "$EXPECTED" "$STATE/expected_netns_inodes" "$OUT/"
 cmdline() { local IFS=' '; printf '%s' "$*"; }
 NL=$(cmdline "$NSCOPE" list "${NARGS[@]}")
 NLA=$(cmdline "$NSCOPE" list -t all "${NARGS[@]}")
-bench() {  # bench NAME CMD1 CMD2: hyperfine into $OUT/NAME.json
+BL=() BLA=()  # the baseline's commands, third in each run (results[2])
+if [[ -n $BASE ]]; then
+  BL=("$(cmdline "$BASE" list "${NARGS[@]}")")
+  BLA=("$(cmdline "$BASE" list -t all "${NARGS[@]}")")
+fi
+bench() {  # bench NAME CMD1 CMD2 [CMD3]: hyperfine into $OUT/NAME.json
   local name=$1; shift
-  log "hyperfine: $1  vs  $2"
+  log "hyperfine: $*"
   run_child hyperfine -N --warmup 2 --runs "$RUNS" --output null --style basic \
     --export-json "$OUT/$name.json" --export-markdown "$OUT/$name.md" "$@" >&2
 }
-bench net "$NL" "lsns -t net"
-bench all "$NLA" "lsns"
+bench net "$NL" "lsns -t net" "${BL[@]}"
+bench all "$NLA" "lsns" "${BLA[@]}"
 
 # median NAME INDEX, mean/stddev: seconds -> ms with jq.
 stat_ms() { jq -r --argjson i "$2" ".results[\$i].$3 * 1000 | . * 100 | round / 100" "$OUT/$1.json"; }
-ratio() { jq -r '(.results[0].median / .results[1].median) | . * 100 | round / 100' "$OUT/$1.json"; }
+ratio() {  # ratio NAME [INDEX]: median of results[INDEX] (default 0) / median of lsns (results[1])
+  jq -r --argjson i "${2:-0}" '(.results[$i].median / .results[1].median) | . * 100 | round / 100' "$OUT/$1.json"
+}
 
 # ---------------------------------------------------------------- peak RSS
 # Max resident set (KB) over 3 runs of each command.
@@ -132,6 +148,10 @@ RSS_NL=$(peak_rss "$NSCOPE" list "${NARGS[@]}")
 RSS_LN=$(peak_rss lsns -t net)
 RSS_NLA=$(peak_rss "$NSCOPE" list -t all "${NARGS[@]}")
 RSS_LA=$(peak_rss lsns)
+if [[ -n $BASE ]]; then
+  RSS_BL=$(peak_rss "$BASE" list "${NARGS[@]}")
+  RSS_BLA=$(peak_rss "$BASE" list -t all "${NARGS[@]}")
+fi
 
 # ------------------------------------------------------------ completeness
 log "completeness ..."
@@ -176,7 +196,7 @@ NAME=$(basename "$NSCOPE")
   echo "## nscope list benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "host: kernel $(uname -r), $(nproc) cores; $(lsns --version); $(hyperfine --version); runs=$RUNS warmup=2"
-  echo "nscope: \`$NSCOPE\`${NSCOPE_ARGS:+ (NSCOPE_ARGS: \`$NSCOPE_ARGS\`)}"
+  echo "nscope: \`$NSCOPE\`${NSCOPE_ARGS:+ (NSCOPE_ARGS: \`$NSCOPE_ARGS\`)}${BASE:+; baseline: \`$BASE\`}"
   echo "scenario: $(sed 's/^nscope-bench up: //' "$OUT/scenario.txt")"
   echo
   echo "| command | median ms | mean ± σ ms | min ms | max ms | peak RSS KB | nscope/lsns (median) |"
@@ -188,8 +208,10 @@ NAME=$(basename "$NSCOPE")
       "$(stat_ms "$1" "$2" min)" "$(stat_ms "$1" "$2" max)" "$4" "$5"
   }
   row net 0 "$NAME list${NSCOPE_ARGS:+ $NSCOPE_ARGS}" "$RSS_NL" "$(ratio net)"
+  [[ -z $BASE ]] || row net 2 "baseline: $(basename "$BASE") list${NSCOPE_ARGS:+ $NSCOPE_ARGS}" "$RSS_BL" "$(ratio net 2)"
   row net 1 "lsns -t net" "$RSS_LN" ""
   row all 0 "$NAME list -t all${NSCOPE_ARGS:+ $NSCOPE_ARGS}" "$RSS_NLA" "$(ratio all)"
+  [[ -z $BASE ]] || row all 2 "baseline: $(basename "$BASE") list -t all${NSCOPE_ARGS:+ $NSCOPE_ARGS}" "$RSS_BLA" "$(ratio all 2)"
   row all 1 "lsns" "$RSS_LA" ""
   echo
   echo "**completeness: nscope found $FND_N/$EXP_N expected net namespaces** (lsns sees $LSN_N/$EXP_N)."

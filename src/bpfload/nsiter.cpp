@@ -9,36 +9,171 @@
 #include <memory>
 #include <string>
 
-#include "bpfload/libbpf_log.h"
-#include "nsiter.skel.h"
+#include "bpfload/kernel_btf.h"
+#include "bpfload/nsiter_light.h"
 #include "util/fd.h"
 
 namespace nscope {
 namespace {
 
 struct SkelDeleter {
-  void operator()(nsiter* s) const { nsiter::destroy(s); }
+  void operator()(nsiter* s) const { nsiter_light_destroy(s); }
 };
 using SkelPtr = std::unique_ptr<nsiter, SkelDeleter>;
 
-struct LinkDeleter {
-  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
-};
-using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+using Offsets = nscope_kernel_offsets;
 
-Error bpf_error(int err, const std::string& what) {
-  std::string detail = libbpf_log_take();
-  Error e = Error::sys(err, what);
-  if (!detail.empty()) e.message += " (" + detail + ")";
+// A kernel field the programs read: struct, member path, where its offset goes, and the
+// size the program reads there (0: not read whole, e.g. an embedded struct or a string).
+struct Field {
+  const char* type;
+  const char* path;
+  uint32_t Offsets::*slot;
+  uint32_t size;
+  bool optional = false;  // NSCOPE_NO_FIELD where this kernel lacks it
+};
+
+constexpr Field kFields[] = {
+    {"task_struct", "tgid", &Offsets::task_tgid, 4},
+    {"task_struct", "pid", &Offsets::task_pid, 4},
+    {"task_struct", "flags", &Offsets::task_flags, 4},
+    {"task_struct", "comm", &Offsets::task_comm, 0},
+    {"task_struct", "nsproxy", &Offsets::task_nsproxy, 8},
+    {"task_struct", "real_cred", &Offsets::task_real_cred, 8},
+    {"task_struct", "thread_pid", &Offsets::task_thread_pid, 8},
+    {"nsproxy", "net_ns", &Offsets::nsproxy_net, 8},
+    {"nsproxy", "mnt_ns", &Offsets::nsproxy_mnt, 8},
+    {"nsproxy", "uts_ns", &Offsets::nsproxy_uts, 8},
+    {"nsproxy", "ipc_ns", &Offsets::nsproxy_ipc, 8},
+    {"nsproxy", "cgroup_ns", &Offsets::nsproxy_cgroup, 8},
+    {"nsproxy", "time_ns", &Offsets::nsproxy_time, 8},
+    {"nsproxy", "time_ns_for_children", &Offsets::nsproxy_time_for_children, 8},
+    {"nsproxy", "pid_ns_for_children", &Offsets::nsproxy_pid_for_children, 8},
+    {"net", "ns", &Offsets::net_ns, 0},
+    {"mnt_namespace", "ns", &Offsets::mnt_ns, 0},
+    {"uts_namespace", "ns", &Offsets::uts_ns, 0},
+    {"ipc_namespace", "ns", &Offsets::ipc_ns, 0},
+    {"cgroup_namespace", "ns", &Offsets::cgroup_ns, 0},
+    {"time_namespace", "ns", &Offsets::time_ns, 0},
+    {"pid_namespace", "ns", &Offsets::pid_ns, 0},
+    {"user_namespace", "ns", &Offsets::user_ns, 0},
+    {"ns_common", "inum", &Offsets::ns_inum, 4},
+    {"ns_common", "ns_type", &Offsets::ns_type, 4, true},
+    {"ns_common", "ns_id", &Offsets::ns_id, 8, true},
+    {"cred", "user_ns", &Offsets::cred_user_ns, 8},
+    {"pid", "level", &Offsets::pid_level, 4},
+    {"pid", "numbers", &Offsets::pid_numbers, 0},
+    {"upid", "ns", &Offsets::upid_ns, 8},
+    {"file", "f_inode", &Offsets::file_inode, 8},
+    {"inode", "i_sb", &Offsets::inode_sb, 8},
+    {"inode", "i_ino", &Offsets::inode_ino, 8},
+    {"inode", "i_private", &Offsets::inode_private, 8},
+    {"super_block", "s_magic", &Offsets::sb_magic, 8},
+    {"socket", "sk", &Offsets::socket_sk, 8},
+    {"sock", "__sk_common.skc_net.net", &Offsets::sock_net, 8},
+    {"net", "net_cookie", &Offsets::net_cookie, 8},
+    {"net", "user_ns", &Offsets::net_user_ns, 8},
+    {"net", "list", &Offsets::net_list, 0},
+    {"net", "dev_base_head", &Offsets::net_dev_base_head, 0},
+    {"net_device", "ifindex", &Offsets::dev_ifindex, 4},
+    {"net_device", "name", &Offsets::dev_name, 0},
+    {"net_device", "rtnl_link_ops", &Offsets::dev_link_ops, 8},
+    {"net_device", "nd_net.net", &Offsets::dev_net, 8},
+    {"net_device", "dev_list", &Offsets::dev_list, 0},
+    {"rtnl_link_ops", "kind", &Offsets::link_ops_kind, 8},
+    {"list_head", "next", &Offsets::list_next, 8},
+    {"bpf_iter_meta", "seq_num", &Offsets::meta_seq_num, 8},
+};
+
+// Where nsiter.bpf.c's own context structs put each iterator argument.
+struct CtxField {
+  const char* type;
+  const char* path;
+  uint32_t offset;
+};
+constexpr CtxField kContext[] = {
+    {"bpf_iter_meta", "seq", 0},
+    {"bpf_iter__task", "meta", 0},
+    {"bpf_iter__task", "task", 8},
+    {"bpf_iter__task_file", "meta", 0},
+    {"bpf_iter__task_file", "task", 8},
+    {"bpf_iter__task_file", "fd", 16},
+    {"bpf_iter__task_file", "file", 24},
+};
+
+}  // namespace
+
+Result<nscope_kernel_offsets> nsiter_offsets(const std::string& btf_path) {
+  std::vector<std::string> types;
+  for (auto& f : kFields) types.emplace_back(f.type);
+  for (auto& c : kContext) types.emplace_back(c.type);
+  types.emplace_back("upid");
+  auto btf = KernelBtf::open(btf_path, types);
+  if (!btf) return btf.error();
+
+  Offsets out {};
+  for (auto& f : kFields) {
+    auto m = btf->member(f.type, f.path);
+    if (!m) {
+      if (!f.optional) return m.error();
+      out.*f.slot = NSCOPE_NO_FIELD;
+      continue;
+    }
+    if (f.size && m->size != f.size)
+      return Error::msg(std::string("kernel BTF: ") + f.type + "." + f.path + " has " +
+                        std::to_string(m->size) + " bytes, nscope reads " + std::to_string(f.size));
+    out.*f.slot = m->offset;
+  }
+  for (auto& c : kContext) {
+    auto m = btf->member(c.type, c.path);
+    if (!m) return m.error();
+    if (m->offset != c.offset)
+      return Error::msg(std::string("kernel BTF: ") + c.type + "." + c.path + " is at byte " +
+                        std::to_string(m->offset) + ", nscope's iterators expect " +
+                        std::to_string(c.offset));
+  }
+  auto upid = btf->size_of("upid");
+  if (!upid) return upid.error();
+  out.upid_size = *upid;
+  // netdev_priv(): the `priv` flexible array where the kernel has one (6.12+), before that
+  // right after the struct, aligned to NETDEV_ALIGN (32).
+  if (auto priv = btf->member("net_device", "priv")) {
+    out.dev_priv = priv->offset;
+  } else {
+    auto size = btf->size_of("net_device");
+    if (!size) return size.error();
+    out.dev_priv = (*size + 31) & ~31u;
+  }
+  return out;
+}
+
+namespace {
+
+// Loads the programs. A refusal is loaded again with the verifier's log on, to say why: the
+// reason is at the log's end.
+Result<SkelPtr> load(const Offsets& offsets, bool nets) {
+  nsiter* raw = nullptr;
+  int err = nsiter_light_load(&raw, &offsets, nets, nullptr, 0);
+  if (err == 0) return SkelPtr(raw);
+  std::string log(1 << 20, '\0');
+  int again = nsiter_light_load(&raw, &offsets, nets, log.data(), static_cast<__u32>(log.size()));
+  SkelPtr discard(raw);
+  Error e = Error::sys(-err, "cannot load the BPF iterator programs");
+  if (again != 0) {
+    log.resize(strnlen(log.c_str(), log.size()));
+    while (!log.empty() && log.back() == '\n') log.pop_back();
+    if (log.size() > 2000) log = "..." + log.substr(log.size() - 2000);
+    if (!log.empty()) e.message += " (" + log + ")";
+  }
   return e;
 }
 
 // Attaches an iterator program, reads its whole output into `buf`.
-Result<void> run_iter(bpf_program* prog, const char* name, std::string& buf) {
-  LinkPtr link(bpf_program__attach_iter(prog, nullptr));
-  if (!link) return bpf_error(errno, std::string("cannot attach BPF iterator ") + name);
-  Fd it(bpf_iter_create(bpf_link__fd(link.get())));
-  if (!it) return bpf_error(errno, std::string("cannot create BPF iterator ") + name);
+Result<void> run_iter(int prog_fd, const char* name, std::string& buf) {
+  Fd link(bpf_link_create(prog_fd, 0, BPF_TRACE_ITER, nullptr));
+  if (!link) return Error::sys(errno, std::string("cannot attach BPF iterator ") + name);
+  Fd it(bpf_iter_create(link.get()));
+  if (!it) return Error::sys(errno, std::string("cannot create BPF iterator ") + name);
   buf.clear();
   size_t used = 0;
   buf.resize(256 * 1024);
@@ -98,31 +233,28 @@ Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out) {
 }
 
 Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts) {
-  SkelPtr skel(nsiter::open());
-  if (!skel) return bpf_error(errno, "cannot open the BPF iterator programs");
-  bpf_program__set_autoload(skel->progs.dump_files, opts.files);
-  bpf_program__set_autoload(skel->progs.walk_nets, opts.nets);
-  if (!opts.nets) bpf_map__set_autocreate(skel->maps.nets, false);
-  if (nsiter::load(skel.get()) != 0)
-    return bpf_error(errno, "cannot load the BPF iterator programs");
+  auto offsets = nsiter_offsets();
+  if (!offsets) return offsets.error();
+  auto skel = load(*offsets, opts.nets);
+  if (!skel) return skel.error();
+  const nsiter_light_fds fds = nsiter_light_get_fds(skel->get());
 
   KernelWalk out;
   std::string buf;
-  if (auto r = run_iter(skel->progs.dump_tasks, "dump_tasks", buf); !r) return r.error();
+  if (auto r = run_iter(fds.dump_tasks, "dump_tasks", buf); !r) return r.error();
   if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
-  if (opts.files) {
-    if (auto r = run_iter(skel->progs.dump_files, "dump_files", buf); !r) return r.error();
-    if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
-  }
-  if (opts.nets) {
-    if (auto r = run_iter(skel->progs.walk_nets, "walk_nets", buf); !r) return r.error();
+  if (opts.nets) {  // dump_tasks walked them on its first call
     std::unique_ptr<ring_buffer, void (*)(ring_buffer*)> rb(
-        ring_buffer__new(bpf_map__fd(skel->maps.nets), ringbuf_record, &out, nullptr),
-        ring_buffer__free);
-    if (!rb) return bpf_error(errno, "cannot read the namespace walk's ring buffer");
-    if (ring_buffer__consume(rb.get()) < 0)
-      return bpf_error(errno, "cannot read the namespace walk's ring buffer");
-    out.nets_complete = skel->bss->walk_dropped == 0 && skel->bss->walk_truncated == 0;
+        ring_buffer__new(fds.nets, ringbuf_record, &out, nullptr), ring_buffer__free);
+    if (!rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
+    if (int n = ring_buffer__consume(rb.get()); n < 0)
+      return Error::sys(-n, "cannot read the namespace walk's ring buffer");
+    out.nets_complete =
+        nsiter_light_walk_dropped(skel->get()) == 0 && nsiter_light_walk_truncated(skel->get()) == 0;
+  }
+  if (opts.files) {
+    if (auto r = run_iter(fds.dump_files, "dump_files", buf); !r) return r.error();
+    if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
   }
   return out;
 }

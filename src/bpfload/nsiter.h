@@ -1,6 +1,7 @@
 // Runs the kernel-side walks of bpf/nsiter.bpf.c and returns their records.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "nscope.h"
@@ -23,6 +24,9 @@ struct KernelWalkOptions {
 
 // Needs root (CAP_BPF + CAP_PERFMON); an Error says what the kernel refused.
 Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts);
+
+// Where the iterators read in the running kernel's structures, from its BTF.
+Result<nscope_kernel_offsets> nsiter_offsets(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
 
 // Parses a buffer of back-to-back records as read from the iterators (exposed for tests).
 Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out);

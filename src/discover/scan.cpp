@@ -114,35 +114,59 @@ std::optional<std::string> mountinfo_in(int mntns_fd) {
   return text;
 }
 
+struct OwnMounts {
+  std::optional<std::string> mountinfo;          // /proc/self/mountinfo, when it was read
+  std::unordered_map<uint64_t, int32_t> nsids;  // netns inode -> nsid
+};
+
+// Whether process `pid` sees the file system from the same root as we do (mountinfo paths
+// are relative to the reader's root).
+bool same_root(const ScanOptions& o, int pid) {
+  if (o.proc != "/proc") return false;
+  struct stat mine {}, theirs {};
+  return stat("/proc/self/root", &mine) == 0 && stat(proc_path(o, pid, "root").c_str(), &theirs) == 0 &&
+         mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
+}
+
 // nsids of the network namespaces bind-mounted in this process's mount namespace, asked
 // from this process's network namespace when it is the host's (kthreadd's). Empty otherwise.
-std::unordered_map<uint64_t, int32_t> nsids_of_own_mounts() {
-  std::unordered_map<uint64_t, int32_t> out;
+OwnMounts nsids_of_own_mounts() {
+  OwnMounts own_mounts;
+  auto& out = own_mounts.nsids;
   struct stat own {}, init {};
   if (stat("/proc/self/ns/net", &own) != 0 || stat("/proc/2/ns/net", &init) != 0 ||
       own.st_ino != init.st_ino)
-    return out;
-  auto text = read_file("/proc/self/mountinfo");
-  if (!text) return out;
-  std::vector<Fd> fds;
-  std::vector<uint64_t> inodes;
-  std::vector<Rtnl::NsidQuery> q;
-  std::set<uint64_t> seen;
-  for (auto& m : nsfs_mounts(*text)) {
-    if (m.type != NsType::net || !seen.insert(m.inode).second) continue;
-    Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) continue;
-    q.push_back({0, fd.get()});
-    inodes.push_back(m.inode);
-    fds.push_back(std::move(fd));
-  }
+    return own_mounts;
+  own_mounts.mountinfo = read_file("/proc/self/mountinfo");
+  const auto& text = own_mounts.mountinfo;
+  if (!text) return own_mounts;
   auto r = Rtnl::open();
-  if (!r) return out;
-  auto ids = r->nsids(q);
-  if (!ids) return out;
-  for (size_t i = 0; i < ids->size(); ++i)
-    if ((*ids)[i]) out[inodes[i]] = *(*ids)[i];
-  return out;
+  if (!r) return own_mounts;
+  // A few fds at a time: past the 64 it starts with, the kernel grows a process's fd table,
+  // and while another thread runs (the BPF load) each growth waits for an RCU grace period
+  // (expand_fdtable): holding all 300 fds of the benchmark open took 10-40 ms here, not 1.
+  constexpr size_t kBatch = 32;
+  std::vector<NsfsMount> mounts;
+  std::set<uint64_t> seen;
+  for (auto& m : nsfs_mounts(*text))
+    if (m.type == NsType::net && seen.insert(m.inode).second) mounts.push_back(std::move(m));
+  for (size_t start = 0; start < mounts.size(); start += kBatch) {
+    std::vector<Fd> fds;
+    std::vector<uint64_t> inodes;
+    std::vector<Rtnl::NsidQuery> q;
+    for (size_t i = start; i < std::min(mounts.size(), start + kBatch); ++i) {
+      Fd fd(::open(mounts[i].path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd) continue;
+      q.push_back({0, fd.get()});
+      inodes.push_back(mounts[i].inode);
+      fds.push_back(std::move(fd));
+    }
+    auto ids = r->nsids(q);
+    if (!ids) break;
+    for (size_t i = 0; i < ids->size(); ++i)
+      if ((*ids)[i]) out[inodes[i]] = *(*ids)[i];
+  }
+  return own_mounts;
 }
 
 }  // namespace
@@ -164,8 +188,9 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
     pending = std::async(std::launch::async, [want_net = b.wanted(NsType::net)] {
       return kernel_walk({.files = true, .nets = want_net});
     });
-  std::unordered_map<uint64_t, int32_t> early_nsids;  // netns inode -> nsid
-  if (b.wanted(NsType::net)) early_nsids = nsids_of_own_mounts();
+  OwnMounts own_mounts;
+  if (b.wanted(NsType::net)) own_mounts = nsids_of_own_mounts();
+  const auto& early_nsids = own_mounts.nsids;  // netns inode -> nsid
   if (pending.valid()) {
     auto w = pending.get();    if (w) {
       walk = std::move(w.value());
@@ -309,7 +334,11 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
     if (!mnt_done.insert(cur.ino).second) continue;
     std::optional<std::string> text;
     if (cur.pid) {
-      text = read_file(proc_path(opts, cur.pid, "mountinfo"));
+      // Our own mount namespace seen from the same root is what we read already.
+      if (own_mounts.mountinfo && cur.ino == own_mnt_ino && same_root(opts, cur.pid))
+        text = std::move(own_mounts.mountinfo);
+      else
+        text = read_file(proc_path(opts, cur.pid, "mountinfo"));
     } else if (root) {
       Fd fd(::open(cur.opener.c_str(), O_RDONLY | O_CLOEXEC));
       if (fd) text = mountinfo_in(fd.get());
@@ -432,7 +461,16 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
         res.notes.push_back("nsids unknown: " + ids.error().message);
       }
       // Namespaces seen only as a veth peer have no fd: their nsid is the veth's
-      // link-netnsid, read from the initial namespace's own links.
+      // link-netnsid, read from the initial namespace's own links. That dump is costly with
+      // hundreds of veths: only when such a namespace is still without an nsid.
+      auto peer_of_initial = [&](const Holder& h) {
+        return h.kind == HolderKind::peer && h.netns == initial[NSCOPE_SLOT_NET];
+      };
+      bool wanted = std::any_of(b.all().begin(), b.all().end(), [&](const Namespace& n) {
+        return n.type == NsType::net && !n.nsid &&
+               std::any_of(n.holders.begin(), n.holders.end(), peer_of_initial);
+      });
+      if (!wanted) return;
       if (auto links = r->links()) {
         std::unordered_map<int, int32_t> by_ifindex;
         for (auto& l : *links)
@@ -440,7 +478,7 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
         for (auto& n : b.all()) {
           if (n.type != NsType::net || n.nsid) continue;
           for (auto& h : n.holders)
-            if (h.kind == HolderKind::peer && h.netns == initial[NSCOPE_SLOT_NET]) {
+            if (peer_of_initial(h)) {
               auto it = by_ifindex.find(h.ifindex);
               if (it != by_ifindex.end()) n.nsid = it->second;
             }

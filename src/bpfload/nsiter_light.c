@@ -1,0 +1,58 @@
+/* See nsiter_light.h. */
+#include "bpfload/nsiter_light.h"
+
+#include <errno.h>
+
+#include "nsiter.lskel.h"
+
+int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *offsets,
+		      int nets, char *log, __u32 log_size)
+{
+	struct nsiter *skel;
+	int err;
+
+	*out = NULL;
+	skel = nsiter__open();
+	if (!skel)
+		return -ENOMEM;
+	skel->rodata->off = *offsets;
+	skel->rodata->want_nets = nets != 0;
+	if (log && log_size) {
+		log[0] = 0;
+		skel->ctx.log_level = 1;
+		skel->ctx.log_size = log_size;
+		skel->ctx.log_buf = (__u64)(unsigned long)log;
+	}
+	err = nsiter__load(skel);
+	if (err) {
+		nsiter__destroy(skel);
+		return err < 0 ? err : -EINVAL;
+	}
+	*out = skel;
+	return 0;
+}
+
+void nsiter_light_destroy(struct nsiter *skel)
+{
+	nsiter__destroy(skel);
+}
+
+struct nsiter_light_fds nsiter_light_get_fds(const struct nsiter *skel)
+{
+	struct nsiter_light_fds fds = {
+		.dump_tasks = skel->progs.dump_tasks.prog_fd,
+		.dump_files = skel->progs.dump_files.prog_fd,
+		.nets = skel->maps.nets.map_fd,
+	};
+	return fds;
+}
+
+__u64 nsiter_light_walk_dropped(const struct nsiter *skel)
+{
+	return skel->bss->walk_dropped;
+}
+
+__u32 nsiter_light_walk_truncated(const struct nsiter *skel)
+{
+	return skel->bss->walk_truncated;
+}
