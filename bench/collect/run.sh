@@ -54,14 +54,17 @@ BT
 
 declare -a RA RB RC LOSTB LOSTC
 for i in $(seq 1 "$RUNS"); do
+  settle "$OUT/ev.json"
   RA+=("$(flood $SECS)")
 
+  settle "$OUT/ev.json"
   collect_start "$OUT/nscope.err" "$NSCOPE" collect -c skb,ns,dev -o "$OUT/ev.json" --duration $((SECS + 3))
   np=$COLLECT_PID
   RB+=("$(flood $SECS)")
   wait $np
   LOSTB+=("$(tail -1 "$OUT/ev.json" | jq '.stats.lost')")
 
+  settle "$OUT/ev.json" "$OUT/bt.out"
   bpftrace -o "$OUT/bt.out" "$OUT/trace.bt" >"$OUT/bt.err" 2>&1 &
   bp=$!
   until grep -q "Attaching" "$OUT/bt.out" "$OUT/bt.err" 2>/dev/null; do sleep 0.1; done

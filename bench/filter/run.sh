@@ -40,15 +40,18 @@ ip netns add $P-x   # a namespace with no traffic, for --netns
 
 # One traced flood: prints "pps events".
 traced() {
+  settle "$OUT/ev.json"
   collect_start "$OUT/err" "$NSCOPE" collect -c skb,ns,dev -o "$OUT/ev.json" --duration $((SECS + 3)) "$@"
   local pps
   pps=$(flood $SECS)
   wait $COLLECT_PID
   echo "$pps $(($(wc -l < "$OUT/ev.json") - 2))"
+  rm -f "$OUT/ev.json"
 }
 
 declare -a RA RB RC RD RE NB NC ND NE
 for i in $(seq 1 "$RUNS"); do
+  settle "$OUT/ev.json"
   RA+=("$(flood $SECS)")
   read -r pps n < <(traced); RB+=("$pps"); NB+=("$n")
   read -r pps n < <(traced -f 'udp port 9'); RC+=("$pps"); NC+=("$n")

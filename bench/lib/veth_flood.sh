@@ -31,6 +31,14 @@ flood_cleanup() {
   [ -n "${FLOOD_B:-}" ] && ip netns del $FLOOD_B 2>/dev/null || true
 }
 
+# Before each measurement: the previous run's event file gone and its dirty pages written,
+# so writeback from one run does not slow the next.
+settle() {
+  rm -f "$@"
+  sync
+  sleep 0.5
+}
+
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
 # Starts `nscope collect ARGS...` in the background until it has attached; COLLECT_PID.

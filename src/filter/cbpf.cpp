@@ -209,14 +209,40 @@ Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitte
 }  // namespace
 
 uint32_t packet_bytes_needed(const std::vector<CbpfInsn>& prog) {
-  uint32_t need = 0;
-  for (const auto& i : prog) {
+  // The largest value X can hold on entry to each instruction (jumps only go forward, so one
+  // pass in order sees every predecessor first). pcap sets X mostly from `ldxb 4*([k]&0xf)`,
+  // an IP header length of at most 60: that bounds the loads at [x + k].
+  constexpr uint64_t kUnknown = NSCOPE_FILTER_BYTES;
+  std::vector<int64_t> x_in(prog.size() + 1, -1);
+  if (!prog.empty()) x_in[0] = 0;
+  uint64_t need = 0;
+  for (size_t pc = 0; pc < prog.size(); ++pc) {
+    if (x_in[pc] < 0) continue;  // unreachable
+    const CbpfInsn& i = prog[pc];
     const uint16_t cls = BPF_CLASS(i.code), mode = BPF_MODE(i.code);
-    if (cls == BPF_LD && mode == BPF_IND) return NSCOPE_FILTER_BYTES;
-    if ((cls == BPF_LD && mode == BPF_ABS) || (cls == BPF_LDX && mode == BPF_MSH))
-      need = std::max<uint64_t>(need, std::min<uint64_t>(uint64_t{i.k} + bytes(BPF_SIZE(i.code)), NSCOPE_FILTER_BYTES));
+    uint64_t x = static_cast<uint64_t>(x_in[pc]);
+    const uint64_t end = uint64_t{i.k} + bytes(BPF_SIZE(i.code));
+    if (cls == BPF_LD && mode == BPF_ABS) need = std::max(need, end);
+    if (cls == BPF_LD && mode == BPF_IND) need = std::max(need, x + end);
+    if (cls == BPF_LDX) {
+      if (mode == BPF_MSH) {
+        need = std::max(need, uint64_t{i.k} + 1);
+        x = 60;
+      } else if (mode == BPF_IMM) {
+        x = i.k;
+      } else {
+        x = kUnknown;  // a length or a scratch slot
+      }
+    }
+    if (cls == BPF_MISC && BPF_MISCOP(i.code) == BPF_TAX) x = kUnknown;
+    std::vector<uint64_t> next;
+    if (cls == BPF_JMP && BPF_OP(i.code) == BPF_JA) next = {pc + 1 + uint64_t{i.k}};
+    else if (cls == BPF_JMP) next = {pc + 1 + i.jt, pc + 1 + i.jf};
+    else if (cls != BPF_RET) next = {pc + 1};
+    for (uint64_t n : next)
+      if (n < prog.size()) x_in[n] = std::max<int64_t>(x_in[n], static_cast<int64_t>(std::min(x, kUnknown)));
   }
-  return need;
+  return static_cast<uint32_t>(std::min(need, kUnknown));
 }
 
 Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn>& ethernet,

@@ -3,6 +3,7 @@
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
 
+#include "filter/cbpf.h"
 #include "filter/meta.h"
 #include "filter/patch.h"
 #include "nscope.h"
@@ -154,6 +155,22 @@ TEST_F(MetaBtf, ErrorsNameTheFieldAndColumn) {
     ASSERT_FALSE(code.ok()) << c.expr;
     EXPECT_NE(code.error().message.find(c.says), std::string::npos) << c.expr << " -> " << code.error().message;
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FilterPcap, BytesNeededFollowTheHeaderLengthInX) {
+  auto need = [](const char* expr) {
+    auto p = nscope::filter::compile_pcap(expr, nscope::filter::LinkType::ethernet);
+    EXPECT_TRUE(p.ok()) << expr;
+    return p.ok() ? nscope::filter::packet_bytes_needed(*p) : 0u;
+  };
+  EXPECT_EQ(need("arp"), 14u);          // the ethertype
+  EXPECT_EQ(need("icmp"), 24u);         // and the IP protocol byte
+  EXPECT_EQ(need("udp port 9"), 78u);   // ports behind an IP header of up to 60 bytes
+  EXPECT_EQ(need("ip[300] = 1"), 256u); // capped at what the kernel reads
 }
 
 }  // namespace
