@@ -411,7 +411,8 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 
 	if ((collectors & NSCOPE_COLLECT_DEV) && dev) {
 		e->ifindex = dev->ifindex;
-		bpf_probe_read_kernel(e->ifname, sizeof(e->ifname), dev->name);
+		/* Two plain 8-byte loads: dev is a BTF pointer, so no helper call is needed. */
+		__builtin_memcpy(e->ifname, dev->name, sizeof(e->ifname));
 		if (skb)
 			e->rx_ifindex = skb->skb_iif;
 	}
