@@ -8,22 +8,9 @@
 # Usage: bench/collect/run.sh NSCOPE_BIN [--runs N] [--seconds S]
 set -euo pipefail
 
-usage() { echo "usage: $0 NSCOPE_BIN [--runs N] [--seconds S]" >&2; exit 2; }
-[ $# -ge 1 ] || usage
-NSCOPE=$(readlink -f "$1"); shift
-RUNS=5 SECS=4
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) RUNS=$2; shift 2 ;;
-    --seconds) SECS=$2; shift 2 ;;
-    *) usage ;;
-  esac
-done
-for t in iperf3 bpftrace jq ip; do
-  command -v $t >/dev/null || { echo "$0: needs $t (scripts/install-deps.sh bench)" >&2; exit 1; }
-done
-
 . "$(dirname "$0")/../lib/veth_flood.sh"
+NEED=bpftrace flood_args 5 "$@"
+
 P=ncb$$                       # every object this script makes starts with this
 OUT=$(mktemp -d /tmp/$P.XXXX)
 MOUNTED_TRACEFS=0

@@ -11,22 +11,9 @@
 # Usage: bench/filter/run.sh NSCOPE_BIN [--runs N] [--seconds S]
 set -euo pipefail
 
-usage() { echo "usage: $0 NSCOPE_BIN [--runs N] [--seconds S]" >&2; exit 2; }
-[ $# -ge 1 ] || usage
-NSCOPE=$(readlink -f "$1"); shift
-RUNS=7 SECS=4
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --runs) RUNS=$2; shift 2 ;;
-    --seconds) SECS=$2; shift 2 ;;
-    *) usage ;;
-  esac
-done
-for t in iperf3 jq ip; do
-  command -v $t >/dev/null || { echo "$0: needs $t (scripts/install-deps.sh bench)" >&2; exit 1; }
-done
-
 . "$(dirname "$0")/../lib/veth_flood.sh"
+flood_args 7 "$@"
+
 P=nfb$$
 OUT=$(mktemp -d /tmp/$P.XXXX)
 cleanup() {

@@ -3,6 +3,26 @@
 # Source it, then: flood_setup PREFIX; flood SECONDS (prints received packets per second);
 # flood_cleanup (also from a trap). Every object it makes starts with PREFIX.
 
+# NSCOPE_BIN [--runs N] [--seconds S] into NSCOPE, RUNS (default $1), SECS (default 4);
+# then checks that the tools named in NEED are installed.
+flood_args() {
+  local usage="usage: $0 NSCOPE_BIN [--runs N] [--seconds S]"
+  RUNS=$1; shift
+  SECS=4
+  [ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
+  NSCOPE=$(readlink -f "$1"); shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --runs) RUNS=$2; shift 2 ;;
+      --seconds) SECS=$2; shift 2 ;;
+      *) echo "$usage" >&2; exit 2 ;;
+    esac
+  done
+  for t in iperf3 jq ip ${NEED:-}; do
+    command -v $t >/dev/null || { echo "$0: needs $t (scripts/install-deps.sh bench)" >&2; exit 1; }
+  done
+}
+
 flood_setup() {
   FLOOD_P=$1
   FLOOD_A=$FLOOD_P-a FLOOD_B=$FLOOD_P-b
