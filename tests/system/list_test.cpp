@@ -593,23 +593,7 @@ std::function<void(Channel&)> hidden_netns_helper() {
     if (!cmd || *cmd != "hide") _exit(1);
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) child_fail(c, "socketpair");
-    char byte = 'x';
-    iovec iov{&byte, 1};
-    union {
-      cmsghdr h;
-      char buf[CMSG_SPACE(sizeof(int))];
-    } u{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = u.buf;
-    msg.msg_controllen = sizeof u.buf;
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &nsfd, sizeof(int));
-    if (sendmsg(sv[0], &msg, 0) != 1) child_fail(c, "sendmsg SCM_RIGHTS");
+    if (!send_fd(sv[0], nsfd)) child_fail(c, "sendmsg SCM_RIGHTS");
     close(nsfd);
     c.send("ready hidden=1");
     child_sleep_forever();  // both ends of the socketpair stay open: the fd stays in flight

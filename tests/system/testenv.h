@@ -144,6 +144,12 @@ class Child {
 // (with *err set). The calling process stays where it is.
 int new_netns_fd_from_process(std::string* err);
 
+// ---- passing fds ----------------------------------------------------------------------
+
+// One fd over a unix socket (SCM_RIGHTS); recv_fd returns it (close-on-exec) or -1.
+bool send_fd(int sock, int fd);
+int recv_fd(int sock);
+
 // ---- RAII guards ----------------------------------------------------------------------
 
 // mkdtemp("/tmp/nst<pid>...."); removed recursively (not crossing mounts) on destruction.

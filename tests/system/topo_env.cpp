@@ -23,6 +23,8 @@
 
 extern char** environ;
 
+#include "testenv.h"
+
 namespace topoenv {
 
 std::string Out::describe() const {
@@ -49,39 +51,6 @@ std::string find_exe(const std::string& name) {
   return name;
 }
 
-bool send_fd(int sock, int fd) {
-  char data = 'x';
-  iovec iov{&data, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  return sendmsg(sock, &msg, 0) == 1;
-}
-
-int recv_fd(int sock) {
-  char data;
-  iovec iov{&data, 1};
-  alignas(cmsghdr) char ctrl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctrl;
-  msg.msg_controllen = sizeof ctrl;
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
-  return fd;
-}
 
 }  // namespace
 
@@ -322,9 +291,9 @@ void TopoEnv::build_hidden() {
   if (pid == 0) {
     if (unshare(CLONE_NEWNET) != 0) _exit(1);
     int fd = open("/proc/self/ns/net", O_RDONLY);
-    _exit(fd >= 0 && send_fd(pass[1], fd) ? 0 : 2);
+    _exit(fd >= 0 && nst::send_fd(pass[1], fd) ? 0 : 2);
   }
-  int fd = recv_fd(pass[0]);
+  int fd = nst::recv_fd(pass[0]);
   waitpid(pid, nullptr, 0);
   close(pass[0]);
   close(pass[1]);
@@ -344,7 +313,7 @@ void TopoEnv::build_hidden() {
   must({"nsenter", "--net=" + path, "ip", "addr", "add", "10.202.0.2/24", "dev", name("hx")}, &errors);
   // Hide it: the fd goes into a socket's queue and our copy is closed. No process, mount or
   // open fd holds the namespace now; only the in-flight fd and the veth keep it.
-  if (!send_fd(hidden_sock_[0], fd)) errors.push_back("cannot put the hidden namespace's fd in flight");
+  if (!nst::send_fd(hidden_sock_[0], fd)) errors.push_back("cannot put the hidden namespace's fd in flight");
   close(fd);
 }
 
