@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstring>
 
 namespace nscope {
@@ -76,11 +77,16 @@ void copy_tuple(const nscope_ct_tuple& in, CtTuple& out) {
 }
 }  // namespace
 
-void decode_record(const RawRecord& r, const DecodeContext& ctx, Event& e) {
-  decode_event(r.ev, ctx, e);
-  if (!(ctx.collectors & NSCOPE_COLLECT_CT) || !(r.ev.flags & NSCOPE_EV_HAS_CT)) return;
+void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e) {
+  const auto& ev = *static_cast<const nscope_event*>(record);
+  decode_event(ev, ctx, e);
+  if (!(ctx.collectors & NSCOPE_COLLECT_CT) || !(ev.flags & NSCOPE_EV_HAS_CT) ||
+      size < sizeof(RawRecord))
+    return;
+  const auto& ct = *reinterpret_cast<const nscope_ct_ext*>(static_cast<const char*>(record) +
+                                                           offsetof(RawRecord, ct));
   e.has_ct = true;
-  switch (r.ct.ctinfo) {
+  switch (ct.ctinfo) {
     case 0: e.ct_state = CtState::established; break;
     case 1: e.ct_state = CtState::related; break;
     case 2: e.ct_state = CtState::new_; break;
@@ -89,11 +95,11 @@ void decode_record(const RawRecord& r, const DecodeContext& ctx, Event& e) {
     case 7: e.ct_state = CtState::untracked; break;
     default: e.ct_state = CtState::none;
   }
-  e.ct_status = r.ct.status;
-  e.ct_mark = r.ct.mark;
-  e.ct_zone = r.ct.zone;
-  copy_tuple(r.ct.orig, e.ct_orig);
-  copy_tuple(r.ct.reply, e.ct_reply);
+  e.ct_status = ct.status;
+  e.ct_mark = ct.mark;
+  e.ct_zone = ct.zone;
+  copy_tuple(ct.orig, e.ct_orig);
+  copy_tuple(ct.reply, e.ct_reply);
 }
 
 }  // namespace nscope

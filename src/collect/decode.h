@@ -29,7 +29,8 @@ struct DecodeContext {
 // Packets captured from the network header get a made-up Ethernet header (zero addresses,
 // the skb's protocol), so every packet in the model starts at the link layer, as in Retis.
 void decode_event(const nscope_event& raw, const DecodeContext& ctx, Event& e);
-// The same, with the ct extension (ignored unless the event says it has one).
-void decode_record(const RawRecord& raw, const DecodeContext& ctx, Event& e);
+// A ring-buffer record of `size` bytes: the event, and its ct extension when the event says
+// it has one and the record holds it.
+void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e);
 
 }  // namespace nscope

@@ -1,17 +1,19 @@
-// Formats and writes events off the polling thread, so a slow terminal or disk does not
-// cost events: the poller hands over chunks of raw records; a writer thread decodes them,
-// prints text and appends JSON lines. The JSON file only ever ends with a whole line: on a
-// write error (a full disk) it is cut back to the last whole event and the error is kept.
+// collect's output. The poll thread decodes each ring-buffer record where it lies and formats
+// it at once (text and JSON lines), so a record is read once and never copied; formatted
+// batches go to a writer thread, so a slow terminal or disk does not cost events. The JSON
+// file is an EventFile: it only ever ends with a whole line.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "collect/decode.h"
+#include "collect/event_file.h"
 #include "events/format.h"
 #include "nscope.h"
 
@@ -33,9 +35,12 @@ class EventWriter {
   EventWriter& operator=(const EventWriter&) = delete;
 
   void write_json_line(const std::string& line);  // before any event: the startup record
-  void push(const void* record, size_t size);  // poll thread; blocks only when far behind
-  void flush();                        // poll thread: hand the current chunk to the writer
-  // Drains everything, appends `trailer` (a JSON line, may be empty) and stops the thread.
+  // Poll thread: formats one ring-buffer record; blocks only when the writer is far behind.
+  void push(const void* record, size_t size);
+  // Poll thread, after each poll: text goes out at once; JSON once a batch is large or has
+  // waited a moment, so a file being followed fills in as events arrive.
+  void flush();
+  // Writes everything, appends `trailer` (a JSON line, may be empty) and stops the thread.
   void close(const std::string& trailer);
 
   bool failed() const;
@@ -43,23 +48,28 @@ class EventWriter {
   uint64_t written() const;  // events written
 
  private:
-  using Chunk = std::vector<RawRecord>;
+  struct Batch {
+    std::string text, json;
+    uint64_t events = 0;
+    bool sync = false;  // the JSON file shows it all once written
+  };
+  void hand_over();
   void run();
-  void write_chunk(const Chunk& c);
-  bool write_out(int fd, std::string& buf, bool json);
+  bool write_text(const std::string& buf);
+  bool write_json(std::string_view lines, bool sync);
 
   WriterOptions opts_;
-  Chunk current_;
-  std::deque<Chunk> queue_, spare_;
+  Event ev_;
+  Batch current_;
+  std::chrono::steady_clock::time_point last_hand_over_;
+  std::deque<Batch> queue_, spare_;
   mutable std::mutex mu_;
   std::condition_variable cv_, room_;
   bool closing_ = false;
   bool failed_ = false;
   std::string error_;
   uint64_t written_ = 0;
-  off_t committed_ = 0;  // bytes of the JSON file that end on a whole line
-  std::string text_buf_, json_buf_;
-  Event ev_;
+  std::unique_ptr<EventFile> file_;  // -o
   std::thread thread_;
 };
 

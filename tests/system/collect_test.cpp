@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -194,6 +195,29 @@ TEST(Collect, CountStopsAfterNEvents) {
   EXPECT_EQ(collect_programs_loaded(), 0);
 }
 
+// -o to a pipe (not a file: written plainly, no seeking) carries the same lines.
+TEST(Collect, JsonToAPipe) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev", "-o", "/dev/stdout", "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 1 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(20)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  std::istringstream in(r.out);
+  std::string line, first, last;
+  size_t events = 0;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << "not JSON: " << line;
+    if (first.empty()) first = line;
+    last = line;
+    if (j.contains("common")) ++events;
+  }
+  EXPECT_NE(first.find("\"startup\""), std::string::npos);
+  EXPECT_NE(last.find("\"stats\""), std::string::npos);
+  EXPECT_GE(events, 4u);  // request and reply, each at xmit and receive
+}
+
 TEST(Collect, SigtermDetachesFlushesAndExitsZero) {
   Pair p;
   ASSERT_TRUE(p.ok) << p.error;
@@ -220,6 +244,14 @@ TEST(Collect, SigtermDetachesFlushesAndExitsZero) {
   EXPECT_GT(collect_programs_loaded(false), 0);
   auto ping = nst::run({"ip", "netns", "exec", p.a.name(), "ping", "-c", "2", "-i", "0.2", "-W", "1", p.ip_b});
   EXPECT_EQ(ping.exit_code, 0) << ping.describe();
+  // While collect runs, the file fills in with whole lines, for a user following it.
+  std::string live;
+  for (int i = 0; i < 40 && std::count(live.begin(), live.end(), '\n') < 9; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    live = nst::read_file(file);
+  }
+  EXPECT_GE(std::count(live.begin(), live.end(), '\n'), 9) << "startup and 8 events, before the stop";
+  EXPECT_TRUE(!live.empty() && live.back() == '\n');
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);
