@@ -1,5 +1,7 @@
 #include "events/format.h"
 
+#include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include <arpa/inet.h>
@@ -229,26 +231,24 @@ void json_escape(std::string_view s, std::string& out) {
 namespace {
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// JSON numbers above 2^53 lose precision in JavaScript: write those as strings.
-void put_u64(uint64_t v, std::string& out) {
-  bool quote = v > (1ULL << 53);
-  if (quote) out += '"';
-  put_num(out, v);
-  if (quote) out += '"';
-}
-}  // namespace
+// Base64 two characters at a time: a table of every 12-bit value's pair.
+struct B64Pairs {
+  char pair[4096][2];
+  constexpr B64Pairs() : pair() {
+    for (int v = 0; v < 4096; ++v) {
+      pair[v][0] = kB64[v >> 6];
+      pair[v][1] = kB64[v & 63];
+    }
+  }
+};
+constexpr B64Pairs kB64Pairs;
 
-void base64_encode(const uint8_t* d, size_t n, std::string& out) {
-  size_t at = out.size();
-  out.resize(at + (n + 2) / 3 * 4);
-  char* p = out.data() + at;
+char* base64_raw(const uint8_t* d, size_t n, char* p) {
   size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
+  for (; i + 3 <= n; i += 3, p += 4) {
     uint32_t v = static_cast<uint32_t>(d[i]) << 16 | static_cast<uint32_t>(d[i + 1]) << 8 | d[i + 2];
-    *p++ = kB64[v >> 18];
-    *p++ = kB64[(v >> 12) & 63];
-    *p++ = kB64[(v >> 6) & 63];
-    *p++ = kB64[v & 63];
+    std::memcpy(p, kB64Pairs.pair[v >> 12], 2);
+    std::memcpy(p + 2, kB64Pairs.pair[v & 0xfff], 2);
   }
   if (n - i == 1) {
     uint32_t v = static_cast<uint32_t>(d[i]) << 16;
@@ -263,6 +263,15 @@ void base64_encode(const uint8_t* d, size_t n, std::string& out) {
     *p++ = kB64[(v >> 6) & 63];
     *p++ = '=';
   }
+  return p;
+}
+
+}  // namespace
+
+void base64_encode(const uint8_t* d, size_t n, std::string& out) {
+  size_t at = out.size();
+  out.resize(at + (n + 2) / 3 * 4);
+  base64_raw(d, n, out.data() + at);
 }
 
 bool base64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
@@ -293,109 +302,204 @@ bool base64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
   return true;
 }
 
-void format_event_json(const Event& e, std::string& out) {
-  put(out, "{\"common\":{\"timestamp\":");
-  put_num(out, e.ts);
-  put(out, ",\"smp_id\":");
-  put_num(out, e.cpu);
-  if (e.has_task) {
-    put(out, ",\"task\":{\"pid\":");
-    put_num(out, e.pid);
-    put(out, ",\"tgid\":");
-    put_num(out, e.tgid);
-    put(out, ",\"comm\":");
-    json_escape(fixed_str(e.comm), out);
-    out += '}';
+namespace {
+// Writes into space reserved up front: one size check per event instead of one per piece.
+class Cursor {
+ public:
+  explicit Cursor(char* p) : p_(p) {}
+  char* end() const { return p_; }
+
+  template <size_t N>
+  void lit(const char (&s)[N]) {
+    std::memcpy(p_, s, N - 1);
+    p_ += N - 1;
   }
-  put(out, "},\"kernel\":{\"probe_type\":");
-  json_escape(e.probe_type, out);
-  put(out, ",\"symbol\":");
-  json_escape(e.symbol, out);
-  out += '}';
-  if (e.has_netns) {
-    put(out, ",\"netns\":{\"inum\":");
-    put_num(out, e.netns_inum);
-    if (e.netns_cookie) {
-      put(out, ",\"cookie\":");
-      put_u64(e.netns_cookie, out);
+  void ch(char c) { *p_++ = c; }
+  template <class T>
+  void num(T v) {
+    p_ = std::to_chars(p_, p_ + 24, v).ptr;
+  }
+  void hex(uint64_t v) {
+    lit("0x");
+    p_ = std::to_chars(p_, p_ + 24, v, 16).ptr;
+  }
+  // JSON numbers above 2^53 lose precision in JavaScript: those are written as strings.
+  void u64(uint64_t v) {
+    bool quote = v > (1ULL << 53);
+    if (quote) ch('"');
+    num(v);
+    if (quote) ch('"');
+  }
+  // A JSON string: quoted, escaped; at most 6 bytes out per byte in.
+  void str(std::string_view s) {
+    ch('"');
+    for (char c0 : s) {
+      auto c = static_cast<unsigned char>(c0);
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+        *p_++ = c0;
+        continue;
+      }
+      *p_++ = '\\';
+      switch (c) {
+        case '"': ch('"'); break;
+        case '\\': ch('\\'); break;
+        case '\n': ch('n'); break;
+        case '\t': ch('t'); break;
+        case '\r': ch('r'); break;
+        default: {
+          constexpr char kHex[] = "0123456789abcdef";
+          lit("u00");
+          ch(kHex[c >> 4]);
+          ch(kHex[c & 15]);
+        }
+      }
     }
-    out += '}';
+    ch('"');
+  }
+  void b64(const uint8_t* d, size_t n) { p_ = base64_raw(d, n, p_); }
+  void addr(const CtTuple& t, const std::array<uint8_t, 16>& a) {
+    if (t.family == 6) {
+      inet_ntop(AF_INET6, a.data(), p_, INET6_ADDRSTRLEN);
+      p_ += std::strlen(p_);
+    } else {
+      for (size_t i = 0; i < 4; ++i) {
+        if (i) ch('.');
+        num(a[i]);
+      }
+    }
+  }
+
+ private:
+  char* p_;
+};
+
+// The most format_event_json can write for e: the fixed text and numbers, every string
+// escaped at worst, the packet in base64.
+size_t json_bound(const Event& e) {
+  return 1024 + 6 * (e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
+                     e.comm.size() + e.ifname.size()) +
+         (size_t{e.caplen} + 2) / 3 * 4;
+}
+
+char* format_json(const Event& e, char* at) {
+  Cursor o(at);
+  o.lit("{\"common\":{\"timestamp\":");
+  o.num(e.ts);
+  o.lit(",\"smp_id\":");
+  o.num(e.cpu);
+  if (e.has_task) {
+    o.lit(",\"task\":{\"pid\":");
+    o.num(e.pid);
+    o.lit(",\"tgid\":");
+    o.num(e.tgid);
+    o.lit(",\"comm\":");
+    o.str(fixed_str(e.comm));
+    o.ch('}');
+  }
+  o.lit("},\"kernel\":{\"probe_type\":");
+  o.str(e.probe_type);
+  o.lit(",\"symbol\":");
+  o.str(e.symbol);
+  o.ch('}');
+  if (e.has_netns) {
+    o.lit(",\"netns\":{\"inum\":");
+    o.num(e.netns_inum);
+    if (e.netns_cookie) {
+      o.lit(",\"cookie\":");
+      o.u64(e.netns_cookie);
+    }
+    o.ch('}');
   }
   if (e.has_dev) {
-    put(out, ",\"dev\":{\"name\":");
-    json_escape(fixed_str(e.ifname), out);
-    put(out, ",\"ifindex\":");
-    put_num(out, e.ifindex);
+    o.lit(",\"dev\":{\"name\":");
+    o.str(fixed_str(e.ifname));
+    o.lit(",\"ifindex\":");
+    o.num(e.ifindex);
     if (e.rx_ifindex) {
-      put(out, ",\"rx_ifindex\":");
-      put_num(out, e.rx_ifindex);
+      o.lit(",\"rx_ifindex\":");
+      o.num(e.rx_ifindex);
     }
-    out += '}';
+    o.ch('}');
   }
   if (e.has_skb) {
-    put(out, ",\"skb\":{\"addr\":\"");
-    put_hex(out, e.skb_addr);
-    put(out, "\",\"len\":");
-    put_num(out, e.len);
-    put(out, ",\"data_len\":");
-    put_num(out, e.data_len);
-    put(out, ",\"mark\":");
-    put_num(out, e.mark);
-    put(out, ",\"protocol\":");
-    put_num(out, e.protocol);
-    out += '}';
+    o.lit(",\"skb\":{\"addr\":\"");
+    o.hex(e.skb_addr);
+    o.lit("\",\"len\":");
+    o.num(e.len);
+    o.lit(",\"data_len\":");
+    o.num(e.data_len);
+    o.lit(",\"mark\":");
+    o.num(e.mark);
+    o.lit(",\"protocol\":");
+    o.num(e.protocol);
+    o.ch('}');
   }
   if (e.has_tracking) {
-    put(out, ",\"skb-tracking\":{\"orig_head\":");
-    put_u64(e.orig_head, out);
-    put(out, ",\"timestamp\":");
-    put_u64(e.track_ts, out);
-    put(out, ",\"skb\":");
-    put_u64(e.skb_addr, out);
-    out += '}';
+    o.lit(",\"skb-tracking\":{\"orig_head\":");
+    o.u64(e.orig_head);
+    o.lit(",\"timestamp\":");
+    o.u64(e.track_ts);
+    o.lit(",\"skb\":");
+    o.u64(e.skb_addr);
+    o.ch('}');
   }
   if (e.has_drop) {
-    put(out, ",\"skb-drop\":{\"drop_reason\":");
-    json_escape(e.drop_reason, out);
-    out += '}';
+    o.lit(",\"skb-drop\":{\"drop_reason\":");
+    o.str(e.drop_reason);
+    o.ch('}');
   }
   if (e.has_ct) {
-    put(out, ",\"ct\":{\"state\":");
-    json_escape(ct_state_name(e.ct_state), out);
-    put(out, ",\"status\":");
-    put_num(out, e.ct_status);
-    put(out, ",\"zone_id\":");
-    put_num(out, e.ct_zone);
-    put(out, ",\"mark\":");
-    put_num(out, e.ct_mark);
+    o.lit(",\"ct\":{\"state\":");
+    o.str(ct_state_name(e.ct_state));
+    o.lit(",\"status\":");
+    o.num(e.ct_status);
+    o.lit(",\"zone_id\":");
+    o.num(e.ct_zone);
+    o.lit(",\"mark\":");
+    o.num(e.ct_mark);
     for (int dir = 0; dir < 2; ++dir) {
       const CtTuple& t = dir ? e.ct_reply : e.ct_orig;
-      put(out, dir ? ",\"reply\":{\"src\":\"" : ",\"orig\":{\"src\":\"");
-      put_addr(t, t.src, out);
-      put(out, "\",\"dst\":\"");
-      put_addr(t, t.dst, out);
-      put(out, "\",\"version\":");
-      put_num(out, t.family);
-      put(out, ",\"proto\":");
-      put_num(out, t.proto);
-      put(out, ",\"sport\":");
-      put_num(out, t.sport);
-      put(out, ",\"dport\":");
-      put_num(out, t.dport);
-      out += '}';
+      if (dir) o.lit(",\"reply\":{\"src\":\"");
+      else o.lit(",\"orig\":{\"src\":\"");
+      o.addr(t, t.src);
+      o.lit("\",\"dst\":\"");
+      o.addr(t, t.dst);
+      o.lit("\",\"version\":");
+      o.num(t.family);
+      o.lit(",\"proto\":");
+      o.num(t.proto);
+      o.lit(",\"sport\":");
+      o.num(t.sport);
+      o.lit(",\"dport\":");
+      o.num(t.dport);
+      o.ch('}');
     }
-    out += '}';
+    o.ch('}');
   }
   if (e.has_packet) {
-    put(out, ",\"packet\":{\"len\":");
-    put_num(out, e.len);
-    put(out, ",\"capture_len\":");
-    put_num(out, e.caplen);
-    put(out, ",\"data\":\"");
-    base64_encode(e.data.data(), e.caplen, out);
-    put(out, "\"}");
+    o.lit(",\"packet\":{\"len\":");
+    o.num(e.len);
+    o.lit(",\"capture_len\":");
+    o.num(e.caplen);
+    o.lit(",\"data\":\"");
+    o.b64(e.data.data(), e.caplen);
+    o.lit("\"}");
   }
-  out += '}';
+  o.ch('}');
+  return o.end();
+}
+}  // namespace
+
+void format_event_json(const Event& e, std::string& out) {
+  size_t bound = json_bound(e);
+  if (bound <= 4096) {  // the usual case: a stack buffer, then one append
+    char buf[4096];
+    out.append(buf, static_cast<size_t>(format_json(e, buf) - buf));
+    return;
+  }
+  size_t at = out.size();
+  out.resize(at + bound);
+  out.resize(static_cast<size_t>(format_json(e, out.data() + at) - out.data()));
 }
 
 }  // namespace nscope
