@@ -1,6 +1,7 @@
 #include "collect/event_file.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,7 +22,10 @@ EventFile::EventFile(int fd, std::string path) : fd_(fd), path_(std::move(path))
   if (!seekable_) off_ = 0;
   struct stat st {};
   if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || off_ % kBlock) return;
-  buf_.reset(static_cast<char*>(std::aligned_alloc(kBlock, kBufSize)));
+  // On 2 MiB boundaries, so it can sit in huge pages: a direct write pins its pages, and
+  // fewer pages make that cheaper.
+  buf_.reset(static_cast<char*>(std::aligned_alloc(2 << 20, kBufSize)));
+  if (buf_) madvise(buf_.get(), kBufSize, MADV_HUGEPAGE);
   direct_ = buf_ && set_direct(true);
 }
 

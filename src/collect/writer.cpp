@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -20,12 +21,22 @@ constexpr size_t kMaxSpare = 4;
 EventWriter::EventWriter(WriterOptions opts)
     : opts_(std::move(opts)), last_hand_over_(std::chrono::steady_clock::now()) {
   if (opts_.json_fd >= 0) file_ = std::make_unique<EventFile>(opts_.json_fd, opts_.json_path);
-  current_.json.reserve(kBatchBytes + 4096);
   thread_ = std::thread([this] { run(); });
 }
 
 EventWriter::~EventWriter() {
   if (thread_.joinable()) close("");
+}
+
+char* EventWriter::Bytes::room(size_t n) {
+  if (size + n > cap) {
+    size_t c = std::max({cap * 2, size + n, kBatchBytes + (64 << 10)});
+    auto grown = std::make_unique_for_overwrite<char[]>(c);
+    if (size) std::memcpy(grown.get(), data.get(), size);
+    data = std::move(grown);
+    cap = c;
+  }
+  return end();
 }
 
 void EventWriter::write_json_line(const std::string& line) {
@@ -37,11 +48,13 @@ void EventWriter::push(const void* record, size_t size) {
   decode_record(record, size, opts_.decode, ev_);
   if (opts_.text_fd >= 0) format_event_text(ev_, opts_.text, current_.text);
   if (opts_.json_fd >= 0) {
-    format_event_json(ev_, current_.json);
-    current_.json += '\n';
+    char* at = current_.json.room(event_json_bound(ev_) + 1);
+    at = format_event_json(ev_, at);
+    *at++ = '\n';
+    current_.json.size = static_cast<size_t>(at - current_.json.data.get());
   }
   ++current_.events;
-  if (current_.json.size() >= kBatchBytes || current_.text.size() >= kBatchBytes) hand_over();
+  if (current_.json.size >= kBatchBytes || current_.text.size() >= kBatchBytes) hand_over();
 }
 
 void EventWriter::flush() {
@@ -54,7 +67,7 @@ void EventWriter::flush() {
 
 void EventWriter::hand_over() {
   last_hand_over_ = std::chrono::steady_clock::now();
-  if (!current_.events && current_.text.empty() && current_.json.empty()) return;
+  if (!current_.events && current_.text.empty() && !current_.json.size) return;
   std::unique_lock lk(mu_);
   room_.wait(lk, [&] { return queue_.size() < kMaxQueued || failed_; });
   queue_.push_back(std::move(current_));
@@ -63,7 +76,6 @@ void EventWriter::hand_over() {
     spare_.pop_front();
   } else {
     current_ = Batch();
-    current_.json.reserve(kBatchBytes + 4096);
   }
   lk.unlock();
   cv_.notify_one();
@@ -134,12 +146,12 @@ void EventWriter::run() {
     room_.notify_all();
     if (!failed()) {
       bool ok = opts_.text_fd < 0 || b.text.empty() || write_text(b.text);
-      if (ok && file_) ok = write_json(b.json, b.sync);
+      if (ok && file_) ok = write_json(b.json.view(), b.sync);
       std::lock_guard lk(mu_);
       if (ok && !failed_) written_ += b.events;
     }
     b.text.clear();
-    b.json.clear();
+    b.json.size = 0;
     b.events = 0;
     b.sync = false;
     std::lock_guard lk(mu_);

@@ -48,8 +48,17 @@ class EventWriter {
   uint64_t written() const;  // events written
 
  private:
+  // Grows without zeroing what it reserves (std::string would), for formatting in place.
+  struct Bytes {
+    std::unique_ptr<char[]> data;
+    size_t size = 0, cap = 0;
+    char* room(size_t n);  // n bytes free at end()
+    char* end() { return data.get() + size; }
+    std::string_view view() const { return {data.get(), size}; }
+  };
   struct Batch {
-    std::string text, json;
+    std::string text;
+    Bytes json;
     uint64_t events = 0;
     bool sync = false;  // the JSON file shows it all once written
   };

@@ -373,15 +373,16 @@ class Cursor {
   char* p_;
 };
 
-// The most format_event_json can write for e: the fixed text and numbers, every string
-// escaped at worst, the packet in base64.
-size_t json_bound(const Event& e) {
+}  // namespace
+
+// The fixed text and numbers, every string escaped at worst, the packet in base64.
+size_t event_json_bound(const Event& e) {
   return 1024 + 6 * (e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
                      e.comm.size() + e.ifname.size()) +
          (size_t{e.caplen} + 2) / 3 * 4;
 }
 
-char* format_json(const Event& e, char* at) {
+char* format_event_json(const Event& e, char* at) {
   Cursor o(at);
   o.lit("{\"common\":{\"timestamp\":");
   o.num(e.ts);
@@ -488,18 +489,17 @@ char* format_json(const Event& e, char* at) {
   o.ch('}');
   return o.end();
 }
-}  // namespace
 
 void format_event_json(const Event& e, std::string& out) {
-  size_t bound = json_bound(e);
+  size_t bound = event_json_bound(e);
   if (bound <= 4096) {  // the usual case: a stack buffer, then one append
     char buf[4096];
-    out.append(buf, static_cast<size_t>(format_json(e, buf) - buf));
+    out.append(buf, static_cast<size_t>(format_event_json(e, buf) - buf));
     return;
   }
   size_t at = out.size();
   out.resize(at + bound);
-  out.resize(static_cast<size_t>(format_json(e, out.data() + at) - out.data()));
+  out.resize(static_cast<size_t>(format_event_json(e, out.data() + at) - out.data()));
 }
 
 }  // namespace nscope

@@ -34,6 +34,9 @@ void format_tracking_id(const Event& e, std::string& out);
 
 // One JSON object on one line (no newline), sections named as Retis names them.
 void format_event_json(const Event& e, std::string& out);
+// The same into space the caller has: at most event_json_bound(e) bytes. Returns the end.
+size_t event_json_bound(const Event& e);
+char* format_event_json(const Event& e, char* out);
 
 // Appends s as a JSON string literal (quoted, escaped).
 void json_escape(std::string_view s, std::string& out);
