@@ -42,6 +42,14 @@ struct {
 	__uint(max_entries, 32 << 20); /* --buffer-size */
 } events SEC(".maps");
 
+/* Per CPU: bytes submitted since this CPU last asked how much waits (wakeup_flag). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unchecked SEC(".maps");
+
 /* Per slot, per CPU: events the ring buffer could not take. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -68,6 +76,24 @@ struct event_ct {
 	struct nscope_event ev;
 	struct nscope_ct_ext ct;
 };
+
+/* Wake the reader only once a batch is waiting: one wakeup per event would cost more than
+ * the event itself, and the reader also polls on a short timeout. Even asking how much
+ * waits reads a cache line the reader writes, so each CPU asks once per 64 KiB it adds. */
+static __always_inline __u64 wakeup_flag(__u64 size)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&unchecked, &zero);
+
+	if (!n)
+		return 0;
+	*n += size;
+	if (*n < (64 << 10))
+		return BPF_RB_NO_WAKEUP;
+	*n = 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									   : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count(void *map, __u32 slot)
 {
@@ -318,7 +344,8 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	struct pkt_view view = {};
 	struct nscope_event *e;
 	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
-	__u64 id, now = 0;
+	struct task_struct *task;
+	__u64 now = 0, size;
 
 	if (cfg.skb_arg != NSCOPE_ARG_NONE)
 		skb = arg(ctx, cfg.skb_arg);
@@ -360,10 +387,8 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	if (!now)
 		now = bpf_ktime_get_ns();
 
-	if (collectors & NSCOPE_COLLECT_CT)
-		e = bpf_ringbuf_reserve(&events, sizeof(struct event_ct), 0);
-	else
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	size = collectors & NSCOPE_COLLECT_CT ? sizeof(struct event_ct) : sizeof(*e);
+	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e) {
 		count(&lost, slot);
 		if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
@@ -373,10 +398,12 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	e->ts = now;
 	e->probe = slot;
 	e->cpu = bpf_get_smp_processor_id();
-	id = bpf_get_current_pid_tgid();
-	e->pid = (__u32)id;
-	e->tgid = id >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* Plain loads from the BTF-typed current task: cheaper than the pid and comm helpers,
+	 * which copy the name a byte at a time. */
+	task = bpf_get_current_task_btf();
+	e->pid = task->pid;
+	e->tgid = task->tgid;
+	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
 	e->skb = (__u64)skb;
 	e->flags = 0;
 	e->ns_src = where.src;
@@ -441,10 +468,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
 		untrack(skb);
 #undef cfg
-	/* Wake the reader only once a batch is waiting: one wakeup per event would cost more
-	 * than the event itself. The reader also polls on a short timeout. */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-				      ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, wakeup_flag(size));
 	return 0;
 }
 
