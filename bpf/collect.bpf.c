@@ -29,6 +29,10 @@ const volatile __u64 netns_filter_cookie[NSCOPE_MAX_NETNS_FILTER] = {};
 const volatile bool filter_packet = false; /* -f */
 const volatile __u32 filter_packet_bytes = NSCOPE_FILTER_BYTES; /* what -f reads */
 const volatile bool filter_meta = false;   /* -m */
+/* The kernel lets programs load packet bytes straight from skb->head (Linux 6.16 on: the
+ * verifier turns them into fault-safe loads). Then -f reads only the bytes its expression
+ * looks at, and the capture needs no helper call. User space finds out by loading. */
+const volatile bool direct_packet = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -220,17 +224,36 @@ static __always_inline void capture(struct nscope_event *e, const struct pkt_vie
 	e->pad[0] = v->l2len;
 	if (cap > NSCOPE_PKT_CAPTURE)
 		cap = NSCOPE_PKT_CAPTURE;
-	if (cap && bpf_probe_read_kernel(e->data, cap, v->start) == 0)
+	if (direct_packet) {
+		/* Whole words; the bytes of the last one past cap are never shown. */
+#pragma unroll
+		for (__u32 i = 0; i < NSCOPE_PKT_CAPTURE / 8; i++) {
+			if (i * 8 >= cap)
+				break;
+			((__u64 *)e->data)[i] = *(__u64 *)(v->start + i * 8);
+		}
 		e->caplen = cap;
+	} else if (cap && bpf_probe_read_kernel(e->data, cap, v->start) == 0) {
+		e->caplen = cap;
+	}
 }
 
-/* -f: reads the packet's first bytes once into the per-CPU scratch and runs the compiled
- * filter on them. Returns the bytes read (the event copies them), or -1: no match. */
+/* -f: runs the compiled filter on the packet's first bytes: where they lie with
+ * direct_packet, else read once into the per-CPU scratch (*buf, which the event then copies
+ * from). Returns the bytes the filter could see, or -1: no match. */
 static __always_inline int match_packet(struct nscope_pkt_buf **buf, const struct pkt_view *v)
 {
 	__u32 zero = 0;
 	__u64 cap = v->avail;
 
+	if (direct_packet) {
+		if (cap > NSCOPE_FILTER_BYTES)
+			cap = NSCOPE_FILTER_BYTES;
+		if (!nscope_filter_packet(v->start, cap, v->wirelen,
+					  v->flags == NSCOPE_EV_HAS_MAC && v->l2len >= 14))
+			return -1;
+		return cap;
+	}
 	*buf = bpf_map_lookup_elem(&pkt_scratch, &zero);
 	if (!*buf)
 		return -1;
@@ -448,13 +471,14 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 		e->data_len = skb->data_len;
 		e->mark = skb->mark;
 		e->protocol = skb->protocol;
-		if (filtered >= 0 && buf) { /* -f read the bytes already */
+		if (filtered >= 0 && buf) { /* -f read the bytes into the scratch already */
 			__builtin_memcpy(e->data, buf->data, NSCOPE_PKT_CAPTURE);
 			e->flags |= view.flags;
 			e->pad[0] = view.l2len;
 			e->caplen = filtered < NSCOPE_PKT_CAPTURE ? filtered : NSCOPE_PKT_CAPTURE;
 		} else {
-			view_packet(&view, skb);
+			if (filtered < 0) /* else -f made the view */
+				view_packet(&view, skb);
 			capture(e, &view);
 		}
 	}

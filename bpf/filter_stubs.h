@@ -14,9 +14,10 @@
 #define NSCOPE_STR_(x) #x
 #define NSCOPE_STR(x) NSCOPE_STR_(x)
 
-/* Non-zero when the packet matches. buf: NSCOPE_FILTER_BYTES bytes in a map value, caplen of
- * them valid; wirelen: the packet's length from the same header; is_l2: buf starts at an
- * Ethernet header, else at the IP header. */
+/* Non-zero when the packet matches. buf: the packet's first bytes, caplen of them valid
+ * (at most NSCOPE_FILTER_BYTES): in a map value, or where they lie in the skb when the kernel
+ * allows plain loads there; wirelen: the packet's length from the same header; is_l2: buf
+ * starts at an Ethernet header, else at the IP header. */
 static __attribute__((noinline)) int nscope_filter_packet(__u8 *buf, __u32 caplen,
 							  __u32 wirelen, __u32 is_l2)
 {

@@ -147,7 +147,7 @@ struct nscope_probe_cfg {
 /* Per-CPU scratch where a packet's first bytes are read once for -f and then copied into
  * the event. */
 struct nscope_pkt_buf {
-	__u8 data[NSCOPE_FILTER_BYTES];
+	__u8 data[NSCOPE_FILTER_BYTES] __attribute__((aligned(8))); /* copied a word at a time */
 };
 
 /* tests/system/filter_test.cpp runs compiled -f filters on these in bpf/filter_test.bpf.c */
@@ -208,7 +208,7 @@ struct nscope_event {
 	__u64 orig_head;  /* ... and head then */
 	__u32 drop_reason;
 	__u32 pad2;
-	__u8 data[NSCOPE_PKT_CAPTURE];
+	__u8 data[NSCOPE_PKT_CAPTURE] __attribute__((aligned(8)));
 };
 
 struct nscope_ct_tuple {

@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "bpfload/libbpf_log.h"
 #include "collect.skel.h"
@@ -30,33 +32,23 @@ bpf_program* slot_program(collect* s, size_t i) {
   return nullptr;
 }
 
-}  // namespace
+// Opens the programs, configures them for cfg and loads them. direct: packet bytes are read
+// with plain loads (see direct_packet in collect.bpf.c), which older kernels refuse.
+Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool direct) {
+  struct Owner {
+    collect* s = collect::open();
+    ~Owner() {
+      if (s) collect::destroy(s);
+    }
+  } skel;
+  if (!skel.s) return bpf_error(errno, "cannot open the collect BPF programs");
 
-uint64_t ring_size_for(uint64_t requested) {
-  uint64_t size = 4096;
-  while (size < requested && size < (1ull << 31)) size <<= 1;
-  return size;
-}
-
-Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, Sink sink) {
-  if (cfg.probes.empty()) return Error::msg("no probes to attach");
-  if (cfg.probes.size() > NSCOPE_MAX_PROBES)
-    return Error::msg("too many probes (" + std::to_string(cfg.probes.size()) + "); at most " +
-                      std::to_string(NSCOPE_MAX_PROBES));
-  std::unique_ptr<Collector> c(new Collector());
-  c->sink_ = std::move(sink);
-  c->nslots_ = cfg.probes.size();
-  c->ncpus_ = libbpf_num_possible_cpus();
-  if (auto r = filter::register_filter_sections(); !r) return r.error();
-  c->skel_ = collect::open();
-  if (!c->skel_) return bpf_error(errno, "cannot open the collect BPF programs");
-
-  auto* ro = c->skel_->rodata;
+  auto* ro = skel.s->rodata;
   ro->collectors = cfg.collectors;
-  uint64_t ring = ring_size_for(cfg.buffer_size);
   ro->wakeup_bytes = ring / 16;
+  ro->direct_packet = direct;
   for (size_t i = 0; i < NSCOPE_MAX_PROBES; ++i) {
-    bpf_program* p = slot_program(c->skel_, i);
+    bpf_program* p = slot_program(skel.s, i);
     if (!p) return Error::msg("BPF object lacks probe slot " + std::to_string(i));
     bpf_program__set_autoload(p, i < cfg.probes.size());
     if (i < cfg.probes.size()) {
@@ -76,7 +68,8 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   }
   std::vector<filter::StubBody> bodies;
   ro->filter_packet = f.packet.has_value();
-  // -f reads what it needs, and what the event keeps when the skb collector is on.
+  // Without direct loads -f copies what it needs, and what the event keeps when the skb
+  // collector is on.
   ro->filter_packet_bytes = std::min<uint32_t>(
       NSCOPE_FILTER_BYTES,
       std::max<uint32_t>(f.packet_bytes, (cfg.collectors & NSCOPE_COLLECT_SKB) ? NSCOPE_PKT_CAPTURE : 0));
@@ -84,19 +77,49 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   ro->filter_meta = f.meta.has_value();
   if (f.meta) bodies.push_back({NSCOPE_STUB_META, *f.meta});
 
-  if (bpf_map__set_max_entries(c->skel_->maps.tracking, cfg.tracking_entries) != 0)
+  if (bpf_map__set_max_entries(skel.s->maps.tracking, cfg.tracking_entries) != 0)
     return bpf_error(errno, "cannot size the tracking map");
-  if (bpf_map__set_max_entries(c->skel_->maps.events, static_cast<uint32_t>(ring)) != 0)
+  if (bpf_map__set_max_entries(skel.s->maps.events, static_cast<uint32_t>(ring)) != 0)
     return bpf_error(errno, "cannot size the ring buffer");
-  {
-    filter::PatchScope patch(std::move(bodies));
-    if (collect::load(c->skel_) != 0) {
-      int err = errno;
-      if (!patch.error().empty())
-        return Error::msg("cannot put the filters into the BPF programs: " + patch.error());
-      return bpf_error(err, "cannot load the collect BPF programs");
-    }
+  filter::PatchScope patch(std::move(bodies));
+  if (collect::load(skel.s) != 0) {
+    int err = errno;
+    if (!patch.error().empty())
+      return Error::msg("cannot put the filters into the BPF programs: " + patch.error());
+    return bpf_error(err, "cannot load the collect BPF programs");
   }
+  return std::exchange(skel.s, nullptr);
+}
+
+}  // namespace
+
+uint64_t ring_size_for(uint64_t requested) {
+  uint64_t size = 4096;
+  while (size < requested && size < (1ull << 31)) size <<= 1;
+  return size;
+}
+
+Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, Sink sink) {
+  if (cfg.probes.empty()) return Error::msg("no probes to attach");
+  if (cfg.probes.size() > NSCOPE_MAX_PROBES)
+    return Error::msg("too many probes (" + std::to_string(cfg.probes.size()) + "); at most " +
+                      std::to_string(NSCOPE_MAX_PROBES));
+  std::unique_ptr<Collector> c(new Collector());
+  c->sink_ = std::move(sink);
+  c->nslots_ = cfg.probes.size();
+  c->ncpus_ = libbpf_num_possible_cpus();
+  if (auto r = filter::register_filter_sections(); !r) return r.error();
+  uint64_t ring = ring_size_for(cfg.buffer_size);
+  // Plain loads from packet memory where the kernel allows them, else the helper. The
+  // variable forces the helper, for tests and for a kernel whose plain loads misbehave.
+  Result<collect*> skel = Error::msg("");
+  if (!getenv("NSCOPE_NO_DIRECT_PACKET")) skel = open_and_load(cfg, ring, true);
+  if (!skel) {
+    libbpf_log_take();  // the refusal of plain loads is not news
+    skel = open_and_load(cfg, ring, false);
+  }
+  if (!skel) return skel.error();
+  c->skel_ = skel.value();
 
   c->rb_ = ring_buffer__new(bpf_map__fd(c->skel_->maps.events), on_record, c.get(), nullptr);
   if (!c->rb_) return bpf_error(errno, "cannot open the ring buffer");

@@ -128,8 +128,10 @@ Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitte
           e.mov64_reg(kT1, kT2);
           e.alu64_imm(BPF_ADD, kT1, static_cast<int32_t>(n));
           e.jmp_reg(BPF_JGT, kT1, kCaplen, fail);
-          e.alu64_reg(BPF_ADD, kT2, kBuf);
-          load_swap(e, size, kT2, 0);
+          // pointer += offset: the verifier keeps the pointer's type only this way round.
+          e.mov64_reg(kT1, kBuf);
+          e.alu64_reg(BPF_ADD, kT1, kT2);
+          load_swap(e, size, kT1, 0);
         } else {
           return Error::msg("-f: " + where(pc, i) + " uses a load mode nscope cannot translate");
         }

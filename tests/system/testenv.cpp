@@ -105,6 +105,10 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
+  std::vector<char*> cenv;
+  for (char** e = environ; *e; ++e) cenv.push_back(*e);
+  for (auto& e : opts.env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
   int out = memfd_create("nst-out", MFD_CLOEXEC);
   int err = memfd_create("nst-err", MFD_CLOEXEC);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -128,7 +132,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
     if (setid) {
       if (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0) _exit(125);
     }
-    execve(exe.c_str(), cargv.data(), environ);
+    execve(exe.c_str(), cargv.data(), cenv.data());
     _exit(127);
   }
   close(devnull);

@@ -38,6 +38,7 @@ struct RunOptions {
   std::optional<uid_t> uid;  // drop to this uid (and gid) in the child before exec
   std::optional<gid_t> gid;
   std::string cwd;  // chdir here before exec when not empty
+  std::vector<std::string> env;  // NAME=VALUE added to the child's environment
 };
 
 inline RunOptions with_timeout(std::chrono::milliseconds t) {
