@@ -1,5 +1,7 @@
 #include "filter/cbpf.h"
 
+#include <algorithm>
+
 #include <linux/filter.h>
 
 #include <fmt/format.h>
@@ -256,7 +258,16 @@ Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn
   e.mov64_reg(kWirelen, 3);
   e.mov64_imm(kA, 0);
   e.mov64_imm(kX, 0);
-  for (int off = 8; off <= 4 * kScratchSlots; off += 8) e.store_imm(BPF_DW, 10, static_cast<int16_t>(-off), 0);
+  // M[] lives on the stack, which the verifier wants written before it is read: zeroed when
+  // either program reads it (most expressions never do).
+  auto reads_mem = [](const std::vector<CbpfInsn>& p) {
+    return std::any_of(p.begin(), p.end(), [](const CbpfInsn& i) {
+      uint16_t cls = BPF_CLASS(i.code);
+      return (cls == BPF_LD || cls == BPF_LDX) && BPF_MODE(i.code) == BPF_MEM;
+    });
+  };
+  if (reads_mem(ethernet) || reads_mem(raw_ip))
+    for (int off = 8; off <= 4 * kScratchSlots; off += 8) e.store_imm(BPF_DW, 10, static_cast<int16_t>(-off), 0);
   // Never true (the caller clamps caplen), but keeps the shared exit reachable for the
   // verifier when no load can fail.
   e.jmp_imm(BPF_JGT, kCaplen, NSCOPE_FILTER_BYTES, fail);
