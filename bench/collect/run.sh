@@ -71,3 +71,4 @@ echo "| (b) nscope collect -c skb,ns,dev -o FILE | $mb | $(echo "scale=2; $mb/$m
 echo "| (c) bpftrace, same tracepoints and fields | $mc | $(echo "scale=2; $mc/$ma" | bc) |"
 echo
 echo "nscope/bpftrace: $(echo "scale=2; $mb/$mc" | bc)x; lost events: nscope ${LOSTB[*]}; bpftrace ${LOSTC[*]:-0}"
+echo "median of the runs' own ratios: nscope/untraced $(paired_ratio RB RA), nscope/bpftrace $(paired_ratio RB RC)"

@@ -57,3 +57,5 @@ echo "| (b) collect -c skb,ns,dev -o FILE | $mb | $(r $mb $ma) | 1.000 | $(media
 echo "| (c) + -f 'udp port 9' (matches nothing) | $mc | $(r $mc $ma) | $(r $mc $mb) | $(median "${NC[@]}") |"
 echo "| (d) + -f 'ip' (matches every packet) | $md | $(r $md $ma) | $(r $md $mb) | $(median "${ND[@]}") |"
 echo "| (e) + --netns (a namespace without traffic) | $me | $(r $me $ma) | $(r $me $mb) | $(median "${NE[@]}") |"
+echo
+echo "median of the runs' own ratios: -f 'udp port 9'/untraced $(paired_ratio RC RA), -f ip/no filter $(paired_ratio RD RB), --netns/untraced $(paired_ratio RE RA)"

@@ -61,6 +61,15 @@ settle() {
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
+# Median of the runs' own ratios NUM[i]/DEN[i] (two array names): each run's variants ran
+# back to back, so this follows the machine's drift better than a ratio of medians.
+paired_ratio() {
+  local -n num=$1 den=$2
+  local i
+  for i in "${!num[@]}"; do echo "scale=4; ${num[$i]}/${den[$i]}" | bc; done |
+    sort -n | awk '{a[NR]=$1} END {printf "%.3f\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
+
 # Starts `nscope collect ARGS...` in the background until it has attached; COLLECT_PID.
 collect_start() {
   local err=$1; shift

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "collect/placement.h"
 #include "collect/writer.h"
 #include "util/fd.h"
 
@@ -137,11 +139,18 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
 
   uint64_t n = 0;
   bool count_reached = false;
+  // Events per CPU, for keeping this process's threads off the CPUs the traffic runs on.
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF))));
+  Placement placement;
+  placement.add_thread(pthread_self());
+  placement.add_thread(writer.thread_handle());
   auto collector = Collector::start(o.collector, [&](const void* rec, size_t size) {
     if (o.count && n >= o.count) {
       count_reached = true;
       return false;
     }
+    uint32_t cpu = static_cast<const nscope_event*>(rec)->cpu;
+    if (cpu < per_cpu.size()) ++per_cpu[cpu];
     writer.push(rec, size);
     ++n;
     if (o.count && n >= o.count) count_reached = true;
@@ -222,6 +231,8 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     }
     if (now - last_report >= std::chrono::seconds(1)) {
       last_report = now;
+      placement.update(per_cpu);
+      std::fill(per_cpu.begin(), per_cpu.end(), 0);
       // The age-out walks the whole tracking map with syscalls: every 5 s is enough for a
       // 10 s age, and keeps it off a flood's critical path.
       if ((o.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks % 5 == 0)

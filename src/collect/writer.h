@@ -43,6 +43,7 @@ class EventWriter {
   // Writes everything, appends `trailer` (a JSON line, may be empty) and stops the thread.
   void close(const std::string& trailer);
 
+  std::thread::native_handle_type thread_handle() { return thread_.native_handle(); }
   bool failed() const;
   std::string error() const;
   uint64_t written() const;  // events written
