@@ -1,11 +1,24 @@
 // nscope: network namespaces, who holds them, what is inside, and packets across them.
 // The CLI edge: parse arguments, run one command, map errors to exit codes
 // (0 ok, 1 runtime error, 2 usage error). Commands live in src/cli/cmd_*.cpp.
+#include <algorithm>
+#include <cstring>
+#include <functional>
 #include <iostream>
 #include <vector>
 
 #include "bpfload/libbpf_log.h"
 #include "cli/commands.h"
+
+namespace {
+// The first argument that is not an option of nscope itself: the command's name, if any.
+const char* first_positional(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (argv[i][0] != '-') return argv[i];
+    else if (std::strcmp(argv[i], "--") == 0) return i + 1 < argc ? argv[i + 1] : nullptr;
+  return nullptr;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace nscope::cli;
@@ -17,16 +30,35 @@ int main(int argc, char** argv) {
 
   std::string cmdline = "nscope";
   for (int i = 1; i < argc; ++i) cmdline += std::string(" ") + argv[i];
-  std::vector<Runner> runners{
-      register_list(app),
-      register_info(app),
-      register_show(app),
-      register_topo(app),
-      register_collect(app, cmdline),
-      register_print(app),
-      register_sort(app),
-      register_pcap(app),
+  // Building a subcommand's options costs time at every start (show answers in about a
+  // millisecond): only the command the line names is registered; help or no command at all
+  // get every one, so CLI11 can list them.
+  struct Command {
+    const char* name;
+    std::function<Runner(CLI::App&)> add;
   };
+  const Command commands[] = {
+      {"list", register_list},
+      {"info", register_info},
+      {"show", register_show},
+      {"topo", register_topo},
+      {"collect", [&cmdline](CLI::App& a) { return register_collect(a, cmdline); }},
+      {"print", register_print},
+      {"sort", register_sort},
+      {"pcap", register_pcap},
+  };
+  const char* named = first_positional(argc, argv);
+  bool known = named && std::any_of(std::begin(commands), std::end(commands),
+                                    [&](const Command& c) { return std::strcmp(c.name, named) == 0; });
+  if (named && !known) {
+    std::cerr << "nscope: unknown command '" << named << "'; commands:";
+    for (auto& c : commands) std::cerr << ' ' << c.name;
+    std::cerr << "\nRun 'nscope --help' for usage.\n";
+    return 2;
+  }
+  std::vector<Runner> runners;
+  for (auto& c : commands)
+    if (!named || std::strcmp(c.name, named) == 0) runners.push_back(c.add(app));
 
   try {
     app.parse(argc, argv);

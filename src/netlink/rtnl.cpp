@@ -6,6 +6,7 @@
 #include <linux/neighbour.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -223,23 +226,19 @@ Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
   return {};
 }
 
-NetnsTask::NetnsTask(int netns_fd, std::function<void()> fn) : fn_(std::move(fn)) {
-  thread_ = std::thread([this, netns_fd] {
-    if (setns(netns_fd, CLONE_NEWNET) != 0) {
-      err_ = errno;
-      return;
+Result<void> visit_netns(int netns_fd, const std::function<void()>& fn) {
+  Fd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!home) return Error::sys(errno, "cannot open this thread's network namespace");
+  if (setns(netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter network namespace");
+  struct Return {  // also when fn throws
+    int home;
+    ~Return() {
+      if (setns(home, CLONE_NEWNET) == 0) return;
+      std::fprintf(stderr, "nscope: cannot return to its own network namespace: %s\n", std::strerror(errno));
+      std::_Exit(1);
     }
-    fn_();
-  });
-}
-
-NetnsTask::~NetnsTask() {
-  if (thread_.joinable()) thread_.join();
-}
-
-Result<void> NetnsTask::wait() {
-  if (thread_.joinable()) thread_.join();
-  if (err_) return Error::sys(err_, "cannot enter network namespace");
+  } back{home.get()};
+  fn();
   return {};
 }
 
@@ -275,14 +274,18 @@ std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned th
   return out;
 }
 
+Result<uint64_t> socket_netns_cookie(int fd) {
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
+    return Error::sys(errno, "SO_NETNS_COOKIE");
+  return cookie;
+}
+
 Result<uint64_t> current_netns_cookie() {
   Fd s(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!s) return Error::sys(errno, "cannot create a socket");
-  uint64_t cookie = 0;
-  socklen_t len = sizeof cookie;
-  if (getsockopt(s.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0)
-    return Error::sys(errno, "SO_NETNS_COOKIE");
-  return cookie;
+  return socket_netns_cookie(s.get());
 }
 
 }  // namespace nscope

@@ -131,6 +131,9 @@ struct NeighSummary {
   uint32_t fdb = 0;             // bridge forwarding entries (AF_BRIDGE)
 };
 
+// SO_NETNS_COOKIE of any socket: the cookie of the network namespace it was made in.
+Result<uint64_t> socket_netns_cookie(int fd);
+
 class Rtnl {
  public:
   // A NETLINK_ROUTE socket in the calling thread's network namespace.
@@ -165,6 +168,8 @@ class Rtnl {
     int fd = -1;
   };
   Result<std::vector<std::optional<int32_t>>> nsids(const std::vector<NsidQuery>& queries);
+  // SO_NETNS_COOKIE of the namespace this socket was made in.
+  Result<uint64_t> netns_cookie() const { return socket_netns_cookie(sock_.fd()); }
 
  private:
   explicit Rtnl(NlSocket s) : sock_(std::move(s)) {}
@@ -178,21 +183,11 @@ class Rtnl {
 // the caller's threads never change namespace. Returns fn's result or the setns error.
 Result<void> in_netns(int netns_fd, const std::function<void()>& fn);
 
-// in_netns without the wait: fn starts at once on a thread that enters `netns_fd`, while the
-// caller goes on with other work; wait() (or the destructor) joins it.
-class NetnsTask {
- public:
-  NetnsTask(int netns_fd, std::function<void()> fn);
-  NetnsTask(const NetnsTask&) = delete;
-  NetnsTask& operator=(const NetnsTask&) = delete;
-  ~NetnsTask();
-  Result<void> wait();  // fn has run, or the setns error
-
- private:
-  std::function<void()> fn_;
-  int err_ = 0;
-  std::thread thread_;
-};
+// Runs `fn` on the calling thread inside the network namespace `netns_fd`, then returns the
+// thread to the namespace it came from: no thread to start, for one short visit. Sockets fn
+// opens stay in the visited namespace. If the way back fails (it does not for root in its
+// own namespace), nscope cannot go on in the wrong namespace: it says so and exits 1.
+Result<void> visit_netns(int netns_fd, const std::function<void()>& fn);
 
 // Runs fn(i) for every i in [0, fds.size()) on up to `threads` short-lived threads; each
 // enters fds[i] before fn(i) and the threads end afterwards, so no other thread ever changes

@@ -36,6 +36,7 @@ class NlSocket {
   uint32_t next_seq() { return ++seq_; }
   uint32_t seq() const { return seq_; }
   uint32_t portid() const { return portid_; }
+  int fd() const { return fd_.get(); }
 
  private:
   NlSocket(Fd fd, uint32_t portid) : fd_(std::move(fd)), portid_(portid) {}

@@ -93,8 +93,8 @@ uint64_t inode_of(const char* path) {
 
 // Processes (thread-group leaders) whose network namespace is `inode`: what `ip netns pids`
 // finds, from /proc directly. readlink of ns/net formats "net:[INODE]" without opening the
-// namespace: the cheapest question /proc answers about it. Two threads share the walk: the
-// caller and, once its own reading is done, the helper inside the namespace.
+// namespace: the cheapest question /proc answers about it. Threads that call help() share the
+// walk.
 class PidWalk {
  public:
   explicit PidWalk(uint64_t inode) : want_(fmt::format("net:[{}]", inode)) {}
@@ -358,17 +358,22 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
     m.notes.push_back("no fd can be opened for this namespace: interfaces and addresses were read through " +
                       via + "; routes, sockets and firewall need an fd");
   } else {
-    // Processes are walked here while the helper thread reads the namespace.
+    // The nsid this process's namespace gives the shown one (as `list` shows it).
+    if (!ns.from_scan)
+      if (auto rt = Rtnl::open())
+        if (auto ids = rt->nsids({{0, ns.fd.get()}}); ids && !ids->empty()) m.ns.nsid = (*ids)[0];
+    // Processes in the namespace, from /proc. On a busy host the walk is most of the time:
+    // a second thread takes it on while this one reads the namespace; on a quiet one,
+    // starting a thread costs more than the walk.
     bool walk_procs = !ns.from_scan;
     PidWalk walk(ns.ns.inode);
-    NetnsTask task(ns.fd.get(), [&] {
-      struct Help {
-        PidWalk& w;
-        bool on;
-        ~Help() {
-          if (on) w.help();
-        }
-      } help{walk, walk_procs};
+    std::thread more;
+    if (walk_procs) {
+      walk.list(initial_ino != 0 && ns.ns.inode != initial_ino);
+      if (walk.size() > 256) more = std::thread([&] { walk.help(); });
+    }
+    // The main thread enters the namespace only for this visit and always comes back.
+    auto entered = visit_netns(ns.fd.get(), [&] {
       auto rt = Rtnl::open();
       if (!rt) {
         in.links = rt.error();
@@ -379,7 +384,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
       in.routes = rt->routes();
       in.rules = rt->rules();
       in.neigh = rt->neighbours();
-      if (auto c = current_netns_cookie()) in.cookie = *c;
+      if (auto c = rt->netns_cookie()) in.cookie = *c;
       in.sockets = count_sockets();
       in.firewall = read_firewall();
       if (!in.links) return;
@@ -393,21 +398,8 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
       add_named_candidates(cands);
       match_nsids(*rt, cands, first, want, in.nsid_to_candidate);
     });
-    // The nsid this process's namespace gives the shown one (as `list` shows it), asked
-    // while the helper works.
-    if (!ns.from_scan)
-      if (auto rt = Rtnl::open())
-        if (auto ids = rt->nsids({{0, ns.fd.get()}}); ids && !ids->empty()) m.ns.nsid = (*ids)[0];
-    if (walk_procs) {
-      walk.list(initial_ino != 0 && ns.ns.inode != initial_ino);
-      // On a busy host the walk is most of the time: a third thread shares it.
-      std::thread more;
-      if (walk.size() > 256) more = std::thread([&] { walk.help(); });
-      walk.help();
-      if (more.joinable()) more.join();
-    }
-    auto entered = task.wait();
-    if (walk_procs) walk.help();  // when the helper could not enter, finish alone
+    if (walk_procs) walk.help();  // what the second thread has not taken, or all of it
+    if (more.joinable()) more.join();
     if (!entered) return Error{entered.error().code, fmt::format("cannot enter network namespace {}: {}", ns.ns.inode, entered.error().message)};
     if (walk_procs) {
       m.processes = walk.result();

@@ -319,7 +319,7 @@ TEST_F(ShowTopo, WithoutBpfPeersAreMatchedByIndex) {
   EXPECT_EQ((*hd)["to"]["ifname"], E.name("hx"));
 }
 
-TEST_F(ShowTopo, HelperThreadsEnterAndTheMainThreadStays) {
+TEST_F(ShowTopo, HelperThreadsEnterAndTheMainThreadComesBack) {
   const TopoEnv& E = *env_;
   uint64_t before = inode_of("/proc/thread-self/ns/net");
   nscope::Fd fa(open(("/run/netns/" + E.a).c_str(), O_RDONLY | O_CLOEXEC));
@@ -332,11 +332,16 @@ TEST_F(ShowTopo, HelperThreadsEnterAndTheMainThreadStays) {
   EXPECT_EQ(seen[1], E.ino_b);
   EXPECT_FALSE(r[2].ok());
   EXPECT_EQ(seen[3], E.ino_a);
-  uint64_t in_task = 0;
-  nscope::NetnsTask t(fb.get(), [&] { in_task = inode_of("/proc/thread-self/ns/net"); });
-  EXPECT_TRUE(t.wait().ok());
-  EXPECT_EQ(in_task, E.ino_b);
   EXPECT_EQ(inode_of("/proc/thread-self/ns/net"), before);
+  // A visit runs on the calling thread and brings it back, also when the visit throws.
+  uint64_t visited = 0;
+  EXPECT_TRUE(nscope::visit_netns(fb.get(), [&] { visited = inode_of("/proc/thread-self/ns/net"); }).ok());
+  EXPECT_EQ(visited, E.ino_b);
+  EXPECT_EQ(inode_of("/proc/thread-self/ns/net"), before);
+  EXPECT_THROW((void)nscope::visit_netns(fa.get(), [] { throw std::runtime_error("visit"); }), std::runtime_error);
+  EXPECT_EQ(inode_of("/proc/thread-self/ns/net"), before);
+  EXPECT_FALSE(nscope::visit_netns(-1, [&] { visited = 0; }).ok());
+  EXPECT_EQ(visited, E.ino_b);
 }
 
 // Records the netlink replies the unit tests decode (tests/fixtures/netlink/). Run by hand:
