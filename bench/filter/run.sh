@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What collect's filters cost on the traffic they look at. A 64-byte UDP flood (iperf3 -u -b 0
-# -l 64) between two test namespaces over veth, measured in one run, interleaved:
+# -l 64) between two test namespaces over veth, measured in one run, interleaved (the order
+# rotates each round):
 #   (a) untraced
 #   (b) nscope collect -c skb,ns,dev -o FILE                  (no filter)
 #   (c) the same with -f 'udp port 9'                          (matches nothing)
@@ -12,7 +13,7 @@
 set -euo pipefail
 
 . "$(dirname "$0")/../lib/veth_flood.sh"
-flood_args 7 "$@"
+flood_args 11 "$@"
 
 P=nfb$$
 OUT=$(mktemp -d /tmp/$P.XXXX)
@@ -25,27 +26,37 @@ trap cleanup EXIT INT TERM
 flood_setup $P
 ip netns add $P-x   # a namespace with no traffic, for --netns
 
-# One traced flood: prints "pps events".
+# One traced flood: prints "pps events". nscope is stopped (SIGINT) as soon as the flood
+# ends; --duration only guards against a hung run.
 traced() {
-  settle "$OUT/ev.json"
-  collect_start "$OUT/err" "$NSCOPE" collect -c skb,ns,dev -o "$OUT/ev.json" --duration $((SECS + 3)) "$@"
+  collect_start "$OUT/err" "$NSCOPE" collect -c skb,ns,dev -o "$OUT/ev.json" --duration $((SECS + 30)) "$@"
   local pps
   pps=$(flood $SECS)
+  kill -INT $COLLECT_PID
   wait $COLLECT_PID
   echo "$pps $(($(wc -l < "$OUT/ev.json") - 2))"
-  rm -f "$OUT/ev.json"
 }
 
+# The host's packet rate drifts by more than the effects measured here, so each round runs
+# the five variants back to back, in an order rotated by one each round: no variant always
+# comes first, or always follows the run that wrote a large file.
+VARIANTS=(a b c d e)
 declare -a RA RB RC RD RE NB NC ND NE
 for i in $(seq 1 "$RUNS"); do
-  settle "$OUT/ev.json"
-  RA+=("$(flood $SECS)")
-  read -r pps n < <(traced); RB+=("$pps"); NB+=("$n")
-  read -r pps n < <(traced -f 'udp port 9'); RC+=("$pps"); NC+=("$n")
-  read -r pps n < <(traced -f 'ip'); RD+=("$pps"); ND+=("$n")
-  read -r pps n < <(traced --netns $P-x); RE+=("$pps"); NE+=("$n")
+  for k in 0 1 2 3 4; do
+    v=${VARIANTS[$(( (i - 1 + k) % 5 ))]}
+    settle "$OUT/ev.json"
+    case $v in
+      a) RA+=("$(flood $SECS)") ;;
+      b) read -r pps n < <(traced); RB+=("$pps"); NB+=("$n") ;;
+      c) read -r pps n < <(traced -f 'udp port 9'); RC+=("$pps"); NC+=("$n") ;;
+      d) read -r pps n < <(traced -f 'ip'); RD+=("$pps"); ND+=("$n") ;;
+      e) read -r pps n < <(traced --netns $P-x); RE+=("$pps"); NE+=("$n") ;;
+    esac
+  done
   echo "run $i: untraced ${RA[-1]}, no filter ${RB[-1]} (${NB[-1]} events), -f 'udp port 9' ${RC[-1]} (${NC[-1]}), -f ip ${RD[-1]} (${ND[-1]}), --netns other ${RE[-1]} (${NE[-1]})" >&2
 done
+settle "$OUT/ev.json"
 
 ma=$(median "${RA[@]}") mb=$(median "${RB[@]}") mc=$(median "${RC[@]}") md=$(median "${RD[@]}") me=$(median "${RE[@]}")
 r() { echo "scale=3; $1/$2" | bc; }
