@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What collect's filters cost on the traffic they look at. A 64-byte UDP flood (iperf3 -u -b 0
-# -l 64) between two test namespaces over veth, measured in one run, interleaved (the order
-# rotates each round):
+# -l 64) between two test namespaces over veth, measured in one run, interleaved (each pair
+# a target compares runs back to back, in an order that alternates):
 #   (a) untraced
 #   (b) nscope collect -c skb,ns,dev -o FILE                  (no filter)
 #   (c) the same with -f 'udp port 9'                          (matches nothing)
@@ -13,7 +13,7 @@
 set -euo pipefail
 
 . "$(dirname "$0")/../lib/veth_flood.sh"
-flood_args 11 "$@"
+flood_args 15 "$@"
 
 P=nfb$$
 OUT=$(mktemp -d /tmp/$P.XXXX)
@@ -37,14 +37,13 @@ traced() {
   echo "$pps $(($(wc -l < "$OUT/ev.json") - 2))"
 }
 
-# The host's packet rate drifts by more than the effects measured here, so each round runs
-# the five variants back to back, in an order rotated by one each round: no variant always
-# comes first, or always follows the run that wrote a large file.
-VARIANTS=(a b c d e)
+# The host's packet rate drifts by more than the effects measured here, so the runs each
+# target compares are made back to back, in pairs whose order alternates by round: untraced
+# and -f 'udp port 9', then no filter and -f ip, then --netns.
 declare -a RA RB RC RD RE NB NC ND NE
 for i in $(seq 1 "$RUNS"); do
-  for k in 0 1 2 3 4; do
-    v=${VARIANTS[$(( (i - 1 + k) % 5 ))]}
+  if (( i % 2 )); then ORDER=(a c b d e); else ORDER=(c a d b e); fi
+  for v in "${ORDER[@]}"; do
     settle "$OUT/ev.json"
     case $v in
       a) RA+=("$(flood $SECS)") ;;
