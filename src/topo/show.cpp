@@ -367,10 +367,10 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
     // starting a thread costs more than the walk.
     bool walk_procs = !ns.from_scan;
     PidWalk walk(ns.ns.inode);
-    std::thread more;
+    std::jthread more;  // joined also when the visit throws
     if (walk_procs) {
       walk.list(initial_ino != 0 && ns.ns.inode != initial_ino);
-      if (walk.size() > 256) more = std::thread([&] { walk.help(); });
+      if (walk.size() > 256) more = std::jthread([&] { walk.help(); });
     }
     // The main thread enters the namespace only for this visit and always comes back.
     auto entered = visit_netns(ns.fd.get(), [&] {
