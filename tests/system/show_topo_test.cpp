@@ -3,6 +3,7 @@
 // namespace's link is flagged dangling, --dot is accepted by Graphviz and the SVG names every
 // namespace. Root only.
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
 #include "netlink/sockdiag.h"
+#include "testenv.h"
 #include "topo_env.h"
 #include "util/fd.h"
 
@@ -317,6 +319,32 @@ TEST_F(ShowTopo, WithoutBpfPeersAreMatchedByIndex) {
   ASSERT_TRUE(hd) << "the host end of the hidden veth has no edge";
   EXPECT_TRUE((*hd)["dangling"].get<bool>());
   EXPECT_EQ((*hd)["to"]["ifname"], E.name("hx"));
+}
+
+// show finds a namespace's processes by walking /proc; past 256 processes a second thread
+// shares the walk. With 300 extra sleepers on the host, show of a test namespace still lists
+// exactly the three processes placed in it.
+TEST_F(ShowTopo, ShowListsExactlyTheProcessesOfItsNamespaceOnABusyHost) {
+  const TopoEnv& E = *env_;
+  std::vector<std::unique_ptr<nst::Child>> crowd;
+  for (int i = 0; i < 300; ++i)
+    crowd.push_back(std::make_unique<nst::Child>([](nst::Channel&) { nst::child_sleep_forever(); }));
+  std::set<int> placed;
+  std::vector<std::unique_ptr<nst::Child>> inside;
+  for (int i = 0; i < 3; ++i) {
+    inside.push_back(std::make_unique<nst::Child>([&](nst::Channel& c) {
+      int fd = open(("/run/netns/" + E.a).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) nst::child_fail(c, "setns");
+      c.send("ready");
+      nst::child_sleep_forever();
+    }));
+    ASSERT_FALSE(inside.back()->wait_ready().empty());
+    placed.insert(inside.back()->pid());
+  }
+  json s = show(E.a);
+  std::set<int> listed;
+  for (auto& p : s["processes"]) listed.insert(p["pid"].get<int>());
+  EXPECT_EQ(listed, placed) << s["processes"].dump();
 }
 
 TEST_F(ShowTopo, HelperThreadsEnterAndTheMainThreadComesBack) {
