@@ -1,7 +1,6 @@
 // nscope: network namespaces, who holds them, what is inside, and packets across them.
 // The CLI edge: parse arguments, run one command, map errors to exit codes
 // (0 ok, 1 runtime error, 2 usage error). Commands live in src/cli/cmd_*.cpp.
-#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -48,17 +47,15 @@ int main(int argc, char** argv) {
       {"pcap", register_pcap},
   };
   const char* named = first_positional(argc, argv);
-  bool known = named && std::any_of(std::begin(commands), std::end(commands),
-                                    [&](const Command& c) { return std::strcmp(c.name, named) == 0; });
-  if (named && !known) {
+  std::vector<Runner> runners;
+  for (auto& c : commands)
+    if (!named || std::strcmp(c.name, named) == 0) runners.push_back(c.add(app));
+  if (runners.empty()) {
     std::cerr << "nscope: unknown command '" << named << "'; commands:";
     for (auto& c : commands) std::cerr << ' ' << c.name;
     std::cerr << "\nRun 'nscope --help' for usage.\n";
     return 2;
   }
-  std::vector<Runner> runners;
-  for (auto& c : commands)
-    if (!named || std::strcmp(c.name, named) == 0) runners.push_back(c.add(app));
 
   try {
     app.parse(argc, argv);

@@ -418,9 +418,10 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
       }
       if (n.type == NsType::net && !n.interfaces && root) {
         (void)in_netns(fd.get(), [&] {
-          if (auto c = current_netns_cookie()) n.cookie = *c;
-          if (auto r = Rtnl::open())
+          if (auto r = Rtnl::open()) {
+            if (auto c = r->netns_cookie()) n.cookie = *c;
             if (auto l = r->links()) n.interfaces = static_cast<uint32_t>(l->size());
+          }
         });
       }
     }

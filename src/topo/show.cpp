@@ -341,7 +341,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
       if (!y) continue;
       auto yfd = open_netns(*y);
       if (!yfd) continue;
-      (void)in_netns(yfd->get(), [&] {
+      (void)visit_netns(yfd->get(), [&] {
         auto rt = Rtnl::open();
         if (!rt) return;
         auto l = rt->link(h.ifindex);
