@@ -6,7 +6,8 @@ set -euo pipefail
 build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
             libcli11-dev libfmt-dev nlohmann-json3-dev libpcap-dev libdbus-1-dev graphviz)
 test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static
-           tshark libclang-rt-14-dev)
+           tshark libclang-rt-14-dev
+           qemu-system-x86 kmod cpio)  # tests/kernels: Debian's own kernel in a VM
 bench_pkgs=(hyperfine libbenchmark-dev time iperf3 bpftrace)
 
 want=("${build_pkgs[@]}")
