@@ -92,7 +92,9 @@ struct nscope_kernel_offsets {
 	/* where each namespace struct holds its struct ns_common `ns` */
 	__u32 net_ns, mnt_ns, uts_ns, ipc_ns, cgroup_ns, time_ns, pid_ns, user_ns;
 	/* struct ns_common; ns_type and ns_id may be NSCOPE_NO_FIELD */
-	__u32 ns_inum, ns_type, ns_id;
+	__u32 ns_inum, ns_type, ns_id, ns_ops;
+	/* struct proc_ns_operations: `type` (CLONE_NEW*) before 6.18, else NSCOPE_NO_FIELD */
+	__u32 ns_ops_type;
 	/* struct cred, struct pid, struct upid */
 	__u32 cred_user_ns, pid_level, pid_numbers, upid_size, upid_ns;
 	/* struct file, struct inode, struct super_block, struct socket, struct sock */

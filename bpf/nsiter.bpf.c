@@ -14,7 +14,6 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define NSFS_MAGIC 0x6e736673
-#define CLONE_NEWNET 0x40000000
 #define PF_KTHREAD 0x00200000
 
 /* Where to read in kernel structures, set by user space from the kernel's BTF before load.
@@ -50,6 +49,12 @@ struct {
  * walk stopped at its bound before closing the circle. */
 __u64 walk_dropped = 0;
 __u32 walk_truncated = 0;
+/* Zero, but not a constant to the verifier (it lives in .bss, which user space could write).
+ * Before Linux 6.8 the verifier checked a bpf_loop callback once, from the state at the call,
+ * and turned the branches that state cannot reach into dead code: a walk whose state started
+ * from constants re-entered its first namespace until the bound. Starting from this keeps
+ * every branch of walk_step. */
+__u64 walk_unknown_zero = 0;
 
 /* The value at byte offset `at` of kernel object `p`; 0 when the read faults, as it does
  * when p is NULL (as BPF_CORE_READ, and without a branch: each branch multiplies the
@@ -80,6 +85,7 @@ static __always_inline __u32 ns_inum(const void *ns, __u32 ns_at)
 
 struct walk_state {
 	__u64 start;    /* the struct net the walk began at */
+	__u64 ops;      /* its ns_common.ops: &netns_operations */
 	__u64 net;      /* the struct net being walked */
 	__u64 dev_node; /* list_head of the next device, 0 before the first */
 	__u64 dev_head; /* &net->dev_base_head */
@@ -142,7 +148,8 @@ static long walk_step(__u32 i, struct walk_state *w)
 		return 0;
 	}
 	/* Next namespace. The circle passes once through net_namespace_list itself, which is
-	 * no struct net: skip any entry whose ns_type is not CLONE_NEWNET. */
+	 * no struct net: skip the entry whose ns_common.ops is not the network namespaces'
+	 * operations (every kernel has `ops`; `ns_type`, which would also tell, is 6.18+). */
 	node = w->net + off.net_list;
 	for (hops = 0; hops < 2; hops++) {
 		node = read_ptr((void *)node, off.list_next);
@@ -151,8 +158,7 @@ static long walk_step(__u32 i, struct walk_state *w)
 			w->done = 1;
 			return 1;
 		}
-		if (off.ns_type == NSCOPE_NO_FIELD ||
-		    read_u32(net, off.net_ns + off.ns_type) == CLONE_NEWNET)
+		if (read_ptr(net, off.net_ns + off.ns_ops) == w->ops)
 			break;
 	}
 	w->net = (__u64)net;
@@ -168,7 +174,10 @@ static __always_inline void walk_nets(void)
 	void *me = (void *)bpf_get_current_task();
 
 	w.start = read_ptr(PTR(me, off.task_nsproxy), off.nsproxy_net);
+	w.ops = read_ptr((void *)w.start, off.net_ns + off.ns_ops);
 	w.net = w.start;
+	w.dev_node = walk_unknown_zero;
+	w.dev_head = walk_unknown_zero;
 	bpf_loop(1 << 20, walk_step, &w, 0);
 	if (!w.done)
 		walk_truncated = 1;
@@ -249,6 +258,8 @@ int dump_files(struct iter_task_file_ctx *ctx)
 		rec.inum = read_ptr(inode, off.inode_ino);
 		if (off.ns_type != NSCOPE_NO_FIELD)
 			rec.ns_type = read_u32(ns, off.ns_type);
+		else if (off.ns_ops_type != NSCOPE_NO_FIELD) /* before 6.18: ns->ops->type */
+			rec.ns_type = read_u32(PTR(ns, off.ns_ops), off.ns_ops_type);
 		bpf_probe_read_kernel_str(rec.comm, sizeof(rec.comm), (const char *)task + off.task_comm);
 		bpf_seq_write(seq, &rec, sizeof(rec));
 		return 0;

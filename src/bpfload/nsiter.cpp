@@ -60,6 +60,8 @@ constexpr Field kFields[] = {
     {"ns_common", "inum", &Offsets::ns_inum, 4},
     {"ns_common", "ns_type", &Offsets::ns_type, 4, true},
     {"ns_common", "ns_id", &Offsets::ns_id, 8, true},
+    {"ns_common", "ops", &Offsets::ns_ops, 8},
+    {"proc_ns_operations", "type", &Offsets::ns_ops_type, 4, true},
     {"cred", "user_ns", &Offsets::cred_user_ns, 8},
     {"pid", "level", &Offsets::pid_level, 4},
     {"pid", "numbers", &Offsets::pid_numbers, 0},
