@@ -102,7 +102,9 @@ class PidWalk {
   // Lists /proc; then the walk is open to helpers. Kernel threads all live in the initial
   // network namespace: when looking for another one, kthreadd (pid 2) and its children (one
   // read of /proc/2/task/2/children) are left out, which is most of a quiet host's pids.
-  void list(bool skip_kthreads) {
+  // `self`: our own pid, left out unless we live in that namespace ourselves: the main thread
+  // visits the namespace while a helper walks, and /proc/self/ns/net would then name it.
+  void list(bool skip_kthreads, int self) {
     std::vector<int> kthreads;
     if (skip_kthreads)
       if (auto text = read_file("/proc/2/task/2/children")) {
@@ -117,7 +119,8 @@ class PidWalk {
       while (dirent* e = readdir(d.get()))
         if (e->d_name[0] >= '1' && e->d_name[0] <= '9') {
           int pid = std::atoi(e->d_name);
-          if (!std::binary_search(kthreads.begin(), kthreads.end(), pid)) pids_.push_back(pid);
+          if (pid != self && !std::binary_search(kthreads.begin(), kthreads.end(), pid))
+            pids_.push_back(pid);
         }
     hit_ = std::make_unique<std::atomic<bool>[]>(pids_.size());
     listed_.store(true, std::memory_order_release);
@@ -369,7 +372,8 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
     PidWalk walk(ns.ns.inode);
     std::jthread more;  // joined also when the visit throws
     if (walk_procs) {
-      walk.list(initial_ino != 0 && ns.ns.inode != initial_ino);
+      bool inside = inode_of("/proc/self/ns/net") == ns.ns.inode;
+      walk.list(initial_ino != 0 && ns.ns.inode != initial_ino, inside ? 0 : getpid());
       if (walk.size() > 256) more = std::jthread([&] { walk.help(); });
     }
     // The main thread enters the namespace only for this visit and always comes back.
