@@ -73,7 +73,6 @@ struct nscope_dev_rec {
 	__u32 pad;
 	__u64 peer_net_cookie;
 	char name[NSCOPE_IFNAME_LEN];
-	char link_kind[NSCOPE_IFNAME_LEN]; /* rtnl_link_ops->kind: "veth", "bridge", ... */
 };
 
 /* Where nsiter.bpf.c reads inside kernel structures: byte offsets that user space finds in

@@ -20,8 +20,10 @@ char LICENSE[] SEC("license") = "GPL";
  * Every read below is a bpf_probe_read_kernel() at such an offset: no CO-RE relocation is
  * left for the kernel to resolve, so loading costs only the verifier's pass. */
 const volatile struct nscope_kernel_offsets off = {};
-/* Whether dump_tasks also walks the network namespaces (set before load). */
+/* Whether dump_tasks also walks the network namespaces, and its bound in steps (one step per
+ * namespace and per device; set before load: tests lower it to see a walk cut short). */
 const volatile __u32 want_nets = 1;
+const volatile __u32 walk_max_steps = 1 << 20;
 
 /* The iterators' contexts as the kernel lays them out, one 8-byte slot per argument; user
  * space checks these offsets against the kernel's BTF before load. Plain structs, not
@@ -42,7 +44,9 @@ struct iter_task_file_ctx {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	/* A namespace with a loopback and a veth takes 168 bytes here: room for about 12,000.
+	 * A walk that overflows it says so, and user space reads the counts through netlink. */
+	__uint(max_entries, 1 << 21);
 } nets SEC(".maps");
 
 /* Read by user space after a walk: records the ring buffer could not take, and whether the
@@ -110,16 +114,17 @@ static __always_inline void emit_dev(struct walk_state *w, void *dev)
 {
 	struct nscope_dev_rec rec = {};
 	void *kind, *peer, *peer_net;
+	char link_kind[8] = {};
 
 	rec.kind = NSCOPE_REC_DEV;
 	rec.net_inum = ns_inum((void *)w->net, off.net_ns);
 	rec.ifindex = read_u32(dev, off.dev_ifindex);
 	bpf_probe_read_kernel_str(rec.name, sizeof(rec.name), (const char *)dev + off.dev_name);
 	kind = PTR(PTR(dev, off.dev_link_ops), off.link_ops_kind);
-	bpf_probe_read_kernel_str(rec.link_kind, sizeof(rec.link_kind), kind); /* "" if none */
+	bpf_probe_read_kernel_str(link_kind, sizeof(link_kind), kind); /* "" if none */
 	/* veth: struct veth_priv starts with `struct net_device __rcu *peer` (may be NULL). */
-	if (rec.link_kind[0] == 'v' && rec.link_kind[1] == 'e' && rec.link_kind[2] == 't' &&
-	    rec.link_kind[3] == 'h' && rec.link_kind[4] == 0) {
+	if (link_kind[0] == 'v' && link_kind[1] == 'e' && link_kind[2] == 't' &&
+	    link_kind[3] == 'h' && link_kind[4] == 0) {
 		peer = PTR(dev, off.dev_priv);
 		peer_net = PTR(peer, off.dev_net);
 		rec.peer_ifindex = read_u32(peer, off.dev_ifindex);
@@ -178,7 +183,7 @@ static __always_inline void walk_nets(void)
 	w.net = w.start;
 	w.dev_node = walk_unknown_zero;
 	w.dev_head = walk_unknown_zero;
-	bpf_loop(1 << 20, walk_step, &w, 0);
+	bpf_loop(walk_max_steps, walk_step, &w, 0);
 	if (!w.done)
 		walk_truncated = 1;
 }

@@ -4,7 +4,9 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -153,12 +155,12 @@ namespace {
 
 // Loads the programs. A refusal is loaded again with the verifier's log on, to say why: the
 // reason is at the log's end.
-Result<SkelPtr> load(const Offsets& offsets, bool nets) {
+Result<SkelPtr> load(const Offsets& offsets, uint32_t net_steps) {
   nsiter* raw = nullptr;
-  int err = nsiter_light_load(&raw, &offsets, nets, nullptr, 0);
+  int err = nsiter_light_load(&raw, &offsets, net_steps, nullptr, 0);
   if (err == 0) return SkelPtr(raw);
   std::string log(1 << 20, '\0');
-  int again = nsiter_light_load(&raw, &offsets, nets, log.data(), static_cast<__u32>(log.size()));
+  int again = nsiter_light_load(&raw, &offsets, net_steps, log.data(), static_cast<__u32>(log.size()));
   SkelPtr discard(raw);
   Error e = Error::sys(-err, "cannot load the BPF iterator programs");
   if (again != 0) {
@@ -237,7 +239,10 @@ Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out) {
 Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts) {
   auto offsets = nsiter_offsets();
   if (!offsets) return offsets.error();
-  auto skel = load(*offsets, opts.nets);
+  uint32_t steps = opts.nets ? opts.net_steps : 0;
+  if (const char* t = getenv("NSCOPE_TEST_NET_WALK_STEPS"); t && opts.nets)
+    steps = static_cast<uint32_t>(std::max(1L, std::atol(t)));
+  auto skel = load(*offsets, steps);
   if (!skel) return skel.error();
   const nsiter_light_fds fds = nsiter_light_get_fds(skel->get());
 

@@ -20,6 +20,9 @@ struct KernelWalk {
 struct KernelWalkOptions {
   bool files = true;
   bool nets = true;
+  // The net walk's bound in steps (a namespace or a device each). Tests lower it through
+  // NSCOPE_TEST_NET_WALK_STEPS to see what a walk cut short gives.
+  uint32_t net_steps = 1u << 20;
 };
 
 // Needs root (CAP_BPF + CAP_PERFMON); an Error says what the kernel refused.

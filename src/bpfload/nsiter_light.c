@@ -6,7 +6,7 @@
 #include "nsiter.lskel.h"
 
 int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *offsets,
-		      int nets, char *log, __u32 log_size)
+		      __u32 net_steps, char *log, __u32 log_size)
 {
 	struct nsiter *skel;
 	int err;
@@ -16,7 +16,9 @@ int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *o
 	if (!skel)
 		return -ENOMEM;
 	skel->rodata->off = *offsets;
-	skel->rodata->want_nets = nets != 0;
+	skel->rodata->want_nets = net_steps != 0;
+	if (net_steps)
+		skel->rodata->walk_max_steps = net_steps;
 	if (log && log_size) {
 		log[0] = 0;
 		skel->ctx.log_level = 1;

@@ -22,12 +22,13 @@ struct nsiter_light_fds {
 };
 
 /* Loads every program and map of nsiter.bpf.c, the programs reading kernel structures at
- * `offsets`; `nets` says whether dump_tasks walks the network namespaces. On success
+ * `offsets`; dump_tasks walks the network namespaces in at most `net_steps` steps (one per
+ * namespace and per device), none when 0. On success
  * returns 0 and the skeleton in *out; on failure returns a negative errno. With
  * log_size > 0 the kernel writes its verifier log (of the loader and of each program) into
  * log. */
 int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *offsets,
-		      int nets, char *log, __u32 log_size);
+		      __u32 net_steps, char *log, __u32 log_size);
 /* Closes everything the skeleton holds; NULL is allowed. */
 void nsiter_light_destroy(struct nsiter *skel);
 struct nsiter_light_fds nsiter_light_get_fds(const struct nsiter *skel);

@@ -196,9 +196,14 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
       walk = std::move(w.value());
       walked = true;
       res.source = "bpf";
-      if (b.wanted(NsType::net) && !walk.nets_complete)
-        res.notes.push_back("the kernel walk of network namespaces stopped early; some hidden "
-                            "namespaces may be missing");
+      if (b.wanted(NsType::net) && !walk.nets_complete) {
+        // What the walk did emit is true, but not all: which devices and namespaces are
+        // missing is unknown. Interface counts then come from netlink (step 4) for every
+        // namespace that can be opened; veth peers are kept as found.
+        res.notes.push_back("the kernel walk of network namespaces was cut short: interface "
+                            "counts were read through netlink instead; namespaces that only "
+                            "a veth leads to may be missing");
+      }
     } else {
       res.notes.push_back("BPF walk unavailable (" + w.error().message + "); walked /proc instead");
     }
@@ -388,7 +393,7 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
       n.cookie = r.cookie;
       n.id = r.ns_id;
       n.owner = r.owner_inum;
-      n.interfaces = ndevs[r.inum];
+      if (walk.nets_complete) n.interfaces = ndevs[r.inum];
     }
   }
 

@@ -691,6 +691,46 @@ TEST(List, HiddenNamespaceWithNoHolderAtAll) {
 
 // mountinfo escapes blanks and backslashes in mount points (\040, \134): the holder's path
 // is the real one.
+// A kernel walk cut short (here: bounded to a few steps) must not give numbers that look
+// whole: the interface counts come from netlink instead, and the notes say what happened.
+TEST(List, AWalkCutShortCountsInterfacesThroughNetlink) {
+  REQUIRE_ROOT();
+  NamedNetns ns(unique_name('n'));
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  Veth veth(unique_name('v'), unique_name('v'));
+  ASSERT_TRUE(veth.ok()) << veth.error();
+  RunResult mv = run({"ip", "link", "set", "dev", veth.b(), "netns", ns.name()});
+  ASSERT_EQ(mv.exit_code, 0) << mv.describe();
+  uint64_t inode = ns_inode(ns.path());
+
+  RunOptions cut;
+  cut.env = {"NSCOPE_TEST_NET_WALK_STEPS=3"};
+  RunResult r = nscope({"list", "--json"}, cut);
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json doc = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << r.out;
+  EXPECT_EQ(doc.value("source", ""), "bpf");
+  std::string notes = doc.value("notes", json::array()).dump();
+  EXPECT_NE(notes.find("cut short"), std::string::npos) << notes;
+  const json* n = find_ns(doc, "net", inode);
+  ASSERT_NE(n, nullptr) << "netns " << ns.name() << " not listed";
+  EXPECT_EQ((*n)["interfaces"], 2) << "lo and " << veth.b() << ": " << brief(n);
+  const json* init = find_ns(doc, "net", own_ns_inode("net"));
+  ASSERT_NE(init, nullptr);
+  RunResult links = run({"ip", "-o", "link", "show"});
+  ASSERT_EQ(links.exit_code, 0) << links.describe();
+  size_t count = static_cast<size_t>(std::count(links.out.begin(), links.out.end(), '\n'));
+  EXPECT_EQ((*init)["interfaces"], count) << brief(init);
+
+  // The same host, walked whole: no note, the same counts.
+  json whole = list_json_bpf();
+  ASSERT_TRUE(whole.is_object());
+  EXPECT_EQ(whole.value("notes", json::array()).dump().find("cut short"), std::string::npos);
+  const json* w = find_ns(whole, "net", inode);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ((*w)["interfaces"], 2) << brief(w);
+}
+
 TEST(List, BindMountPathWithBlankAndBackslash) {
   REQUIRE_ROOT();
   BindScenario s;
