@@ -130,6 +130,12 @@ static __always_inline void *arg(__u64 *ctx, __u32 i)
 	return NULL;
 }
 
+/* Reading kernel memory. tp_btf, fentry and fexit programs get typed pointers: their fields
+ * are plain loads, several times cheaper than a helper call. A kprobe gets bare numbers from
+ * registers: every read is a bpf_probe_read_kernel() (CO-RE relocated). `kp` is a constant in
+ * each program (the handlers below are inlined), so each compiles only its own kind of read. */
+#define RD(kp, p, field) ((kp) ? BPF_CORE_READ(p, field) : (p)->field)
+
 /* Where an event happened: the netns of the skb's device, else of its socket, else of the
  * probe's net_device or net argument. */
 struct where {
@@ -138,28 +144,30 @@ struct where {
 	__u8 src; /* enum nscope_ns_src */
 };
 
-static __always_inline void set_where(struct where *w, struct net *net, __u8 src)
+static __always_inline void set_where(struct where *w, struct net *net, __u8 src, const bool kp)
 {
-	w->inum = net->ns.inum;
+	w->inum = RD(kp, net, ns.inum);
 	if (bpf_core_field_exists(net->net_cookie))
-		w->cookie = net->net_cookie;
+		w->cookie = RD(kp, net, net_cookie);
 	w->src = src;
 }
 
 static __always_inline void find_netns(struct where *w, struct sk_buff *skb,
-				       struct net_device *argdev, struct net *argnet)
+				       struct net_device *argdev, struct net *argnet,
+				       const bool kp)
 {
+	struct net_device *dev = skb ? RD(kp, skb, dev) : NULL;
 	struct sock *sk;
 
 	/* After a veth hop skb->sk is gone: the device says where the packet is. */
-	if (skb && skb->dev)
-		set_where(w, skb->dev->nd_net.net, NSCOPE_NS_SKB_DEV);
-	else if (skb && (sk = skb->sk))
-		set_where(w, sk->__sk_common.skc_net.net, NSCOPE_NS_SKB_SK);
+	if (dev)
+		set_where(w, RD(kp, dev, nd_net.net), NSCOPE_NS_SKB_DEV, kp);
+	else if (skb && (sk = RD(kp, skb, sk)))
+		set_where(w, RD(kp, sk, __sk_common.skc_net.net), NSCOPE_NS_SKB_SK, kp);
 	else if (argdev)
-		set_where(w, argdev->nd_net.net, NSCOPE_NS_ARG_DEV);
+		set_where(w, RD(kp, argdev, nd_net.net), NSCOPE_NS_ARG_DEV, kp);
 	else if (argnet)
-		set_where(w, argnet, NSCOPE_NS_ARG_NET);
+		set_where(w, argnet, NSCOPE_NS_ARG_NET, kp);
 }
 
 static __always_inline bool netns_wanted(const struct where *w)
@@ -189,14 +197,14 @@ struct pkt_view {
 	__u8 l2len;    /* link header length with HAS_MAC */
 };
 
-static __always_inline void view_packet(struct pkt_view *v, struct sk_buff *skb)
+static __always_inline void view_packet(struct pkt_view *v, struct sk_buff *skb, const bool kp)
 {
-	unsigned char *head = skb->head;
-	__u16 mac = skb->mac_header;
-	__u16 nh = skb->network_header;
-	__u32 len = skb->len;
-	__u64 doff = skb->data - head;
-	__u64 end = doff + len - skb->data_len; /* linear bytes end, from head */
+	unsigned char *head = RD(kp, skb, head);
+	__u16 mac = RD(kp, skb, mac_header);
+	__u16 nh = RD(kp, skb, network_header);
+	__u32 len = RD(kp, skb, len);
+	__u64 doff = RD(kp, skb, data) - head;
+	__u64 end = doff + len - RD(kp, skb, data_len); /* linear bytes end, from head */
 	__u64 off;
 
 	v->l2len = 0;
@@ -216,15 +224,17 @@ static __always_inline void view_packet(struct pkt_view *v, struct sk_buff *skb)
 	v->wirelen = off <= doff + len ? doff + len - off : 0;
 }
 
-static __always_inline void capture(struct nscope_event *e, const struct pkt_view *v)
+/* `direct`: plain loads from the packet (tp_btf and fentry on a kernel that allows them). */
+static __always_inline void capture(struct nscope_event *e, const struct pkt_view *v,
+				    const bool direct)
 {
 	__u64 cap = v->avail;
 
 	e->flags |= v->flags;
-	e->pad[0] = v->l2len;
+	e->l2len = v->l2len;
 	if (cap > NSCOPE_PKT_CAPTURE)
 		cap = NSCOPE_PKT_CAPTURE;
-	if (direct_packet) {
+	if (direct) {
 		/* Whole words; the bytes of the last one past cap are never shown. */
 #pragma unroll
 		for (__u32 i = 0; i < NSCOPE_PKT_CAPTURE / 8; i++) {
@@ -238,15 +248,16 @@ static __always_inline void capture(struct nscope_event *e, const struct pkt_vie
 	}
 }
 
-/* -f: runs the compiled filter on the packet's first bytes: where they lie with
- * direct_packet, else read once into the per-CPU scratch (*buf, which the event then copies
- * from). Returns the bytes the filter could see, or -1: no match. */
-static __always_inline int match_packet(struct nscope_pkt_buf **buf, const struct pkt_view *v)
+/* -f: runs the compiled filter on the packet's first bytes: where they lie with `direct`,
+ * else read once into the per-CPU scratch (*buf, which the event then copies from). Returns
+ * the bytes the filter could see, or -1: no match. */
+static __always_inline int match_packet(struct nscope_pkt_buf **buf, const struct pkt_view *v,
+					const bool direct)
 {
 	__u32 zero = 0;
 	__u64 cap = v->avail;
 
-	if (direct_packet) {
+	if (direct) {
 		if (cap > NSCOPE_FILTER_BYTES)
 			cap = NSCOPE_FILTER_BYTES;
 		if (!nscope_filter_packet(v->start, cap, v->wirelen,
@@ -270,9 +281,10 @@ static __always_inline int match_packet(struct nscope_pkt_buf **buf, const struc
 }
 
 /* The id of a packet already followed, or NULL. */
-static __always_inline struct nscope_track *track_find(struct sk_buff *skb, __u64 now)
+static __always_inline struct nscope_track *track_find(struct sk_buff *skb, __u64 now,
+						       const bool kp)
 {
-	__u64 head = (__u64)skb->head, addr = (__u64)skb;
+	__u64 head = (__u64)RD(kp, skb, head), addr = (__u64)skb;
 	struct nscope_track *tv, copy;
 
 	tv = bpf_map_lookup_elem(&tracking, &head);
@@ -289,9 +301,10 @@ static __always_inline struct nscope_track *track_find(struct sk_buff *skb, __u6
 }
 
 /* Follows a packet seen for the first time; NULL when the map is full. */
-static __always_inline struct nscope_track *track_new(struct sk_buff *skb, __u64 now)
+static __always_inline struct nscope_track *track_new(struct sk_buff *skb, __u64 now,
+						      const bool kp)
 {
-	__u64 head = (__u64)skb->head, addr = (__u64)skb;
+	__u64 head = (__u64)RD(kp, skb, head), addr = (__u64)skb;
 	struct nscope_track fresh = {.orig_head = head, .ts = now, .last_seen = now};
 
 	if (bpf_map_update_elem(&tracking, &head, &fresh, BPF_NOEXIST) ||
@@ -302,11 +315,12 @@ static __always_inline struct nscope_track *track_new(struct sk_buff *skb, __u64
 	return bpf_map_lookup_elem(&tracking, &head);
 }
 
-/* At a free tracepoint: forget the skb, and its head unless a clone still shares it. */
-static __always_inline void untrack(struct sk_buff *skb)
+/* At a free: forget the skb, and its head unless a clone still shares it. */
+static __always_inline void untrack(struct sk_buff *skb, const bool kp)
 {
-	__u64 head = (__u64)skb->head, addr = (__u64)skb;
-	struct skb_shared_info *sh = (void *)(skb->head + skb->end);
+	unsigned char *h = RD(kp, skb, head);
+	__u64 head = (__u64)h, addr = (__u64)skb;
+	struct skb_shared_info *sh = (void *)(h + RD(kp, skb, end));
 	int dataref = BPF_CORE_READ(sh, dataref.counter) & 0xffff;
 
 	bpf_map_delete_elem(&tracking, &addr);
@@ -332,9 +346,10 @@ static __always_inline void ct_tuple(struct nscope_ct_tuple *t, struct nf_conntr
 	}
 }
 
-static __always_inline void ct_fill(struct nscope_ct_ext *x, struct sk_buff *skb, __u8 *flags)
+static __always_inline void ct_fill(struct nscope_ct_ext *x, struct sk_buff *skb, __u8 *flags,
+				    const bool kp)
 {
-	unsigned long nfct = skb->_nfct;
+	unsigned long nfct = RD(kp, skb, _nfct);
 	struct nf_conn *ct = (struct nf_conn *)(nfct & ~7UL);
 
 	x->ctinfo = nfct & 7;
@@ -353,33 +368,39 @@ static __always_inline void ct_fill(struct nscope_ct_ext *x, struct sk_buff *skb
 	ct_tuple(&x->reply, &ct->tuplehash[1].tuple);
 }
 
-static __always_inline int handle(__u64 *ctx, const __u32 slot)
+/* The probe's arguments that say where the packet is. */
+struct probe_args {
+	struct sk_buff *skb;
+	struct net_device *dev;
+	struct net *net;
+	__u32 reason;
+};
+
+/* One event for a probe hit. `kp`: the arguments are bare numbers (a kprobe); `ctx` is the
+ * program's context (for the stack); `func_ip` the probed function where known. */
+static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *a, __u64 func_ip,
+				const bool kp)
 {
 	/* Read straight from .rodata (no copy): the verifier then knows each value, so the
 	 * branches for other argument layouts are dead code it never checks. */
 #define cfg probe_cfg[slot]
-	struct sk_buff *skb = NULL;
-	struct net_device *dev = NULL, *argdev = NULL;
-	struct net *argnet = NULL;
+	struct sk_buff *skb = a->skb;
+	struct net_device *dev = NULL;
 	struct nscope_track *tv = NULL;
 	struct nscope_pkt_buf *buf = NULL;
 	struct where where = {};
 	struct pkt_view view = {};
 	struct nscope_event *e;
+	const bool direct = direct_packet && !kp;
+	const __u32 ct_size = collectors & NSCOPE_COLLECT_CT ? sizeof(struct nscope_ct_ext) : 0;
+	const __u32 stack_size =
+		collectors & NSCOPE_COLLECT_STACK ? sizeof(struct nscope_stack_ext) : 0;
 	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
-	struct task_struct *task;
 	__u64 now = 0, size;
-
-	if (cfg.skb_arg != NSCOPE_ARG_NONE)
-		skb = arg(ctx, cfg.skb_arg);
-	if (cfg.dev_arg != NSCOPE_ARG_NONE)
-		argdev = arg(ctx, cfg.dev_arg);
-	if (cfg.net_arg != NSCOPE_ARG_NONE)
-		argnet = arg(ctx, cfg.net_arg);
 
 	if ((collectors & NSCOPE_COLLECT_TRACK) && skb) {
 		now = bpf_ktime_get_ns();
-		tv = track_find(skb, now);
+		tv = track_find(skb, now, kp);
 		if (!tv && (cfg.flags & NSCOPE_PROBE_ONLY_TRACKED))
 			return 0; /* a free of a packet nobody followed */
 	}
@@ -388,7 +409,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	 * namespaces, NAT and encapsulation. A packet they reject costs only what they read. */
 	if (!tv) {
 		if (netns_filter_mode) {
-			find_netns(&where, skb, argdev, argnet);
+			find_netns(&where, skb, a->dev, a->net, kp);
 			if (!netns_wanted(&where))
 				return 0;
 		}
@@ -397,36 +418,45 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 		if (filter_packet) {
 			if (!skb)
 				return 0;
-			view_packet(&view, skb);
-			filtered = match_packet(&buf, &view);
+			view_packet(&view, skb, kp);
+			filtered = match_packet(&buf, &view, direct);
 			if (filtered < 0)
 				return 0;
 		}
 		if ((collectors & NSCOPE_COLLECT_TRACK) && skb)
-			tv = track_new(skb, now);
+			tv = track_new(skb, now, kp);
 	}
 	if ((collectors & NSCOPE_COLLECT_NS) && where.src == NSCOPE_NS_NONE)
-		find_netns(&where, skb, argdev, argnet);
+		find_netns(&where, skb, a->dev, a->net, kp);
 	if (!now)
 		now = bpf_ktime_get_ns();
 
-	size = collectors & NSCOPE_COLLECT_CT ? sizeof(struct event_ct) : sizeof(*e);
+	size = sizeof(*e) + ct_size + stack_size;
 	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e) {
 		count(&lost, slot);
 		if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
-			untrack(skb);
+			untrack(skb, kp);
 		return 0;
 	}
 	e->ts = now;
 	e->probe = slot;
 	e->cpu = bpf_get_smp_processor_id();
-	/* Plain loads from the BTF-typed current task: cheaper than the pid and comm helpers,
-	 * which copy the name a byte at a time. */
-	task = bpf_get_current_task_btf();
-	e->pid = task->pid;
-	e->tgid = task->tgid;
-	__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	if (kp) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		e->pid = (__u32)id;
+		e->tgid = id >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+	} else {
+		/* Plain loads from the BTF-typed current task: cheaper than the pid and comm
+		 * helpers, which copy the name a byte at a time. */
+		struct task_struct *task = bpf_get_current_task_btf();
+
+		e->pid = task->pid;
+		e->tgid = task->tgid;
+		__builtin_memcpy(e->comm, task->comm, sizeof(e->comm));
+	}
 	e->skb = (__u64)skb;
 	e->flags = 0;
 	e->ns_src = where.src;
@@ -438,10 +468,11 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	e->len = e->data_len = e->mark = 0;
 	e->protocol = 0;
 	e->caplen = 0;
-	e->pad[0] = e->pad[1] = 0;
+	e->l2len = e->pad = 0;
 	e->track_ts = e->orig_head = 0;
 	e->drop_reason = 0;
 	e->pad2 = 0;
+	e->func_ip = func_ip;
 	if (tv) {
 		e->flags |= NSCOPE_EV_HAS_TRACK;
 		e->track_ts = tv->ts;
@@ -449,58 +480,181 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	}
 	if ((collectors & NSCOPE_COLLECT_DROP) && cfg.reason_arg != NSCOPE_ARG_NONE) {
 		e->flags |= NSCOPE_EV_HAS_DROP;
-		e->drop_reason = (__u32)(__u64)arg(ctx, cfg.reason_arg);
+		e->drop_reason = a->reason;
 	}
 
 	if (skb) {
 		e->flags |= NSCOPE_EV_HAS_SKB;
-		dev = skb->dev;
+		dev = RD(kp, skb, dev);
 	}
 	if (!dev)
-		dev = argdev;
+		dev = a->dev;
 
 	if ((collectors & NSCOPE_COLLECT_DEV) && dev) {
-		e->ifindex = dev->ifindex;
-		/* Two plain 8-byte loads: dev is a BTF pointer, so no helper call is needed. */
-		__builtin_memcpy(e->ifname, dev->name, sizeof(e->ifname));
+		e->ifindex = RD(kp, dev, ifindex);
+		if (kp)
+			bpf_core_read(e->ifname, sizeof(e->ifname), &dev->name);
+		else /* two plain 8-byte loads: no helper call is needed */
+			__builtin_memcpy(e->ifname, dev->name, sizeof(e->ifname));
 		if (skb)
-			e->rx_ifindex = skb->skb_iif;
+			e->rx_ifindex = RD(kp, skb, skb_iif);
 	}
 	if ((collectors & NSCOPE_COLLECT_SKB) && skb) {
-		e->len = skb->len;
-		e->data_len = skb->data_len;
-		e->mark = skb->mark;
-		e->protocol = skb->protocol;
+		e->len = RD(kp, skb, len);
+		e->data_len = RD(kp, skb, data_len);
+		e->mark = RD(kp, skb, mark);
+		e->protocol = RD(kp, skb, protocol);
 		if (filtered >= 0 && buf) { /* -f read the bytes into the scratch already */
 			__builtin_memcpy(e->data, buf->data, NSCOPE_PKT_CAPTURE);
 			e->flags |= view.flags;
-			e->pad[0] = view.l2len;
+			e->l2len = view.l2len;
 			e->caplen = filtered < NSCOPE_PKT_CAPTURE ? filtered : NSCOPE_PKT_CAPTURE;
 		} else {
 			if (filtered < 0) /* else -f made the view */
-				view_packet(&view, skb);
-			capture(e, &view);
+				view_packet(&view, skb, kp);
+			capture(e, &view, direct);
 		}
 	}
-	if (collectors & NSCOPE_COLLECT_CT) {
-		struct nscope_ct_ext *x = &((struct event_ct *)e)->ct;
+	if (ct_size) {
+		struct nscope_ct_ext *x = (void *)(e + 1);
 
 		__builtin_memset(x, 0, sizeof(*x));
 		if (skb)
-			ct_fill(x, skb, &e->flags);
+			ct_fill(x, skb, &e->flags, kp);
+	}
+	if (stack_size) {
+		struct nscope_stack_ext *st = (void *)((char *)(e + 1) + ct_size);
+		long n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+
+		st->nr = n > 0 ? n / sizeof(__u64) : 0;
+		st->pad = 0;
+		if (st->nr)
+			e->flags |= NSCOPE_EV_HAS_STACK;
 	}
 	if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
-		untrack(skb);
+		untrack(skb, kp);
 #undef cfg
 	bpf_ringbuf_submit(e, wakeup_flag(size));
 	return 0;
 }
 
-#define SLOT(n)                                                   \
-	SEC("nscope.tp_btf") /* tp_btf, with filters put in */    \
-	int probe_##n(__u64 *ctx)                                 \
-	{                                                         \
-		return handle(ctx, n);                            \
+/* tp_btf, fentry, fexit: the arguments are the context's slots, typed by the kernel. */
+static __always_inline int handle(__u64 *ctx, const __u32 slot)
+{
+#define cfg probe_cfg[slot]
+	struct probe_args a = {};
+
+	if (cfg.skb_arg != NSCOPE_ARG_NONE)
+		a.skb = arg(ctx, cfg.skb_arg);
+	if (cfg.dev_arg != NSCOPE_ARG_NONE)
+		a.dev = arg(ctx, cfg.dev_arg);
+	if (cfg.net_arg != NSCOPE_ARG_NONE)
+		a.net = arg(ctx, cfg.net_arg);
+	if (cfg.reason_arg != NSCOPE_ARG_NONE)
+		a.reason = (__u32)(__u64)arg(ctx, cfg.reason_arg);
+#undef cfg
+	return emit(ctx, slot, &a, 0, false);
+}
+
+/* kprobe arguments: the registers of the calling convention (x86-64: rdi, rsi, rdx, rcx, r8,
+ * r9), which are context loads. */
+static __always_inline __u64 reg_arg(struct pt_regs *regs, __u32 i)
+{
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	case 3: return regs->cx;
+	case 4: return regs->r8;
+	case 5: return regs->r9;
+	}
+	return 0;
+}
+
+/* kretprobe: what the function was called with, saved at its entry by kret_entry, per
+ * thread and function. */
+struct kret_key {
+	__u64 func_ip;
+	__u32 tid;
+	__u32 pad;
+};
+struct kret_args {
+	__u64 regs[NSCOPE_KRET_ARGS];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct kret_key);
+	__type(value, struct kret_args);
+} kret_saved SEC(".maps");
+
+static __always_inline int handle_kprobe(struct pt_regs *regs, const __u32 slot, const bool ret)
+{
+#define cfg probe_cfg[slot]
+	struct probe_args a = {};
+	struct kret_key key = {};
+	struct kret_args *saved = NULL;
+	__u64 v[NSCOPE_KRET_ARGS] = {};
+	__u64 ip = bpf_get_func_ip(regs);
+	int i;
+
+	if (ret) {
+		key.func_ip = ip;
+		key.tid = (__u32)bpf_get_current_pid_tgid();
+		saved = bpf_map_lookup_elem(&kret_saved, &key);
+		if (!saved)
+			return 0; /* entered before we attached */
+		__builtin_memcpy(v, saved->regs, sizeof(v));
+		bpf_map_delete_elem(&kret_saved, &key);
+	} else {
+#pragma unroll
+		for (i = 0; i < NSCOPE_KRET_ARGS; i++)
+			v[i] = reg_arg(regs, i);
+	}
+	if (cfg.skb_arg < NSCOPE_KRET_ARGS)
+		a.skb = (void *)v[cfg.skb_arg];
+	if (cfg.dev_arg < NSCOPE_KRET_ARGS)
+		a.dev = (void *)v[cfg.dev_arg];
+	if (cfg.net_arg < NSCOPE_KRET_ARGS)
+		a.net = (void *)v[cfg.net_arg];
+	if (cfg.reason_arg < NSCOPE_KRET_ARGS)
+		a.reason = (__u32)v[cfg.reason_arg];
+#undef cfg
+	return emit(regs, slot, &a, ip, true);
+}
+
+/* Attached at the entry of every function a kretprobe slot watches. */
+SEC("kprobe")
+int kret_entry(struct pt_regs *regs)
+{
+	struct kret_key key = {};
+	struct kret_args args;
+	int i;
+
+	key.func_ip = bpf_get_func_ip(regs);
+	key.tid = (__u32)bpf_get_current_pid_tgid();
+#pragma unroll
+	for (i = 0; i < NSCOPE_KRET_ARGS; i++)
+		args.regs[i] = reg_arg(regs, i);
+	bpf_map_update_elem(&kret_saved, &key, &args, BPF_ANY);
+	return 0;
+}
+
+#define SLOT(n)                                                            \
+	SEC("nscope.tp_btf") /* tp_btf (or fentry/fexit), with filters put in */ \
+	int probe_##n(__u64 *ctx)                                          \
+	{                                                                  \
+		return handle(ctx, n);                                     \
+	}                                                                  \
+	SEC("nscope.kprobe")                                               \
+	int kprobe_##n(struct pt_regs *regs)                               \
+	{                                                                  \
+		return handle_kprobe(regs, n, false);                      \
+	}                                                                  \
+	SEC("nscope.kprobe") /* attached as a kretprobe */                 \
+	int kretprobe_##n(struct pt_regs *regs)                            \
+	{                                                                  \
+		return handle_kprobe(regs, n, true);                       \
 	}
 
 SLOT(0) SLOT(1) SLOT(2) SLOT(3) SLOT(4) SLOT(5) SLOT(6) SLOT(7)

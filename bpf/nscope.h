@@ -118,6 +118,7 @@ struct nscope_kernel_offsets {
 #define NSCOPE_COLLECT_TRACK (1u << 3) /* skb-tracking */
 #define NSCOPE_COLLECT_DROP (1u << 4)  /* skb-drop */
 #define NSCOPE_COLLECT_CT (1u << 5)    /* ct */
+#define NSCOPE_COLLECT_STACK (1u << 6) /* --stack: the kernel stack of each event */
 
 /* How a probe's arguments are laid out: which raw tracepoint argument holds what. */
 #define NSCOPE_ARG_NONE 0xff
@@ -183,6 +184,7 @@ enum nscope_ns_src {
 #define NSCOPE_EV_HAS_TRACK (1u << 3)
 #define NSCOPE_EV_HAS_DROP (1u << 4)
 #define NSCOPE_EV_HAS_CT (1u << 5) /* a struct nscope_ct_ext follows the event */
+#define NSCOPE_EV_HAS_STACK (1u << 6) /* a struct nscope_stack_ext follows (after any ct) */
 
 struct nscope_event {
 	__u64 ts;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -202,13 +204,15 @@ struct nscope_event {
 	__u16 caplen;     /* bytes valid in data[] */
 	__u8 flags;       /* NSCOPE_EV_* */
 	__u8 ns_src;      /* enum nscope_ns_src */
-	__u8 pad[2];
+	__u8 l2len;       /* with NSCOPE_EV_HAS_MAC: the link header's length in data[] */
+	__u8 pad;
 	char comm[NSCOPE_COMM_LEN];
 	char ifname[NSCOPE_IFNAME_LEN];
 	__u64 track_ts;   /* skb-tracking id: first-seen time ... */
 	__u64 orig_head;  /* ... and head then */
 	__u32 drop_reason;
 	__u32 pad2;
+	__u64 func_ip;    /* kprobe, kretprobe: the probed function's address, else 0 */
 	__u8 data[NSCOPE_PKT_CAPTURE] __attribute__((aligned(8)));
 };
 
@@ -220,7 +224,8 @@ struct nscope_ct_tuple {
 	__u8 pad[2];
 };
 
-/* With the ct collector, each record is a struct nscope_event followed by this. */
+/* A record is a struct nscope_event, then a struct nscope_ct_ext with the ct collector, then
+ * a struct nscope_stack_ext with --stack. */
 struct nscope_ct_ext {
 	__u32 status;
 	__u32 mark;
@@ -229,5 +234,18 @@ struct nscope_ct_ext {
 	__u8 pad;
 	struct nscope_ct_tuple orig, reply;
 };
+
+#define NSCOPE_STACK_DEPTH 32 /* kernel frames kept per event with --stack */
+struct nscope_stack_ext {
+	__u32 nr; /* frames in ips[], innermost first */
+	__u32 pad;
+	__u64 ips[NSCOPE_STACK_DEPTH];
+};
+
+/* Probe slot programs come in three kinds, one set of NSCOPE_MAX_PROBES each:
+ * nscope.tp_btf (tp_btf, and fentry/fexit by their attach type), nscope.kprobe (kprobe) and
+ * nscope.kretprobe (kretprobe: the arguments were saved at the function's entry). */
+#define NSCOPE_KRET_ARGS 6 /* arguments saved at entry for a kretprobe, in registers */
+
 
 #endif /* NSCOPE_SHARED_H */

@@ -40,6 +40,7 @@ bool same_tuple(const CtTuple& a, const CtTuple& b) {
 bool same_event(const Event& a, const Event& b) {
   return a.ts == b.ts && a.has_task == b.has_task && a.pid == b.pid && a.tgid == b.tgid &&
          a.comm == b.comm && a.probe_type == b.probe_type && a.symbol == b.symbol &&
+         a.stack_trace == b.stack_trace &&
          a.has_netns == b.has_netns && a.netns_inum == b.netns_inum &&
          a.netns_cookie == b.netns_cookie && a.has_dev == b.has_dev && a.ifindex == b.ifindex &&
          a.rx_ifindex == b.rx_ifindex && a.ifname == b.ifname && a.has_skb == b.has_skb &&

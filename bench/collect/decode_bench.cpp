@@ -30,7 +30,7 @@ std::vector<nscope_event> make_events(size_t n) {
     r.protocol = htons(0x0800);
     r.flags = NSCOPE_EV_HAS_SKB | NSCOPE_EV_HAS_MAC;
     r.ns_src = NSCOPE_NS_SKB_DEV;
-    r.pad[0] = 14;
+    r.l2len = 14;
     std::strcpy(r.comm, "iperf3");
     std::strcpy(r.ifname, i % 2 ? "veth0" : "eth0");
     uint8_t proto = i % 3 == 0 ? 17 : i % 3 == 1 ? 6 : 1;

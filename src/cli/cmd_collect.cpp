@@ -2,13 +2,18 @@
 #include <bpf/btf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "bpfload/features.h"
 #include "cli/commands.h"
+#include "collect/ksyms.h"
 #include "collect/probes.h"
 #include "collect/session.h"
 #include "discover/nsref.h"
@@ -36,6 +41,7 @@ struct CollectArgs {
   std::vector<std::string> netns;  // --netns NSREF[,NSREF] or !NSREF
   std::string packet_filter;       // -f
   std::string meta_filter;         // -m
+  bool stack = false;              // --stack
 };
 
 constexpr std::string_view kCollectors = "skb, ns, dev, skb-tracking, skb-drop, ct";
@@ -141,6 +147,78 @@ void packet_filter(const std::string& expr, filter::FilterSet& f) {
                             raw ? filter::packet_bytes_needed(*raw) : 0u);
 }
 
+// kprobe and fentry programs load only where the kernel allows them (not with kprobes
+// compiled out, not under lockdown for trampolines): found by trial, as `nscope info` does.
+void refuse_what_cannot_load(const std::vector<std::string>& specs) {
+  for (const auto& spec : specs) {
+    ProbeKind kind = probe_kind_of(spec);
+    if (kind == ProbeKind::tracepoint) continue;
+    bool kprobe = kind == ProbeKind::kprobe || kind == ProbeKind::kretprobe;
+    const char* type = kprobe ? "kprobe" : "fentry";
+    const Features& f = probe_features();
+    if (f.supports(type)) continue;
+    std::string why, loads;
+    for (const auto& pr : f.probes) {
+      if (pr.name == type) why = pr.error;
+      if (pr.ok) loads += (loads.empty() ? "" : ", ") + pr.name;
+    }
+    throw UsageError(fmt::format(
+        "{}: this kernel does not allow {} programs ({}); what loads here: {}. Use a "
+        "tracepoint instead, e.g. -p net:netif_receive_skb (see `nscope info`)",
+        spec, kprobe ? "kprobe and kretprobe" : "fentry and fexit", why,
+        loads.empty() ? "nothing" : loads));
+  }
+}
+
+// Names for what the kernel side reports by address: a kprobe glob's functions and --stack
+// frames, from /proc/kallsyms, each name made once. kallsyms is read at the first event,
+// once nscope's own programs are loaded and listed there, so their frames can be told apart.
+struct AddressNames {
+  std::optional<KernelSymbols> ksyms;
+  SymbolTable names;
+  std::unordered_map<uint64_t, std::string_view> functions;
+  std::map<std::vector<uint64_t>, std::string_view> stacks;
+
+  const KernelSymbols& symbols() {
+    if (!ksyms) {
+      auto k = KernelSymbols::load();
+      ksyms = k ? std::move(*k) : KernelSymbols();
+    }
+    return *ksyms;
+  }
+  std::string_view function_at(uint64_t ip) {
+    auto [it, fresh] = functions.try_emplace(ip);
+    if (fresh) {
+      auto hit = symbols().lookup(ip);
+      it->second = names.intern(hit.name.empty() ? symbols().describe(ip) : std::string(hit.name));
+    }
+    return it->second;
+  }
+  // The frames from the traced code out; the tracing machinery on top (the BPF program, the
+  // tracepoint's or trampoline's glue) is left out.
+  std::string_view stack(const uint64_t* ips, uint32_t n) {
+    auto [it, fresh] = stacks.try_emplace(std::vector<uint64_t>(ips, ips + n));
+    if (fresh) {
+      uint32_t i = 0;
+      while (i + 1 < n && is_tracing_glue(symbols().lookup(ips[i]).name)) ++i;
+      std::string text;
+      for (; i < n; ++i) {
+        if (!text.empty()) text += '\n';
+        text += symbols().describe(ips[i]);
+      }
+      it->second = names.intern(text);
+    }
+    return it->second;
+  }
+  static bool is_tracing_glue(std::string_view name) {
+    for (std::string_view p : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "bpf_trampoline_",
+                               "__bpf_prog_enter", "trace_call_bpf", "kprobe_perf_func",
+                               "kprobe_dispatcher", "kretprobe_perf_func", "kretprobe_dispatcher"})
+      if (name.starts_with(p)) return true;
+    return name.empty();
+  }
+};
+
 int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   SessionOptions so;
   so.collector.collectors = parse_collectors(a.collectors);
@@ -167,22 +245,16 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   if (!vmlinux)
     throw std::runtime_error("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): collect "
                              "needs a kernel built with CONFIG_DEBUG_INFO_BTF");
-  auto catalog = list_tracepoints();
-  auto probes = resolve_probes(specs, vmlinux.get(),
-                               catalog ? catalog.value() : std::vector<TracepointName>{});
-  if (!probes) throw UsageError(probes.error().message);
-  for (const auto& p : *probes) {
-    if (p.kind == ProbeKind::tracepoint) continue;
-    const char* type = p.kind == ProbeKind::kprobe ? "kprobe" : "fentry";
-    const Features& f = probe_features();
-    std::string why;
-    for (const auto& pr : f.probes)
-      if (pr.name == type && !pr.ok) why = pr.error;
-    throw UsageError(fmt::format(
-        "{}:{}: this kernel does not allow {} programs ({}); use tracepoints, e.g. -p "
-        "net:netif_receive_skb (see `nscope info`)",
-        type, p.name, type, why.empty() ? "not supported by nscope yet" : why));
+  refuse_what_cannot_load(specs);
+  ProbeCatalog catalog;
+  if (auto tps = list_tracepoints()) catalog.tracepoints = std::move(*tps);
+  if (needs_function_list(specs)) {
+    auto fns = list_traceable_functions();
+    catalog.functions = fns ? std::move(*fns) : btf_function_names(vmlinux.get());
   }
+  auto probes = resolve_probes(specs, vmlinux.get(), catalog);
+  if (!probes) throw UsageError(probes.error().message);
+  if (a.stack) so.collector.collectors |= NSCOPE_COLLECT_STACK;
   // Following a packet needs to see where it ends: skb-tracking adds the free tracepoints
   // (reporting only packets it followed), skb-drop adds skb:kfree_skb. A free tracepoint the
   // user named reports every packet.
@@ -227,6 +299,15 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   DropReasons reasons(vmlinux.get());
   SymbolTable reason_names;
   so.drop_reason = [&](uint32_t v) { return reason_names.intern(reasons.name(v)); };
+  AddressNames addrs;
+  bool by_address = std::any_of(so.collector.probes.begin(), so.collector.probes.end(),
+                                [](const ProbeSpec& p) { return p.by_address(); });
+  if (a.stack || by_address) {
+    // Checked now, read at the first event.
+    if (auto k = KernelSymbols::load(); !k) throw std::runtime_error(k.error().message);
+    so.function_at = [&](uint64_t ip) { return addrs.function_at(ip); };
+    so.stack = [&](const uint64_t* ips, uint32_t n) { return addrs.stack(ips, n); };
+  }
 
   auto r = run_collect(so);
   if (!r) throw std::runtime_error(r.error().message);
@@ -254,8 +335,9 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
                 "Collectors: skb, ns, dev, skb-tracking, skb-drop, ct (default: all)")
       ->delimiter(',');
   c->add_option("-p,--probe", a->probes,
-                "Probes: GROUP:NAME or tp:GROUP:NAME, * globs (default: net:netif_receive_skb, "
-                "net:net_dev_start_xmit)");
+                "Probes: GROUP:NAME or tp:GROUP:NAME, kprobe:FUNC, kretprobe:FUNC, fentry:FUNC, "
+                "fexit:FUNC, * globs (default: net:netif_receive_skb, net:net_dev_start_xmit)");
+  c->add_flag("--stack", a->stack, "Record the kernel stack of each event");
   c->add_option("-o,--out", a->out, "Write events as JSON lines to FILE");
   c->add_flag("--print", a->print, "Print events as text too when writing a file");
   c->add_option("--cmd", a->cmd, "Run CMD (with sh -c) and stop when it exits");

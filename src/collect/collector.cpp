@@ -11,6 +11,8 @@
 #include <utility>
 
 #include "bpfload/libbpf_log.h"
+#include <fmt/format.h>
+
 #include "collect.skel.h"
 #include "filter/patch.h"
 
@@ -24,12 +26,19 @@ Error bpf_error(int err, const std::string& what) {
   return e;
 }
 
-bpf_program* slot_program(collect* s, size_t i) {
+bpf_program* program(collect* s, const std::string& name) {
   bpf_program* p = nullptr;
-  std::string want = "probe_" + std::to_string(i);
   bpf_object__for_each_program(p, s->obj)
-    if (want == bpf_program__name(p)) return p;
+    if (name == bpf_program__name(p)) return p;
   return nullptr;
+}
+
+// Slot i's program for a probe of `kind`: collect.bpf.c has one of each kind per slot.
+bpf_program* slot_program(collect* s, size_t i, ProbeKind kind) {
+  const char* prefix = kind == ProbeKind::kprobe      ? "kprobe_"
+                       : kind == ProbeKind::kretprobe ? "kretprobe_"
+                                                      : "probe_";  // tp_btf, fentry, fexit
+  return program(s, prefix + std::to_string(i));
 }
 
 // Opens the programs, configures them for cfg and loads them. direct: packet bytes are read
@@ -47,16 +56,24 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool d
   ro->collectors = cfg.collectors;
   ro->wakeup_bytes = ring / 16;
   ro->direct_packet = direct;
-  for (size_t i = 0; i < NSCOPE_MAX_PROBES; ++i) {
-    bpf_program* p = slot_program(skel.s, i);
+  bpf_program* p = nullptr;
+  bool kret = false;
+  bpf_object__for_each_program(p, skel.s->obj) bpf_program__set_autoload(p, false);
+  for (size_t i = 0; i < cfg.probes.size(); ++i) {
+    const ProbeSpec& ps = cfg.probes[i];
+    p = slot_program(skel.s, i, ps.kind);
     if (!p) return Error::msg("BPF object lacks probe slot " + std::to_string(i));
-    bpf_program__set_autoload(p, i < cfg.probes.size());
-    if (i < cfg.probes.size()) {
-      ro->probe_cfg[i] = cfg.probes[i].cfg;
-      if (bpf_program__set_attach_target(p, 0, cfg.probes[i].name.c_str()) != 0)
-        return bpf_error(errno, "no BTF for tracepoint " + cfg.probes[i].symbol());
-    }
+    bpf_program__set_autoload(p, true);
+    ro->probe_cfg[i] = ps.cfg;
+    kret |= ps.kind == ProbeKind::kretprobe;
+    if (ps.kind == ProbeKind::kprobe || ps.kind == ProbeKind::kretprobe) continue;
+    if (ps.kind != ProbeKind::tracepoint)
+      bpf_program__set_expected_attach_type(p, ps.kind == ProbeKind::fentry ? BPF_TRACE_FENTRY
+                                                                            : BPF_TRACE_FEXIT);
+    if (bpf_program__set_attach_target(p, 0, ps.name.c_str()) != 0)
+      return bpf_error(errno, "no BTF for " + ps.spec());
   }
+  if (kret) bpf_program__set_autoload(skel.s->progs.kret_entry, true);
   const filter::FilterSet& f = cfg.filters;
   if (f.netns.size() > NSCOPE_MAX_NETNS_FILTER)
     return Error::msg("--netns: at most " + std::to_string(NSCOPE_MAX_NETNS_FILTER) + " namespaces");
@@ -124,13 +141,46 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   c->rb_ = ring_buffer__new(bpf_map__fd(c->skel_->maps.events), on_record, c.get(), nullptr);
   if (!c->rb_) return bpf_error(errno, "cannot open the ring buffer");
 
-  for (size_t i = 0; i < cfg.probes.size(); ++i) {
-    const ProbeSpec& ps = cfg.probes[i];
-    bpf_link* l = bpf_program__attach_trace(slot_program(c->skel_, i));
-    if (!l) return bpf_error(errno, "cannot attach to tracepoint " + ps.symbol());
-    c->links_.push_back(l);
-  }
+  for (size_t i = 0; i < cfg.probes.size(); ++i)
+    if (auto r = c->attach(i, cfg.probes[i]); !r) return r.error();
   return c;
+}
+
+Result<void> Collector::attach(size_t slot, const ProbeSpec& ps) {
+  bpf_program* prog = slot_program(skel_, slot, ps.kind);
+  if (ps.kind != ProbeKind::kprobe && ps.kind != ProbeKind::kretprobe) {
+    bpf_link* l = bpf_program__attach_trace(prog);
+    if (!l) return bpf_error(errno, "cannot attach " + ps.spec());
+    links_.push_back(l);
+    return {};
+  }
+  // One kprobe per function: Debian 12's 6.1 has no kprobe-multi (CONFIG_FPROBE is off).
+  // A kretprobe also needs the arguments saved at the function's entry.
+  const bool ret = ps.kind == ProbeKind::kretprobe;
+  size_t attached = 0;
+  for (const auto& fn : ps.functions) {
+    bpf_link* entry = nullptr;
+    if (ret && !(entry = bpf_program__attach_kprobe(skel_->progs.kret_entry, false, fn.c_str()))) {
+      skipped_.push_back(fmt::format("{}:{}: {}", probe_kind_name(ps.kind), fn, std::strerror(errno)));
+      continue;
+    }
+    bpf_link* l = bpf_program__attach_kprobe(prog, ret, fn.c_str());
+    if (!l) {
+      skipped_.push_back(fmt::format("{}:{}: {}", probe_kind_name(ps.kind), fn, std::strerror(errno)));
+      if (entry) bpf_link__destroy(entry);
+      continue;
+    }
+    if (entry) links_.push_back(entry);
+    links_.push_back(l);
+    ++attached;
+  }
+  libbpf_log_take();  // libbpf's own line for each refusal says no more than skipped_
+  // A glob may take in functions the kernel will not probe (on its blacklist, say): they are
+  // reported and the rest kept. A function named alone must attach.
+  if (attached == 0 || (!ps.by_address() && attached < ps.functions.size()))
+    return Error::msg(fmt::format("cannot attach {}: {}", ps.spec(),
+                                  skipped_.empty() ? "no function" : skipped_.back()));
+  return {};
 }
 
 int Collector::on_record(void* ctx, void* data, size_t size) {

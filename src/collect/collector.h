@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "collect/probes.h"
@@ -20,7 +21,7 @@ namespace nscope {
 
 struct CollectorConfig {
   uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
-  std::vector<ProbeSpec> probes;          // tracepoints; slot i is probes[i]
+  std::vector<ProbeSpec> probes;          // slot i is probes[i]
   uint64_t buffer_size = 32ull << 20;     // ring buffer bytes, a power of two
   uint32_t tracking_entries = 65536;      // skb-tracking map size (two entries a packet)
   filter::FilterSet filters;              // --netns, -f, -m: decided in the kernel
@@ -45,14 +46,18 @@ class Collector {
   // no probe saw), returns how many; and the inserts a full map refused.
   uint64_t age_out_tracking(uint64_t max_age_ns);
   uint64_t tracking_refused() const;
+  // Functions of a glob the kernel would not probe ("kprobe:FUNC: reason"), left out.
+  const std::vector<std::string>& skipped() const { return skipped_; }
 
  private:
   Collector() = default;
   static int on_record(void* ctx, void* data, size_t size);
+  Result<void> attach(size_t slot, const ProbeSpec& ps);
   std::vector<std::vector<uint64_t>> read_percpu(int map_fd) const;
 
   collect* skel_ = nullptr;
   std::vector<bpf_link*> links_;
+  std::vector<std::string> skipped_;
   ring_buffer* rb_ = nullptr;
   Sink sink_;
   size_t nslots_ = 0;

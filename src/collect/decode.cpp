@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -16,8 +17,10 @@ void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
   e.tgid = r.tgid;
   std::memcpy(e.comm.data(), r.comm, sizeof r.comm);
   e.comm.back() = 0;
-  e.probe_type = ctx.probe_type;
+  e.probe_type = r.probe < ctx.slot_types.size() ? ctx.slot_types[r.probe] : ctx.probe_type;
   e.symbol = r.probe < ctx.slot_symbols.size() ? ctx.slot_symbols[r.probe] : std::string_view("?");
+  if (e.symbol.empty()) e.symbol = ctx.function_at ? ctx.function_at(r.func_ip) : "?";
+  e.stack_trace = {};
 
   e.has_netns = (ctx.collectors & NSCOPE_COLLECT_NS) && r.ns_src != NSCOPE_NS_NONE;
   e.netns_inum = r.netns_inum;
@@ -48,7 +51,7 @@ void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
   e.caplen = 0;
   e.l2_len = 0;
   if (!e.has_packet) return;
-  const uint8_t l2 = r.pad[0];
+  const uint8_t l2 = r.l2len;
   if ((r.flags & NSCOPE_EV_HAS_MAC) && l2 == 14) {
     std::memcpy(e.data.data(), r.data, cap);
     e.caplen = static_cast<uint16_t>(cap);
@@ -80,11 +83,20 @@ void copy_tuple(const nscope_ct_tuple& in, CtTuple& out) {
 void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e) {
   const auto& ev = *static_cast<const nscope_event*>(record);
   decode_event(ev, ctx, e);
-  if (!(ctx.collectors & NSCOPE_COLLECT_CT) || !(ev.flags & NSCOPE_EV_HAS_CT) ||
-      size < sizeof(RawRecord))
-    return;
-  const auto& ct = *reinterpret_cast<const nscope_ct_ext*>(static_cast<const char*>(record) +
-                                                           offsetof(RawRecord, ct));
+  const char* tail = static_cast<const char*>(record) + sizeof(nscope_event);
+  const size_t ct_size = (ctx.collectors & NSCOPE_COLLECT_CT) ? sizeof(nscope_ct_ext) : 0;
+  if ((ctx.collectors & NSCOPE_COLLECT_STACK) && (ev.flags & NSCOPE_EV_HAS_STACK) && ctx.stack &&
+      size >= sizeof(nscope_event) + ct_size + sizeof(nscope_stack_ext)) {
+    nscope_stack_ext st;
+    std::memcpy(&st, tail + ct_size, sizeof st);
+    uint64_t ips[NSCOPE_STACK_DEPTH];
+    uint32_t n = std::min<uint32_t>(st.nr, NSCOPE_STACK_DEPTH);
+    std::copy(st.ips, st.ips + n, ips);
+    e.stack_trace = ctx.stack(ips, n);
+  }
+  if (!ct_size || !(ev.flags & NSCOPE_EV_HAS_CT) || size < sizeof(nscope_event) + ct_size) return;
+  nscope_ct_ext ct;
+  std::memcpy(&ct, tail, sizeof ct);
   e.has_ct = true;
   switch (ct.ctinfo) {
     case 0: e.ct_state = CtState::established; break;

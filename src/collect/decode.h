@@ -10,27 +10,29 @@
 
 namespace nscope {
 
-// One ring-buffer record: the event, and its ct extension when NSCOPE_EV_HAS_CT is set.
-struct RawRecord {
-  nscope_event ev;
-  nscope_ct_ext ct;
-};
-
 class DropReasons;
 
 struct DecodeContext {
-  std::vector<std::string_view> slot_symbols;  // probe slot -> "net:netif_receive_skb"
+  // probe slot -> "net:netif_receive_skb", "ip_rcv"; empty: the event's function, by address
+  std::vector<std::string_view> slot_symbols;
+  // probe slot -> Retis's probe_type; `probe_type` for slots not listed
+  std::vector<std::string_view> slot_types;
   std::string_view probe_type = "raw_tracepoint";  // tp_btf is a raw tracepoint with BTF
   uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
   // Drop reason value -> name (from the kernel's BTF), interned; filled on demand.
   std::function<std::string_view(uint32_t)> drop_reason;
+  // A probed function's address -> its name, interned (slots named by address).
+  std::function<std::string_view(uint64_t)> function_at;
+  // Kernel stack frames (innermost first) -> "func+0xoff" lines joined by newlines, interned.
+  std::function<std::string_view(const uint64_t*, uint32_t)> stack;
 };
 
 // Packets captured from the network header get a made-up Ethernet header (zero addresses,
 // the skb's protocol), so every packet in the model starts at the link layer, as in Retis.
 void decode_event(const nscope_event& raw, const DecodeContext& ctx, Event& e);
-// A ring-buffer record of `size` bytes: the event, and its ct extension when the event says
-// it has one and the record holds it.
+// A ring-buffer record of `size` bytes: the event, then its ct extension (with the ct
+// collector) and its stack (with --stack), when the event says it has them and the record
+// holds them.
 void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e);
 
 }  // namespace nscope

@@ -4,10 +4,17 @@
 #include <fnmatch.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <dirent.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include "bpfload/btf_types.h"
 #include "util/strings.h"
@@ -28,28 +35,72 @@ std::vector<TracepointName> parse_available_events(std::string_view text) {
 
 }  // namespace
 
-Result<std::vector<TracepointName>> list_tracepoints() {
-  for (const char* p : {"/sys/kernel/tracing/available_events",
-                        "/sys/kernel/debug/tracing/available_events"}) {
-    if (auto text = read_file(p)) return parse_available_events(*text);
-  }
+namespace {
+
+// A tracefs file: from the tracefs mounted where the kernel puts it, else from one mounted in
+// a private mount namespace of a short-lived thread (the host's mounts are not touched).
+Result<std::string> read_tracefs(const std::string& file) {
+  for (const char* dir : {"/sys/kernel/tracing/", "/sys/kernel/debug/tracing/"})
+    if (auto text = read_file(dir + file)) return std::move(*text);
   std::optional<std::string> text;
   int err = 0;
   std::thread t([&] {
-    // A private mount namespace for this thread alone: tracefs is mounted there and
-    // disappears with the thread.
     if (unshare(CLONE_FS | CLONE_NEWNS) != 0 ||
         mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
         mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0) {
       err = errno;
       return;
     }
-    text = read_file("/sys/kernel/tracing/available_events");
+    text = read_file("/sys/kernel/tracing/" + file);
     if (!text) err = errno;
   });
   t.join();
-  if (!text) return Error::sys(err, "cannot list tracepoints (tracefs)");
+  if (!text) return Error::sys(err, "cannot read tracefs's " + file);
+  return std::move(*text);
+}
+
+// Which arguments of a prototype carry what, params[first] being argument 0.
+nscope_probe_cfg args_of_proto(const btf* b, const btf_type* proto, unsigned first) {
+  nscope_probe_cfg cfg = no_probe_args();
+  const btf_param* p = btf_params(proto);
+  for (unsigned i = first; i < btf_vlen(proto) && i - first < 6; ++i) {
+    const btf_type* pt = skip_btf_mods(b, p[i].type);
+    auto idx = static_cast<uint8_t>(i - first);
+    if (pt && (btf_is_enum(pt) || btf_is_enum64(pt)) &&
+        !std::strcmp(btf__name_by_offset(b, pt->name_off), "skb_drop_reason"))
+      cfg.reason_arg = idx;
+    if (!pt || !btf_is_ptr(pt)) continue;
+    const btf_type* target = skip_btf_mods(b, pt->type);
+    if (!target || !btf_is_struct(target)) continue;
+    const char* sname = btf__name_by_offset(b, target->name_off);
+    if (!std::strcmp(sname, "sk_buff") && cfg.skb_arg == NSCOPE_ARG_NONE) cfg.skb_arg = idx;
+    if (!std::strcmp(sname, "net_device") && cfg.dev_arg == NSCOPE_ARG_NONE) cfg.dev_arg = idx;
+    if (!std::strcmp(sname, "net") && cfg.net_arg == NSCOPE_ARG_NONE) cfg.net_arg = idx;
+  }
+  return cfg;
+}
+
+bool is_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
+}  // namespace
+
+Result<std::vector<TracepointName>> list_tracepoints() {
+  auto text = read_tracefs("available_events");
+  if (!text) return Error::sys(text.error().code, "cannot list tracepoints (tracefs)");
   return parse_available_events(*text);
+}
+
+Result<std::vector<std::string>> list_traceable_functions() {
+  auto text = read_tracefs("available_filter_functions");
+  if (!text) return Error::sys(text.error().code, "cannot list traceable functions (tracefs)");
+  std::vector<std::string> out;
+  for (auto line : split(*text, '\n')) {
+    line = trim(line.substr(0, line.find(' ')));  // "ovs_dp_upcall [openvswitch]"
+    if (!line.empty()) out.emplace_back(line);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<nscope_probe_cfg> tracepoint_args(const btf* b, const std::string& name) {
@@ -61,25 +112,30 @@ Result<nscope_probe_cfg> tracepoint_args(const btf* b, const std::string& name) 
   if (!ptr || !btf_is_ptr(ptr)) return Error::msg("unexpected BTF for " + tname);
   const btf_type* proto = btf__type_by_id(b, ptr->type);
   if (!proto || !btf_is_func_proto(proto)) return Error::msg("unexpected BTF for " + tname);
-  nscope_probe_cfg cfg = no_probe_args();
-  const btf_param* p = btf_params(proto);
   // params[0] is the tracepoint's private `void *__data`; raw tracepoint args start after it.
-  for (unsigned i = 1; i < btf_vlen(proto) && i <= 6; ++i) {
-    const btf_type* pt = skip_btf_mods(b, p[i].type);
-    auto idx0 = static_cast<uint8_t>(i - 1);
-    if (pt && (btf_is_enum(pt) || btf_is_enum64(pt)) &&
-        !std::strcmp(btf__name_by_offset(b, pt->name_off), "skb_drop_reason"))
-      cfg.reason_arg = idx0;
-    if (!pt || !btf_is_ptr(pt)) continue;
-    const btf_type* target = skip_btf_mods(b, pt->type);
-    if (!target || !btf_is_struct(target)) continue;
-    const char* sname = btf__name_by_offset(b, target->name_off);
-    auto idx = static_cast<uint8_t>(i - 1);
-    if (!std::strcmp(sname, "sk_buff") && cfg.skb_arg == NSCOPE_ARG_NONE) cfg.skb_arg = idx;
-    if (!std::strcmp(sname, "net_device") && cfg.dev_arg == NSCOPE_ARG_NONE) cfg.dev_arg = idx;
-    if (!std::strcmp(sname, "net") && cfg.net_arg == NSCOPE_ARG_NONE) cfg.net_arg = idx;
-  }
-  return cfg;
+  return args_of_proto(b, proto, 1);
+}
+
+Result<nscope_probe_cfg> function_args(const btf* vmlinux, const std::string& name, bool modules) {
+  auto from = [&](const btf* b) -> std::optional<nscope_probe_cfg> {
+    int id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_FUNC);
+    if (id < 0) return std::nullopt;
+    const btf_type* proto = btf__type_by_id(b, btf__type_by_id(b, static_cast<uint32_t>(id))->type);
+    if (!proto || !btf_is_func_proto(proto)) return std::nullopt;
+    return args_of_proto(b, proto, 0);
+  };
+  if (auto cfg = from(vmlinux)) return *cfg;
+  if (modules)
+    if (std::unique_ptr<DIR, int (*)(DIR*)> d(opendir("/sys/kernel/btf"), closedir); d)
+      while (dirent* e = readdir(d.get())) {
+        if (e->d_name[0] == '.' || !std::strcmp(e->d_name, "vmlinux")) continue;
+        std::string path = std::string("/sys/kernel/btf/") + e->d_name;
+        std::unique_ptr<btf, void (*)(btf*)> m(btf__parse_split(path.c_str(), const_cast<btf*>(vmlinux)),
+                                              btf__free);
+        if (!m) continue;
+        if (auto cfg = from(m.get())) return *cfg;
+      }
+  return Error::msg("the kernel's BTF has no function '" + name + "'");
 }
 
 DropReasons::DropReasons(const btf* b) {
@@ -117,33 +173,140 @@ static bool carries_packet(const nscope_probe_cfg& c) {
          c.net_arg != NSCOPE_ARG_NONE;
 }
 
+std::string_view probe_kind_name(ProbeKind k) {
+  switch (k) {
+    case ProbeKind::tracepoint: return "tracepoint";
+    case ProbeKind::kprobe: return "kprobe";
+    case ProbeKind::kretprobe: return "kretprobe";
+    case ProbeKind::fentry: return "fentry";
+    case ProbeKind::fexit: return "fexit";
+  }
+  return "?";
+}
+
+std::string ProbeSpec::spec() const {
+  return kind == ProbeKind::tracepoint ? symbol() : std::string(probe_kind_name(kind)) + ":" + name;
+}
+
+std::string_view ProbeSpec::probe_type() const {
+  return kind == ProbeKind::tracepoint ? "raw_tracepoint" : probe_kind_name(kind);
+}
+
+namespace {
+
+constexpr std::string_view kForms =
+    "expected GROUP:NAME (net:netif_receive_skb), tp:GROUP:NAME, a * glob (tp:net:*), "
+    "kprobe:FUNC, kretprobe:FUNC, fentry:FUNC or fexit:FUNC (FUNC may be a glob: kprobe:ip_*)";
+
+// "kprobe:ip_rcv" -> kprobe, "ip_rcv"; nullopt for a tracepoint form.
+std::optional<std::pair<ProbeKind, std::string_view>> function_form(std::string_view s) {
+  static constexpr std::pair<std::string_view, ProbeKind> kPrefixes[] = {
+      {"kprobe:", ProbeKind::kprobe},       {"k:", ProbeKind::kprobe},
+      {"kretprobe:", ProbeKind::kretprobe}, {"kr:", ProbeKind::kretprobe},
+      {"fentry:", ProbeKind::fentry},       {"fexit:", ProbeKind::fexit}};
+  for (auto [prefix, kind] : kPrefixes)
+    if (s.starts_with(prefix)) return std::pair(kind, s.substr(prefix.size()));
+  return std::nullopt;
+}
+
+// kprobe, kretprobe: one slot per argument layout; fentry, fexit: one per function (a
+// trampoline serves one function).
+Result<void> add_functions(std::string_view raw, ProbeKind kind, std::string_view func,
+                           const btf* b, const ProbeCatalog& catalog, std::vector<ProbeSpec>& out,
+                           std::set<std::string>& seen) {
+  const bool glob = is_glob(func);
+  const bool kprobe = kind == ProbeKind::kprobe || kind == ProbeKind::kretprobe;
+  std::vector<std::string> names;
+  if (!glob) {
+    names.emplace_back(func);
+  } else {
+    std::string pattern(func);
+    for (const auto& f : catalog.functions)
+      if (!fnmatch(pattern.c_str(), f.c_str(), 0)) names.push_back(f);
+    if (names.empty())
+      return Error::msg(fmt::format("probe '{}': no traceable kernel function matches '{}'", raw, func));
+  }
+  std::map<std::tuple<uint8_t, uint8_t, uint8_t, uint8_t>, size_t> slot_of_layout;
+  size_t before = out.size();
+  for (const auto& name : names) {
+    auto cfg = function_args(b, name, true);
+    if (!cfg || !carries_packet(*cfg)) {
+      if (glob) continue;
+      if (!cfg) return Error::msg(fmt::format("probe '{}': {}", raw, cfg.error().message));
+      return Error::msg(fmt::format("probe '{}': {} has no sk_buff, net_device or net argument: "
+                                    "nothing to tag with a namespace", raw, name));
+    }
+    if (!seen.insert(std::string(probe_kind_name(kind)) + ":" + name).second) continue;
+    if (kprobe) {
+      auto layout = std::tuple(cfg->skb_arg, cfg->dev_arg, cfg->net_arg, cfg->reason_arg);
+      auto [it, fresh] = slot_of_layout.try_emplace(layout, out.size());
+      if (!fresh) {
+        out[it->second].functions.push_back(name);
+        continue;
+      }
+    }
+    ProbeSpec p;
+    p.kind = kind;
+    p.name = glob && kprobe ? std::string(func) : name;
+    p.cfg = *cfg;
+    if (kprobe) p.functions.push_back(name);
+    out.push_back(std::move(p));
+  }
+  // A glob's slot that found one function is named by it.
+  for (size_t i = before; i < out.size(); ++i)
+    if (out[i].functions.size() == 1) out[i].name = out[i].functions.front();
+  if (out.size() == before && glob)
+    return Error::msg(fmt::format("probe '{}': no function matching '{}' has an sk_buff, "
+                                  "net_device or net argument", raw, func));
+  return {};
+}
+
+}  // namespace
+
+ProbeKind probe_kind_of(std::string_view spec) {
+  auto f = function_form(trim(spec));
+  return f && !f->second.empty() ? f->first : ProbeKind::tracepoint;
+}
+
+std::vector<std::string> btf_function_names(const btf* b) {
+  std::vector<std::string> out;
+  for (uint32_t id = 1; id < btf__type_cnt(b); ++id) {
+    const btf_type* t = btf__type_by_id(b, id);
+    if (btf_is_func(t)) out.emplace_back(btf__name_by_offset(b, t->name_off));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool needs_function_list(const std::vector<std::string>& specs) {
+  for (const auto& raw : specs)
+    if (auto f = function_form(trim(raw)); f && is_glob(f->second)) return true;
+  return false;
+}
+
 Result<std::vector<ProbeSpec>> resolve_probes(const std::vector<std::string>& specs,
-                                              const btf* b,
-                                              const std::vector<TracepointName>& catalog) {
+                                              const btf* b, const ProbeCatalog& catalog) {
   std::vector<ProbeSpec> out;
   std::set<std::string> seen;
   for (const auto& raw : specs) {
     std::string_view s = trim(raw);
-    if (s.starts_with("kprobe:") || s.starts_with("k:") || s.starts_with("fentry:") ||
-        s.starts_with("f:") || s.starts_with("kretprobe:") || s.starts_with("fexit:")) {
-      ProbeSpec p;
-      p.kind = s.starts_with("f") ? ProbeKind::fentry : ProbeKind::kprobe;
-      p.name = std::string(s.substr(s.find(':') + 1));
-      out.push_back(std::move(p));
+    if (auto f = function_form(s)) {
+      if (f->second.empty()) return Error::msg("probe '" + raw + "': " + std::string(kForms));
+      if (auto r = add_functions(raw, f->first, f->second, b, catalog, out, seen); !r)
+        return r.error();
       continue;
     }
     if (s.starts_with("tp:")) s.remove_prefix(3);
     if (s.starts_with("raw_tp:")) s.remove_prefix(7);
     auto colon = s.find(':');
     if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size())
-      return Error::msg("probe '" + raw + "': expected GROUP:NAME (net:netif_receive_skb), "
-                        "tp:GROUP:NAME, a * glob (tp:net:*), kprobe:FUNC or fentry:FUNC");
+      return Error::msg("probe '" + raw + "': " + std::string(kForms));
     std::string group(s.substr(0, colon)), name(s.substr(colon + 1));
-    bool glob = group.find_first_of("*?[") != std::string::npos ||
-                name.find_first_of("*?[") != std::string::npos;
+    bool glob = is_glob(group) || is_glob(name);
     size_t before = out.size();
     bool in_catalog = false;
-    for (const auto& tp : catalog) {
+    for (const auto& tp : catalog.tracepoints) {
       if (fnmatch(group.c_str(), tp.group.c_str(), 0) || fnmatch(name.c_str(), tp.name.c_str(), 0))
         continue;
       in_catalog = true;
@@ -164,12 +327,15 @@ Result<std::vector<ProbeSpec>> resolve_probes(const std::vector<std::string>& sp
       p.cfg = *cfg;
       if (seen.insert(p.symbol()).second) out.push_back(std::move(p));
     }
-    if (catalog.empty() && !glob) {  // no tracefs at all: trust BTF for the name
+    if (catalog.tracepoints.empty() && !glob) {  // no tracefs at all: trust BTF for the name
       auto cfg = tracepoint_args(b, name);
       if (!cfg) return Error::msg("probe '" + raw + "': " + cfg.error().message);
       if (!carries_packet(*cfg))
         return Error::msg("probe '" + raw + "' carries no sk_buff, net_device or net argument");
-      ProbeSpec p{ProbeKind::tracepoint, group, name, *cfg};
+      ProbeSpec p;
+      p.group = group;
+      p.name = name;
+      p.cfg = *cfg;
       if (seen.insert(p.symbol()).second) out.push_back(std::move(p));
       continue;
     }

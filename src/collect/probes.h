@@ -1,7 +1,8 @@
 // Probe specifications for `collect -p`: tracepoints by name (`net:netif_receive_skb`,
-// `tp:net:*`), resolved against the running kernel's BTF to find which argument carries the
-// sk_buff, net_device or net. kprobe:/fentry: are recognised and refused where the kernel
-// cannot attach them.
+// `tp:net:*`) and kernel functions (`kprobe:ip_rcv`, `kretprobe:ovs_dp_upcall`,
+// `fentry:tcp_v4_rcv`, `fexit:...`, `kprobe:ip_*`), resolved against the running kernel's
+// BTF (a tracepoint's btf_trace_ prototype, a function's own) to find which argument carries
+// the sk_buff, net_device or net.
 #pragma once
 
 #include <string>
@@ -14,7 +15,10 @@ struct btf;
 
 namespace nscope {
 
-enum class ProbeKind { tracepoint, kprobe, fentry };
+enum class ProbeKind { tracepoint, kprobe, kretprobe, fentry, fexit };
+
+// "tracepoint", "kprobe", "kretprobe", "fentry", "fexit": the form's prefix.
+std::string_view probe_kind_name(ProbeKind k);
 
 inline nscope_probe_cfg no_probe_args() {
   nscope_probe_cfg c{};
@@ -22,12 +26,23 @@ inline nscope_probe_cfg no_probe_args() {
   return c;
 }
 
+// One probe slot: a tracepoint, or kernel functions sharing an argument layout (a kprobe
+// glob fills one slot per layout; each event then names its function).
 struct ProbeSpec {
   ProbeKind kind = ProbeKind::tracepoint;
   std::string group;  // tracepoint group ("net"); empty when only BTF named it
-  std::string name;   // tracepoint or function name
+  std::string name;   // tracepoint or function name, or the glob that found `functions`
+  std::vector<std::string> functions;  // kprobe, kretprobe: where the slot attaches
   nscope_probe_cfg cfg = no_probe_args();
+  // What events name: "net:netif_receive_skb", "ip_rcv" (as Retis names them).
   std::string symbol() const { return group.empty() ? name : group + ":" + name; }
+  // The form a user writes: "net:netif_receive_skb", "kprobe:ip_rcv", "kprobe:ip_*".
+  std::string spec() const;
+  // Retis's probe_type: "raw_tracepoint" (tp_btf is one), "kprobe", "kretprobe", "fentry",
+  // "fexit".
+  std::string_view probe_type() const;
+  // Whether each event must name its function from the probed address (several functions).
+  bool by_address() const { return functions.size() > 1; }
 };
 
 struct TracepointName {
@@ -49,16 +64,38 @@ class DropReasons {
 // Tracepoints the kernel has: from tracefs when mounted, else from a tracefs mounted in a
 // private mount namespace of a short-lived thread (the host's mounts are not touched).
 Result<std::vector<TracepointName>> list_tracepoints();
+// Functions kprobes can attach to (tracefs's available_filter_functions), the same way; a
+// module's functions carry no module suffix here.
+Result<std::vector<std::string>> list_traceable_functions();
 
 // Argument layout of tracepoint `name` from its BTF prototype (typedef btf_trace_<name>).
 // An Error when BTF has no such tracepoint.
 Result<nscope_probe_cfg> tracepoint_args(const btf* vmlinux, const std::string& name);
+// Argument layout of kernel function `name` from its BTF prototype, in vmlinux or, with
+// `modules`, in a loaded module's BTF (/sys/kernel/btf/MODULE). An Error when no BTF has it.
+Result<nscope_probe_cfg> function_args(const btf* vmlinux, const std::string& name,
+                                       bool modules = true);
+
+// What the kernel offers to probe: its tracepoints, and (needed only for function globs) its
+// traceable functions.
+struct ProbeCatalog {
+  std::vector<TracepointName> tracepoints;
+  std::vector<std::string> functions;
+};
+// Whether resolving `specs` needs ProbeCatalog::functions (a function glob is among them).
+bool needs_function_list(const std::vector<std::string>& specs);
+// The kind a spec names: kprobe for "kprobe:ip_rcv"; tracepoint for "net:...", and for
+// anything else (resolve_probes then says what is wrong with it).
+ProbeKind probe_kind_of(std::string_view spec);
+// Every function in the kernel's BTF (vmlinux only): what a glob matches when tracefs cannot
+// be read; functions the kernel will not probe are then left out at attach.
+std::vector<std::string> btf_function_names(const btf* vmlinux);
 
 // The probes to attach for `specs` (each "GROUP:NAME", "tp:GROUP:NAME", a '*' glob in either
-// part, "kprobe:FUNC" or "fentry:FUNC"). Errors name the bad spec and the valid forms; a
-// wildcard keeps only tracepoints that carry a packet argument.
+// part, "kprobe:FUNC", "kretprobe:FUNC", "fentry:FUNC", "fexit:FUNC", FUNC possibly a glob).
+// Errors name the bad spec and the valid forms; a wildcard keeps only probes that carry a
+// packet argument.
 Result<std::vector<ProbeSpec>> resolve_probes(const std::vector<std::string>& specs,
-                                              const btf* vmlinux,
-                                              const std::vector<TracepointName>& catalog);
+                                              const btf* vmlinux, const ProbeCatalog& catalog);
 
 }  // namespace nscope

@@ -47,7 +47,7 @@ std::string startup_line(const SessionOptions& o, int64_t offset) {
   s += ",\"probes\":[";
   for (size_t i = 0; i < o.collector.probes.size(); ++i) {
     if (i) s += ',';
-    json_escape(o.collector.probes[i].symbol(), s);
+    json_escape(o.collector.probes[i].spec(), s);
   }
   s += "],\"netns_names\":{";
   if (o.text.names) {
@@ -84,7 +84,7 @@ std::string stats_line(const SessionOptions& o, uint64_t events,
     if (!t) continue;
     if (!first) s += ',';
     first = false;
-    json_escape(o.collector.probes[i].symbol(), s);
+    json_escape(o.collector.probes[i].spec(), s);
     s += ":{";
     bool f2 = true;
     for (size_t cpu = 0; cpu < lost[i].size(); ++cpu) {
@@ -131,9 +131,12 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
   wo.text.mono_to_utc_ns = offset;
   wo.decode.collectors = o.collector.collectors;
   wo.decode.drop_reason = o.drop_reason;
+  wo.decode.function_at = o.function_at;
+  wo.decode.stack = o.stack;
   std::vector<std::string> symbols;
-  for (auto& p : o.collector.probes) symbols.push_back(p.symbol());
+  for (auto& p : o.collector.probes) symbols.push_back(p.by_address() ? "" : p.symbol());
   for (auto& s : symbols) wo.decode.slot_symbols.push_back(s);
+  for (auto& p : o.collector.probes) wo.decode.slot_types.push_back(p.probe_type());
   EventWriter writer(wo);
   writer.write_json_line(startup_line(o, offset));
 
@@ -161,6 +164,7 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     return collector.error();
   }
   Collector& c = *collector.value();
+  for (const auto& why : c.skipped()) fmt::print(stderr, "nscope: left out {}\n", why);
   fmt::print(stderr, "nscope: {} probe{} attached; Ctrl-C to stop\n", o.collector.probes.size(),
              o.collector.probes.size() == 1 ? "" : "s");
 

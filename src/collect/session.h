@@ -22,6 +22,9 @@ struct SessionOptions {
   std::string cmdline;          // recorded in the startup event
   uint32_t initial_netns = 0;   // the host's netns inode, recorded for sort
   std::function<std::string_view(uint32_t)> drop_reason;  // drop reason names
+  // Names of probed functions by address, and --stack frames (see DecodeContext).
+  std::function<std::string_view(uint64_t)> function_at;
+  std::function<std::string_view(const uint64_t*, uint32_t)> stack;
   uint64_t tracking_max_age_ns = 10'000'000'000ull;         // age-out for skb-tracking
 };
 

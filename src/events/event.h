@@ -31,6 +31,7 @@ struct Event {
   // kernel
   std::string_view probe_type;     // "raw_tracepoint" ("[tp]" in text)
   std::string_view symbol;         // "net:netif_receive_skb"; storage owned by a SymbolTable
+  std::string_view stack_trace;    // kernel.stack_trace: "func+0xoff" frames, one a line
   // netns
   bool has_netns = false;
   uint32_t netns_inum = 0;

@@ -517,6 +517,7 @@ bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
     return once(f.kernel) && s.object([&](std::string_view kk) {
              if (kk == "probe_type") return s.string_field(f.probe_type);
              if (kk == "symbol") return s.string_field(f.symbol);
+             if (kk == "stack_trace") return false;  // an array: the full parser reads it
              return s.skip();
            });
   if (k == "netns")

@@ -111,8 +111,11 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
   }
   std::string_view kind = e.probe_type == "raw_tracepoint" || e.probe_type == "tracepoint"
                               ? "tp"
-                          : e.probe_type == "kprobe" ? "k"
-                          : e.probe_type == "fentry" ? "f" : e.probe_type;
+                          : e.probe_type == "kprobe"    ? "k"
+                          : e.probe_type == "kretprobe" ? "kr"
+                          : e.probe_type == "fentry"    ? "f"
+                          : e.probe_type == "fexit"     ? "fx"
+                                                        : e.probe_type;
   put(out, " [");
   put(out, kind);
   put(out, "] ");
@@ -125,6 +128,15 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
     out += ')';
   }
   out += '\n';
+  // The kernel stack under the first line, a frame a line, as Retis prints it.
+  for (std::string_view rest = e.stack_trace; !rest.empty();) {
+    size_t nl = rest.find('\n');
+    put(out, indent);
+    put(out, "    ");
+    put(out, rest.substr(0, nl));
+    out += '\n';
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+  }
 
   if (e.has_dev || e.has_packet) {
     put(out, indent);
@@ -378,7 +390,7 @@ class Cursor {
 // The fixed text and numbers, every string escaped at worst, the packet in base64.
 size_t event_json_bound(const Event& e) {
   return 1024 + 6 * (e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
-                     e.comm.size() + e.ifname.size()) +
+                     e.comm.size() + e.ifname.size() + 2 * e.stack_trace.size()) +
          (size_t{e.caplen} + 2) / 3 * 4;
 }
 
@@ -401,6 +413,17 @@ char* format_event_json(const Event& e, char* at) {
   o.str(e.probe_type);
   o.lit(",\"symbol\":");
   o.str(e.symbol);
+  if (!e.stack_trace.empty()) {  // frames one a line: a JSON array of them, as Retis writes it
+    o.lit(",\"stack_trace\":[");
+    std::string_view rest = e.stack_trace;
+    for (bool first = true; !rest.empty(); first = false) {
+      size_t nl = rest.find('\n');
+      if (!first) o.ch(',');
+      o.str(rest.substr(0, nl));
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    }
+    o.ch(']');
+  }
   o.ch('}');
   if (e.has_netns) {
     o.lit(",\"netns\":{\"inum\":");

@@ -156,6 +156,15 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
       e.probe_type = symbols.intern(t->get_ref<const std::string&>());
     if (auto* s = field(*k, "symbol"); s && s->is_string())
       e.symbol = symbols.intern(s->get_ref<const std::string&>());
+    if (auto* st = field(*k, "stack_trace"); st && st->is_array()) {
+      std::string frames;
+      for (const auto& f : *st)
+        if (f.is_string()) {
+          if (!frames.empty()) frames += '\n';
+          frames += f.get_ref<const std::string&>();
+        }
+      if (!frames.empty()) e.stack_trace = symbols.intern(frames);
+    }
   }
   if (auto* n = field(j, "netns"); n && n->is_object()) {
     e.has_netns = true;

@@ -140,6 +140,8 @@ Result<void> register_filter_sections() {
     LIBBPF_OPTS(libbpf_prog_handler_opts, o, .prog_prepare_load_fn = prepare_load);
     if (libbpf_register_prog_handler(kTracingSection, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, &o) < 0 ||
         libbpf_register_prog_handler(kRawTpSection, BPF_PROG_TYPE_RAW_TRACEPOINT,
+                                     static_cast<bpf_attach_type>(0), &o) < 0 ||
+        libbpf_register_prog_handler(kKprobeSection, BPF_PROG_TYPE_KPROBE,
                                      static_cast<bpf_attach_type>(0), &o) < 0)
       err = errno ? errno : EINVAL;
   });

@@ -6,10 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bpf/btf.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -59,7 +61,8 @@ std::vector<json> read_events(const std::string& path, json* startup = nullptr,
   return out;
 }
 
-// Collect programs still loaded (they are named probe_<slot>), from bpftool. The kernel
+// Collect programs still loaded (named probe_<slot>, kprobe_<slot>, kretprobe_<slot> and
+// kret_entry), from bpftool. The kernel
 // frees a detached program a moment after its last reference goes: wait up to 3 s for 0.
 int collect_programs_loaded(bool wait_for_none = true) {
   int n = 0;
@@ -69,7 +72,8 @@ int collect_programs_loaded(bool wait_for_none = true) {
     std::istringstream is(r.out);
     std::string line;
     while (std::getline(is, line))
-      if (line.find("tracing  name probe_") != std::string::npos) ++n;
+      for (const char* name : {"name probe_", "name kprobe_", "name kretprobe_", "name kret_entry"})
+        if (line.find(name) != std::string::npos) ++n;
     if (n == 0 || !wait_for_none) return n;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -276,11 +280,10 @@ TEST(Collect, BadInputExitsTwoNamingTheChoices) {
   r = nst::nscope({"collect", "-p", "sched:sched_switch"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("carries no sk_buff"), std::string::npos) << r.err;
-  r = nst::nscope({"collect", "-p", "kprobe:ip_rcv"});
+  // (A probe kind the kernel refuses: CollectFunctions.AKindTheKernelRefusesIsAUsageError.)
+  r = nst::nscope({"collect", "-p", "kprobe:"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("does not allow kprobe"), std::string::npos) << r.err;
-  r = nst::nscope({"collect", "-p", "fentry:ip_rcv"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("kprobe:FUNC"), std::string::npos) << r.err;
   r = nst::nscope({"collect", "--buffer-size", "lots"});
   EXPECT_EQ(r.exit_code, 2);
   r = nst::nscope({"collect", "--duration", "-3"});
@@ -403,4 +406,177 @@ TEST(Collect, ConntrackSectionInAConntrackNamespace) {
     EXPECT_EQ(ct["zone_id"], 0);
   }
   EXPECT_TRUE(seen) << "no ct section on the echo request leaving " << p.a.name();
+}
+
+// ---- kernel function probes: kprobe, kretprobe, fentry, fexit ------------------------
+
+namespace {
+
+// What `nscope info` says of a program type: empty when it loads here, else the reason.
+std::string refused(const std::string& type) {
+  auto r = nst::nscope({"info", "--json"});
+  json j = json::parse(r.out, nullptr, false);
+  if (j.is_discarded() || !j.contains("probes") || !j["probes"].contains(type))
+    return "nscope info says nothing of " + type;
+  const json& p = j["probes"][type];
+  return p.value("ok", false) ? "" : p.value("error", std::string("refused"));
+}
+
+// The events of one ping from A to B, traced at net_dev_start_xmit and at `probe`, with
+// skb-tracking: the echo request is seen leaving A and arriving in B at `probe`.
+void expect_probe_sees_the_ping(const std::string& probe, const std::string& type,
+                                const std::string& function) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,skb-tracking", "-p",
+                        "net:net_dev_start_xmit," + probe, "-o", file, "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 2 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(60)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json startup;
+  auto events = read_events(file, &startup);
+  ASSERT_TRUE(startup.contains("startup"));
+  EXPECT_NE(startup["startup"]["probes"].dump().find(probe), std::string::npos) << startup.dump();
+  Inside in_b = inside(p.b.path(), p.vb);
+  std::string sent_id;  // the echo request's tracking id, leaving A
+  for (const auto& ev : events)
+    if (ev["kernel"]["symbol"] == "net:net_dev_start_xmit" && ev.contains("skb-tracking") &&
+        ev.contains("netns") && nst::as_u64(ev["netns"]["inum"]) == p.ino_a)
+      sent_id = ev["skb-tracking"].dump();
+  ASSERT_FALSE(sent_id.empty()) << "no echo request leaving " << p.a.name();
+  int seen = 0;
+  for (const auto& ev : events) {
+    if (ev["kernel"]["symbol"] != function) continue;
+    EXPECT_EQ(ev["kernel"]["probe_type"], type) << ev.dump();
+    if (!ev.contains("netns") || nst::as_u64(ev["netns"]["inum"]) != p.ino_b) continue;
+    ++seen;
+    EXPECT_EQ(ev["dev"]["name"], p.vb) << ev.dump();
+    EXPECT_EQ(ev["dev"]["ifindex"], in_b.ifindex) << ev.dump();
+    EXPECT_EQ(nst::as_u64(ev["netns"]["cookie"]), in_b.cookie) << ev.dump();
+    EXPECT_TRUE(ev.contains("packet")) << ev.dump();
+    if (ev.contains("skb-tracking") && ev["skb-tracking"].dump() == sent_id) seen += 100;
+  }
+  EXPECT_GE(seen, 100) << "the echo request did not reach " << function << " in "
+                       << p.b.name() << " with the id it left " << p.a.name() << " with ("
+                       << sent_id << "); " << seen << " events there";
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+}  // namespace
+
+TEST(CollectFunctions, KprobeSeesThePingWithNamespaceDeviceAndId) {
+  if (auto why = refused("kprobe"); !why.empty()) GTEST_SKIP() << "kprobes do not load here: " << why;
+  expect_probe_sees_the_ping("kprobe:ip_rcv", "kprobe", "ip_rcv");
+}
+
+// At a function's return the packet may already be freed (ip_rcv delivers it and the echo
+// request is consumed before ip_rcv returns): kretprobe and fexit are tried on a function that
+// hands the packet back, the route lookup of the receive path.
+std::string returning_function() {
+  std::unique_ptr<btf, void (*)(btf*)> b(btf__load_vmlinux_btf(), btf__free);
+  for (const char* f : {"ip_route_input_noref", "ip_route_input_slow"})
+    if (b && btf__find_by_name_kind(b.get(), f, BTF_KIND_FUNC) > 0) return f;
+  return "";
+}
+
+TEST(CollectFunctions, KretprobeSeesThePingWithTheArgumentsOfTheCall) {
+  if (auto why = refused("kprobe"); !why.empty()) GTEST_SKIP() << "kprobes do not load here: " << why;
+  std::string fn = returning_function();
+  ASSERT_FALSE(fn.empty()) << "no route-input function in this kernel's BTF";
+  expect_probe_sees_the_ping("kretprobe:" + fn, "kretprobe", fn);
+}
+
+TEST(CollectFunctions, FentrySeesThePingWithNamespaceDeviceAndId) {
+  if (auto why = refused("fentry"); !why.empty()) GTEST_SKIP() << "fentry does not load here: " << why;
+  expect_probe_sees_the_ping("fentry:ip_rcv", "fentry", "ip_rcv");
+}
+
+TEST(CollectFunctions, FexitSeesThePing) {
+  if (auto why = refused("fentry"); !why.empty()) GTEST_SKIP() << "fentry does not load here: " << why;
+  std::string fn = returning_function();
+  ASSERT_FALSE(fn.empty()) << "no route-input function in this kernel's BTF";
+  expect_probe_sees_the_ping("fexit:" + fn, "fexit", fn);
+}
+
+// A glob takes every matching function with a packet argument; each event names its own.
+TEST(CollectFunctions, KprobeGlobNamesEachFunction) {
+  if (auto why = refused("kprobe"); !why.empty()) GTEST_SKIP() << "kprobes do not load here: " << why;
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev", "-p", "kprobe:ip_rcv*,kprobe:icmp_rcv", "-o",
+                        file, "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 2 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(60)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  std::set<std::string> names;
+  for (const auto& ev : read_events(file)) {
+    std::string sym = ev["kernel"]["symbol"];
+    names.insert(sym);
+    EXPECT_TRUE(sym.starts_with("ip_rcv") || sym == "icmp_rcv") << sym;
+    EXPECT_EQ(ev["kernel"]["probe_type"], "kprobe");
+  }
+  EXPECT_TRUE(names.count("ip_rcv")) << r.err;
+  EXPECT_TRUE(names.count("icmp_rcv")) << r.err;
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+// --stack: each event carries the kernel stack from the probed code out, named.
+TEST(CollectFunctions, StackNamesTheCallers) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  const bool kprobes = refused("kprobe").empty();
+  // Where kprobes load, ip_rcv's callers; else the receive tracepoint's.
+  const std::string probe = kprobes ? "kprobe:ip_rcv" : "net:netif_receive_skb";
+  const std::string symbol = kprobes ? "ip_rcv" : "net:netif_receive_skb";
+  const std::string top = kprobes ? "ip_rcv+" : "__netif_receive_skb";
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "--stack", "-c", "skb,ns,dev", "-p", probe, "-o", file,
+                        "--print", "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 2 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(60)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  int seen = 0;
+  for (const auto& ev : read_events(file)) {
+    if (ev["kernel"]["symbol"] != symbol || !ev.contains("netns") ||
+        nst::as_u64(ev["netns"]["inum"]) != p.ino_b)
+      continue;
+    ASSERT_TRUE(ev["kernel"].contains("stack_trace")) << ev.dump();
+    const json& st = ev["kernel"]["stack_trace"];
+    ASSERT_TRUE(st.is_array() && st.size() >= 3) << st.dump();
+    std::string first = st[0];
+    EXPECT_TRUE(first.starts_with(top)) << "innermost frame " << first << " of " << st.dump();
+    bool rx = false;  // whatever the path in, it came through the receive core
+    for (const auto& f : st) rx |= std::string(f).find("netif_receive_skb") != std::string::npos;
+    EXPECT_TRUE(rx) << st.dump();
+    for (const auto& f : st) EXPECT_EQ(std::string(f).find("bpf_prog_"), std::string::npos) << st.dump();
+    ++seen;
+  }
+  EXPECT_GE(seen, 1) << "no " << symbol << " event in " << p.b.name();
+  // The text prints the frames under the event's first line, and print reads them back.
+  EXPECT_NE(r.out.find("\n    " + top), std::string::npos) << r.out;
+  auto pr = nst::nscope({"print", file});
+  ASSERT_EQ(pr.exit_code, 0) << pr.describe();
+  EXPECT_EQ(pr.out, r.out);
+}
+
+// Where the kernel refuses a kind (this host: no kprobes, no trampolines), collect says so,
+// names what does load, and exits 2.
+TEST(CollectFunctions, AKindTheKernelRefusesIsAUsageError) {
+  int tried = 0;
+  for (auto [kind, type] : {std::pair{"kprobe:ip_rcv", "kprobe"}, {"kretprobe:ip_rcv", "kprobe"},
+                            {"fentry:ip_rcv", "fentry"}, {"fexit:ip_rcv", "fentry"}}) {
+    if (refused(type).empty()) continue;
+    ++tried;
+    auto r = nst::nscope({"collect", "-p", kind, "--count", "1"});
+    EXPECT_EQ(r.exit_code, 2) << r.describe();
+    EXPECT_NE(r.err.find(std::string(kind) + ": this kernel does not allow"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("what loads here: tp_btf"), std::string::npos) << r.err;
+  }
+  if (!tried) GTEST_SKIP() << "this kernel loads every kind of function probe";
 }

@@ -26,7 +26,7 @@ nscope_event raw_icmp() {
   r.protocol = htons(0x0800);
   r.flags = NSCOPE_EV_HAS_SKB | NSCOPE_EV_HAS_MAC;
   r.ns_src = NSCOPE_NS_SKB_DEV;
-  r.pad[0] = 14;
+  r.l2len = 14;
   std::strcpy(r.comm, "ping");
   std::strcpy(r.ifname, "veth1");
   const uint8_t frame[] = {0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
