@@ -16,6 +16,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load (.rodata: the verifier sees them as constants). */
 const volatile __u32 collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
+/* A record's size, and where its stack goes: the event, then the ct extension with the ct
+ * collector, then the stack with --stack. Set by user space, so the programs compute nothing. */
+const volatile __u32 record_size = sizeof(struct nscope_event);
+const volatile __u32 stack_offset = sizeof(struct nscope_event);
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile struct nscope_probe_cfg probe_cfg[NSCOPE_MAX_PROBES] = {};
 
@@ -45,6 +49,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 32 << 20); /* --buffer-size */
 } events SEC(".maps");
+
+/* --stack: the frames are taken before the event is reserved (the program's context is then
+ * no longer needed), into this per-CPU scratch. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nscope_stack_ext);
+} stack_scratch SEC(".maps");
 
 /* Per CPU: bytes submitted since this CPU last asked how much waits (wakeup_flag). */
 struct {
@@ -376,27 +389,29 @@ struct probe_args {
 	__u32 reason;
 };
 
+/* Packet bytes are plain loads in a tp_btf or fentry program on a kernel that allows them;
+ * read where used, so nothing is kept in a register across the program. */
+#define DIRECT(kp) (direct_packet && !(kp))
+
 /* One event for a probe hit. `kp`: the arguments are bare numbers (a kprobe); `ctx` is the
  * program's context (for the stack); `func_ip` the probed function where known. */
-static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *a, __u64 func_ip,
-				const bool kp)
+static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb,
+				struct net_device *argdev, struct net *argnet, __u32 reason,
+				__u64 func_ip, const bool kp)
 {
 	/* Read straight from .rodata (no copy): the verifier then knows each value, so the
 	 * branches for other argument layouts are dead code it never checks. */
 #define cfg probe_cfg[slot]
-	struct sk_buff *skb = a->skb;
 	struct net_device *dev = NULL;
 	struct nscope_track *tv = NULL;
 	struct nscope_pkt_buf *buf = NULL;
 	struct where where = {};
 	struct pkt_view view = {};
+	struct nscope_stack_ext *st = NULL;
 	struct nscope_event *e;
-	const bool direct = direct_packet && !kp;
-	const __u32 ct_size = collectors & NSCOPE_COLLECT_CT ? sizeof(struct nscope_ct_ext) : 0;
-	const __u32 stack_size =
-		collectors & NSCOPE_COLLECT_STACK ? sizeof(struct nscope_stack_ext) : 0;
 	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
-	__u64 now = 0, size;
+	__u64 now = 0;
+	__u32 zero = 0;
 
 	if ((collectors & NSCOPE_COLLECT_TRACK) && skb) {
 		now = bpf_ktime_get_ns();
@@ -409,7 +424,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *
 	 * namespaces, NAT and encapsulation. A packet they reject costs only what they read. */
 	if (!tv) {
 		if (netns_filter_mode) {
-			find_netns(&where, skb, a->dev, a->net, kp);
+			find_netns(&where, skb, argdev, argnet, kp);
 			if (!netns_wanted(&where))
 				return 0;
 		}
@@ -419,7 +434,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *
 			if (!skb)
 				return 0;
 			view_packet(&view, skb, kp);
-			filtered = match_packet(&buf, &view, direct);
+			filtered = match_packet(&buf, &view, DIRECT(kp));
 			if (filtered < 0)
 				return 0;
 		}
@@ -427,12 +442,19 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *
 			tv = track_new(skb, now, kp);
 	}
 	if ((collectors & NSCOPE_COLLECT_NS) && where.src == NSCOPE_NS_NONE)
-		find_netns(&where, skb, a->dev, a->net, kp);
+		find_netns(&where, skb, argdev, argnet, kp);
 	if (!now)
 		now = bpf_ktime_get_ns();
+	if (collectors & NSCOPE_COLLECT_STACK) {
+		st = bpf_map_lookup_elem(&stack_scratch, &zero);
+		if (st) {
+			long n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
 
-	size = sizeof(*e) + ct_size + stack_size;
-	e = bpf_ringbuf_reserve(&events, size, 0);
+			st->nr = n > 0 ? n / sizeof(__u64) : 0;
+		}
+	}
+
+	e = bpf_ringbuf_reserve(&events, record_size, 0);
 	if (!e) {
 		count(&lost, slot);
 		if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
@@ -480,7 +502,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *
 	}
 	if ((collectors & NSCOPE_COLLECT_DROP) && cfg.reason_arg != NSCOPE_ARG_NONE) {
 		e->flags |= NSCOPE_EV_HAS_DROP;
-		e->drop_reason = a->reason;
+		e->drop_reason = reason;
 	}
 
 	if (skb) {
@@ -488,7 +510,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *
 		dev = RD(kp, skb, dev);
 	}
 	if (!dev)
-		dev = a->dev;
+		dev = argdev;
 
 	if ((collectors & NSCOPE_COLLECT_DEV) && dev) {
 		e->ifindex = RD(kp, dev, ifindex);
@@ -512,29 +534,31 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct probe_args *
 		} else {
 			if (filtered < 0) /* else -f made the view */
 				view_packet(&view, skb, kp);
-			capture(e, &view, direct);
+			capture(e, &view, DIRECT(kp));
 		}
 	}
-	if (ct_size) {
+	if (collectors & NSCOPE_COLLECT_CT) {
 		struct nscope_ct_ext *x = (void *)(e + 1);
 
 		__builtin_memset(x, 0, sizeof(*x));
 		if (skb)
 			ct_fill(x, skb, &e->flags, kp);
 	}
-	if (stack_size) {
-		struct nscope_stack_ext *st = (void *)((char *)(e + 1) + ct_size);
-		long n = bpf_get_stack(ctx, st->ips, sizeof(st->ips), 0);
+	if (collectors & NSCOPE_COLLECT_STACK) {
+		struct nscope_stack_ext *to = (void *)((char *)e + stack_offset);
 
-		st->nr = n > 0 ? n / sizeof(__u64) : 0;
-		st->pad = 0;
-		if (st->nr)
-			e->flags |= NSCOPE_EV_HAS_STACK;
+		if (st) {
+			__builtin_memcpy(to, st, sizeof(*to));
+			if (st->nr)
+				e->flags |= NSCOPE_EV_HAS_STACK;
+		} else {
+			to->nr = 0;
+		}
 	}
 	if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
 		untrack(skb, kp);
 #undef cfg
-	bpf_ringbuf_submit(e, wakeup_flag(size));
+	bpf_ringbuf_submit(e, wakeup_flag(record_size));
 	return 0;
 }
 
@@ -553,7 +577,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 	if (cfg.reason_arg != NSCOPE_ARG_NONE)
 		a.reason = (__u32)(__u64)arg(ctx, cfg.reason_arg);
 #undef cfg
-	return emit(ctx, slot, &a, 0, false);
+	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, 0, false);
 }
 
 /* kprobe arguments: the registers of the calling convention (x86-64: rdi, rsi, rdx, rcx, r8,
@@ -620,7 +644,7 @@ static __always_inline int handle_kprobe(struct pt_regs *regs, const __u32 slot,
 	if (cfg.reason_arg < NSCOPE_KRET_ARGS)
 		a.reason = (__u32)v[cfg.reason_arg];
 #undef cfg
-	return emit(regs, slot, &a, ip, true);
+	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, ip, true);
 }
 
 /* Attached at the entry of every function a kretprobe slot watches. */
