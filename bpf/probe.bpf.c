@@ -44,3 +44,19 @@ int BPF_PROG(probe_fentry, struct sk_buff *skb)
 {
 	return 0;
 }
+
+/* kprobe-multi: many functions behind one link (5.18+, CONFIG_FPROBE). */
+SEC("kprobe.multi")
+int probe_kprobe_multi(void *ctx)
+{
+	return 0;
+}
+
+/* A plain load from packet memory, as collect makes when the verifier allows it (6.16+). */
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(probe_direct_packet, struct sk_buff *skb)
+{
+	unsigned char *head = skb->head;
+
+	return *(__u64 *)head == 1;
+}

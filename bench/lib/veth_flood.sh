@@ -3,18 +3,21 @@
 # Source it, then: flood_setup PREFIX; flood SECONDS (prints received packets per second);
 # flood_cleanup (also from a trap). Every object it makes starts with PREFIX.
 
-# NSCOPE_BIN [--runs N] [--seconds S] into NSCOPE, RUNS (default $1), SECS (default 4);
-# then checks that the tools named in NEED are installed.
+# NSCOPE_BIN [--runs N] [--seconds S] [--baseline BIN] into NSCOPE, RUNS (default $1),
+# SECS (default 4) and BASELINE (another nscope build, or empty); then checks that the tools
+# named in NEED are installed.
 flood_args() {
-  local usage="usage: $0 NSCOPE_BIN [--runs N] [--seconds S]"
+  local usage="usage: $0 NSCOPE_BIN [--runs N] [--seconds S] [--baseline BIN]"
   RUNS=$1; shift
   SECS=4
+  BASELINE=
   [ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
   NSCOPE=$(readlink -f "$1"); shift
   while [ $# -gt 0 ]; do
     case "$1" in
       --runs) RUNS=$2; shift 2 ;;
       --seconds) SECS=$2; shift 2 ;;
+      --baseline) BASELINE=$(readlink -f "$2"); shift 2 ;;
       *) echo "$usage" >&2; exit 2 ;;
     esac
   done

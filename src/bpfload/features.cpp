@@ -2,6 +2,9 @@
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -11,6 +14,10 @@
 
 #include "bpfload/libbpf_log.h"
 #include "probe.skel.h"
+
+#ifndef NS_GET_ID
+#define NS_GET_ID _IOR(NSIO, 0xd, __u64)
+#endif
 
 namespace nscope {
 namespace {
@@ -33,6 +40,17 @@ bool struct_has_member(const btf* b, const char* type, const char* member) {
   return id >= 0 && has_member(b, btf__type_by_id(b, id), member);
 }
 
+// Attaches `p` the way collect would: kprobe-multi to one function by name, the others by
+// their section.
+bpf_link* attach(const char* label, bpf_program* p) {
+  if (std::strcmp(label, "kprobe_multi") == 0) {
+    const char* syms[] = {"netif_receive_skb"};
+    LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .syms = syms, .cnt = 1);
+    return bpf_program__attach_kprobe_multi_opts(p, nullptr, &o);
+  }
+  return bpf_program__attach(p);
+}
+
 ProbeResult try_probe(const char* label, bpf_program* (*pick)(probe*)) {
   ProbeResult r{label, false, {}};
   std::unique_ptr<probe, void (*)(probe*)> skel(probe::open(), probe::destroy);
@@ -49,7 +67,7 @@ ProbeResult try_probe(const char* label, bpf_program* (*pick)(probe*)) {
     r.error = std::string("load: ") + std::strerror(err);
     return r;
   }
-  bpf_link* link = bpf_program__attach(want);
+  bpf_link* link = attach(label, want);
   if (!link) {
     int err = errno;
     r.error = std::string("attach: ") + std::strerror(err);
@@ -69,7 +87,13 @@ Features run_probes() {
     f.btf = true;
     f.net_cookie = struct_has_member(vm, "net", "net_cookie");
     f.ns_common_ns_id = struct_has_member(vm, "ns_common", "ns_id");
+    f.ns_common_ns_type = struct_has_member(vm, "ns_common", "ns_type");
     btf__free(vm);
+  }
+  if (int fd = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC); fd >= 0) {
+    __u64 id = 0;
+    f.ns_get_id = ioctl(fd, NS_GET_ID, &id) == 0 && id != 0;
+    ::close(fd);
   }
   using Pick = bpf_program* (*)(probe*);
   struct Entry {
@@ -83,6 +107,8 @@ Features run_probes() {
       {"iter", [](probe* s) { return s->progs.probe_iter; }},
       {"kprobe", [](probe* s) { return s->progs.probe_kprobe; }},
       {"fentry", [](probe* s) { return s->progs.probe_fentry; }},
+      {"kprobe_multi", [](probe* s) { return s->progs.probe_kprobe_multi; }},
+      {"direct_packet", [](probe* s) { return s->progs.probe_direct_packet; }},
   };
   for (const auto& e : entries) f.probes.push_back(try_probe(e.label, e.pick));
   return f;

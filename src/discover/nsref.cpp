@@ -375,6 +375,11 @@ Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRef
   if (hits.empty()) {
     std::string what = ref.kind == NsRefKind::word ? fmt::format("named '{}' (no ip netns name or container)", shown)
                                                   : fmt::format("with {} {}", nsref_kind_name(ref.kind), shown);
+    // A kernel without NS_GET_ID (Debian 12's 6.1) gives no namespace an id at all.
+    bool ids = std::any_of(scan.namespaces.begin(), scan.namespaces.end(),
+                           [](const Namespace& n) { return n.id != 0; });
+    if (ref.kind == NsRefKind::id && !ids)
+      what += " (this kernel gives namespaces no ids: it has no NS_GET_ID; use the inode or cookie:N)";
     return fail({NsRefError::unknown, "no network namespace " + what, all_candidates(scan, ref.text)}, why);
   }
   if (hits.size() > 1) {

@@ -249,10 +249,13 @@ TEST_F(ShowTopo, EveryReferenceFormResolvesToTheSameNamespace) {
   std::vector<std::string> refs = {std::to_string(E.ino_a), "inode:" + std::to_string(E.ino_a),
                                    "cookie:" + cookie, "/run/netns/" + E.a, "netns:" + E.a};
   // A namespace has an id only where the kernel has NS_GET_ID (6.7+): Debian 12's 6.1 has not.
-  if (id)
+  if (id) {
     refs.push_back("id:" + std::to_string(id));
-  else
-    std::printf("note: this kernel has no NS_GET_ID; the id: form is not tried\n");
+  } else {  // the form is refused with the reason
+    Out o = run_nscope({"show", "id:1"});
+    EXPECT_EQ(o.code, 2);
+    EXPECT_NE(o.err.find("it has no NS_GET_ID"), std::string::npos) << o.err;
+  }
   EXPECT_EQ(id != 0, nst::ns_id("/run/netns/" + E.a) != 0) << "show's id and NS_GET_ID disagree";
   for (const auto& ref : refs) {
     SCOPED_TRACE(ref);
