@@ -10,9 +10,9 @@
 #include <cstring>
 #include <utility>
 
-#include "bpfload/libbpf_log.h"
 #include <fmt/format.h>
 
+#include "bpfload/libbpf_log.h"
 #include "collect.skel.h"
 #include "filter/patch.h"
 
