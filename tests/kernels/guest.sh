@@ -10,7 +10,16 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs -o mode=0755 run /run
+# A fresh /tmp; the repository and its build may live under the host's (a CI clone can): the
+# host said where in /.results/paths, and those come back at the same paths.
+mkdir -p /.host-tmp
+mount --bind /tmp /.host-tmp
 mount -t tmpfs -o mode=1777 tmp /tmp
+while read -r p; do
+  case $p in
+    /tmp/*) mkdir -p "$p" && mount --bind "/.host-tmp${p#/tmp}" "$p" ;;
+  esac
+done </.results/paths
 # What udev would add: the /proc/self/fd links (a fresh devtmpfs has none, and a program
 # opening /dev/stdout with O_CREAT would make a plain file there).
 ln -sf /proc/self/fd /dev/fd

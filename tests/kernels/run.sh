@@ -5,7 +5,7 @@
 # the host's root read-only over 9p with a tmpfs overlay, so it runs the binaries built here
 # with the tools installed here, and writes nothing back but its results.
 #
-#   tests/kernels/run.sh 6.1 [--flavour cloud] [--build DIR] [--timeout SECONDS] [-- CMD...]
+#   tests/kernels/run.sh 6.1|6.12 [--flavour cloud] [--build DIR] [--timeout SECONDS] [-- CMD...]
 #
 # Exit status: the command's. Its output is printed as it runs and kept in DIR/kernels/LOG.
 set -euo pipefail
@@ -37,8 +37,11 @@ for tool in qemu-system-x86_64 depmod cpio busybox apt-get dpkg; do
 done
 
 # The newest build of that series and flavour Debian has, e.g. linux-image-6.1.0-57-amd64-unsigned.
+# Debian 12 names its kernels linux-image-6.1.0-57-amd64-unsigned (the release's own) and
+# linux-image-6.12.107+deb12-amd64-unsigned (the newer one it also ships).
 newest_package() {
-  apt-cache search --names-only "^linux-image-${series//./\\.}\\.0-[0-9]+-${flavour}-unsigned\$" |
+  apt-cache search --names-only \
+    "^linux-image-${series//./\\.}\\.[0-9]+(-[0-9]+|\\+deb[0-9]+)-${flavour}-unsigned\$" |
     awk '{print $1}' | sort -V | tail -n 1
 }
 pkg=$(newest_package)
@@ -47,7 +50,7 @@ if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then  # package lists not fetched yet 
   pkg=$(newest_package)
 fi
 if [ -z "$pkg" ]; then
-  echo "kernels: Debian has no linux-image-$series.0-*-$flavour-unsigned package (apt-get update?)" >&2
+  echo "kernels: Debian has no linux-image-$series.*-$flavour-unsigned package (apt-get update?)" >&2
   exit 1
 fi
 rel=${pkg#linux-image-}; rel=${rel%-unsigned}
@@ -95,6 +98,7 @@ done
   printf '#!/bin/bash\nset -o pipefail\n'; cat "$work/results/cmd"
 } >"$work/results/cmd.bash"
 printf 'bash /.results/cmd.bash\n' >"$work/results/cmd"
+printf '%s\n' "$repo" "$build" >"$work/results/paths"  # what the guest must see under /tmp
 
 log_dir=$build/kernels/logs; mkdir -p "$log_dir"
 console=$log_dir/$rel.console
