@@ -37,9 +37,9 @@ std::vector<std::pair<std::string, std::string>> paths(const Features& f) {
                                        : "copied with bpf_probe_read_kernel");
   out.emplace_back("kprobe, kretprobe",
                    !f.supports("kprobe")         ? "refused by this kernel"
-                   : f.supports("kprobe_multi") ? "one kprobe per function (kprobe-multi "
-                                                  "also loads here, nscope does not use it yet)"
-                                                : "one kprobe per function");
+                   : f.supports("kprobe_multi") ? "kprobe-multi: one link for all of a probe's "
+                                                  "functions"
+                                                : "one kprobe per function (no kprobe-multi)");
   out.emplace_back("fentry, fexit", f.supports("fentry") ? "BPF trampolines, one per function"
                                                          : "refused by this kernel");
   return out;

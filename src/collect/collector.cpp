@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "bpfload/features.h"
 #include "bpfload/libbpf_log.h"
 #include "collect.skel.h"
 #include "filter/patch.h"
@@ -42,8 +44,9 @@ bpf_program* slot_program(collect* s, size_t i, ProbeKind kind) {
 }
 
 // Opens the programs, configures them for cfg and loads them. direct: packet bytes are read
-// with plain loads (see direct_packet in collect.bpf.c), which older kernels refuse.
-Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool direct) {
+// with plain loads (see direct_packet in collect.bpf.c), which older kernels refuse. multi:
+// the kprobe programs load as kprobe-multi (attached to all of a slot's functions at once).
+Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool direct, bool multi) {
   struct Owner {
     collect* s = collect::open();
     ~Owner() {
@@ -68,14 +71,20 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool d
     bpf_program__set_autoload(p, true);
     ro->probe_cfg[i] = ps.cfg;
     kret |= ps.kind == ProbeKind::kretprobe;
-    if (ps.kind == ProbeKind::kprobe || ps.kind == ProbeKind::kretprobe) continue;
+    if (ps.kind == ProbeKind::kprobe || ps.kind == ProbeKind::kretprobe) {
+      if (multi) bpf_program__set_expected_attach_type(p, BPF_TRACE_KPROBE_MULTI);
+      continue;
+    }
     if (ps.kind != ProbeKind::tracepoint)
       bpf_program__set_expected_attach_type(p, ps.kind == ProbeKind::fentry ? BPF_TRACE_FENTRY
                                                                             : BPF_TRACE_FEXIT);
     if (bpf_program__set_attach_target(p, 0, ps.name.c_str()) != 0)
       return bpf_error(errno, "no BTF for " + ps.spec());
   }
-  if (kret) bpf_program__set_autoload(skel.s->progs.kret_entry, true);
+  if (kret) {
+    bpf_program__set_autoload(skel.s->progs.kret_entry, true);
+    if (multi) bpf_program__set_expected_attach_type(skel.s->progs.kret_entry, BPF_TRACE_KPROBE_MULTI);
+  }
   const filter::FilterSet& f = cfg.filters;
   if (f.netns.size() > NSCOPE_MAX_NETNS_FILTER)
     return Error::msg("--netns: at most " + std::to_string(NSCOPE_MAX_NETNS_FILTER) + " namespaces");
@@ -131,11 +140,16 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   uint64_t ring = ring_size_for(cfg.buffer_size);
   // Plain loads from packet memory where the kernel allows them, else the helper. The
   // variable forces the helper, for tests and for a kernel whose plain loads misbehave.
+  // kprobe-multi where the kernel has it (5.18+ with CONFIG_FPROBE, found by trial as `nscope
+  // info` does): one link for all of a glob's functions instead of a kprobe each.
+  c->multi_ = std::any_of(cfg.probes.begin(), cfg.probes.end(), [](const ProbeSpec& p) {
+                return p.kind == ProbeKind::kprobe || p.kind == ProbeKind::kretprobe;
+              }) && probe_features().supports("kprobe_multi");
   Result<collect*> skel = Error::msg("");
-  if (!getenv("NSCOPE_NO_DIRECT_PACKET")) skel = open_and_load(cfg, ring, true);
+  if (!getenv("NSCOPE_NO_DIRECT_PACKET")) skel = open_and_load(cfg, ring, true, c->multi_);
   if (!skel) {
     libbpf_log_take();  // the refusal of plain loads is not news
-    skel = open_and_load(cfg, ring, false);
+    skel = open_and_load(cfg, ring, false, c->multi_);
   }
   if (!skel) return skel.error();
   c->skel_ = skel.value();
@@ -156,17 +170,30 @@ Result<void> Collector::attach(size_t slot, const ProbeSpec& ps) {
     links_.push_back(l);
     return {};
   }
-  // One kprobe per function: Debian 12's 6.1 has no kprobe-multi (CONFIG_FPROBE is off).
   // A kretprobe also needs the arguments saved at the function's entry.
   const bool ret = ps.kind == ProbeKind::kretprobe;
+  if (multi_) {  // all of the slot's functions in one link (two for a kretprobe)
+    std::vector<const char*> syms;
+    for (const auto& fn : ps.functions) syms.push_back(fn.c_str());
+    bpf_link* entry = ret ? attach_kprobe(skel_->progs.kret_entry, syms, false) : nullptr;
+    bpf_link* l = !ret || entry ? attach_kprobe(prog, syms, ret) : nullptr;
+    if (l) {
+      if (entry) links_.push_back(entry);
+      links_.push_back(l);
+      return {};
+    }
+    if (entry) bpf_link__destroy(entry);
+    // One refused function fails the whole link: find it, one function a link.
+  }
   size_t attached = 0;
   for (const auto& fn : ps.functions) {
+    std::vector<const char*> one{fn.c_str()};
     bpf_link* entry = nullptr;
-    if (ret && !(entry = bpf_program__attach_kprobe(skel_->progs.kret_entry, false, fn.c_str()))) {
+    if (ret && !(entry = attach_kprobe(skel_->progs.kret_entry, one, false))) {
       skipped_.push_back(fmt::format("{}:{}: {}", probe_kind_name(ps.kind), fn, std::strerror(errno)));
       continue;
     }
-    bpf_link* l = bpf_program__attach_kprobe(prog, ret, fn.c_str());
+    bpf_link* l = attach_kprobe(prog, one, ret);
     if (!l) {
       skipped_.push_back(fmt::format("{}:{}: {}", probe_kind_name(ps.kind), fn, std::strerror(errno)));
       if (entry) bpf_link__destroy(entry);
@@ -183,6 +210,14 @@ Result<void> Collector::attach(size_t slot, const ProbeSpec& ps) {
     return Error::msg(fmt::format("cannot attach {}: {}", ps.spec(),
                                   skipped_.empty() ? "no function" : skipped_.back()));
   return {};
+}
+
+bpf_link* Collector::attach_kprobe(bpf_program* prog, const std::vector<const char*>& functions,
+                                   bool ret) const {
+  if (!multi_) return bpf_program__attach_kprobe(prog, ret, functions.front());
+  LIBBPF_OPTS(bpf_kprobe_multi_opts, o, .syms = const_cast<const char**>(functions.data()),
+              .cnt = functions.size(), .retprobe = ret);
+  return bpf_program__attach_kprobe_multi_opts(prog, nullptr, &o);
 }
 
 int Collector::on_record(void* ctx, void* data, size_t size) {

@@ -15,6 +15,7 @@
 
 struct collect;
 struct bpf_link;
+struct bpf_program;
 struct ring_buffer;
 
 namespace nscope {
@@ -48,16 +49,22 @@ class Collector {
   uint64_t tracking_refused() const;
   // Functions of a glob the kernel would not probe ("kprobe:FUNC: reason"), left out.
   const std::vector<std::string>& skipped() const { return skipped_; }
+  // Whether kprobes went through kprobe-multi links.
+  bool kprobe_multi() const { return multi_; }
 
  private:
   Collector() = default;
   static int on_record(void* ctx, void* data, size_t size);
   Result<void> attach(size_t slot, const ProbeSpec& ps);
+  // A kprobe (kretprobe with ret) on `functions`: one kprobe-multi link for all with multi_,
+  // else a plain kprobe on the one function given.
+  bpf_link* attach_kprobe(bpf_program* prog, const std::vector<const char*>& functions, bool ret) const;
   std::vector<std::vector<uint64_t>> read_percpu(int map_fd) const;
 
   collect* skel_ = nullptr;
   std::vector<bpf_link*> links_;
   std::vector<std::string> skipped_;
+  bool multi_ = false;  // kprobes load and attach as kprobe-multi
   ring_buffer* rb_ = nullptr;
   Sink sink_;
   size_t nslots_ = 0;

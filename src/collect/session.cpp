@@ -165,8 +165,9 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
   }
   Collector& c = *collector.value();
   for (const auto& why : c.skipped()) fmt::print(stderr, "nscope: left out {}\n", why);
-  fmt::print(stderr, "nscope: {} probe{} attached; Ctrl-C to stop\n", o.collector.probes.size(),
-             o.collector.probes.size() == 1 ? "" : "s");
+  fmt::print(stderr, "nscope: {} probe{} attached{}; Ctrl-C to stop\n", o.collector.probes.size(),
+             o.collector.probes.size() == 1 ? "" : "s",
+             c.kprobe_multi() ? " (kprobes through kprobe-multi)" : "");
 
   Fd ep(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
