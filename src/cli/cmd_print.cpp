@@ -31,7 +31,12 @@ int run_print(const PrintArgs& a) {
                 << ": no startup line with the clock offset: --utc shows times since boot\n";
     opt.mono_to_utc_ns = reader->startup().mono_to_utc_ns;
     format_event_text(*e, opt, out.buf);
-    out.maybe_flush();
+    // From a pipe, what was read is printed before waiting for more: `collect -o - | print -`
+    // shows each event as it comes.
+    if (reader->live() && reader->caught_up())
+      out.flush();
+    else
+      out.maybe_flush();
   }
   out.close();
   return 0;

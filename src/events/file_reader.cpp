@@ -1,6 +1,8 @@
 #include "events/file_reader.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -51,6 +53,8 @@ Result<std::unique_ptr<EventFileReader>> EventFileReader::open(const std::string
 
 EventFileReader::EventFileReader(Fd fd, std::string name, ReadOptions opts)
     : name_(std::move(name)), opts_(std::move(opts)), fd_(std::move(fd)) {
+  struct stat st {};
+  live_ = fstat(fd_.get(), &st) == 0 && !S_ISREG(st.st_mode);
   if (opts_.buffer_size < 64) opts_.buffer_size = 64;
   if (opts_.max_line < opts_.buffer_size) opts_.max_line = opts_.buffer_size;
   if (opts_.chunk_events == 0) opts_.chunk_events = 1;
@@ -122,7 +126,7 @@ Result<bool> EventFileReader::fill() {
   }
 }
 
-Result<bool> EventFileReader::next_line(std::string_view& text, bool& newline) {
+Result<bool> EventFileReader::next_line(std::string_view& text, bool& newline, bool or_wait) {
   size_t scanned = begin_;
   while (true) {
     if (end_ > scanned) {
@@ -142,12 +146,25 @@ Result<bool> EventFileReader::next_line(std::string_view& text, bool& newline) {
       begin_ = end_;
       return true;
     }
+    // A pipe with nothing to read right now: hand over the lines already read rather than
+    // wait (a collection piped into print shows each event as it comes).
+    if (or_wait && live_ && !readable_now()) {
+      waiting_ = true;
+      return false;
+    }
     size_t searched = end_ - begin_;  // bytes of this line already searched
     auto more = fill();
     if (!more) return more.error();
     if (!*more) eof_ = true;
     scanned = begin_ + searched;
   }
+}
+
+// Within 10 ms: a writer that is merely between two writes (cat, a busy collect) keeps the
+// chunk filling; one that has nothing to say gets its lines shown 10 ms later.
+bool EventFileReader::readable_now() const {
+  pollfd p{fd_.get(), POLLIN, 0};
+  return poll(&p, 1, 10) != 0;  // an error too: the read says what it is
 }
 
 // Copies the next lines into c, each followed by a NUL, the last by the parser's padding.
@@ -163,7 +180,11 @@ bool EventFileReader::read_lines(Chunk& c) {
     }
     std::string_view text;
     bool newline = false;
-    auto got = next_line(text, newline);
+    auto got = next_line(text, newline, !c.lines.empty());
+    if (got && !*got && waiting_) {
+      waiting_ = false;
+      break;
+    }
     if (!got || !*got) {
       Control ctl;
       if (!got) {

@@ -85,6 +85,10 @@ class EventFileReader {
   uint64_t bad_lines() const { return bad_; }       // skipped with skip_bad, so far
   uint64_t other_lines() const { return other_; }   // JSON objects that are not events
   bool truncated() const { return truncated_; }     // the last line was cut short
+  // The input is a pipe or terminal: lines are handed over as soon as no more are waiting.
+  bool live() const { return live_; }
+  // No more events are read yet: the next call may wait for the input.
+  bool caught_up() const { return !cur_ || pos_ >= cur_->n; }
   uint64_t lines() const;                           // lines read; final at the end
 
  private:
@@ -125,7 +129,10 @@ class EventFileReader {
 
   // Reading side.
   bool read_lines(Chunk& c);  // true when the file (or reading it) has ended
-  Result<bool> next_line(std::string_view& text, bool& newline);
+  // or_wait: with a live input that has nothing to read soon, return false and set waiting_
+  // instead of blocking.
+  Result<bool> next_line(std::string_view& text, bool& newline, bool or_wait);
+  bool readable_now() const;
   Result<bool> fill();
   Error at_line(uint64_t line, std::string_view what) const;
   // Parsing side.
@@ -149,6 +156,8 @@ class EventFileReader {
   std::unique_ptr<char[]> buf_;
   size_t cap_ = 0, begin_ = 0, end_ = 0;
   bool eof_ = false, ended_ = false, seen_content_ = false;
+  bool live_ = false;     // not a regular file
+  bool waiting_ = false;  // next_line stopped: a live input had nothing to read
   uint64_t line_ = 0, seq_ = 0;
 
   // Caller's side.

@@ -1,11 +1,15 @@
 // System tests for `nscope print`, `sort` and `pcap`: files collected from real namespaces
 // (root, BPF), the recorded fixtures (nscope's and Retis's layout), tshark reading the
 // pcapng back, and every kind of bad input.
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
 
@@ -467,4 +471,59 @@ TEST(PrintSortPcap, BadInput) {
   r = nst::nscope({"print", "-"});  // stdin is /dev/null here
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.err, "nscope: <stdin>: empty file, no events\n");
+}
+
+// `print -` on a live pipe prints each event when it arrives: a collection piped into print
+// must not wait for a chunk of lines or the end of the input.
+TEST(PrintSortPcap, PrintFromAPipeShowsEachEventAsItComes) {
+  auto lines = split_lines(nst::read_file(kFixtures + "nscope_bridge.json"));
+  ASSERT_GE(lines.size(), 3u);
+  int in[2], out[2];
+  ASSERT_EQ(pipe2(in, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    execl(NSCOPE_BIN, "nscope", "print", "-", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  // What print shows within 5 s, or until `want` appears.
+  std::string shown;
+  auto read_until = [&](const std::string& want) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (shown.find(want) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out[0], POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      shown.append(buf, static_cast<size_t>(n));
+    }
+    return shown.find(want) != std::string::npos;
+  };
+  auto send = [&](const std::string& line) {
+    std::string l = line + "\n";
+    return write(in[1], l.data(), l.size()) == static_cast<ssize_t>(l.size());
+  };
+  // The startup line and one event, the pipe kept open: the event shows.
+  ASSERT_TRUE(send(lines[0]) && send(lines[1]));
+  json first = json::parse(lines[1]);
+  std::string ts1 = std::to_string(first["common"]["timestamp"].get<uint64_t>());
+  EXPECT_TRUE(read_until(ts1 + " [ping]")) << "after one event, print showed: " << shown;
+  // Then the next one alone.
+  ASSERT_TRUE(send(lines[2]));
+  json second = json::parse(lines[2]);
+  std::string ts2 = std::to_string(second["common"]["timestamp"].get<uint64_t>());
+  EXPECT_TRUE(read_until(ts2 + " [")) << "after two events, print showed: " << shown;
+  close(in[1]);
+  read_until("\x01");  // to the end of its output
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out[0]);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(count(shown, " [ping] "), 2u) << shown;
 }
