@@ -82,6 +82,43 @@ nscope_probe_cfg args_of_proto(const btf* b, const btf_type* proto, unsigned fir
 
 bool is_glob(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
+// The loaded modules' BTF (/sys/kernel/btf/MODULE, split on `vmlinux`), read at the first
+// need and kept by the caller: a glob over a module's functions asks for each of them.
+struct ModuleBtfs {
+  std::vector<std::unique_ptr<btf, void (*)(btf*)>> loaded;
+  bool read = false;
+
+  const auto& of(const btf* vmlinux) {
+    if (read) return loaded;
+    read = true;
+    if (std::unique_ptr<DIR, int (*)(DIR*)> d(opendir("/sys/kernel/btf"), closedir); d)
+      while (dirent* e = readdir(d.get())) {
+        if (e->d_name[0] == '.' || !std::strcmp(e->d_name, "vmlinux")) continue;
+        std::string path = std::string("/sys/kernel/btf/") + e->d_name;
+        std::unique_ptr<btf, void (*)(btf*)> m(btf__parse_split(path.c_str(), const_cast<btf*>(vmlinux)),
+                                              btf__free);
+        if (m) loaded.push_back(std::move(m));
+      }
+    return loaded;
+  }
+};
+
+Result<nscope_probe_cfg> find_function_args(const btf* vmlinux, const std::string& name,
+                                            ModuleBtfs* modules) {
+  auto from = [&](const btf* b) -> std::optional<nscope_probe_cfg> {
+    int id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_FUNC);
+    if (id < 0) return std::nullopt;
+    const btf_type* proto = btf__type_by_id(b, btf__type_by_id(b, static_cast<uint32_t>(id))->type);
+    if (!proto || !btf_is_func_proto(proto)) return std::nullopt;
+    return args_of_proto(b, proto, 0);
+  };
+  if (auto cfg = from(vmlinux)) return *cfg;
+  if (modules)
+    for (const auto& m : modules->of(vmlinux))
+      if (auto cfg = from(m.get())) return *cfg;
+  return Error::msg("the kernel's BTF has no function '" + name + "'");
+}
+
 }  // namespace
 
 Result<std::vector<TracepointName>> list_tracepoints() {
@@ -117,25 +154,8 @@ Result<nscope_probe_cfg> tracepoint_args(const btf* b, const std::string& name) 
 }
 
 Result<nscope_probe_cfg> function_args(const btf* vmlinux, const std::string& name, bool modules) {
-  auto from = [&](const btf* b) -> std::optional<nscope_probe_cfg> {
-    int id = btf__find_by_name_kind(b, name.c_str(), BTF_KIND_FUNC);
-    if (id < 0) return std::nullopt;
-    const btf_type* proto = btf__type_by_id(b, btf__type_by_id(b, static_cast<uint32_t>(id))->type);
-    if (!proto || !btf_is_func_proto(proto)) return std::nullopt;
-    return args_of_proto(b, proto, 0);
-  };
-  if (auto cfg = from(vmlinux)) return *cfg;
-  if (modules)
-    if (std::unique_ptr<DIR, int (*)(DIR*)> d(opendir("/sys/kernel/btf"), closedir); d)
-      while (dirent* e = readdir(d.get())) {
-        if (e->d_name[0] == '.' || !std::strcmp(e->d_name, "vmlinux")) continue;
-        std::string path = std::string("/sys/kernel/btf/") + e->d_name;
-        std::unique_ptr<btf, void (*)(btf*)> m(btf__parse_split(path.c_str(), const_cast<btf*>(vmlinux)),
-                                              btf__free);
-        if (!m) continue;
-        if (auto cfg = from(m.get())) return *cfg;
-      }
-  return Error::msg("the kernel's BTF has no function '" + name + "'");
+  ModuleBtfs mods;
+  return find_function_args(vmlinux, name, modules ? &mods : nullptr);
 }
 
 DropReasons::DropReasons(const btf* b) {
@@ -228,8 +248,9 @@ Result<void> add_functions(std::string_view raw, ProbeKind kind, std::string_vie
   }
   std::map<std::tuple<uint8_t, uint8_t, uint8_t, uint8_t>, size_t> slot_of_layout;
   size_t before = out.size();
+  ModuleBtfs modules;
   for (const auto& name : names) {
-    auto cfg = function_args(b, name, true);
+    auto cfg = find_function_args(b, name, &modules);
     if (!cfg || !carries_packet(*cfg)) {
       if (glob) continue;
       if (!cfg) return Error::msg(fmt::format("probe '{}': {}", raw, cfg.error().message));

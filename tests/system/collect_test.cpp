@@ -507,8 +507,9 @@ TEST(CollectFunctions, KprobeGlobNamesEachFunction) {
   ASSERT_TRUE(p.ok) << p.error;
   nst::TempDir dir;
   std::string file = dir / "events.json";
-  auto r = nst::nscope({"collect", "-c", "skb,ns,dev", "-p", "kprobe:ip_rcv*,kprobe:icmp_rcv", "-o",
-                        file, "--cmd",
+  // veth_xmit is the veth module's: its prototype is in the module's BTF.
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev", "-p",
+                        "kprobe:ip_rcv*,kprobe:icmp_rcv,kprobe:veth_xmit", "-o", file, "--cmd",
                         "ip netns exec " + p.a.name() + " ping -c 1 -W 2 " + p.ip_b + " >/dev/null"},
                        nst::with_timeout(std::chrono::seconds(60)));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
@@ -516,11 +517,14 @@ TEST(CollectFunctions, KprobeGlobNamesEachFunction) {
   for (const auto& ev : read_events(file)) {
     std::string sym = ev["kernel"]["symbol"];
     names.insert(sym);
-    EXPECT_TRUE(sym.starts_with("ip_rcv") || sym == "icmp_rcv") << sym;
+    EXPECT_TRUE(sym.starts_with("ip_rcv") || sym == "icmp_rcv" || sym == "veth_xmit") << sym;
     EXPECT_EQ(ev["kernel"]["probe_type"], "kprobe");
+    if (sym == "veth_xmit" && ev.contains("netns") && nst::as_u64(ev["netns"]["inum"]) == p.ino_a)
+      EXPECT_EQ(ev["dev"]["name"], p.va) << ev.dump();
   }
   EXPECT_TRUE(names.count("ip_rcv")) << r.err;
   EXPECT_TRUE(names.count("icmp_rcv")) << r.err;
+  EXPECT_TRUE(names.count("veth_xmit")) << r.err;
   // One kprobe-multi link a slot where the kernel has it (6.12), a kprobe a function if not.
   bool multi = refused("kprobe_multi").empty();
   EXPECT_EQ(r.err.find("through kprobe-multi") != std::string::npos, multi) << r.err;
