@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <iostream>
-#include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -177,7 +177,13 @@ struct AddressNames {
   std::optional<KernelSymbols> ksyms;
   SymbolTable names;
   std::unordered_map<uint64_t, std::string_view> functions;
-  std::map<std::vector<uint64_t>, std::string_view> stacks;
+  // Stacks by their frames' bytes; looked up without building a key (C++20 transparent
+  // lookup), since this runs for every event.
+  struct BytesHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::string_view, BytesHash, std::equal_to<>> stacks;
 
   const KernelSymbols& symbols() {
     if (!ksyms) {
@@ -197,18 +203,16 @@ struct AddressNames {
   // The frames from the traced code out; the tracing machinery on top (the BPF program, the
   // tracepoint's or trampoline's glue) is left out.
   std::string_view stack(const uint64_t* ips, uint32_t n) {
-    auto [it, fresh] = stacks.try_emplace(std::vector<uint64_t>(ips, ips + n));
-    if (fresh) {
-      uint32_t i = 0;
-      while (i + 1 < n && is_tracing_glue(symbols().lookup(ips[i]).name)) ++i;
-      std::string text;
-      for (; i < n; ++i) {
-        if (!text.empty()) text += '\n';
-        text += symbols().describe(ips[i]);
-      }
-      it->second = names.intern(text);
+    std::string_view key(reinterpret_cast<const char*>(ips), n * sizeof(uint64_t));
+    if (auto it = stacks.find(key); it != stacks.end()) return it->second;
+    uint32_t i = 0;
+    while (i + 1 < n && is_tracing_glue(symbols().lookup(ips[i]).name)) ++i;
+    std::string text;
+    for (; i < n; ++i) {
+      if (!text.empty()) text += '\n';
+      text += symbols().describe(ips[i]);
     }
-    return it->second;
+    return stacks.emplace(std::string(key), names.intern(text)).first->second;
   }
   static bool is_tracing_glue(std::string_view name) {
     for (std::string_view p : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "bpf_trampoline_",

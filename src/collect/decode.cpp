@@ -87,11 +87,12 @@ void decode_record(const void* record, size_t size, const DecodeContext& ctx, Ev
   const size_t ct_size = (ctx.collectors & NSCOPE_COLLECT_CT) ? sizeof(nscope_ct_ext) : 0;
   if ((ctx.collectors & NSCOPE_COLLECT_STACK) && (ev.flags & NSCOPE_EV_HAS_STACK) && ctx.stack &&
       size >= sizeof(nscope_event) + ct_size + sizeof(nscope_stack_ext)) {
-    nscope_stack_ext st;
-    std::memcpy(&st, tail + ct_size, sizeof st);
+    const char* st = tail + ct_size;
+    uint32_t n;
+    std::memcpy(&n, st + offsetof(nscope_stack_ext, nr), sizeof n);
+    n = std::min<uint32_t>(n, NSCOPE_STACK_DEPTH);
     uint64_t ips[NSCOPE_STACK_DEPTH];
-    uint32_t n = std::min<uint32_t>(st.nr, NSCOPE_STACK_DEPTH);
-    std::copy(st.ips, st.ips + n, ips);
+    std::memcpy(ips, st + offsetof(nscope_stack_ext, ips), n * sizeof(uint64_t));
     e.stack_trace = ctx.stack(ips, n);
   }
   if (!ct_size || !(ev.flags & NSCOPE_EV_HAS_CT) || size < sizeof(nscope_event) + ct_size) return;

@@ -32,11 +32,6 @@ std::vector<TracepointName> parse_available_events(std::string_view text) {
   return out;
 }
 
-
-}  // namespace
-
-namespace {
-
 // A tracefs file: from the tracefs mounted where the kernel puts it, else from one mounted in
 // a private mount namespace of a short-lived thread (the host's mounts are not touched).
 Result<std::string> read_tracefs(const std::string& file) {

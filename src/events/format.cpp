@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include <arpa/inet.h>
 
@@ -69,6 +70,16 @@ std::string_view proto_word(uint8_t p) {
   }
   return "proto";
 }
+// Calls fn with each frame of a stack trace (frames one a line).
+template <class Fn>
+void each_frame(std::string_view frames, Fn fn) {
+  while (!frames.empty()) {
+    size_t nl = frames.find('\n');
+    fn(frames.substr(0, nl));
+    frames = nl == std::string_view::npos ? std::string_view() : frames.substr(nl + 1);
+  }
+}
+
 }  // namespace
 
 void format_tracking_id(const Event& e, std::string& out) {
@@ -129,14 +140,12 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
   }
   out += '\n';
   // The kernel stack under the first line, a frame a line, as Retis prints it.
-  for (std::string_view rest = e.stack_trace; !rest.empty();) {
-    size_t nl = rest.find('\n');
+  each_frame(e.stack_trace, [&](std::string_view frame) {
     put(out, indent);
     put(out, "    ");
-    put(out, rest.substr(0, nl));
+    put(out, frame);
     out += '\n';
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-  }
+  });
 
   if (e.has_dev || e.has_packet) {
     put(out, indent);
@@ -415,13 +424,11 @@ char* format_event_json(const Event& e, char* at) {
   o.str(e.symbol);
   if (!e.stack_trace.empty()) {  // frames one a line: a JSON array of them, as Retis writes it
     o.lit(",\"stack_trace\":[");
-    std::string_view rest = e.stack_trace;
-    for (bool first = true; !rest.empty(); first = false) {
-      size_t nl = rest.find('\n');
-      if (!first) o.ch(',');
-      o.str(rest.substr(0, nl));
-      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-    }
+    bool first = true;
+    each_frame(e.stack_trace, [&](std::string_view frame) {
+      if (!std::exchange(first, false)) o.ch(',');
+      o.str(frame);
+    });
     o.ch(']');
   }
   o.ch('}');
