@@ -493,7 +493,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 	e->l2len = e->pad = 0;
 	e->track_ts = e->orig_head = 0;
 	e->drop_reason = 0;
-	e->pad2 = 0;
+	e->wirelen = 0;
 	e->func_ip = func_ip;
 	if (tv) {
 		e->flags |= NSCOPE_EV_HAS_TRACK;
@@ -536,6 +536,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 				view_packet(&view, skb, kp);
 			capture(e, &view, DIRECT(kp));
 		}
+		e->wirelen = view.wirelen;
 	}
 	if (collectors & NSCOPE_COLLECT_CT) {
 		struct nscope_ct_ext *x = (void *)(e + 1);

@@ -211,7 +211,7 @@ struct nscope_event {
 	__u64 track_ts;   /* skb-tracking id: first-seen time ... */
 	__u64 orig_head;  /* ... and head then */
 	__u32 drop_reason;
-	__u32 pad2;
+	__u32 wirelen;   /* the packet's length from data[0] on, linear and paged */
 	__u64 func_ip;    /* kprobe, kretprobe: the probed function's address, else 0 */
 	__u8 data[NSCOPE_PKT_CAPTURE] __attribute__((aligned(8)));
 };

@@ -55,6 +55,7 @@ void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
   if ((r.flags & NSCOPE_EV_HAS_MAC) && l2 == 14) {
     std::memcpy(e.data.data(), r.data, cap);
     e.caplen = static_cast<uint16_t>(cap);
+    e.wire_len = std::max<uint32_t>(r.wirelen, e.caplen);
   } else {
     // No Ethernet header (loopback, tun, or a link header we do not parse): make one.
     size_t skip = (r.flags & NSCOPE_EV_HAS_MAC) ? l2 : 0;
@@ -64,6 +65,8 @@ void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
     e.data[13] = static_cast<uint8_t>(e.protocol & 0xff);
     std::memcpy(e.data.data() + 14, r.data + skip, cap - skip);
     e.caplen = static_cast<uint16_t>(14 + cap - skip);
+    e.wire_len = std::max<uint32_t>(r.wirelen > skip ? 14 + r.wirelen - static_cast<uint32_t>(skip) : 0,
+                                    e.caplen);
   }
   e.l2_len = 14;
 }

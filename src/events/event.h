@@ -49,6 +49,7 @@ struct Event {
   bool has_packet = false;
   uint16_t caplen = 0;
   uint8_t l2_len = 0;
+  uint32_t wire_len = 0;           // the packet's length from data[0] on (packet.len); 0: unknown
   uint32_t cpu = 0;
   std::array<uint8_t, kMaxPacket> data{};
   // skb-tracking: one id per packet from first sight to free, (timestamp, orig_head)

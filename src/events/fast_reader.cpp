@@ -745,7 +745,8 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
     e.has_packet = true;
     e.caplen = static_cast<uint16_t>(n);
     e.l2_len = 14;
-    if (!e.len) e.len = static_cast<uint32_t>(f.packet_len.set ? f.packet_len.v : n);
+    e.wire_len = static_cast<uint32_t>(f.packet_len.set ? f.packet_len.v : n);
+    if (!e.len) e.len = e.wire_len;
     if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
   }
   return true;

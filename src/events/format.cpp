@@ -509,7 +509,7 @@ char* format_event_json(const Event& e, char* at) {
   }
   if (e.has_packet) {
     o.lit(",\"packet\":{\"len\":");
-    o.num(e.len);
+    o.num(e.wire_len ? e.wire_len : e.len);
     o.lit(",\"capture_len\":");
     o.num(e.caplen);
     o.lit(",\"data\":\"");

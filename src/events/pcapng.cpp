@@ -140,7 +140,7 @@ bool PcapngWriter::add(const Event& e, std::string_view comment, std::string& ou
     ts = ts < down ? 0 : ts - down;
   }
   uint32_t caplen = std::min<uint32_t>(e.caplen, static_cast<uint32_t>(e.data.size()));
-  uint32_t origlen = std::max<uint32_t>(e.len, caplen);
+  uint32_t origlen = std::max<uint32_t>(e.wire_len ? e.wire_len : e.len, caplen);  // on the wire
 
   size_t at = begin_block(out, kEpb);
   put_le<uint32_t>(out, id);

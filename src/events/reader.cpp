@@ -224,7 +224,8 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
       e.has_packet = true;
       e.caplen = static_cast<uint16_t>(n);
       e.l2_len = 14;  // files always start packets at the Ethernet header, as Retis does
-      if (!e.len) e.len = static_cast<uint32_t>(u64_of(p->value("len", json(n))));
+      e.wire_len = static_cast<uint32_t>(u64_of(p->value("len", json(n))));
+      if (!e.len) e.len = e.wire_len;
       if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
     }
   }
