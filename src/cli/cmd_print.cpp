@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/event_files.h"
 #include "events/format.h"
+#include "events/retis_text.h"
 
 namespace nscope::cli {
 
@@ -16,6 +17,7 @@ struct PrintArgs {
   bool ethernet = false;
   bool utc = false;
   bool skip_bad = false;
+  std::string format = "nscope";
 };
 
 int run_print(const PrintArgs& a) {
@@ -25,12 +27,31 @@ int run_print(const PrintArgs& a) {
   opt.ethernet = a.ethernet;
   opt.utc = a.utc;
   opt.names = &reader->startup().netns_names;
+  opt.retis = a.format == "retis";
+  bool in_series = false;  // the last event printed belongs to a series (a sorted file)
   while (const Event* e = next_event(*reader)) {
     if (reader->events() == 1 && a.utc && !reader->has_startup())
       std::cerr << "nscope: " << reader->name()
                 << ": no startup line with the clock offset: --utc shows times since boot\n";
     opt.mono_to_utc_ns = reader->startup().mono_to_utc_ns;
-    format_event_text(*e, opt, out.buf);
+    opt.has_offset = reader->has_startup() && opt.mono_to_utc_ns != 0;
+    if (!e->has_series_idx) {
+      if (in_series && opt.retis) out.buf += '\n';
+      in_series = false;
+      format_event_text(*e, opt, out.buf);
+    } else if (opt.retis) {
+      // As `retis print` shows a sorted file: followers indented under "↳", an empty line
+      // after each series.
+      if (e->series_first && in_series) out.buf += '\n';
+      RetisTextOptions r{opt.ethernet, opt.utc, opt.has_offset, opt.mono_to_utc_ns};
+      format_event_retis(*e, r, out.buf, !e->series_first);
+      out.buf += '\n';
+      in_series = true;
+    } else {
+      if (e->series_first && in_series) out.buf += '\n';
+      format_series_member_text(*e, opt, !e->series_first, e->series_idx, false, out.buf);
+      in_series = true;
+    }
     // From a pipe, what was read is printed before waiting for more: `collect -o - | print -`
     // shows each event as it comes.
     if (reader->live() && reader->caught_up())
@@ -38,6 +59,7 @@ int run_print(const PrintArgs& a) {
     else
       out.maybe_flush();
   }
+  if (in_series) out.buf += '\n';
   out.close();
   return 0;
 }
@@ -52,6 +74,10 @@ Runner register_print(CLI::App& app) {
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
   c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
+  c->add_option("--format", a->format,
+                "nscope (the default: the namespace on its own line) or retis (exactly as "
+                "`retis print` shows events)")
+      ->check(CLI::IsMember({"nscope", "retis"}));
   return [a, c]() { return c->parsed() ? run_print(*a) : -1; };
 }
 

@@ -111,11 +111,13 @@ void decode_record(const void* record, size_t size, const DecodeContext& ctx, Ev
     case 7: e.ct_state = CtState::untracked; break;
     default: e.ct_state = CtState::none;
   }
-  e.ct_status = ct.status;
-  e.ct_mark = ct.mark;
-  e.ct_zone = ct.zone;
-  copy_tuple(ct.orig, e.ct_orig);
-  copy_tuple(ct.reply, e.ct_reply);
+  e.ct.status = ct.status;
+  e.ct.mark = ct.mark;
+  e.ct.has_mark = true;
+  e.ct.zone_dir = CtZoneDir::default_;
+  e.ct.zone = ct.zone;
+  copy_tuple(ct.orig, e.ct.orig);
+  copy_tuple(ct.reply, e.ct.reply);
 }
 
 }  // namespace nscope

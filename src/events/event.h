@@ -17,10 +17,96 @@ struct CtTuple {
   uint8_t proto = 0;   // IPPROTO_*
   std::array<uint8_t, 16> src{}, dst{};
   uint16_t sport = 0, dport = 0;  // ports; for ICMP: type/code in sport, id in dport
+  uint32_t vtag = 0;              // SCTP verification tag
 };
 
 enum class CtState : uint8_t { none, established, related, new_, reply, related_reply, untracked };
 std::string_view ct_state_name(CtState s);
+
+// Which direction a connection's zone applies to (Retis's zone_dir).
+enum class CtZoneDir : uint8_t { none, original, reply, default_ };
+
+// One conntrack connection: the packet's, or its parent (the master of a related one).
+struct CtConn {
+  uint64_t status = 0;  // ct->status bits
+  uint16_t zone = 0;
+  CtZoneDir zone_dir = CtZoneDir::none;
+  bool has_mark = false, has_labels = false;
+  uint32_t mark = 0;
+  uint64_t labels_hi = 0, labels_lo = 0;
+  std::string_view proto_state;  // "ESTABLISHED" (TCP, SCTP); interned
+  CtTuple orig, reply;
+};
+
+// Retis's skb sub-sections, each present or not.
+struct SkbMeta {  // skb.meta (len and data_len live in Event)
+  bool has = false;
+  uint8_t ip_summed = 0, csum_level = 0;
+  uint32_t hash = 0, csum = 0, priority = 0;
+};
+struct SkbDataRef {  // skb.data_ref
+  bool has = false, nohdr = false, cloned = false;
+  uint8_t fclone = 0, users = 0, dataref = 0;
+};
+struct SkbGso {  // skb.gso
+  bool has = false;
+  uint8_t flags = 0, frags = 0;
+  uint32_t size = 0, segs = 0, type = 0;
+};
+struct SkbVlanAccel {  // skb.vlan_accel
+  bool has = false, dei = false;
+  uint8_t pcp = 0;
+  uint16_t proto = 0, vid = 0;
+};
+
+// nft: the rule or policy that gave a verdict. Strings interned.
+struct NftInfo {
+  bool has = false, policy = false, has_rule = false;
+  std::string_view table, chain, verdict, verdict_chain;
+  int64_t table_handle = 0, chain_handle = 0, rule_handle = 0;
+};
+
+// ovs: one of the Open vSwitch datapath or ovs-vswitchd events Retis records.
+enum class OvsKind : uint8_t {
+  none, upcall, upcall_enqueue, upcall_return, recv_upcall, flow_operation, action_execute,
+  flow_lookup
+};
+struct OvsInfo {
+  OvsKind kind = OvsKind::none;
+  uint8_t cmd = 0;                          // upcall, upcall_enqueue: OVS_PACKET_CMD_*
+  uint32_t port = 0, cpu = 0;               // upcall, upcall_enqueue (port)
+  int32_t ret = 0;                          // upcall_enqueue, upcall_return
+  uint64_t upcall_ts = 0;                   // upcall_enqueue, upcall_return
+  uint32_t upcall_cpu = 0;
+  bool has_queue_id = false;
+  uint32_t queue_id = 0;                    // links an upcall to its execution
+  uint8_t op_type = 0, batch_idx = 0;       // flow_operation (0 exec, 1 put), recv_upcall
+  uint64_t batch_ts = 0;
+  uint32_t recv_type = 0, pkt_size = 0;     // recv_upcall
+  uint64_t key_size = 0;
+  // action_execute
+  std::string_view action;                  // "output", "ct", ...; empty: unspec (interned)
+  uint32_t recirc_id = 0;
+  uint32_t action_arg = 0;                  // output port, recirc id, drop reason
+  uint32_t ct_flags = 0;                    // ct action
+  uint16_t ct_zone = 0;
+  bool has_nat = false, has_min_port = false, has_max_port = false;
+  std::string_view nat_dir, nat_min_addr, nat_max_addr;
+  uint16_t nat_min_port = 0, nat_max_port = 0;
+  // flow_lookup (and ovs-detrace)
+  uint64_t flow = 0, sf_acts = 0;
+  std::array<uint32_t, 4> ufid{};
+  uint32_t n_mask_hit = 0, n_cache_hit = 0;
+  std::string_view dpflow, ofpflows;        // ofpflows: one a line
+};
+
+// userspace: a USDT probe in a program.
+struct UserProbe {
+  bool has = false;
+  std::string_view probe_type, symbol, path;
+  uint64_t ip = 0;
+  int32_t pid = 0, tid = 0;
+};
 
 struct Event {
   uint64_t ts = 0;                 // CLOCK_MONOTONIC ns (common.timestamp)
@@ -45,6 +131,11 @@ struct Event {
   uint64_t skb_addr = 0;
   uint32_t len = 0, data_len = 0, mark = 0;
   uint16_t protocol = 0;           // host byte order ethertype
+  bool has_meta_len = false;       // skb.meta carried len and data_len
+  SkbMeta meta;
+  SkbDataRef data_ref;
+  SkbGso gso;
+  SkbVlanAccel vlan_accel;
   // packet: the first bytes, from the link header when l2_len > 0, else from the L3 header
   bool has_packet = false;
   uint16_t caplen = 0;
@@ -56,15 +147,23 @@ struct Event {
   bool has_tracking = false;
   uint64_t track_ts = 0;       // when the packet was first seen
   uint64_t orig_head = 0;      // its data buffer (skb->head) when first seen
+  // tracking: what `retis sort` adds, the event's place in its series
+  bool has_series_idx = false, series_first = false;  // series_first: a series line's first
+  uint32_t series_idx = 0;
   // skb-drop
   bool has_drop = false;
   std::string_view drop_reason;  // "NO_SOCKET"; interned
+  std::string_view drop_subsys;  // "OPENVSWITCH"; empty for the core's reasons
   // ct
-  bool has_ct = false;
+  bool has_ct = false, has_ct_parent = false;
   CtState ct_state = CtState::none;
-  uint32_t ct_status = 0, ct_mark = 0;
-  uint16_t ct_zone = 0;
-  CtTuple ct_orig, ct_reply;
+  CtConn ct, ct_parent;
+  // The other sections Retis writes.
+  NftInfo nft;
+  OvsInfo ovs;
+  bool has_ovs_detrace = false;
+  OvsInfo ovs_detrace;  // ufid, flow, sf_acts, dpflow, ofpflows
+  UserProbe user;
 
   // The tracking id as printed: "#<timestamp hex><orig_head hex>".
   bool same_packet(const Event& o) const {

@@ -26,6 +26,9 @@ struct Str {
   bool set = false;
   std::string_view v;
 };
+struct Bool {
+  bool set = false, v = false;
+};
 
 struct Version {
   bool set = false, is_num = false;
@@ -42,13 +45,14 @@ struct Tuple {
   uint64_t proto_num = 0;
   std::string_view proto_name;
   bool proto_key = false;  // the object had its one key
-  bool p_obj = false;
-  U64 p_sport, p_dport, p_type, p_code, p_id;
+  U64 p_sport, p_dport, p_type, p_code, p_id, p_vtag;
   U64 sport, dport;
 };
 
 struct CtLevel {
-  U64 ct_status, status, zone, mark;  // ct_status: Retis 1.5 and later; status: nscope
+  U64 ct_status, status, zone, mark, labels_hi, labels_lo;  // ct_status: Retis; status: nscope
+  Str zone_dir, proto_state, tcp_state;
+  bool labels = false;
   bool orig_set = false, reply_set = false;
   Tuple orig, reply;
 };
@@ -204,6 +208,24 @@ class Scanner {
     return true;
   }
 
+  // A JSON number only (what parse_event_line reads for most fields).
+  bool num(U64& f) {
+    if (f.set) return false;
+    f.set = true;
+    return uint(f.v);
+  }
+  bool boolean(Bool& f) {
+    if (f.set) return false;
+    f.set = true;
+    ws();
+    if (word("true")) {
+      f.v = true;
+      return true;
+    }
+    f.v = false;
+    return word("false");
+  }
+
   bool string_field(Str& f) {
     if (f.set) return false;
     f.set = true;
@@ -221,13 +243,13 @@ class Scanner {
       case '{':
         ++p_;
         if (eat('}')) goto after;
-        if (depth == 64) return false;
+        if (depth == 16) return false;  // deeper: the full parser's limit decides
         stack[depth++] = '{';
         goto key;
       case '[':
         ++p_;
         if (eat(']')) goto after;
-        if (depth == 64) return false;
+        if (depth == 16) return false;  // deeper: the full parser's limit decides
         stack[depth++] = '[';
         goto value;
       case '"': {
@@ -315,13 +337,15 @@ bool version(Scanner& s, Version& v) {
   return s.uint(v.num);
 }
 
+// Every key is one the full parser knows: an unknown one sends the line there, which counts
+// it as skipped.
 bool tuple(Scanner& s, Tuple& t) {
   return s.object([&](std::string_view k) {
     if (k == "src") return s.string_field(t.src);
     if (k == "dst") return s.string_field(t.dst);
     if (k == "version") return version(s, t.version);
-    if (k == "sport") return s.u64(t.sport);
-    if (k == "dport") return s.u64(t.dport);
+    if (k == "sport") return s.num(t.sport);
+    if (k == "dport") return s.num(t.dport);
     if (k == "ip") {
       if (t.ip_obj) return false;
       t.ip_obj = true;
@@ -329,7 +353,7 @@ bool tuple(Scanner& s, Tuple& t) {
         if (ik == "src") return s.string_field(t.ip_src);
         if (ik == "dst") return s.string_field(t.ip_dst);
         if (ik == "version") return version(s, t.ip_version);
-        return s.skip();
+        return false;
       });
     }
     if (k == "proto") {
@@ -341,31 +365,42 @@ bool tuple(Scanner& s, Tuple& t) {
       t.proto_kind = Tuple::object;
       int keys = 0;
       return s.object([&](std::string_view name) {
-        if (++keys > 1) return false;  // the full parser takes the first key in sorted order
+        if (++keys > 1) return false;
         t.proto_name = name;
         t.proto_key = true;
-        if (!s.at('{')) return s.skip();
-        t.p_obj = true;
         return s.object([&](std::string_view pk) {
-          if (pk == "sport") return s.u64(t.p_sport);
-          if (pk == "dport") return s.u64(t.p_dport);
-          if (pk == "type") return s.u64(t.p_type);
-          if (pk == "code") return s.u64(t.p_code);
-          if (pk == "id") return s.u64(t.p_id);
-          return s.skip();
+          if (pk == "sport") return s.num(t.p_sport);
+          if (pk == "dport") return s.num(t.p_dport);
+          if (pk == "type") return s.num(t.p_type);
+          if (pk == "code") return s.num(t.p_code);
+          if (pk == "id") return s.num(t.p_id);
+          if (pk == "vtag") return s.num(t.p_vtag);
+          return false;
         });
       });
     }
-    return s.skip();
+    return false;
   });
 }
 
 bool ct_level(Scanner& s, std::string_view k, CtLevel& c, bool* handled) {
   *handled = true;
-  if (k == "ct_status") return s.u64(c.ct_status);
-  if (k == "status") return s.u64(c.status);
-  if (k == "zone_id") return s.u64(c.zone);
-  if (k == "mark") return s.u64(c.mark);
+  if (k == "ct_status") return s.num(c.ct_status);
+  if (k == "status") return s.num(c.status);
+  if (k == "zone_id") return s.num(c.zone);
+  if (k == "zone_dir") return s.string_field(c.zone_dir);
+  if (k == "mark") return s.num(c.mark);
+  if (k == "proto_state") return s.string_field(c.proto_state);
+  if (k == "tcp_state") return s.string_field(c.tcp_state);
+  if (k == "labels") {
+    if (c.labels) return false;
+    c.labels = true;
+    return s.object([&](std::string_view lk) {
+      if (lk == "hi") return s.num(c.labels_hi);
+      if (lk == "lo") return s.num(c.labels_lo);
+      return false;
+    });
+  }
   if (k == "orig") {
     if (c.orig_set) return false;
     c.orig_set = true;
@@ -380,52 +415,72 @@ bool ct_level(Scanner& s, std::string_view k, CtLevel& c, bool* handled) {
   return true;
 }
 
-CtState ct_state_of(std::string_view in) {
+// As parse_event_line; false for a state it would refuse.
+bool ct_state_of(std::string_view in, CtState& out) {
   char s[16];
-  if (in.size() >= sizeof s) return CtState::none;
+  if (in.size() >= sizeof s) return false;
   for (size_t i = 0; i < in.size(); ++i)
     s[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(in[i])));
   std::string_view u(s, in.size());
-  if (u == "ESTABLISHED") return CtState::established;
-  if (u == "RELATED") return CtState::related;
-  if (u == "NEW") return CtState::new_;
-  if (u == "REPLY") return CtState::reply;
-  if (u == "RELATED_REPLY" || u == "RELATEDREPLY") return CtState::related_reply;
-  if (u == "UNTRACKED") return CtState::untracked;
-  return CtState::none;
+  if (u == "ESTABLISHED") out = CtState::established;
+  else if (u == "RELATED") out = CtState::related;
+  else if (u == "NEW") out = CtState::new_;
+  else if (u == "REPLY") out = CtState::reply;
+  else if (u == "RELATED_REPLY" || u == "RELATEDREPLY") out = CtState::related_reply;
+  else if (u == "UNTRACKED") out = CtState::untracked;
+  else return false;
+  return true;
 }
 
-void put_addr(const Str& a, uint8_t family, std::array<uint8_t, 16>& out) {
-  if (!a.set || a.v.size() >= 64) return;
+bool put_addr(const Str& a, uint8_t family, std::array<uint8_t, 16>& out) {
+  if (!a.set) return true;
+  if (a.v.size() >= 64) return false;
   char buf[64];
   std::memcpy(buf, a.v.data(), a.v.size());
   buf[a.v.size()] = 0;
-  inet_pton(family == 6 ? AF_INET6 : AF_INET, buf, out.data());
+  return inet_pton(family == 6 ? AF_INET6 : AF_INET, buf, out.data()) == 1;
 }
 
-// As parse_event_line's parse_tuple.
-void apply_tuple(const Tuple& j, CtTuple& t) {
+bool fits(const U64& f, uint64_t max) { return !f.set || f.v <= max; }
+
+// As parse_event_line's parse_tuple; false for what it would refuse.
+bool apply_tuple(const Tuple& j, CtTuple& t) {
+  if (!(j.ip_obj ? j.ip_src : j.src).set || !(j.ip_obj ? j.ip_dst : j.dst).set ||
+      j.proto_kind == Tuple::none)
+    return false;  // required
   const Version& v = j.ip_obj ? j.ip_version : j.version;
-  if (v.set) t.family = v.is_num ? static_cast<uint8_t>(v.num) : v.str == "v6" ? 6 : 4;
+  if (v.set) {
+    if (v.is_num ? (v.num != 4 && v.num != 6) : (v.str != "v4" && v.str != "v6")) return false;
+    t.family = v.is_num ? static_cast<uint8_t>(v.num) : v.str == "v6" ? 6 : 4;
+  }
   if (!t.family) t.family = 4;
-  put_addr(j.ip_obj ? j.ip_src : j.src, t.family, t.src);
-  put_addr(j.ip_obj ? j.ip_dst : j.dst, t.family, t.dst);
+  if (!put_addr(j.ip_obj ? j.ip_src : j.src, t.family, t.src) ||
+      !put_addr(j.ip_obj ? j.ip_dst : j.dst, t.family, t.dst))
+    return false;
   if (j.proto_kind == Tuple::number) {
+    if (j.proto_num > 0xff || !fits(j.sport, 0xffff) || !fits(j.dport, 0xffff)) return false;
     t.proto = static_cast<uint8_t>(j.proto_num);
     t.sport = static_cast<uint16_t>(j.sport.v);
     t.dport = static_cast<uint16_t>(j.dport.v);
-  } else if (j.proto_kind == Tuple::object && j.proto_key) {
+  } else if (j.proto_kind == Tuple::object) {
+    if (!j.proto_key) return false;
     std::string_view n = j.proto_name;
-    t.proto = n == "tcp" ? 6 : n == "udp" ? 17 : n == "icmp" ? 1 : n == "icmpv6" ? 58 : 0;
-    if (j.p_obj) {
+    t.proto = n == "tcp" ? 6 : n == "udp" ? 17 : n == "icmp" ? 1 : n == "icmpv6" ? 58
+            : n == "sctp" ? 132 : 0;
+    if (!t.proto) return false;
+    if (t.proto == 1 || t.proto == 58) {
+      if (!fits(j.p_type, 0xff) || !fits(j.p_code, 0xff) || !fits(j.p_id, 0xffff)) return false;
+      t.sport = static_cast<uint16_t>(j.p_type.v << 8 | j.p_code.v);
+      t.dport = static_cast<uint16_t>(j.p_id.v);
+    } else {
+      if (!fits(j.p_sport, 0xffff) || !fits(j.p_dport, 0xffff) || !fits(j.p_vtag, 0xffffffff))
+        return false;
       t.sport = static_cast<uint16_t>(j.p_sport.v);
       t.dport = static_cast<uint16_t>(j.p_dport.v);
-      if (t.proto == 1 || t.proto == 58) {
-        t.sport = static_cast<uint16_t>(j.p_type.v << 8 | j.p_code.v);
-        t.dport = static_cast<uint16_t>(j.p_id.v);
-      }
+      if (t.proto == 132) t.vtag = static_cast<uint32_t>(j.p_vtag.v);
     }
   }
+  return true;
 }
 
 template <size_t N>
@@ -438,8 +493,8 @@ void copy_str(std::string_view s, std::array<char, N>& dst) {
 // lines that have a ct section.
 struct CtFields {
   Str state;
-  bool base = false;
-  CtLevel c, b;  // the section itself (Retis 1.5+, nscope), and a "base" object if any
+  bool base = false, parent = false;
+  CtLevel c, b, p;  // the section itself (Retis 1.5+, nscope), a "base" object, the parent
 };
 
 // e = Event{}, but for data[]: only its first caplen bytes are ever read, and leaving the
@@ -456,19 +511,25 @@ void reset(Event& e) {
 // Every field of one event line, as found.
 struct Fields {
   bool common = false, task = false, kernel = false, netns = false, dev = false, skb = false,
-       meta = false, tracking = false, drop = false, ct = false, packet = false;
+       meta = false, data_ref = false, tracking = false, drop = false, ct = false,
+       packet = false;
   U64 ts, smp_id, pid, tgid;
   Str comm, probe_type, symbol;
   U64 inum, cookie;
   Str ifname;
   U64 ifindex, rx_ifindex;
-  U64 addr, len, data_len, mark, protocol, meta_len, meta_data_len;
+  U64 addr, len, data_len, mark, protocol;
+  U64 meta_len, meta_data_len, hash, ip_summed, csum, csum_level, priority;
+  Bool nohdr, cloned;
+  U64 fclone, users, dataref;
   U64 orig_head, track_ts, track_skb;
-  Str drop_reason;
-  bool drop_reason_other = false;
+  Str drop_reason, subsys;
   CtFields* ctf = nullptr;
   Str data;
-  U64 packet_len;
+  U64 packet_len, capture_len;
+  // Top-level sections nscope does not know: skipped, counted when the line is taken.
+  std::array<std::string_view, 4> unknown;
+  size_t n_unknown = 0;
 };
 
 bool once(bool& seen) {
@@ -477,19 +538,20 @@ bool once(bool& seen) {
   return true;
 }
 
-// Section parsers. Each returns false to hand the line to the full parser.
+// Section parsers. Each returns false to hand the line to the full parser: for any key it
+// does not read, so the full parser can check and count it.
 bool common(Scanner& s, Fields& f) {
   return s.object([&](std::string_view k) {
-    if (k == "timestamp") return s.u64(f.ts);
-    if (k == "smp_id") return s.u64(f.smp_id);
+    if (k == "timestamp") return s.num(f.ts);
+    if (k == "smp_id") return s.num(f.smp_id);
     if (k == "task")
       return once(f.task) && s.object([&](std::string_view tk) {
-               if (tk == "pid") return s.u64(f.pid);
-               if (tk == "tgid") return s.u64(f.tgid);
+               if (tk == "pid") return s.num(f.pid);
+               if (tk == "tgid") return s.num(f.tgid);
                if (tk == "comm") return s.string_field(f.comm);
-               return s.skip();
+               return false;
              });
-    return s.skip();
+    return false;
   });
 }
 
@@ -501,14 +563,25 @@ bool ct(Scanner& s, Fields& f, CtFields& c) {
     if (!ct_level(s, k, c.c, &handled)) return false;
     if (handled) return true;
     if (k == "state") return s.string_field(c.state);
-    if (k == "base")
-      return once(c.base) && s.object([&](std::string_view bk) {
+    if (k == "base" || k == "parent") {
+      bool& seen = k == "base" ? c.base : c.parent;
+      CtLevel& level = k == "base" ? c.b : c.p;
+      return once(seen) && s.object([&](std::string_view bk) {
                bool h = false;
-               if (!ct_level(s, bk, c.b, &h)) return false;
-               return h || s.skip();
+               return ct_level(s, bk, level, &h) && h;
              });
-    return s.skip();
+    }
+    return false;
   });
+}
+
+// Sections the full parser reads and this one leaves to it.
+bool full_parser_section(std::string_view k) {
+  for (std::string_view known : {"startup", "stats", "userspace", "tracking", "ovs",
+                                 "ovs-detrace", "nft", "id", "continued", "first_n", "events",
+                                 "path", "end"})
+    if (k == known) return true;
+  return false;
 }
 
 bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
@@ -517,62 +590,76 @@ bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
     return once(f.kernel) && s.object([&](std::string_view kk) {
              if (kk == "probe_type") return s.string_field(f.probe_type);
              if (kk == "symbol") return s.string_field(f.symbol);
-             if (kk == "stack_trace") return false;  // an array: the full parser reads it
-             return s.skip();
+             return false;  // stack_trace: an array, the full parser reads it
            });
   if (k == "netns")
     return once(f.netns) && s.object([&](std::string_view kk) {
-             if (kk == "inum") return s.u64(f.inum);
+             if (kk == "inum") return s.num(f.inum);
              if (kk == "cookie") return s.u64(f.cookie);
-             return s.skip();
+             return false;
            });
   if (k == "dev")
     return once(f.dev) && s.object([&](std::string_view kk) {
              if (kk == "name") return s.string_field(f.ifname);
-             if (kk == "ifindex") return s.u64(f.ifindex);
-             if (kk == "rx_ifindex") return s.u64(f.rx_ifindex);
-             return s.skip();
+             if (kk == "ifindex") return s.num(f.ifindex);
+             if (kk == "rx_ifindex") return s.num(f.rx_ifindex);
+             return false;
            });
   if (k == "skb")
     return once(f.skb) && s.object([&](std::string_view kk) {
              if (kk == "addr") return s.u64(f.addr);
-             if (kk == "len") return s.u64(f.len);
-             if (kk == "data_len") return s.u64(f.data_len);
-             if (kk == "mark") return s.u64(f.mark);
-             if (kk == "protocol") return s.u64(f.protocol);
+             if (kk == "len") return s.num(f.len);
+             if (kk == "data_len") return s.num(f.data_len);
+             if (kk == "mark") return s.num(f.mark);
+             if (kk == "protocol") return s.num(f.protocol);
              if (kk == "meta")
                return once(f.meta) && s.object([&](std::string_view mk) {
-                        if (mk == "len") return s.u64(f.meta_len);
-                        if (mk == "data_len") return s.u64(f.meta_data_len);
-                        return s.skip();
+                        if (mk == "len") return s.num(f.meta_len);
+                        if (mk == "data_len") return s.num(f.meta_data_len);
+                        if (mk == "hash") return s.num(f.hash);
+                        if (mk == "ip_summed") return s.num(f.ip_summed);
+                        if (mk == "csum") return s.num(f.csum);
+                        if (mk == "csum_level") return s.num(f.csum_level);
+                        if (mk == "priority") return s.num(f.priority);
+                        return false;
                       });
-             return s.skip();
+             if (kk == "data_ref")
+               return once(f.data_ref) && s.object([&](std::string_view dk) {
+                        if (dk == "nohdr") return s.boolean(f.nohdr);
+                        if (dk == "cloned") return s.boolean(f.cloned);
+                        if (dk == "fclone") return s.num(f.fclone);
+                        if (dk == "users") return s.num(f.users);
+                        if (dk == "dataref") return s.num(f.dataref);
+                        return false;
+                      });
+             return false;  // gso, vlan_accel, Retis 1.5's dev/ns/packet: the full parser
            });
   if (k == "skb-tracking")
     return once(f.tracking) && s.object([&](std::string_view kk) {
              if (kk == "orig_head") return s.u64(f.orig_head);
              if (kk == "timestamp") return s.u64(f.track_ts);
              if (kk == "skb") return s.u64(f.track_skb);
-             return s.skip();
+             return false;
            });
   if (k == "skb-drop")
     return once(f.drop) && s.object([&](std::string_view kk) {
-             if (kk == "drop_reason") {
-               if (f.drop_reason.set || f.drop_reason_other) return false;
-               if (s.at('"')) return s.string_field(f.drop_reason);
-               f.drop_reason_other = true;  // read as "UNKNOWN"
-               return s.skip();
-             }
-             return s.skip();
+             if (kk == "drop_reason") return s.string_field(f.drop_reason);
+             if (kk == "subsys") return s.string_field(f.subsys);
+             return false;
            });
   if (k == "ct") return once(f.ct) && ct(s, f, ctf);
   if (k == "packet")
     return once(f.packet) && s.object([&](std::string_view kk) {
              if (kk == "data") return s.string_field(f.data);
-             if (kk == "len") return s.u64(f.packet_len);
-             return s.skip();
+             if (kk == "len") return s.num(f.packet_len);
+             if (kk == "capture_len") return s.num(f.capture_len);
+             return false;
            });
-  if (k == "startup" || k == "stats") return false;
+  if (full_parser_section(k)) return false;
+  if (f.n_unknown == f.unknown.size()) return false;
+  for (size_t i = 0; i < f.n_unknown; ++i)
+    if (f.unknown[i] == k) return false;  // a duplicate key
+  f.unknown[f.n_unknown++] = k;
   return s.skip();
 }
 
@@ -636,6 +723,15 @@ bool b64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
 struct FastEventParser::State {
   explicit State(SymbolTable& s) : symbols(s) {}
   SymbolTable& symbols;
+  SkippedFields* skipped = nullptr;
+  std::vector<Event>* series = nullptr;
+  ParseExtras extras(StartupInfo* startup) const {
+    ParseExtras x;
+    x.startup = startup;
+    x.skipped = skipped;
+    x.series = series;
+    return x;
+  }
   std::vector<char> buf;
   CtFields ct;
   // Recently interned names: a file repeats a handful of probe names and types.
@@ -657,6 +753,38 @@ struct FastEventParser::State {
   }
 };
 
+namespace {
+// As parse_event_line's parse_conn; false for what it would refuse.
+bool apply_conn(const CtLevel& b, CtConn& conn, FastEventParser::State& st) {
+  if (!fits(b.zone, 0xffff) || !fits(b.mark, 0xffffffff)) return false;
+  conn.status = b.ct_status.set ? b.ct_status.v : b.status.v;
+  conn.zone = static_cast<uint16_t>(b.zone.v);
+  if (b.zone_dir.set) {
+    std::string_view d = b.zone_dir.v;
+    if (d == "Original") conn.zone_dir = CtZoneDir::original;
+    else if (d == "Reply") conn.zone_dir = CtZoneDir::reply;
+    else if (d == "Default") conn.zone_dir = CtZoneDir::default_;
+    else if (d == "None") conn.zone_dir = CtZoneDir::none;
+    else return false;
+  } else if (b.zone.set) {
+    conn.zone_dir = CtZoneDir::default_;
+  }
+  conn.has_mark = b.mark.set;
+  conn.mark = static_cast<uint32_t>(b.mark.v);
+  if (b.labels) {
+    if (!b.labels_hi.set || !b.labels_lo.set) return false;
+    conn.has_labels = true;
+    conn.labels_hi = b.labels_hi.v;
+    conn.labels_lo = b.labels_lo.v;
+  }
+  if (b.proto_state.set) conn.proto_state = st.intern(b.proto_state.v);
+  else if (b.tcp_state.set) conn.proto_state = st.intern(b.tcp_state.v);
+  if (b.orig_set && !apply_tuple(b.orig, conn.orig)) return false;
+  if (b.reply_set && !apply_tuple(b.reply, conn.reply)) return false;
+  return true;
+}
+}  // namespace
+
 FastEventParser::FastEventParser(SymbolTable& symbols) : st_(std::make_unique<State>(symbols)) {}
 FastEventParser::~FastEventParser() = default;
 
@@ -674,6 +802,28 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
   Fields f;
   if (!s.object([&](std::string_view k) { return section(s, k, f, st_->ct); })) return false;
   if (!s.at_end() || !f.common || !f.ts.set) return false;
+  // Ranges: a value past its field's width is the full parser's to refuse.
+  constexpr uint64_t k8 = 0xff, k16 = 0xffff, k32 = 0xffffffff;
+  if (!fits(f.smp_id, k32) || !fits(f.pid, k32) || !fits(f.tgid, k32) || !fits(f.inum, k32) ||
+      !fits(f.ifindex, k32) || !fits(f.rx_ifindex, k32) || !fits(f.len, k32) ||
+      !fits(f.data_len, k32) || !fits(f.mark, k32) || !fits(f.protocol, k16) ||
+      !fits(f.meta_len, k32) || !fits(f.meta_data_len, k32) || !fits(f.hash, k32) ||
+      !fits(f.ip_summed, k8) || !fits(f.csum, k32) || !fits(f.csum_level, k8) ||
+      !fits(f.priority, k32) || !fits(f.fclone, k8) || !fits(f.users, k8) ||
+      !fits(f.dataref, k8) || !fits(f.packet_len, k32) || !fits(f.capture_len, k32))
+    return false;
+
+  // Fields the sections require: one missing is the full parser's to refuse.
+  if ((f.kernel && (!f.probe_type.set || !f.symbol.set)) || (f.netns && !f.inum.set) ||
+      (f.dev && (!f.ifname.set || !f.ifindex.set)) ||
+      (f.meta && (!f.meta_len.set || !f.meta_data_len.set || !f.hash.set || !f.ip_summed.set ||
+                  !f.csum.set || !f.csum_level.set || !f.priority.set)) ||
+      (f.data_ref && (!f.nohdr.set || !f.cloned.set || !f.fclone.set || !f.users.set ||
+                      !f.dataref.set)) ||
+      (f.tracking && (!f.orig_head.set || !f.track_ts.set)) ||
+      (f.drop && !f.drop_reason.set) || (f.ct && !f.ctf->state.set) ||
+      (f.packet && (!f.data.set || !f.packet_len.set)))
+    return false;
 
   // Applied in parse_event_line's order. Strings point into the line: copy them out now.
   reset(e);
@@ -708,8 +858,23 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
     e.mark = static_cast<uint32_t>(f.mark.v);
     e.protocol = static_cast<uint16_t>(f.protocol.v);
     if (f.meta) {
+      e.has_meta_len = f.meta_len.set;
       if (!e.len) e.len = static_cast<uint32_t>(f.meta_len.v);
       if (!e.data_len) e.data_len = static_cast<uint32_t>(f.meta_data_len.v);
+      e.meta.has = true;
+      e.meta.hash = static_cast<uint32_t>(f.hash.v);
+      e.meta.ip_summed = static_cast<uint8_t>(f.ip_summed.v);
+      e.meta.csum = static_cast<uint32_t>(f.csum.v);
+      e.meta.csum_level = static_cast<uint8_t>(f.csum_level.v);
+      e.meta.priority = static_cast<uint32_t>(f.priority.v);
+    }
+    if (f.data_ref) {
+      e.data_ref.has = true;
+      e.data_ref.nohdr = f.nohdr.v;
+      e.data_ref.cloned = f.cloned.v;
+      e.data_ref.fclone = static_cast<uint8_t>(f.fclone.v);
+      e.data_ref.users = static_cast<uint8_t>(f.users.v);
+      e.data_ref.dataref = static_cast<uint8_t>(f.dataref.v);
     }
   }
   if (f.tracking) {
@@ -720,24 +885,18 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
   }
   if (f.drop) {
     e.has_drop = true;
-    e.drop_reason = st_->intern(f.drop_reason.set ? f.drop_reason.v : "UNKNOWN");
+    e.drop_reason = st_->intern(f.drop_reason.v);
+    if (f.subsys.set) e.drop_subsys = st_->intern(f.subsys.v);
   }
   if (f.ct) {
     const CtFields& c = *f.ctf;
     e.has_ct = true;
-    if (c.state.set) e.ct_state = ct_state_of(c.state.v);
-    const CtLevel& b = c.base ? c.b : c.c;
-    // As parse_event_line's ct_status_of: ct_status, then status, in the connection, then
-    // in the section.
-    for (const U64* st : {&b.ct_status, &b.status, &c.c.ct_status, &c.c.status})
-      if (st->set) {
-        e.ct_status = static_cast<uint32_t>(st->v);
-        break;
-      }
-    e.ct_zone = static_cast<uint16_t>(b.zone.v);
-    e.ct_mark = static_cast<uint32_t>(b.mark.v);
-    if (b.orig_set) apply_tuple(b.orig, e.ct_orig);
-    if (b.reply_set) apply_tuple(b.reply, e.ct_reply);
+    if (c.state.set && !ct_state_of(c.state.v, e.ct_state)) return false;
+    if (!apply_conn(c.base ? c.b : c.c, e.ct, *st_)) return false;
+    if (c.parent) {
+      e.has_ct_parent = true;
+      if (!apply_conn(c.p, e.ct_parent, *st_)) return false;
+    }
   }
   if (f.packet && f.data.set) {
     size_t n = 0;
@@ -749,18 +908,25 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
     if (!e.len) e.len = e.wire_len;
     if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
   }
+  if (st_->skipped)
+    for (size_t i = 0; i < f.n_unknown; ++i) ++(*st_->skipped)[std::string(f.unknown[i])];
   return true;
 }
 
 Result<LineKind> FastEventParser::parse(std::string_view line, Event& e, StartupInfo* startup) {
   if (try_event(line, e)) return LineKind::event;
-  return parse_event_line(line, st_->symbols, e, startup);
+  return parse_event_line(line, st_->symbols, e, st_->extras(startup));
+}
+
+void FastEventParser::set_outputs(SkippedFields* skipped, std::vector<Event>* series) {
+  st_->skipped = skipped;
+  st_->series = series;
 }
 
 Result<LineKind> FastEventParser::parse_padded(std::string_view line, Event& e,
                                                StartupInfo* startup) {
   if (scan(line.data(), line.size(), e)) return LineKind::event;
-  return parse_event_line(line, st_->symbols, e, startup);
+  return parse_event_line(line, st_->symbols, e, st_->extras(startup));
 }
 
 size_t FastEventParser::padding() { return kPad; }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 #include <string_view>
 
 #include "events/reader.h"
@@ -23,6 +24,8 @@ class FastEventParser {
 
   // Same contract as parse_event_line.
   Result<LineKind> parse(std::string_view line, Event& e, StartupInfo* startup);
+  // Where skipped sections are counted and a series line's events go (either may be null).
+  void set_outputs(SkippedFields* skipped, std::vector<Event>* series);
   // The scanner alone: true when it parsed `line` as an event by itself, false when the line
   // needs parse_event_line (startup and stats lines, escapes, unusual types, bad JSON). On
   // false `e` holds garbage.
@@ -35,7 +38,11 @@ class FastEventParser {
 
  private:
   bool scan(const char* line, size_t n, Event& e);
+
+ public:
   struct State;
+
+ private:
   std::unique_ptr<State> st_;
 };
 

@@ -240,8 +240,9 @@ void EventFileReader::parse(Chunk& c, Worker& w) {
   for (uint32_t i = 0; i < c.lines.size(); ++i) {
     const Line& l = c.lines[i];
     std::string_view text(c.text.data() + l.off, l.len);
-    if (l.first && first_byte(text) != '{') return fail(at_line(l.number, kNotAnEventFile));
+    if (l.first && first_byte(text) != '{' && first_byte(text) != '[') return fail(at_line(l.number, kNotAnEventFile));
     auto kind = w.parser.parse_padded(text, c.events[c.n], &w.startup);
+    if (kind && *kind == LineKind::series && w.series.empty()) continue;  // an empty series
     if (!kind) {
       if (!l.newline) {
         say(Control::truncated, l.number,
@@ -249,7 +250,11 @@ void EventFileReader::parse(Chunk& c, Worker& w) {
             "mid-write?); ignored");
         continue;
       }
-      if (l.first) return fail(at_line(l.number, kNotAnEventFile));
+      // A first line that is JSON with a bad field is an event file with a bad line.
+      const std::string& why = kind.error().message;
+      if (l.first && (why.starts_with("not ") || why.starts_with("invalid UTF-8") ||
+                      why.starts_with("nested")))
+        return fail(at_line(l.number, kNotAnEventFile));
       if (!opts_.skip_bad)
         return fail(at_line(l.number, kind.error().message + " (--skip-bad skips malformed lines)"));
       say(Control::bad, l.number, kind.error().message + "; skipped");
@@ -259,6 +264,15 @@ void EventFileReader::parse(Chunk& c, Worker& w) {
       case LineKind::event:
         c.line_of.push_back(i);
         ++c.n;
+        break;
+      case LineKind::series:
+        // Its events one after the other; they have no line of their own to keep.
+        if (c.events.size() < c.n + w.series.size() + (c.lines.size() - i))
+          c.events.resize(c.n + w.series.size() + (c.lines.size() - i));
+        for (const Event& e : w.series) {
+          c.events[c.n++] = e;
+          c.line_of.push_back(kNoLine);
+        }
         break;
       case LineKind::startup: {
         Control ctl;
@@ -414,6 +428,9 @@ void EventFileReader::apply(Control& c) {
         warn(name_ + ": collect lost " + std::to_string(stats_.lost) +
              " events while recording (its ring buffer was full)");
       if (!c.seen_content) warn(name_ + ": empty file, no events");
+      for (const auto& w : workers_)
+        for (const auto& [what, n] : w->skipped) skipped_[what] += n;
+      if (!skipped_.empty()) warn(name_ + ": " + skipped_summary(skipped_));
       finished_ = true;
       break;
   }
@@ -428,8 +445,10 @@ Result<const Event*> EventFileReader::next() {
       if (!failed_ && !finished_ && pos_ < cur_->n) {
         ++events_;
         if (opts_.keep_text) {
-          const Line& l = cur_->lines[cur_->line_of[pos_]];
-          text_ = std::string_view(cur_->text).substr(l.off, l.len);
+          uint32_t at = cur_->line_of[pos_];
+          text_ = at == kNoLine ? std::string_view()
+                                : std::string_view(cur_->text).substr(cur_->lines[at].off,
+                                                                      cur_->lines[at].len);
         }
         return &cur_->events[pos_++];
       }

@@ -10,7 +10,9 @@
 //   - a malformed last line with no newline after it (a collect killed mid-write): a
 //     warning, and every whole event before it is returned;
 //   - JSON objects that are no event (no "common" section): ignored, one warning.
-// Unknown sections inside an event are ignored: Retis writes many nscope does not read.
+// Sections and fields nscope does not know are read past, counted, and named once at the end
+// ("FILE: skipped (nscope does not read them): foo 12 events"). Sorted files (a series a line,
+// from `retis sort -o` or `nscope sort -o`) give their events one by one, has_series_idx set.
 // Warnings reach ReadOptions::warn on the caller's thread, in file order between events.
 #pragma once
 
@@ -90,6 +92,9 @@ class EventFileReader {
   // No more events are read yet: the next call may wait for the input.
   bool caught_up() const { return !cur_ || pos_ >= cur_->n; }
   uint64_t lines() const;                           // lines read; final at the end
+  // Sections and fields read past without rendering; final at the end (and then reported
+  // through ReadOptions::warn).
+  const SkippedFields& skipped() const { return skipped_; }
 
  private:
   struct Line {
@@ -122,10 +127,14 @@ class EventFileReader {
   // What one parsing thread owns. Interned names live as long as the reader: events from
   // any worker point into its own table.
   struct Worker {
+    Worker() { parser.set_outputs(&skipped, &series); }
     SymbolTable symbols;
     FastEventParser parser{symbols};
     StartupInfo startup;
+    SkippedFields skipped;
+    std::vector<Event> series;
   };
+  static constexpr uint32_t kNoLine = UINT32_MAX;  // line_of: an event of a series line
 
   // Reading side.
   bool read_lines(Chunk& c);  // true when the file (or reading it) has ended
@@ -170,6 +179,7 @@ class EventFileReader {
   bool truncated_ = false, has_startup_ = false;
   StartupInfo startup_;
   CollectStats stats_;
+  SkippedFields skipped_;
 
   // Between the threads, when background: chunks go free -> raw (read) -> done (parsed,
   // by sequence) -> the caller -> free. At most kWindow are between reading and the caller.

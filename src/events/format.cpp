@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include "events/retis_text.h"
 #include "util/append.h"
 
 namespace nscope {
@@ -25,51 +26,6 @@ std::string_view ct_state_name(CtState s) {
 }
 
 namespace {
-void put_addr(const CtTuple& t, const std::array<uint8_t, 16>& a, std::string& out) {
-  if (t.family == 6) {
-    char buf[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, a.data(), buf, sizeof buf);
-    out += buf;
-  } else {
-    for (int i = 0; i < 4; ++i) {
-      if (i) out += '.';
-      put_num(out, a[static_cast<size_t>(i)]);
-    }
-  }
-}
-
-void put_tuple(const CtTuple& t, std::string& out) {
-  bool ports = t.proto == 6 || t.proto == 17 || t.proto == 132;
-  put_addr(t, t.src, out);
-  if (ports) {
-    out += '.';
-    put_num(out, t.sport);
-  }
-  out += " > ";
-  put_addr(t, t.dst, out);
-  if (ports) {
-    out += '.';
-    put_num(out, t.dport);
-  } else if (t.proto == 1 || t.proto == 58) {
-    put(out, " type ");
-    put_num(out, t.sport >> 8);
-    put(out, " code ");
-    put_num(out, t.sport & 0xff);
-    put(out, " id ");
-    put_num(out, t.dport);
-  }
-}
-
-std::string_view proto_word(uint8_t p) {
-  switch (p) {
-    case 1: return "icmp";
-    case 6: return "tcp";
-    case 17: return "udp";
-    case 58: return "icmpv6";
-    case 132: return "sctp";
-  }
-  return "proto";
-}
 // Calls fn with each frame of a stack trace (frames one a line).
 template <class Fn>
 void each_frame(std::string_view frames, Fn fn) {
@@ -90,6 +46,16 @@ void format_tracking_id(const Event& e, std::string& out) {
 
 void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                        std::string_view indent) {
+  if (opt.retis) {
+    RetisTextOptions r;
+    r.print_ll = opt.ethernet;
+    r.utc = opt.utc;
+    r.has_offset = opt.has_offset;
+    r.mono_to_utc_ns = opt.mono_to_utc_ns;
+    format_event_retis(e, r, out, !indent.empty());
+    put(out, "\n\n");
+    return;
+  }
   put(out, indent);
   if (opt.utc) {
     int64_t wall = 0;  // stays 0 (1970) when a damaged file's numbers do not add up
@@ -127,10 +93,20 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                           : e.probe_type == "fentry"    ? "f"
                           : e.probe_type == "fexit"     ? "fx"
                                                         : e.probe_type;
-  put(out, " [");
-  put(out, kind);
-  put(out, "] ");
-  put(out, e.symbol);
+  if (e.symbol.empty() && e.user.has) {  // a USDT probe in a program
+    put(out, " [u] ");
+    put(out, e.user.symbol);
+    if (size_t slash = e.user.path.rfind('/'); slash != std::string_view::npos) {
+      put(out, " (");
+      put(out, e.user.path.substr(slash + 1));
+      out += ')';
+    }
+  } else {
+    put(out, " [");
+    put(out, kind);
+    put(out, "] ");
+    put(out, e.symbol);
+  }
   if (e.has_tracking) {
     out += ' ';
     format_tracking_id(e, out);
@@ -173,6 +149,10 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
   if (e.has_drop) {
     put(out, indent);
     put(out, "  drop (reason ");
+    if (!e.drop_subsys.empty()) {
+      put(out, e.drop_subsys);
+      out += '/';
+    }
     put(out, e.drop_reason);
     put(out, ")\n");
   }
@@ -180,20 +160,11 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
     put(out, indent);
     put(out, "  ct_state ");
     put(out, ct_state_name(e.ct_state));
-    put(out, " status ");
-    put_hex(out, e.ct_status);
     out += ' ';
-    put(out, proto_word(e.ct_orig.proto));
-    put(out, " orig [");
-    put_tuple(e.ct_orig, out);
-    put(out, "] reply [");
-    put_tuple(e.ct_reply, out);
-    put(out, "] zone ");
-    put_num(out, e.ct_zone);
-    put(out, " mark ");
-    put_num(out, e.ct_mark);
+    put(out, ct_conn_text(e.ct));
     out += '\n';
   }
+  format_sections_text(e, opt.ethernet, out, indent);
   if (e.has_netns) {
     put(out, indent);
     put(out, "  netns ");
@@ -378,6 +349,51 @@ class Cursor {
     ch('"');
   }
   void b64(const uint8_t* d, size_t n) { p_ = base64_raw(d, n, p_); }
+  // A connection's members (no braces), as parse_event_line reads them back.
+  void conn(const CtConn& c) {
+    lit("\"status\":");
+    num(c.status);
+    lit(",\"zone_id\":");
+    num(c.zone);
+    switch (c.zone_dir) {
+      case CtZoneDir::original: lit(",\"zone_dir\":\"Original\""); break;
+      case CtZoneDir::reply: lit(",\"zone_dir\":\"Reply\""); break;
+      case CtZoneDir::default_: break;  // the reader's default when zone_id is there
+      case CtZoneDir::none: lit(",\"zone_dir\":\"None\""); break;
+    }
+    if (c.has_mark) {
+      lit(",\"mark\":");
+      num(c.mark);
+    }
+    if (c.has_labels) {
+      lit(",\"labels\":{\"hi\":");
+      num(c.labels_hi);
+      lit(",\"lo\":");
+      num(c.labels_lo);
+      ch('}');
+    }
+    if (!c.proto_state.empty()) {
+      lit(",\"proto_state\":");
+      str(c.proto_state);
+    }
+    for (int dir = 0; dir < 2; ++dir) {
+      const CtTuple& t = dir ? c.reply : c.orig;
+      if (dir) lit(",\"reply\":{\"src\":\"");
+      else lit(",\"orig\":{\"src\":\"");
+      addr(t, t.src);
+      lit("\",\"dst\":\"");
+      addr(t, t.dst);
+      lit("\",\"version\":");
+      num(t.family == 6 ? 6 : 4);
+      lit(",\"proto\":");
+      num(t.proto);
+      lit(",\"sport\":");
+      num(t.sport);
+      lit(",\"dport\":");
+      num(t.dport);
+      ch('}');
+    }
+  }
   void addr(const CtTuple& t, const std::array<uint8_t, 16>& a) {
     if (t.family == 6) {
       inet_ntop(AF_INET6, a.data(), p_, INET6_ADDRSTRLEN);
@@ -398,7 +414,8 @@ class Cursor {
 
 // The fixed text and numbers, every string escaped at worst, the packet in base64.
 size_t event_json_bound(const Event& e) {
-  return 1024 + 6 * (e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
+  return 2048 + 6 * (e.ct.proto_state.size() + e.ct_parent.proto_state.size() +
+                     e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
                      e.comm.size() + e.ifname.size() + 2 * e.stack_trace.size()) +
          (size_t{e.caplen} + 2) / 3 * 4;
 }
@@ -482,27 +499,11 @@ char* format_event_json(const Event& e, char* at) {
   if (e.has_ct) {
     o.lit(",\"ct\":{\"state\":");
     o.str(ct_state_name(e.ct_state));
-    o.lit(",\"status\":");
-    o.num(e.ct_status);
-    o.lit(",\"zone_id\":");
-    o.num(e.ct_zone);
-    o.lit(",\"mark\":");
-    o.num(e.ct_mark);
-    for (int dir = 0; dir < 2; ++dir) {
-      const CtTuple& t = dir ? e.ct_reply : e.ct_orig;
-      if (dir) o.lit(",\"reply\":{\"src\":\"");
-      else o.lit(",\"orig\":{\"src\":\"");
-      o.addr(t, t.src);
-      o.lit("\",\"dst\":\"");
-      o.addr(t, t.dst);
-      o.lit("\",\"version\":");
-      o.num(t.family);
-      o.lit(",\"proto\":");
-      o.num(t.proto);
-      o.lit(",\"sport\":");
-      o.num(t.sport);
-      o.lit(",\"dport\":");
-      o.num(t.dport);
+    o.ch(',');
+    o.conn(e.ct);
+    if (e.has_ct_parent) {
+      o.lit(",\"parent\":{");
+      o.conn(e.ct_parent);
       o.ch('}');
     }
     o.ch('}');
@@ -530,6 +531,25 @@ void format_event_json(const Event& e, std::string& out) {
   size_t at = out.size();
   out.resize(at + bound);
   out.resize(static_cast<size_t>(format_event_json(e, out.data() + at) - out.data()));
+}
+
+void format_series_member_text(const Event& e, const TextOptions& opt, bool follower, uint32_t n,
+                               bool continued, std::string& out) {
+  static thread_local std::string scratch;
+  scratch.clear();
+  format_event_text(e, opt, scratch, follower ? "  " : "");
+  size_t nl = scratch.find('\n');
+  if (nl == std::string::npos) nl = scratch.size();
+  if (follower) {
+    put(out, "  + ");
+    out.append(scratch, 2, nl - 2);
+  } else {
+    out.append(scratch, 0, nl);
+  }
+  put(out, " n ");
+  put_num(out, n);
+  if (continued) put(out, " (continued)");
+  out.append(scratch, nl, std::string::npos);
 }
 
 }  // namespace nscope

@@ -17,6 +17,10 @@ struct TextOptions {
   bool ethernet = false;        // -e
   bool utc = false;             // --utc: wall clock instead of monotonic ns
   int64_t mono_to_utc_ns = 0;   // CLOCK_REALTIME - CLOCK_MONOTONIC when the run began
+  // --format retis: format_event_text writes the event as `retis print` does (retis_text.h),
+  // then an empty line, as Retis separates events.
+  bool retis = false;
+  bool has_offset = true;       // retis: mono_to_utc_ns is known (else --utc shows ns)
   // Namespace names (`ip netns` name or container) by netns inode, shown after the inode.
   const std::unordered_map<uint32_t, std::string>* names = nullptr;
 };
@@ -28,6 +32,11 @@ struct TextOptions {
 // `indent` prefixes every line (sort uses it for followers).
 void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
                        std::string_view indent = "");
+
+// One event of a packet's series, as sort prints it: the first with " n N" (and
+// " (continued)") after its first line, a follower "  + ..." indented under it.
+void format_series_member_text(const Event& e, const TextOptions& opt, bool follower, uint32_t n,
+                               bool continued, std::string& out);
 
 // "#<first-seen timestamp hex><orig_head hex>": the packet's id across its whole life.
 void format_tracking_id(const Event& e, std::string& out);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +35,41 @@ struct StartupInfo {
 };
 
 // What one line held.
-enum class LineKind { event, startup, stats, other };
+enum class LineKind {
+  event,
+  startup,
+  stats,
+  other,
+  series,  // a sorted file's line: several events of one packet (see ParseExtras::series)
+};
 
-// Parses one JSON line into `e` (or `startup`). Unknown sections are ignored; a line that is
-// not a JSON object, or an event without common.timestamp, is an Error naming the problem.
+// Sections and fields nscope read past without rendering, by name ("ovs", "skb.foo"), with
+// how many events carried each. A parser adds to it; a file reader sums its parsers'.
+using SkippedFields = std::map<std::string, uint64_t, std::less<>>;
+
+// The nesting a line may have: deeper is malformed (memory stays bounded by the line's shape).
+inline constexpr int kMaxJsonDepth = 32;
+
+// What a caller may want besides the event.
+struct ParseExtras {
+  StartupInfo* startup = nullptr;   // filled from a startup line
+  SkippedFields* skipped = nullptr; // what was skipped, added to
+  // A series line (`retis sort -o`: a JSON array of events; `nscope sort -o`: an object
+  // with "events"): its events, in order, each with has_series_idx set.
+  std::vector<Event>* series = nullptr;
+};
+
+// Parses one JSON line into `e` (or `startup`). Every field is checked against the type and
+// range its section gives it: a field of the wrong type or out of range, a line that is not
+// JSON, invalid UTF-8, or nesting deeper than kMaxJsonDepth is an Error naming the field
+// ("dev.ifindex: expected an unsigned integer below 2^32, got -1"). Sections and fields
+// nscope does not know are counted in extras.skipped.
 Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
                                   StartupInfo* startup);
+Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
+                                  const ParseExtras& extras);
+
+// "skipped: ovs 1,204 events, nft 88, kernel.stack_trace 1,292" (empty when none).
+std::string skipped_summary(const SkippedFields& s);
 
 }  // namespace nscope

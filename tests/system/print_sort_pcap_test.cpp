@@ -194,6 +194,7 @@ TEST(PrintSortPcap, RetisFilePrintsAndSorts) {
                 "40001 off 0 [DF] len 52 proto TCP (6) flags [S] seq 472727119 win 64240\n"
                 "  ct_state NEW status 0x0 tcp orig [192.168.125.10.43512 > 192.168.125.11.8080] "
                 "reply [192.168.125.11.8080 > 192.168.125.10.43512] zone 0 mark 0\n"
+                "  skb [csum none len 66 priority 0 users 1 dataref 1]\n"
                 "  netns 4026532741 cookie 3\n",
                 0),
             0u)
@@ -455,11 +456,12 @@ TEST(PrintSortPcap, BadInput) {
   r = nst::nscope({"sort", dir / "bad.json"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "nscope: " + (dir / "bad.json") +
-                       ":3: not a JSON object (--skip-bad skips malformed lines)\n");
+                       ":3: not valid JSON: invalid string: missing closing quote at byte 51 (--skip-bad skips "
+                       "malformed lines)\n");
   r = nst::nscope({"print", dir / "bad.json", "--skip-bad"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(count(r.out, "\n  netns "), 2u);
-  EXPECT_EQ(r.err, "nscope: " + (dir / "bad.json") + ":3: not a JSON object; skipped\n");
+  EXPECT_EQ(r.err, "nscope: " + (dir / "bad.json") + ":3: not valid JSON: invalid string: missing closing quote at byte 51; skipped\n");
 
   // Empty file: nothing to show, said once.
   write_file(dir / "empty.json", "");

@@ -153,9 +153,11 @@ TEST(Event, TrackingDropAndCtRoundTrip) {
   e.drop_reason = syms.intern("NO_SOCKET");
   e.has_ct = true;
   e.ct_state = CtState::new_;
-  e.ct_status = 0x188;
-  e.ct_orig = {4, 17, {10, 0, 0, 1}, {10, 0, 0, 2}, 5353, 53};
-  e.ct_reply = {4, 17, {10, 0, 0, 2}, {10, 0, 0, 1}, 53, 5353};
+  e.ct.status = 0x188;
+  e.ct.zone_dir = CtZoneDir::default_;  // as collect's decoder sets them
+  e.ct.has_mark = true;
+  e.ct.orig = {4, 17, {10, 0, 0, 1}, {10, 0, 0, 2}, 5353, 53};
+  e.ct.reply = {4, 17, {10, 0, 0, 2}, {10, 0, 0, 1}, 53, 5353};
   std::string text;
   format_event_text(e, {}, text);
   EXPECT_NE(text.find("net:net_dev_start_xmit #1a2b3cffff888011110000 (skb 18446612682375452280)"),
@@ -187,11 +189,11 @@ TEST(Event, ReadsRetisCtShape) {
   ASSERT_TRUE(k.ok());
   ASSERT_TRUE(e.has_ct);
   EXPECT_EQ(e.ct_state, CtState::established);
-  EXPECT_EQ(e.ct_orig.proto, 6);
-  EXPECT_EQ(e.ct_orig.sport, 1234);
-  EXPECT_EQ(e.ct_reply.dport, 1234);
-  EXPECT_EQ(e.ct_zone, 3);
-  EXPECT_EQ(e.ct_mark, 7u);
+  EXPECT_EQ(e.ct.orig.proto, 6);
+  EXPECT_EQ(e.ct.orig.sport, 1234);
+  EXPECT_EQ(e.ct.reply.dport, 1234);
+  EXPECT_EQ(e.ct.zone, 3);
+  EXPECT_EQ(e.ct.mark, 7u);
   std::string text;
   format_event_text(e, {}, text);
   EXPECT_NE(text.find("5 [k] ip_rcv"), std::string::npos) << text;
@@ -217,18 +219,19 @@ TEST(Event, ReadsRetis16CtShape) {
   ASSERT_TRUE(k.ok()) << k.error().message;
   ASSERT_TRUE(e.has_ct);
   EXPECT_EQ(e.ct_state, CtState::established);
-  EXPECT_EQ(e.ct_status, 398u);
-  EXPECT_EQ(e.ct_mark, 7u);
-  EXPECT_EQ(e.ct_zone, 0);
-  EXPECT_EQ(e.ct_orig.family, 4);
-  EXPECT_EQ(e.ct_orig.proto, 6);
-  EXPECT_EQ(e.ct_orig.sport, 43512);
-  EXPECT_EQ(e.ct_reply.sport, 8080);
+  EXPECT_EQ(e.ct.status, 398u);
+  EXPECT_EQ(e.ct.mark, 7u);
+  EXPECT_EQ(e.ct.zone, 0);
+  EXPECT_EQ(e.ct.orig.family, 4);
+  EXPECT_EQ(e.ct.orig.proto, 6);
+  EXPECT_EQ(e.ct.orig.sport, 43512);
+  EXPECT_EQ(e.ct.reply.sport, 8080);
   std::string text;
   format_event_text(e, {}, text);
-  EXPECT_NE(text.find("  ct_state ESTABLISHED status 0x18e tcp orig [192.168.125.10.43512 > "
+  // The TCP state Retis records, in brackets as Retis shows it.
+  EXPECT_NE(text.find("  ct_state ESTABLISHED status 0x18e tcp (ESTABLISHED) orig [192.168.125.10.43512 > "
                       "192.168.125.11.8080] reply [192.168.125.11.8080 > 192.168.125.10.43512] "
-                      "zone 0 mark 7\n"),
+                      "zone 0 mark 7 labels 0x1\n"),
             std::string::npos)
       << text;
 }
@@ -249,11 +252,11 @@ TEST(Event, RetisRelatedCtReadsTheConnectionNotItsParent) {
   Event e;
   ASSERT_TRUE(parse_event_line(line, syms, e, nullptr).ok());
   EXPECT_EQ(e.ct_state, CtState::related);
-  EXPECT_EQ(e.ct_status, 8u);
-  EXPECT_EQ(e.ct_mark, 0u);
-  EXPECT_EQ(e.ct_zone, 2);
-  EXPECT_EQ(e.ct_orig.proto, 1);
-  EXPECT_EQ(e.ct_orig.sport, 3 << 8 | 3);  // ICMP: type/code
+  EXPECT_EQ(e.ct.status, 8u);
+  EXPECT_EQ(e.ct.mark, 0u);
+  EXPECT_EQ(e.ct.zone, 2);
+  EXPECT_EQ(e.ct.orig.proto, 1);
+  EXPECT_EQ(e.ct.orig.sport, 3 << 8 | 3);  // ICMP: type/code
   std::string text;
   format_event_text(e, {}, text);
   EXPECT_NE(text.find("  ct_state RELATED status 0x8 icmp orig [10.0.0.2 > 10.0.0.1"),
