@@ -238,6 +238,7 @@ class Scanner {
     char stack[64];
     int depth = 0;
   value:
+    if (++values_ > kMaxJsonValues) return false;  // the full parser says so
     ws();
     switch (*p_) {
       case '{':
@@ -327,6 +328,7 @@ class Scanner {
 
   const char* p_;
   const char* end_;
+  size_t values_ = 0;
 };
 
 bool version(Scanner& s, Version& v) {

@@ -327,9 +327,9 @@ std::string_view joined_strings(Obj& o, const char* key, SymbolTable& symbols) {
   return text.empty() ? std::string_view() : symbols.intern(text);
 }
 
-void parse_ovs(Obj& o, OvsInfo& v) {
+void parse_ovs(Obj& o, OvsInfo& v, SymbolTable& symbols) {
   const std::string* type = o.str("event_type");
-  if (!type) fault(o.path() + ".event_type", "a string", json());
+  must(type != nullptr, o, "event_type");
   const std::string& t = *type;
   auto queue = [&] { v.has_queue_id = o.u("queue_id", v.queue_id); };
   int64_t ret = 0;
@@ -410,6 +410,8 @@ void parse_ovs(Obj& o, OvsInfo& v) {
     v.ufid = parse_ufid(o, "ufid");
     must(o.u("n_mask_hit", v.n_mask_hit), o, "n_mask_hit");
     must(o.u("n_cache_hit", v.n_cache_hit), o, "n_cache_hit");
+    o.s("dpflow", v.dpflow);
+    v.ofpflows = joined_strings(o, "ofpflows", symbols);
   } else {
     fault(o.at("event_type"),
           "one of upcall, upcall_enqueue, upcall_return, recv_upcall, flow_operation, "
@@ -422,11 +424,16 @@ void parse_ovs(Obj& o, OvsInfo& v) {
 // parsed (counting them): a huge unknown section costs no memory.
 struct Limits {
   SkippedFields* skipped;
+  size_t* values;
   bool operator()(int depth, json::parse_event_t ev, json& parsed) const {
     if (depth > kMaxJsonDepth)
       throw Fault(fmt::format("nested deeper than {} levels (event files are flat; is this an "
                               "event file?)",
                               kMaxJsonDepth));
+    if (++*values > kMaxJsonValues)
+      throw Fault(fmt::format("more than {} JSON values in one line (an event has a few "
+                              "hundred; is this an event file?)",
+                              kMaxJsonValues));
     if (ev == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
       static constexpr std::string_view kKnown[] = {
           "common", "kernel", "userspace", "tracking", "skb-tracking", "skb-drop", "packet",
@@ -445,7 +452,8 @@ struct Limits {
 
 json parse_json(std::string_view line, SkippedFields* skipped) {
   try {
-    return json::parse(line, Limits{skipped}, true);
+    size_t values = 0;
+    return json::parse(line, Limits{skipped, &values}, true);
   } catch (const Fault&) {
     throw;
   } catch (const json::parse_error& e) {
@@ -692,7 +700,7 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
     n->finish();
   }
   if (auto o = sect("ovs")) {
-    parse_ovs(*o, e.ovs);
+    parse_ovs(*o, e.ovs, symbols);
     o->finish();
   }
   if (auto o = sect("ovs-detrace")) {
@@ -704,12 +712,6 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
     must(o->s("dpflow", e.ovs_detrace.dpflow), *o, "dpflow");
     e.ovs_detrace.ofpflows = joined_strings(*o, "ofpflows", symbols);
     o->finish();
-  }
-  // ovs flow_lookup carries the flows as strings too.
-  if (e.ovs.kind == OvsKind::flow_lookup) {
-    Obj o(j["ovs"], "ovs", symbols, nullptr);
-    o.s("dpflow", e.ovs.dpflow);
-    e.ovs.ofpflows = joined_strings(o, "ofpflows", symbols);
   }
   if (auto p = sect("packet")) {
     parse_packet(*p, e, "data");
@@ -762,7 +764,7 @@ Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, E
       uint32_t idx = 0;
       for (const auto& ev : *events) {
         if (!ev.is_object() || !ev.contains("common"))
-          fault(fmt::format("events[{}]", idx), "an event object", ev);
+          throw Fault(fmt::format("not a series of events: element {} is {}", idx, describe(ev)));
         Event& s = x.series->emplace_back();
         parse_event(ev, symbols, s, x.skipped);
         if (!s.has_series_idx) {

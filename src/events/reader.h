@@ -49,6 +49,8 @@ using SkippedFields = std::map<std::string, uint64_t, std::less<>>;
 
 // The nesting a line may have: deeper is malformed (memory stays bounded by the line's shape).
 inline constexpr int kMaxJsonDepth = 32;
+// And the values a line may hold (each costs memory while it is parsed).
+inline constexpr size_t kMaxJsonValues = 100000;
 
 // What a caller may want besides the event.
 struct ParseExtras {
@@ -60,9 +62,10 @@ struct ParseExtras {
 };
 
 // Parses one JSON line into `e` (or `startup`). Every field is checked against the type and
-// range its section gives it: a field of the wrong type or out of range, a line that is not
-// JSON, invalid UTF-8, or nesting deeper than kMaxJsonDepth is an Error naming the field
-// ("dev.ifindex: expected an unsigned integer below 2^32, got -1"). Sections and fields
+// range its section gives it, and the fields Retis's schema requires must be there: a field
+// missing, of the wrong type or out of range is an Error naming it ("dev.ifindex: expected an
+// unsigned integer below 2^32, got -1"), as are a line that is not JSON, invalid UTF-8,
+// nesting deeper than kMaxJsonDepth and more than kMaxJsonValues values. Sections and fields
 // nscope does not know are counted in extras.skipped.
 Result<LineKind> parse_event_line(std::string_view line, SymbolTable& symbols, Event& e,
                                   StartupInfo* startup);

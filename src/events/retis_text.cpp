@@ -324,8 +324,7 @@ class PacketText {
               else out_ += "??";
           }
         }
-        if (kind == 0) break;
-        o = o.from(len);
+        o = o.from(len);  // past an eol too: the padding after it shows, as Retis shows it
       }
       out_ += ']';
     }

@@ -519,8 +519,9 @@ TEST(CollectFunctions, KprobeGlobNamesEachFunction) {
     names.insert(sym);
     EXPECT_TRUE(sym.starts_with("ip_rcv") || sym == "icmp_rcv" || sym == "veth_xmit") << sym;
     EXPECT_EQ(ev["kernel"]["probe_type"], "kprobe");
-    if (sym == "veth_xmit" && ev.contains("netns") && nst::as_u64(ev["netns"]["inum"]) == p.ino_a)
+    if (sym == "veth_xmit" && ev.contains("netns") && nst::as_u64(ev["netns"]["inum"]) == p.ino_a) {
       EXPECT_EQ(ev["dev"]["name"], p.va) << ev.dump();
+    }
   }
   EXPECT_TRUE(names.count("ip_rcv")) << r.err;
   EXPECT_TRUE(names.count("icmp_rcv")) << r.err;
