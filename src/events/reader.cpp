@@ -172,7 +172,7 @@ class Obj {
   // Keys read past on purpose: not counted as skipped.
   void ignore(const char* key) { known_.push_back(key); }
   void finish() {
-    if (!skipped_ || j_.size() == known_.size()) return;
+    if (!skipped_) return;
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       bool known = false;
       for (const char* k : known_)
