@@ -38,6 +38,7 @@ struct CollectArgs {
   std::string buffer_size = "32M";
   bool ethernet = false;
   bool utc = false;
+  std::string format = "nscope";
   std::vector<std::string> netns;  // --netns NSREF[,NSREF] or !NSREF
   std::string packet_filter;       // -f
   std::string meta_filter;         // -m
@@ -234,6 +235,7 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   so.print = a.out.empty() || a.print;
   so.text.ethernet = a.ethernet;
   so.text.utc = a.utc;
+  so.text.retis = a.format == "retis";
   so.cmdline = cmdline;
 
   std::vector<std::string> specs;
@@ -350,6 +352,10 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
   c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)");
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
+  c->add_option("--format", a->format,
+                "Printed text: nscope (the default: the namespace on its own line) or retis "
+                "(exactly as `retis collect` prints events)")
+      ->check(CLI::IsMember({"nscope", "retis"}));
   c->add_option("--netns", a->netns,
                 "Only events in these network namespaces (NSREF[,NSREF...]; !NSREF leaves one out)");
   c->add_option("-f,--filter-packet", a->packet_filter,

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "events/format.h"
 #include "events/reader.h"
 #include "netlink/rtnl.h"
@@ -141,6 +143,31 @@ TEST(Collect, PingAcrossVethTagsBothNamespaces) {
             std::string::npos)
       << r.out;
   EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
+TEST(Collect, RetisFormatLiveIsWhatPrintShowsOfTheFile) {
+  Pair p;
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,skb-tracking", "-o", file, "--print",
+                        "--format", "retis", "--cmd",
+                        "ip netns exec " + p.a.name() + " ping -c 1 -W 1 " + p.ip_b + " >/dev/null"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  Inside in_a = inside(p.a.path(), p.va);
+  // Retis's one namespace-and-device line, the cookie in hex.
+  EXPECT_NE(r.out.find(fmt::format("  ns {:#x}/{} if {} ({})\n", in_a.cookie, p.ino_a,
+                                   in_a.ifindex, p.va)),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find(p.ip_a + " > " + p.ip_b + " tos 0x0 ttl 64 id "), std::string::npos) << r.out;
+  auto printed = nst::nscope({"print", "--format", "retis", file});
+  ASSERT_EQ(printed.exit_code, 0) << printed.describe();
+  EXPECT_EQ(printed.out, r.out);
+  auto bad = nst::nscope({"collect", "--format", "tcpdump", "-c", "skb", "--count", "1"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+  EXPECT_NE(bad.err.find("--format"), std::string::npos) << bad.err;
 }
 
 TEST(Collect, JsonFileReadsBackIntoTheSameEvents) {
