@@ -46,7 +46,7 @@ struct Tuple {
   std::string_view proto_name;
   bool proto_key = false;  // the object had its one key
   U64 p_sport, p_dport, p_type, p_code, p_id, p_vtag;
-  U64 sport, dport;
+  U64 sport, dport, vtag;
 };
 
 struct CtLevel {
@@ -348,6 +348,7 @@ bool tuple(Scanner& s, Tuple& t) {
     if (k == "version") return version(s, t.version);
     if (k == "sport") return s.num(t.sport);
     if (k == "dport") return s.num(t.dport);
+    if (k == "vtag") return s.num(t.vtag);
     if (k == "ip") {
       if (t.ip_obj) return false;
       t.ip_obj = true;
@@ -464,7 +465,11 @@ bool apply_tuple(const Tuple& j, CtTuple& t) {
     t.proto = static_cast<uint8_t>(j.proto_num);
     t.sport = static_cast<uint16_t>(j.sport.v);
     t.dport = static_cast<uint16_t>(j.dport.v);
+    if (j.vtag.set && t.proto != 132) return false;  // the full parser counts it skipped
+    if (!fits(j.vtag, 0xffffffff)) return false;
+    if (t.proto == 132) t.vtag = static_cast<uint32_t>(j.vtag.v);
   } else if (j.proto_kind == Tuple::object) {
+    if (j.vtag.set) return false;
     if (!j.proto_key) return false;
     std::string_view n = j.proto_name;
     t.proto = n == "tcp" ? 6 : n == "udp" ? 17 : n == "icmp" ? 1 : n == "icmpv6" ? 58

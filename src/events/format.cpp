@@ -349,6 +349,141 @@ class Cursor {
     ch('"');
   }
   void b64(const uint8_t* d, size_t n) { p_ = base64_raw(d, n, p_); }
+  void boolean(bool b) {
+    if (b) lit("true");
+    else lit("false");
+  }
+  // Strings one a line, as a JSON array.
+  void lines(std::string_view text) {
+    ch('[');
+    bool first = true;
+    each_frame(text, [&](std::string_view l) {
+      if (!std::exchange(first, false)) ch(',');
+      str(l);
+    });
+    ch(']');
+  }
+  // A flow's ufid, pointers and text (ovs flow_lookup, ovs-detrace), no braces.
+  void flow(const OvsInfo& v) {
+    lit("\"ufid\":[");
+    for (size_t i = 0; i < 4; ++i) {
+      if (i) ch(',');
+      num(v.ufid[i]);
+    }
+    lit("],\"flow\":");
+    num(v.flow);
+    lit(",\"sf_acts\":");
+    num(v.sf_acts);
+    lit(",\"dpflow\":");
+    str(v.dpflow);
+    lit(",\"ofpflows\":");
+    lines(v.ofpflows);
+  }
+  // The ovs section's members, as Retis writes each event_type.
+  void ovs(const OvsInfo& v) {
+    lit("\"event_type\":");
+    switch (v.kind) {
+      case OvsKind::none: break;
+      case OvsKind::upcall:
+        lit("\"upcall\",\"cmd\":");
+        num(v.cmd);
+        lit(",\"port\":");
+        num(v.port);
+        lit(",\"cpu\":");
+        num(v.cpu);
+        break;
+      case OvsKind::upcall_enqueue:
+        lit("\"upcall_enqueue\",\"ret\":");
+        num(v.ret);
+        lit(",\"cmd\":");
+        num(v.cmd);
+        lit(",\"port\":");
+        num(v.port);
+        lit(",\"upcall_ts\":");
+        num(v.upcall_ts);
+        lit(",\"upcall_cpu\":");
+        num(v.upcall_cpu);
+        lit(",\"queue_id\":");
+        num(v.queue_id);
+        break;
+      case OvsKind::upcall_return:
+        lit("\"upcall_return\",\"upcall_ts\":");
+        num(v.upcall_ts);
+        lit(",\"upcall_cpu\":");
+        num(v.upcall_cpu);
+        lit(",\"ret\":");
+        num(v.ret);
+        break;
+      case OvsKind::recv_upcall:
+        lit("\"recv_upcall\",\"type\":");
+        num(v.recv_type);
+        lit(",\"pkt_size\":");
+        num(v.pkt_size);
+        lit(",\"key_size\":");
+        num(v.key_size);
+        lit(",\"queue_id\":");
+        num(v.queue_id);
+        lit(",\"batch_ts\":");
+        num(v.batch_ts);
+        lit(",\"batch_idx\":");
+        num(v.batch_idx);
+        break;
+      case OvsKind::flow_operation:
+        lit("\"flow_operation\",\"op_type\":");
+        if (v.op_type) lit("\"put\"");
+        else lit("\"exec\"");
+        lit(",\"queue_id\":");
+        num(v.queue_id);
+        lit(",\"batch_ts\":");
+        num(v.batch_ts);
+        lit(",\"batch_idx\":");
+        num(v.batch_idx);
+        break;
+      case OvsKind::action_execute:
+        lit("\"action_execute\",\"recirc_id\":");
+        num(v.recirc_id);
+        if (v.has_queue_id) {
+          lit(",\"queue_id\":");
+          num(v.queue_id);
+        }
+        if (!v.action.empty()) {
+          lit(",\"action\":");
+          str(v.action);
+          if (v.action == "output") lit(",\"port\":");
+          else if (v.action == "recirc") lit(",\"id\":");
+          else if (v.action == "drop") lit(",\"reason\":");
+          if (v.action == "output" || v.action == "recirc" || v.action == "drop") num(v.action_arg);
+          if (v.action == "ct") {
+            lit(",\"flags\":");
+            num(v.ct_flags);
+            lit(",\"zone_id\":");
+            num(v.ct_zone);
+            if (v.has_nat) {
+              lit(",\"nat\":{");
+              bool first = true;
+              auto sep = [&] {
+                if (!std::exchange(first, false)) ch(',');
+              };
+              if (!v.nat_dir.empty()) { sep(); lit("\"dir\":"); str(v.nat_dir); }
+              if (!v.nat_min_addr.empty()) { sep(); lit("\"min_addr\":"); str(v.nat_min_addr); }
+              if (!v.nat_max_addr.empty()) { sep(); lit("\"max_addr\":"); str(v.nat_max_addr); }
+              if (v.has_min_port) { sep(); lit("\"min_port\":"); num(v.nat_min_port); }
+              if (v.has_max_port) { sep(); lit("\"max_port\":"); num(v.nat_max_port); }
+              ch('}');
+            }
+          }
+        }
+        break;
+      case OvsKind::flow_lookup:
+        lit("\"flow_lookup\",");
+        flow(v);
+        lit(",\"n_mask_hit\":");
+        num(v.n_mask_hit);
+        lit(",\"n_cache_hit\":");
+        num(v.n_cache_hit);
+        break;
+    }
+  }
   // A connection's members (no braces), as parse_event_line reads them back.
   void conn(const CtConn& c) {
     lit("\"status\":");
@@ -391,6 +526,10 @@ class Cursor {
       num(t.sport);
       lit(",\"dport\":");
       num(t.dport);
+      if (t.proto == 132) {
+        lit(",\"vtag\":");
+        num(t.vtag);
+      }
       ch('}');
     }
   }
@@ -414,7 +553,13 @@ class Cursor {
 
 // The fixed text and numbers, every string escaped at worst, the packet in base64.
 size_t event_json_bound(const Event& e) {
-  return 2048 + 6 * (e.ct.proto_state.size() + e.ct_parent.proto_state.size() +
+  return 4096 + 6 * (e.ct.proto_state.size() + e.ct_parent.proto_state.size() +
+                     e.drop_subsys.size() + e.user.probe_type.size() + e.user.symbol.size() +
+                     e.user.path.size() + e.nft.table.size() + e.nft.chain.size() +
+                     e.nft.verdict.size() + e.nft.verdict_chain.size() + e.ovs.action.size() +
+                     e.ovs.nat_dir.size() + e.ovs.nat_min_addr.size() + e.ovs.nat_max_addr.size() +
+                     e.ovs.dpflow.size() + 2 * e.ovs.ofpflows.size() + e.ovs_detrace.dpflow.size() +
+                     2 * e.ovs_detrace.ofpflows.size() +
                      e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
                      e.comm.size() + e.ifname.size() + 2 * e.stack_trace.size()) +
          (size_t{e.caplen} + 2) / 3 * 4;
@@ -480,6 +625,120 @@ char* format_event_json(const Event& e, char* at) {
     o.num(e.mark);
     o.lit(",\"protocol\":");
     o.num(e.protocol);
+    if (e.meta.has) {
+      o.lit(",\"meta\":{\"len\":");
+      o.num(e.len);
+      o.lit(",\"data_len\":");
+      o.num(e.data_len);
+      o.lit(",\"hash\":");
+      o.num(e.meta.hash);
+      o.lit(",\"ip_summed\":");
+      o.num(e.meta.ip_summed);
+      o.lit(",\"csum\":");
+      o.num(e.meta.csum);
+      o.lit(",\"csum_level\":");
+      o.num(e.meta.csum_level);
+      o.lit(",\"priority\":");
+      o.num(e.meta.priority);
+      o.ch('}');
+    }
+    if (e.data_ref.has) {
+      o.lit(",\"data_ref\":{\"nohdr\":");
+      o.boolean(e.data_ref.nohdr);
+      o.lit(",\"cloned\":");
+      o.boolean(e.data_ref.cloned);
+      o.lit(",\"fclone\":");
+      o.num(e.data_ref.fclone);
+      o.lit(",\"users\":");
+      o.num(e.data_ref.users);
+      o.lit(",\"dataref\":");
+      o.num(e.data_ref.dataref);
+      o.ch('}');
+    }
+    if (e.gso.has) {
+      o.lit(",\"gso\":{\"flags\":");
+      o.num(e.gso.flags);
+      o.lit(",\"frags\":");
+      o.num(e.gso.frags);
+      o.lit(",\"size\":");
+      o.num(e.gso.size);
+      o.lit(",\"segs\":");
+      o.num(e.gso.segs);
+      o.lit(",\"type\":");
+      o.num(e.gso.type);
+      o.ch('}');
+    }
+    if (e.vlan_accel.has) {
+      o.lit(",\"vlan_accel\":{\"proto\":");
+      o.num(e.vlan_accel.proto);
+      o.lit(",\"pcp\":");
+      o.num(e.vlan_accel.pcp);
+      o.lit(",\"dei\":");
+      o.boolean(e.vlan_accel.dei);
+      o.lit(",\"vid\":");
+      o.num(e.vlan_accel.vid);
+      o.ch('}');
+    }
+    o.ch('}');
+  }
+  if (e.has_series_idx) {  // an event of a sorted file: its place in the series
+    o.lit(",\"tracking\":{\"skb\":{\"orig_head\":");
+    o.num(e.orig_head);
+    o.lit(",\"timestamp\":");
+    o.num(e.track_ts);
+    o.lit(",\"skb\":");
+    o.num(e.skb_addr);
+    o.lit("},\"idx\":");
+    o.num(e.series_idx);
+    o.ch('}');
+  }
+  if (e.user.has) {
+    o.lit(",\"userspace\":{\"probe_type\":");
+    o.str(e.user.probe_type);
+    o.lit(",\"symbol\":");
+    o.str(e.user.symbol);
+    o.lit(",\"ip\":");
+    o.num(e.user.ip);
+    o.lit(",\"path\":");
+    o.str(e.user.path);
+    o.lit(",\"pid\":");
+    o.num(e.user.pid);
+    o.lit(",\"tid\":");
+    o.num(e.user.tid);
+    o.ch('}');
+  }
+  if (e.nft.has) {
+    const NftInfo& n = e.nft;
+    o.lit(",\"nft\":{\"table_name\":");
+    o.str(n.table);
+    o.lit(",\"chain_name\":");
+    o.str(n.chain);
+    o.lit(",\"verdict\":");
+    o.str(n.verdict);
+    if (!n.verdict_chain.empty()) {
+      o.lit(",\"verdict_chain_name\":");
+      o.str(n.verdict_chain);
+    }
+    o.lit(",\"table_handle\":");
+    o.num(n.table_handle);
+    o.lit(",\"chain_handle\":");
+    o.num(n.chain_handle);
+    if (n.has_rule) {
+      o.lit(",\"rule_handle\":");
+      o.num(n.rule_handle);
+    }
+    o.lit(",\"policy\":");
+    o.boolean(n.policy);
+    o.ch('}');
+  }
+  if (e.ovs.kind != OvsKind::none) {
+    o.lit(",\"ovs\":{");
+    o.ovs(e.ovs);
+    o.ch('}');
+  }
+  if (e.has_ovs_detrace) {
+    o.lit(",\"ovs-detrace\":{");
+    o.flow(e.ovs_detrace);
     o.ch('}');
   }
   if (e.has_tracking) {
@@ -494,6 +753,10 @@ char* format_event_json(const Event& e, char* at) {
   if (e.has_drop) {
     o.lit(",\"skb-drop\":{\"drop_reason\":");
     o.str(e.drop_reason);
+    if (!e.drop_subsys.empty()) {
+      o.lit(",\"subsys\":");
+      o.str(e.drop_subsys);
+    }
     o.ch('}');
   }
   if (e.has_ct) {
@@ -523,8 +786,8 @@ char* format_event_json(const Event& e, char* at) {
 
 void format_event_json(const Event& e, std::string& out) {
   size_t bound = event_json_bound(e);
-  if (bound <= 4096) {  // the usual case: a stack buffer, then one append
-    char buf[4096];
+  if (bound <= 8192) {  // the usual case: a stack buffer, then one append
+    char buf[8192];
     out.append(buf, static_cast<size_t>(format_event_json(e, buf) - buf));
     return;
   }

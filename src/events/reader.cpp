@@ -241,6 +241,7 @@ void parse_tuple(Obj& j, CtTuple& t) {
     t.proto = static_cast<uint8_t>(p);
     j.u("sport", t.sport);
     j.u("dport", t.dport);
+    if (t.proto == 132) j.u("vtag", t.vtag);
   } else if (proto->is_object() && proto->size() == 1) {
     const std::string& name = proto->begin().key();
     t.proto = name == "tcp" ? 6 : name == "udp" ? 17 : name == "icmp" ? 1 : name == "icmpv6" ? 58

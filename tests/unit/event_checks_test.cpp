@@ -3,12 +3,14 @@
 // fast parser must give the very same verdict and message as the full one.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "events/fast_reader.h"
+#include "events/format.h"
 #include "events/reader.h"
 
 namespace nscope {
@@ -256,6 +258,51 @@ TEST(EventChecks, UnknownSectionsAndFieldsAreCounted) {
   json k = json::parse(R"({"common":{"timestamp":1},"future":{"a":[1,2]}})");
   ASSERT_TRUE(p.try_event(k.dump(), e));
   EXPECT_EQ(fast, (SkippedFields{{"future", 1}}));
+}
+
+}  // namespace
+}  // namespace nscope
+
+namespace nscope {
+namespace {
+
+// What nscope writes of an event (sort -o, collect -o) reads back the same: no section of
+// Retis's is lost on the way through nscope's JSON.
+TEST(EventChecks, EveryRetisSectionSurvivesOurJson) {
+  for (const char* name : {"retis_sections.json", "retis_sorted.json", "retis15.json"}) {
+    std::ifstream f(std::string(NSCOPE_FIXTURES) + "/events/" + name);
+    ASSERT_TRUE(f) << name;
+    size_t events = 0;
+    for (std::string line; std::getline(f, line);) {
+      SymbolTable syms;
+      std::vector<Event> series;
+      ParseExtras x;
+      x.series = &series;
+      Event e;
+      auto kind = parse_event_line(line, syms, e, x);
+      ASSERT_TRUE(kind.ok()) << kind.error().message;
+      if (*kind == LineKind::event) series = {e};
+      else if (*kind != LineKind::series) continue;
+      for (const Event& in : series) {
+        std::string json_line;
+        format_event_json(in, json_line);
+        Event back;
+        auto k2 = parse_event_line(json_line, syms, back, nullptr);
+        ASSERT_TRUE(k2.ok()) << k2.error().message << "\n" << json_line;
+        for (bool retis : {false, true}) {
+          TextOptions opt;
+          opt.retis = retis;
+          opt.ethernet = true;
+          std::string a, b;
+          format_event_text(in, opt, a);
+          format_event_text(back, opt, b);
+          EXPECT_EQ(a, b) << json_line;
+        }
+        ++events;
+      }
+    }
+    EXPECT_GT(events, 0u) << name;
+  }
 }
 
 }  // namespace
