@@ -66,6 +66,11 @@ int run_sort(const SortArgs& a) {
         "events were more than --window {} apart, or more than --max-buffered {} events were "
         "pending; raise them to keep such packets in one series\n",
         s.continued, a.window, so.max_buffered);
+  if (s.continued_forgotten)
+    std::cerr << fmt::format(
+        "nscope: {} of them continue a packet written out more than {} series earlier: "
+        "their positions count from n 0 again\n",
+        s.continued_forgotten, so.remember_closed);
   return 0;
 }
 

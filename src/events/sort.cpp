@@ -304,61 +304,118 @@ class LiveMap {
   size_t n_ = 0;
 };
 
-// Ids of series already written, with the position their next event would have: a 2-way
-// set-associative table (one cache line a set) where a new id replaces the older of the
-// two, so it holds roughly the last `capacity` ids written. It starts small and doubles
-// while it fills, up to that capacity.
+// The ids of the last `capacity` series written, exactly, each with the position its packet's
+// next event would have. A ring holds them in the order written (24 bytes an id), the oldest
+// replaced first; an open-addressing index (8 bytes a slot, at most half full: 16 bytes an
+// id) finds them. Both grow with use up to that: 40 bytes an id, 20 MiB for 2^19 ids. An id
+// written again (a continuation written out) takes a new place in the ring; its older place
+// is dropped when the ring comes round to it.
 class WrittenIds {
  public:
-  explicit WrittenIds(size_t capacity) {
-    while (max_sets_ * 2 < capacity) max_sets_ <<= 1;
-    sets_.resize(std::min<size_t>(max_sets_, 512));
-  }
-  bool find(const Key& k, uint32_t* next_n) const {
-    const Set& s = sets_[hash_key(k) & (sets_.size() - 1)];
-    for (const auto& e : s.way)
-      if (e.gen && e.k == k) {
-        *next_n = e.next_n;
-        return true;
-      }
-    return false;
-  }
-  void put(const Key& k, uint32_t next_n) {
-    if (gen_ >= sets_.size() * 2 && sets_.size() < max_sets_) grow();
-    place({k, ++gen_, next_n});
+  explicit WrittenIds(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
+    index_.resize(64);
   }
 
+  bool find(const Key& k, uint32_t* next_n) const {
+    size_t i = lookup(k, hash_key(k));
+    if (i == kNoSlot) return false;
+    *next_n = ring_[index_[i].at].next_n;
+    return true;
+  }
+
+  void put(const Key& k, uint32_t next_n) {
+    uint64_t h = hash_key(k);
+    uint32_t at;
+    if (ring_.size() < capacity_) {
+      at = static_cast<uint32_t>(ring_.size());
+      ring_.push_back({k, next_n});
+    } else {
+      at = oldest_;
+      oldest_ = static_cast<uint32_t>((oldest_ + 1) % capacity_);
+      forget(at);
+      ring_[at] = {k, next_n};
+    }
+    if (size_t i = lookup(k, h); i != kNoSlot) {  // still remembered: this place replaces that
+      index_[i].at = at;
+      return;
+    }
+    if ((count_ + 1) * 2 > index_.size()) grow();
+    size_t mask = index_.size() - 1;
+    size_t i = h & mask;
+    while (index_[i].at != kNone) i = (i + 1) & mask;
+    index_[i] = {at, static_cast<uint32_t>(h)};
+    ++count_;
+  }
+
+  // The largest first-seen timestamp among the ids forgotten so far (0: none forgotten).
+  uint64_t forgotten_max_ts() const { return forgotten_max_ts_; }
+
  private:
-  struct Way {
+  struct Written {
     Key k;
-    uint64_t gen = 0;  // 0: empty
     uint32_t next_n = 0;
   };
-  struct alignas(64) Set {
-    Way way[2];
+  struct Slot {
+    uint32_t at = kNone;  // in ring_
+    uint32_t h32 = 0;     // the low half of the key's hash: its home, and a quick compare
   };
-  void place(const Way& w) {
-    Set& s = sets_[hash_key(w.k) & (sets_.size() - 1)];
-    Way* dst = &s.way[0];
-    for (auto& e : s.way)
-      if (e.gen && e.k == w.k) {
-        dst = &e;
-        break;
-      } else if (e.gen < dst->gen) {
-        dst = &e;
+
+  static constexpr size_t kNoSlot = SIZE_MAX;
+  // The index slot of `k` (whose hash is h), or kNoSlot.
+  size_t lookup(const Key& k, uint64_t h) const {
+    size_t mask = index_.size() - 1;
+    for (size_t i = h & mask; index_[i].at != kNone; i = (i + 1) & mask)
+      if (index_[i].h32 == static_cast<uint32_t>(h) && ring_[index_[i].at].k == k) return i;
+    return kNoSlot;
+  }
+
+  // Ring place `at` is about to be reused: its id goes, unless a younger place holds it.
+  void forget(uint32_t at) {
+    const Key& k = ring_[at].k;
+    uint64_t h = hash_key(k);
+    size_t mask = index_.size() - 1;
+    size_t i = h & mask;
+    while (true) {
+      if (index_[i].at == kNone) return;  // not indexed (cannot happen): nothing to drop
+      if (index_[i].at == at) break;
+      if (index_[i].h32 == static_cast<uint32_t>(h) && ring_[index_[i].at].k == k)
+        return;  // a younger place holds this id
+      i = (i + 1) & mask;
+    }
+    forgotten_max_ts_ = std::max(forgotten_max_ts_, k.ts);
+    // Backward-shift deletion: no tombstones.
+    for (size_t j = i;;) {
+      j = (j + 1) & mask;
+      if (index_[j].at == kNone) break;
+      size_t home = index_[j].h32 & mask;
+      bool movable = j > i ? (home <= i || home > j) : (home <= i && home > j);
+      if (movable) {
+        index_[i] = index_[j];
+        i = j;
       }
-    if (dst->gen < w.gen) *dst = w;
+    }
+    index_[i].at = kNone;
+    --count_;
   }
+
   void grow() {
-    std::vector<Set> old(sets_.size() * 2);
-    old.swap(sets_);
-    for (const Set& s : old)
-      for (const Way& w : s.way)
-        if (w.gen) place(w);
+    std::vector<Slot> old(index_.size() * 2);
+    old.swap(index_);
+    size_t mask = index_.size() - 1;
+    for (const Slot& e : old) {
+      if (e.at == kNone) continue;
+      size_t i = e.h32 & mask;
+      while (index_[i].at != kNone) i = (i + 1) & mask;
+      index_[i] = e;
+    }
   }
-  std::vector<Set> sets_;
-  size_t max_sets_ = 1;
-  uint64_t gen_ = 0;
+
+  size_t capacity_;
+  std::vector<Written> ring_;
+  uint32_t oldest_ = 0;  // once the ring is full: the place written longest ago
+  std::vector<Slot> index_;
+  size_t count_ = 0;
+  uint64_t forgotten_max_ts_ = 0;
 };
 
 struct Slot {
@@ -596,6 +653,10 @@ struct Sorter::Impl {
           s.continued = true;
           s.first_n = n;
           ++stats.continued;
+        } else if (forgotten(k)) {
+          s.continued = true;
+          ++stats.continued;
+          ++stats.continued_forgotten;
         }
         append(si, e, line);
         enqueue(si);
@@ -609,6 +670,13 @@ struct Sorter::Impl {
       }
     }
     pump();
+  }
+
+  // An id not remembered that is yet a continuation (see sort.h): first seen no later than
+  // an id forgotten, and more than a window before the clock.
+  bool forgotten(const Key& k) const {
+    return k.ts <= written.forgotten_max_ts() && k.ts < watermark &&
+           watermark - k.ts > opts.window_ns;
   }
 
   void finish() {

@@ -9,10 +9,24 @@
 //     than `window_ns` past its last event.
 //   - At most `max_buffered` events are held; past that, the oldest series is written out
 //     even though it might not be complete.
-// Series are written in order as soon as every earlier series is complete. When an event
-// arrives for a series already written (a packet that went quiet for longer than the window,
-// or the buffer was full), a new series starts with `continued` set, its positions counting
-// on from the part already written; Sorter::stats().continued counts them.
+// Series are written in order as soon as every earlier series is complete.
+//
+// When an event arrives for a series already written (a packet that went quiet for longer
+// than the window, or a limit forced its series out), a new series starts with `continued`
+// set, its positions counting on from the part already written; Sorter::stats().continued
+// counts them. The ids of the last `remember_closed` series written are remembered exactly,
+// with their next position. An id not remembered, not buffered, is still taken for a
+// continuation when
+//   - its first-seen timestamp (the id's first half) is no later than that of an id already
+//     forgotten: only then can it be a forgotten one, and
+//   - the clock is more than a window past that first-seen timestamp: the packet's first
+//     sighting, had it been in the file, was complete and went out already;
+// its series is marked continued, positions counted from 0 again (stats
+// continued_forgotten). This holds whatever remember_closed is, for series that went out
+// because their window passed; a series forced out early (max_buffered, max_text_bytes) and
+// forgotten within one window can come back unmarked. The price: a packet whose first
+// sighting is not in the file at all (a filter, lost events, a file begun mid-way) and that
+// shows up only after more than remember_closed series were written is marked continued.
 #pragma once
 
 #include <array>
@@ -34,7 +48,10 @@ struct SortOptions {
   uint64_t window_ns = 5'000'000'000;  // idle time after which a series is complete
   size_t max_buffered = 100'000;       // events held in memory at most (about 600 B each)
   size_t max_text_bytes = 64u << 20;   // and at most this much of their lines (Sorter::add)
-  size_t remember_closed = 1u << 19;   // ids of written series kept to spot continuations
+  // Ids of written series remembered exactly: the last remember_closed written (a series
+  // written again, continued, counts again). 40 bytes an id once that many were written,
+  // 20 MiB for the default 2^19; see the top of this file for older ones.
+  size_t remember_closed = size_t{1} << 19;
   // The file traces frees (its startup line lists skb:kfree_skb or skb:consume_skb): known
   // from the first series on. Otherwise learned from the first free event, so a series
   // written before it may still read `delivered` at netif_receive_skb.
@@ -76,6 +93,7 @@ struct Series {
 struct SortStats {
   uint64_t events = 0, series = 0;
   uint64_t continued = 0;     // series that continue one written earlier
+  uint64_t continued_forgotten = 0;  // of those, continuing an id no longer remembered
   uint64_t forced = 0;        // series written early because max_buffered was reached
   uint64_t peak_buffered = 0; // most events held at once
 };
