@@ -35,7 +35,8 @@ int run_sort(const SortArgs& a) {
   const Event* e = next_event(*reader);  // before -o creates its file: see cmd_pcap.cpp
   OutFile out(json ? a.out : "-");
   const StartupInfo& st = reader->startup();
-  so.frees_traced = st.traces_frees();  // an nscope file's startup line came before its events
+  // The startup line comes before the events: one rule for every series of the file.
+  so.consume = consume_traced(st);
   TextOptions opt;
   opt.ethernet = a.ethernet;
   opt.utc = a.utc;
@@ -71,6 +72,11 @@ int run_sort(const SortArgs& a) {
         "nscope: {} of them continue a packet written out more than {} series earlier: "
         "their positions count from n 0 again\n",
         s.continued_forgotten, so.remember_closed);
+  if (s.receive_unsure)
+    std::cerr << fmt::format(
+        "nscope: {} series last seen at netif_receive_skb read \"still in flight\": the file "
+        "does not say whether skb:consume_skb, a delivered packet's end, was traced\n",
+        s.receive_unsure);
   return 0;
 }
 

@@ -1,11 +1,13 @@
 #include "events/sort.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstring>
 #include <deque>
 #include <type_traits>
 
+#include "collect/probes.h"
 #include "util/append.h"
 
 namespace nscope {
@@ -34,12 +36,13 @@ void series_path(const Series& s, std::vector<Hop>& path) {
   }
 }
 
-bool is_free_symbol(std::string_view sym) {
-  return sym == "skb:kfree_skb" || sym == "kfree_skb" || sym == "skb:consume_skb" ||
-         sym == "consume_skb";
+namespace {
+bool is_receive_symbol(std::string_view sym) {
+  return sym == "net:netif_receive_skb" || sym == "netif_receive_skb";
 }
+}  // namespace
 
-SeriesEnd series_end(const Series& s, bool frees_traced, std::string_view* drop_reason) {
+SeriesEnd series_end(const Series& s, ConsumeTraced consume, std::string_view* drop_reason) {
   if (s.events.empty()) return SeriesEnd::in_flight;
   const Event& last = *s.events.back();
   std::string_view sym = last.symbol;
@@ -49,9 +52,96 @@ SeriesEnd series_end(const Series& s, bool frees_traced, std::string_view* drop_
   }
   if (!s.tracked) return SeriesEnd::unknown;
   if (sym == "skb:consume_skb" || sym == "consume_skb") return SeriesEnd::delivered;
-  if (!frees_traced && (sym == "net:netif_receive_skb" || sym == "netif_receive_skb"))
-    return SeriesEnd::delivered;
+  if (consume == ConsumeTraced::no && is_receive_symbol(sym)) return SeriesEnd::delivered;
   return SeriesEnd::in_flight;
+}
+
+// ---- what the file traced ---------------------------------------------------------------
+
+namespace {
+
+// Whitespace-separated words, a pair of quotes around one taken off.
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    size_t j = i;
+    while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    if (j > i) {
+      std::string_view w = s.substr(i, j - i);
+      if (w.size() >= 2 && (w.front() == '\'' || w.front() == '"') && w.back() == w.front())
+        w = w.substr(1, w.size() - 2);
+      out.push_back(w);
+    }
+    i = j;
+  }
+  return out;
+}
+
+// A probe as Retis reads it, "[TYPE:]TARGET[/OPTIONS]", in nscope's form.
+std::string from_retis_probe(std::string_view p) {
+  p = p.substr(0, p.find('/'));
+  for (std::string_view type : {"kprobe:", "k:", "kretprobe:", "kr:", "raw_tracepoint:", "tp:"})
+    if (p.starts_with(type)) return std::string(p);
+  size_t colons = static_cast<size_t>(std::count(p.begin(), p.end(), ':'));
+  if (colons == 0) return "kprobe:" + std::string(p);
+  if (colons == 1) return "raw_tracepoint:" + std::string(p);
+  return std::string(p);  // another type (usdt): kept as written
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> retis_cmdline_probes(std::string_view cmdline) {
+  auto w = words(cmdline);
+  auto collect = std::find(w.begin(), w.end(), "collect");
+  if (collect == w.end()) return std::nullopt;
+  std::vector<std::string> probes;
+  bool probe_stack = false;
+  auto add = [&](std::string_view value) {
+    size_t at = 0;
+    while (at <= value.size()) {  // one probe a -p in Retis; a list is read as a list
+      size_t comma = std::min(value.find(',', at), value.size());
+      if (comma > at) probes.push_back(from_retis_probe(value.substr(at, comma - at)));
+      at = comma + 1;
+    }
+  };
+  for (auto it = collect + 1; it != w.end(); ++it) {
+    std::string_view a = *it;
+    if (a == "-p" || a == "--probe") {
+      if (it + 1 != w.end()) add(*++it);
+    } else if (a.starts_with("--probe=")) {
+      add(a.substr(8));
+    } else if (a.size() > 2 && a[0] == '-' && a[1] == 'p') {
+      add(a.substr(2));
+    } else if (a == "-P" || a == "--profile" || a.starts_with("--profile=") ||
+               (a.size() > 2 && a[0] == '-' && a[1] == 'P')) {
+      return std::nullopt;  // its probes are not on the line
+    } else if (a == "--probe-stack") {
+      probe_stack = true;
+    }
+  }
+  if (probe_stack && probes.empty()) probes = {"tp:skb:kfree_skb", "tp:skb:consume_skb"};
+  return probes;
+}
+
+ConsumeTraced consume_traced(const StartupInfo& st) {
+  std::vector<std::string> probes;
+  if (!st.probes.empty()) {
+    probes = st.probes;
+  } else if (st.tool == "retis") {
+    auto p = retis_cmdline_probes(st.cmdline);
+    if (!p) return ConsumeTraced::unknown;
+    probes = std::move(*p);
+  } else {
+    return ConsumeTraced::unknown;  // nscope before it recorded its probes; no startup line
+  }
+  for (const auto& spec : probes) {
+    auto f = parse_probe_form(spec);
+    if (f && f->matches({}, f->kind == ProbeKind::tracepoint ? "skb:consume_skb" : "consume_skb"))
+      return ConsumeTraced::yes;
+  }
+  return ConsumeTraced::no;
 }
 
 // ---- renderings -------------------------------------------------------------------------
@@ -460,7 +550,7 @@ struct Pending {
 
 struct Sorter::Impl {
   explicit Impl(const SortOptions& o)
-      : opts(o), frees_traced(o.frees_traced), written(o.remember_closed) {
+      : opts(o), written(o.remember_closed) {
     while (slab_bits < 12 && (size_t{1} << slab_bits) <= opts.max_buffered) ++slab_bits;
   }
 
@@ -480,7 +570,6 @@ struct Sorter::Impl {
   std::deque<Pending> pending;  // buffered series, sorted by first event time
   uint32_t lru_head = kNone, lru_tail = kNone;
   uint64_t watermark = 0, seq = 0;
-  bool frees_traced = false;
   WrittenIds written;
 
   Series out;
@@ -583,7 +672,10 @@ struct Sorter::Impl {
     }
     series_path(out, out.path);
     out.drop_reason = {};
-    out.end = series_end(out, frees_traced, &out.drop_reason);
+    out.end = series_end(out, opts.consume, &out.drop_reason);
+    if (opts.consume == ConsumeTraced::unknown && out.end == SeriesEnd::in_flight &&
+        is_receive_symbol(out.events.back()->symbol))
+      ++stats.receive_unsure;
     ++stats.series;
     emit(out);
 
@@ -631,7 +723,6 @@ struct Sorter::Impl {
   void add(const Event& e, std::string_view line) {
     ++stats.events;
     if (e.ts > watermark) watermark = e.ts;
-    if (!frees_traced && is_free_symbol(e.symbol)) frees_traced = true;
     if (!e.has_tracking) {
       uint32_t si = new_state();
       states[si].seq = seq++;

@@ -1,18 +1,30 @@
-// `sort` keeps packets whole. Each test writes its own event files into a TempDir (removed
+// `sort` keeps packets whole and ends them by the file's rule. Each test writes its own event files into a TempDir (removed
 // whatever the outcome).
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 
 #include "testenv.h"
 
 namespace {
+
+using nst::json;
 
 constexpr uint64_t kSec = 1'000'000'000;
 
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream f(path, std::ios::binary);
   f << content;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream is(s);
+  for (std::string l; std::getline(is, l);) out.push_back(l);
+  return out;
 }
 
 // A minimal tracked event in nscope's layout.
@@ -75,4 +87,60 @@ TEST(SortPcapMore, TwoHundredThousandPacketsWithHalvesTenSecondsApart) {
   EXPECT_EQ(firsts, kPackets);
   EXPECT_EQ(marked, kPackets);
   EXPECT_EQ(unmarked, 0u);
+}
+
+TEST(SortPcapMore, EndsDoNotDependOnTheOrderOfUnrelatedPackets) {
+  // Packet 1 is received and then quiet; packet 2 is dropped. The same lines in two orders:
+  // packet 1's series goes out before the drop is read in one, after it in the other. Its
+  // end is the file's rule either way.
+  std::string p1 = tracked(1 * kSec, 1 * kSec, 1, "net:net_dev_start_xmit") +
+                   tracked(1 * kSec + 100'000, 1 * kSec, 1, "net:netif_receive_skb");
+  std::string p2 = tracked(8 * kSec, 8 * kSec, 2, "net:net_dev_start_xmit") +
+                   tracked(8 * kSec + 100'000, 8 * kSec, 2, "skb:kfree_skb");
+  auto nscope_startup = [](const char* probes) {
+    return std::string(R"({"startup":{"nscope_version":"0.1.0","initial_netns":4026531840,"probes":[)") +
+           probes + "]}}\n";
+  };
+  auto retis_startup = [](const char* cmdline) {
+    return std::string(R"({"common":{"timestamp":1},"startup":{"retis_version":"v1.6.0","cmdline":")") +
+           cmdline + R"(","clock_monotonic_offset":{"sec":1742309146,"nsec":0}}})" + "\n";
+  };
+  struct Case {
+    std::string name, startup, end1;
+  };
+  std::vector<Case> cases = {
+      {"no startup line", "", "in_flight"},
+      {"nscope, drops only", nscope_startup(R"("net:netif_receive_skb","skb:kfree_skb")"), "delivered"},
+      {"nscope, consume traced",
+       nscope_startup(R"("net:netif_receive_skb","skb:kfree_skb","skb:consume_skb")"), "in_flight"},
+      {"retis 1.5, no cmdline",
+       R"({"common":{"timestamp":1},"startup":{"retis_version":"v1.5.0","clock_monotonic_offset":{"sec":1,"nsec":0}}})"
+       "\n",
+       "in_flight"},
+      {"retis, skb-drop", retis_startup("retis collect -c skb,skb-drop,skb-tracking -o x.json"),
+       "delivered"},
+      {"retis, consume probe",
+       retis_startup("retis collect -c skb,skb-drop,skb-tracking -p tp:skb:consume_skb -p net:netif_receive_skb"),
+       "in_flight"},
+  };
+  nst::TempDir dir;
+  for (const auto& c : cases) {
+    std::map<std::string, std::string> ends[2];
+    int order = 0;
+    for (const std::string& body : {p1 + p2, p2 + p1}) {
+      write_file(dir / "in.json", c.startup + body);
+      auto r = nst::nscope({"sort", dir / "in.json", "-o", dir / "out.json"});
+      ASSERT_EQ(r.exit_code, 0) << c.name << r.describe();
+      for (const auto& line : split_lines(nst::read_file(dir / "out.json"))) {
+        json s = json::parse(line);
+        ends[order][s["id"].get<std::string>()] = s["end"]["state"].get<std::string>();
+      }
+      ++order;
+    }
+    ASSERT_EQ(ends[0].size(), 2u) << c.name;
+    EXPECT_EQ(ends[0], ends[1]) << c.name;
+    std::set<std::string> states;
+    for (const auto& [id, end] : ends[0]) states.insert(end);
+    EXPECT_EQ(states, (std::set<std::string>{c.end1, "dropped"})) << c.name;
+  }
 }

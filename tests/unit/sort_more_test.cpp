@@ -1,5 +1,6 @@
-// `sort` keeps packets whole: the memory of written series, exact for the last
-// remember_closed ids, the first-seen timestamp beyond.
+// `sort` keeps packets whole: the memory of written series (exact for the last
+// remember_closed ids, the first-seen timestamp beyond), and the rule for a series' end
+// taken from the file's probes.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -175,4 +176,46 @@ TEST(SortMore, PacketsNeverWrittenAreNotMarked) {
   ASSERT_EQ(parts.size(), 8u);
   for (const Part& p : parts) EXPECT_FALSE(p.continued) << p.head;
   EXPECT_EQ(s.stats().continued, 0u);
+}
+
+TEST(SortMore, ConsumeTracedFromTheStartupLine) {
+  auto nscope_file = [](std::vector<std::string> probes) {
+    StartupInfo st;
+    st.tool = "nscope";
+    st.probes = std::move(probes);
+    return consume_traced(st);
+  };
+  EXPECT_EQ(nscope_file({"net:netif_receive_skb", "skb:kfree_skb", "skb:consume_skb"}),
+            ConsumeTraced::yes);
+  EXPECT_EQ(nscope_file({"net:netif_receive_skb", "skb:kfree_skb"}), ConsumeTraced::no);
+  EXPECT_EQ(nscope_file({"kprobe:consume_skb"}), ConsumeTraced::yes);
+  EXPECT_EQ(nscope_file({"fexit:consume_*"}), ConsumeTraced::yes);
+  EXPECT_EQ(nscope_file({"tp:skb:*"}), ConsumeTraced::yes);
+  EXPECT_EQ(nscope_file({"kprobe:ip_*"}), ConsumeTraced::no);
+  EXPECT_EQ(nscope_file({}), ConsumeTraced::unknown);  // written before probes were recorded
+  EXPECT_EQ(consume_traced(StartupInfo{}), ConsumeTraced::unknown);  // no startup line
+
+  auto retis = [](const char* cmdline) {
+    StartupInfo st;
+    st.tool = "retis";
+    st.cmdline = cmdline;
+    return consume_traced(st);
+  };
+  EXPECT_EQ(retis(""), ConsumeTraced::unknown);  // Retis 1.5 records no command line
+  EXPECT_EQ(retis("retis collect -o out.json"), ConsumeTraced::no);  // defaults, skb-drop
+  EXPECT_EQ(retis("retis collect -c skb,skb-drop,skb-tracking -p tp:net:netif_receive_skb"),
+            ConsumeTraced::no);
+  EXPECT_EQ(retis("retis collect -p skb:consume_skb"), ConsumeTraced::yes);
+  EXPECT_EQ(retis("retis collect --probe consume_skb/stack"), ConsumeTraced::yes);  // a kprobe
+  EXPECT_EQ(retis("retis collect --probe=tp:skb:consume_skb"), ConsumeTraced::yes);
+  EXPECT_EQ(retis("retis collect -ptp:skb:*"), ConsumeTraced::yes);
+  EXPECT_EQ(retis("retis collect -p kr:consume_skb"), ConsumeTraced::yes);
+  EXPECT_EQ(retis("retis collect --probe-stack -f 'tcp port 80'"), ConsumeTraced::yes);
+  EXPECT_EQ(retis("retis -v collect -p tp:net:netif_receive_skb --probe-stack"), ConsumeTraced::no);
+  EXPECT_EQ(retis("retis collect --profile generic"), ConsumeTraced::unknown);
+  EXPECT_EQ(retis("retis print out.json"), ConsumeTraced::unknown);
+
+  EXPECT_EQ(retis_cmdline_probes("retis collect -p consume_skb -p skb:kfree_skb -p kr:ovs_dp_upcall/stack"),
+            (std::vector<std::string>{"kprobe:consume_skb", "raw_tracepoint:skb:kfree_skb",
+                                      "kr:ovs_dp_upcall"}));
 }
