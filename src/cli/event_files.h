@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -94,6 +95,29 @@ class OutFile {
   Fd owned_;
   int fd_ = -1;
 };
+
+// "512M", "1G", "64K", "4096" (a trailing "B" or "iB" allowed) -> bytes; `option` names the
+// flag in the usage error.
+inline uint64_t parse_byte_size(const char* option, const std::string& s) {
+  std::string num = s;
+  if (num.ends_with("iB")) num.resize(num.size() - 2);
+  else if (num.ends_with('B')) num.pop_back();
+  uint64_t shift = 0;
+  if (!num.empty()) switch (std::toupper(static_cast<unsigned char>(num.back()))) {
+      case 'K': shift = 10; num.pop_back(); break;
+      case 'M': shift = 20; num.pop_back(); break;
+      case 'G': shift = 30; num.pop_back(); break;
+      case 'T': shift = 40; num.pop_back(); break;
+    }
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = num.empty() || !std::isdigit(static_cast<unsigned char>(num[0]))
+                             ? 0
+                             : std::strtoull(num.c_str(), &end, 10);
+  if (num.empty() || !end || *end || errno || v == 0 || v > (UINT64_MAX >> shift))
+    throw UsageError(std::string(option) + " '" + s + "': give a size such as 512M or 2G");
+  return static_cast<uint64_t>(v) << shift;
+}
 
 // "5s", "500ms", "2m", "250us", "100ns" -> nanoseconds.
 inline uint64_t parse_window(const std::string& s) {

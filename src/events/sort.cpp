@@ -713,8 +713,9 @@ struct Sorter::Impl {
     while (!pending.empty() && states[pending.front().state].closed) write_out(pop_front());
     while ((buffered > opts.max_buffered || text_bytes > opts.max_text_bytes) &&
            !pending.empty()) {
+      bool text = text_bytes > opts.max_text_bytes;  // the one to name when both are past
       uint32_t i = pop_front();
-      if (!states[i].closed) ++stats.forced;
+      if (!states[i].closed) ++(text ? stats.forced_text : stats.forced);
       write_out(i);
       while (!pending.empty() && states[pending.front().state].closed) write_out(pop_front());
     }

@@ -7,8 +7,8 @@
 // Memory stays bounded however long the file is: events are streamed through a window.
 //   - A series is complete once the file's clock (the largest timestamp read so far) is more
 //     than `window_ns` past its last event.
-//   - At most `max_buffered` events are held; past that, the oldest series is written out
-//     even though it might not be complete.
+//   - At most `max_buffered` events, and `max_text_bytes` of their lines, are held; past
+//     either, the oldest series is written out even though it might not be complete.
 // Series are written in order as soon as every earlier series is complete.
 //
 // When an event arrives for a series already written (a packet that went quiet for longer
@@ -74,7 +74,9 @@ std::optional<std::vector<std::string>> retis_cmdline_probes(std::string_view cm
 struct SortOptions {
   uint64_t window_ns = 5'000'000'000;  // idle time after which a series is complete
   size_t max_buffered = 100'000;       // events held in memory at most (about 600 B each)
-  size_t max_text_bytes = 64u << 20;   // and at most this much of their lines (Sorter::add)
+  // Bytes of event lines held at most (Sorter::add keeps them for `sort -o`, which writes
+  // events as they were read): `sort --max-text`.
+  size_t max_text_bytes = size_t{512} << 20;
   // Ids of written series remembered exactly: the last remember_closed written (a series
   // written again, continued, counts again). 40 bytes an id once that many were written,
   // 20 MiB for the default 2^19; see the top of this file for older ones.
@@ -119,6 +121,7 @@ struct SortStats {
   uint64_t continued = 0;     // series that continue one written earlier
   uint64_t continued_forgotten = 0;  // of those, continuing an id no longer remembered
   uint64_t forced = 0;        // series written early because max_buffered was reached
+  uint64_t forced_text = 0;   // series written early because max_text_bytes was reached
   uint64_t peak_buffered = 0; // most events held at once
   // Tracked series last seen at netif_receive_skb that read in flight only because the file
   // does not say whether consume_skb was traced (ConsumeTraced::unknown).

@@ -1,5 +1,7 @@
 // `sort` keeps packets whole and ends them by the file's rule. Each test writes its own event files into a TempDir (removed
 // whatever the outcome).
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -19,6 +21,8 @@ void write_file(const std::string& path, const std::string& content) {
   std::ofstream f(path, std::ios::binary);
   f << content;
 }
+
+bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
@@ -67,9 +71,8 @@ TEST(SortPcapMore, TwoHundredThousandPacketsWithHalvesTenSecondsApart) {
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.err, "nscope: 400000 events in 400000 series written to " + (dir / "series.json") +
                        "\nnscope: 200000 series continue a packet written out earlier (marked "
-                       "\"(continued)\"): its events were more than --window 5s apart, or more "
-                       "than --max-buffered 100000 events were pending; raise them to keep "
-                       "such packets in one series\n");
+                       "\"(continued)\"): its events were more than --window 5s apart; raise it "
+                       "to keep such packets in one series\n");
   std::ifstream in(dir / "series.json");
   uint64_t firsts = 0, marked = 0, unmarked = 0;
   for (std::string line; std::getline(in, line);) {
@@ -142,5 +145,49 @@ TEST(SortPcapMore, EndsDoNotDependOnTheOrderOfUnrelatedPackets) {
     std::set<std::string> states;
     for (const auto& [id, end] : ends[0]) states.insert(end);
     EXPECT_EQ(states, (std::set<std::string>{c.end1, "dropped"})) << c.name;
+  }
+}
+
+TEST(SortPcapMore, LargeSeriesStayWholeAndMaxTextNamesItself) {
+  // One packet, 17 events of 4 MiB lines each (a section nscope does not read): 68 MiB,
+  // past the 64 MiB that once split such a series without a word.
+  std::string pad(4u << 20, 'x');
+  std::string file;
+  for (uint64_t i = 0; i < 17; ++i) {
+    std::string e = tracked(kSec + i * 1000, kSec, 1, "net:net_dev_start_xmit");
+    e.insert(e.size() - 2, R"(,"extra":{"blob":")" + pad + "\"}");
+    file += e;
+  }
+  nst::TempDir dir;
+  write_file(dir / "big.json", file);
+  file.clear();
+  auto r = nst::nscope({"sort", dir / "big.json", "-o", dir / "out.json"},
+                       nst::with_timeout(std::chrono::seconds(120)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.err, "nscope: 17 events in 1 series written to " + (dir / "out.json") + "\n");
+  auto lines = split_lines(nst::read_file(dir / "out.json"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(json::parse(lines[0])["events"].size(), 17u);
+
+  // A limit given on the line cuts, and says which it was.
+  auto small = nst::nscope({"sort", dir / "big.json", "-o", dir / "out.json", "--max-text", "8M"},
+                           nst::with_timeout(std::chrono::seconds(120)));
+  ASSERT_EQ(small.exit_code, 0) << small.describe();
+  EXPECT_NE(small.err.find("or their lines held more than --max-text 8M; raise them"),
+            std::string::npos)
+      << small.err;
+  EXPECT_NE(small.err.find("series written out before complete: the events pending held more "
+                           "than --max-text 8M of lines\n"),
+            std::string::npos)
+      << small.err;
+  EXPECT_GT(split_lines(nst::read_file(dir / "out.json")).size(), 1u);
+
+  for (const char* bad : {"0", "lots", "-1M", "12Q"}) {
+    auto u = nst::nscope({"sort", dir / "big.json", "-o", dir / "u.json", "--max-text", bad});
+    EXPECT_EQ(u.exit_code, 2) << bad;
+    EXPECT_NE(u.err.find("--max-text '" + std::string(bad) + "': give a size such as 512M"),
+              std::string::npos)
+        << u.err;
+    EXPECT_FALSE(exists(dir / "u.json"));
   }
 }

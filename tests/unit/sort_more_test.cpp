@@ -1,6 +1,6 @@
 // `sort` keeps packets whole: the memory of written series (exact for the last
-// remember_closed ids, the first-seen timestamp beyond), and the rule for a series' end
-// taken from the file's probes.
+// remember_closed ids, the first-seen timestamp beyond), the limit on held text, and the
+// rule for a series' end taken from the file's probes.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -176,6 +176,26 @@ TEST(SortMore, PacketsNeverWrittenAreNotMarked) {
   ASSERT_EQ(parts.size(), 8u);
   for (const Part& p : parts) EXPECT_FALSE(p.continued) << p.head;
   EXPECT_EQ(s.stats().continued, 0u);
+}
+
+TEST(SortMore, HeldTextHasItsOwnLimitAndCount) {
+  Builder b;
+  SortOptions o;
+  o.max_text_bytes = 1000;
+  std::vector<Part> parts;
+  Sorter s(o, [&](const Series& x) {
+    parts.push_back({x.orig_head, x.continued, x.first_n, x.events.size()});
+  });
+  std::string line(400, 'x');
+  for (uint64_t i = 0; i < 5; ++i) s.add(b.ev(100 + i, 100, 1, "net:netif_receive_skb"), line);
+  s.finish();
+  EXPECT_GT(s.stats().forced_text, 0u);
+  EXPECT_EQ(s.stats().forced, 0u);
+  EXPECT_GT(parts.size(), 1u);
+  EXPECT_TRUE(parts.back().continued);
+
+  // The default holds far more than the old hidden 64 MiB.
+  EXPECT_GE(SortOptions{}.max_text_bytes, size_t{512} << 20);
 }
 
 TEST(SortMore, ConsumeTracedFromTheStartupLine) {
