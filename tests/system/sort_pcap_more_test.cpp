@@ -1,9 +1,12 @@
-// `sort` keeps packets whole and ends them by the file's rule. Each test writes its own event files into a TempDir (removed
+// `sort` keeps packets whole and ends them by the file's rule; `sort -o` and `pcap` leave
+// nothing cut short behind. Each test writes its own event files into a TempDir (removed
 // whatever the outcome).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -16,19 +19,51 @@ namespace {
 using nst::json;
 
 constexpr uint64_t kSec = 1'000'000'000;
+constexpr uint32_t kHost = 4026531840u;
 
 void write_file(const std::string& path, const std::string& content) {
   std::ofstream f(path, std::ios::binary);
   f << content;
 }
 
-bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream is(s);
   for (std::string l; std::getline(is, l);) out.push_back(l);
   return out;
+}
+
+bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+std::string base64(const std::string& bytes) {
+  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t v = uint8_t(bytes[i]) << 16 | uint8_t(bytes[i + 1]) << 8 | uint8_t(bytes[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += k[(v >> s) & 63];
+  }
+  if (size_t rest = bytes.size() - i) {
+    uint32_t v = uint8_t(bytes[i]) << 16 | (rest == 2 ? uint8_t(bytes[i + 1]) << 8 : 0);
+    out += k[v >> 18];
+    out += k[(v >> 12) & 63];
+    out += rest == 2 ? k[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+// An Ethernet + IPv4 + TCP frame `wire` bytes long (payload zeros).
+std::string tcp_frame(size_t wire) {
+  std::string f;
+  f += std::string("\x02\x00\x0a\xd5\x00\x02\x02\x00\x0a\xd5\x00\x01\x08\x00", 14);
+  uint16_t ip_len = static_cast<uint16_t>(wire - 14);
+  std::string ip = std::string("\x45\x00", 2) + char(ip_len >> 8) + char(ip_len & 0xff) +
+                   std::string("\x12\x34\x40\x00\x40\x06\x00\x00\x0a\xd5\x00\x01\x0a\xd5\x00\x02", 16);
+  f += ip;
+  f += std::string("\x9c\x40\x00\x50\x00\x00\x00\x01\x00\x00\x00\x00\x50\x10\xfa\xf0\x00\x00\x00\x00", 20);
+  f.resize(wire, '\0');
+  return f;
 }
 
 // A minimal tracked event in nscope's layout.
@@ -38,6 +73,26 @@ std::string tracked(uint64_t ts, uint64_t first_seen, uint64_t head, const char*
          R"("},"netns":{"inum":4026531840},"skb-tracking":{"orig_head":)" + std::to_string(head) +
          R"(,"timestamp":)" + std::to_string(first_seen) + "}}\n";
 }
+
+// An event in Retis's layout with packet bytes: `frame` is what was on the wire, `captured`
+// bytes of it are in the file.
+std::string retis_event(uint64_t ts, const char* type, const char* symbol, const std::string& frame,
+                        size_t captured) {
+  std::string cap = frame.substr(0, captured);
+  return R"({"common":{"timestamp":)" + std::to_string(ts) +
+         R"(,"smp_id":1,"task":{"pid":7,"tgid":7,"comm":"t"}},"kernel":{"symbol":")" + symbol +
+         R"(","probe_type":")" + type +
+         R"("},"skb-tracking":{"orig_head":18446619372617628672,"timestamp":)" +
+         std::to_string(ts) + R"(,"skb":18446619372617628672},"dev":{"name":"eth0","ifindex":2},)" +
+         R"("netns":{"cookie":1,"inum":4026531840},"skb":{"meta":{"len":)" +
+         std::to_string(frame.size() - 14) + R"(,"data_len":0}},"packet":{"len":)" +
+         std::to_string(frame.size()) + R"(,"capture_len":)" + std::to_string(cap.size()) +
+         R"(,"data":")" + base64(cap) + "\"}}\n";
+}
+
+const std::string kRetisStartup =
+    R"({"common":{"timestamp":1},"startup":{"retis_version":"v1.6.0","cmdline":"retis collect -o x.json","clock_monotonic_offset":{"sec":1742309146,"nsec":0}}})"
+    "\n";
 
 }  // namespace
 
@@ -190,4 +245,44 @@ TEST(SortPcapMore, LargeSeriesStayWholeAndMaxTextNamesItself) {
         << u.err;
     EXPECT_FALSE(exists(dir / "u.json"));
   }
+}
+
+TEST(SortPcapMore, OutputCutShortByAnErrorIsNotLeftLookingWhole) {
+  // 6,000 packets (a few MiB of pcapng, so some was written) and then a malformed line.
+  std::string f = tcp_frame(256);
+  std::string good;
+  for (uint64_t i = 0; i < 6000; ++i)
+    good += retis_event(10 * kSec + i * 1000, "raw_tracepoint", "net:netif_receive_skb", f, 256);
+  nst::TempDir dir;
+  write_file(dir / "bad.json", kRetisStartup + good + "{\"common\": nope\n" + good);
+  std::string pcap = dir / "cut.pcapng", series = dir / "cut.series";
+
+  auto r = nst::nscope({"pcap", dir / "bad.json", "-o", pcap});
+  EXPECT_EQ(r.exit_code, 1) << r.describe();
+  EXPECT_EQ(r.err.rfind("nscope: " + pcap + " removed: the error below cut it short\nnscope: " +
+                            (dir / "bad.json") + ":6002: ",
+                        0),
+            0u)
+      << r.err;
+  EXPECT_FALSE(exists(pcap));
+  auto s = nst::nscope({"sort", dir / "bad.json", "-o", series});
+  EXPECT_EQ(s.exit_code, 1) << s.describe();
+  EXPECT_NE(s.err.find(series + " removed"), std::string::npos) << s.err;
+  EXPECT_FALSE(exists(series));
+
+  // A file that was there before was truncated when opened: it is left empty, and says so.
+  write_file(pcap, "an older capture");
+  r = nst::nscope({"pcap", dir / "bad.json", "-o", pcap});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(pcap + " emptied: the error below cut it short"), std::string::npos) << r.err;
+  struct stat st {};
+  ASSERT_EQ(stat(pcap.c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 0);
+
+  // Skipping the bad line, the whole file is written.
+  r = nst::nscope({"pcap", dir / "bad.json", "-o", pcap, "--skip-bad"});
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_NE(r.err.find("nscope: 12000 packets on 1 interface written to " + pcap), std::string::npos)
+      << r.err;
+  EXPECT_TRUE(exists(pcap));
 }
