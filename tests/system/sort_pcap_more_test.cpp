@@ -1,6 +1,6 @@
-// `sort` keeps packets whole and ends them by the file's rule; `sort -o` and `pcap` leave
-// nothing cut short behind. Each test writes its own event files into a TempDir (removed
-// whatever the outcome).
+// `sort` keeps packets whole and ends them by the file's rule; `pcap` takes collect's probe
+// forms; `sort -o` and `pcap` leave nothing cut short behind. Each test writes its own event
+// files into a TempDir (removed whatever the outcome).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,6 +244,63 @@ TEST(SortPcapMore, LargeSeriesStayWholeAndMaxTextNamesItself) {
               std::string::npos)
         << u.err;
     EXPECT_FALSE(exists(dir / "u.json"));
+  }
+}
+
+TEST(SortPcapMore, PcapProbesInCollectsForms) {
+  std::string f = tcp_frame(98);
+  nst::TempDir dir;
+  std::string file = kRetisStartup;
+  uint64_t ts = 10 * kSec;
+  for (auto [type, sym] : std::vector<std::pair<const char*, const char*>>{
+           {"raw_tracepoint", "net:netif_receive_skb"},
+           {"kprobe", "ip_rcv"},
+           {"kretprobe", "ovs_dp_upcall"},
+           {"fentry", "tcp_v4_rcv"},
+           {"fexit", "tcp_v4_rcv"}})
+    file += retis_event(ts += 1000, type, sym, f, f.size());
+  write_file(dir / "probes.json", file);
+  std::string pcap = dir / "p.pcapng";
+  auto packets = [&](const std::string& probe) {
+    auto r = nst::nscope({"pcap", dir / "probes.json", "-o", pcap, "-p", probe});
+    EXPECT_EQ(r.exit_code, 0) << probe << r.describe();
+    return r.err.substr(0, r.err.find(" packet"));
+  };
+  for (const char* p : {"tp:net:netif_receive_skb", "raw_tracepoint:net:netif_receive_skb",
+                        "net:netif_receive_skb", "netif_receive_skb", "kprobe:ip_rcv", "k:ip_rcv",
+                        "k:ip_*", "kretprobe:ovs_dp_upcall", "kr:ovs_dp_upcall",
+                        "fentry:tcp_v4_rcv", "fexit:tcp_v4_rcv"})
+    EXPECT_EQ(packets(p), "nscope: 1") << p;
+  EXPECT_EQ(packets("tcp_v4_rcv"), "nscope: 2");  // a bare name: whatever the probe type
+  EXPECT_EQ(packets("ip_rcv,kr:ovs_dp_upcall"), "nscope: 2");
+
+  // A probe no event came from: an error listing the ones the file has, and no pcapng.
+  ASSERT_EQ(unlink(pcap.c_str()), 0);
+  auto none = nst::nscope({"pcap", dir / "probes.json", "-o", pcap, "-p", "kprobe:ovs_dp_upcall"});
+  EXPECT_EQ(none.exit_code, 1) << none.describe();
+  EXPECT_EQ(none.err, "nscope: " + pcap + " removed: the error below cut it short\n"
+                      "nscope: probe 'kprobe:ovs_dp_upcall' (-p) matches no event in " +
+                          (dir / "probes.json") +
+                          "; its events come from: net:netif_receive_skb (1), kprobe:ip_rcv (1), "
+                          "kretprobe:ovs_dp_upcall (1), fentry:tcp_v4_rcv (1), fexit:tcp_v4_rcv "
+                          "(1)\n");
+  EXPECT_FALSE(exists(pcap));
+  auto two = nst::nscope({"pcap", dir / "probes.json", "-o", pcap, "-p", "ip_rcv", "-p",
+                          "fentry:nothing,net:nothing"});
+  EXPECT_EQ(two.exit_code, 1);
+  EXPECT_NE(two.err.find("probes 'fentry:nothing', 'net:nothing' (-p) match no event"),
+            std::string::npos)
+      << two.err;
+  EXPECT_FALSE(exists(pcap));
+
+  // A malformed probe is a usage error, before any output.
+  for (const char* bad : {"kprobe:", "kr:", "tp:net", "net:"}) {
+    auto u = nst::nscope({"pcap", dir / "probes.json", "-o", pcap, "-p", bad});
+    EXPECT_EQ(u.exit_code, 2) << bad;
+    EXPECT_NE(u.err.find("-p: probe '" + std::string(bad) + "': expected GROUP:NAME"),
+              std::string::npos)
+        << u.err;
+    EXPECT_FALSE(exists(pcap));
   }
 }
 
