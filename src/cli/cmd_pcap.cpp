@@ -96,6 +96,9 @@ int run_pcap(const PcapArgs& a) {
   std::cerr << fmt::format("nscope: {} packet{} on {} interface{} written to {}", written,
                            written == 1 ? "" : "s", pcap->interfaces(),
                            pcap->interfaces() == 1 ? "" : "s", a.out);
+  if (uint64_t n = pcap->short_captures())
+    std::cerr << fmt::format("; {} packet{} captured short (snap length {} bytes)", n,
+                             n == 1 ? "" : "s", pcap->longest_short_capture());
   if (no_data) std::cerr << fmt::format("; {} events without packet data left out", no_data);
   if (filtered) std::cerr << fmt::format("; {} events at other probes left out", filtered);
   std::cerr << '\n';

@@ -1,6 +1,6 @@
-// `sort` keeps packets whole and ends them by the file's rule; `pcap` takes collect's probe
-// forms; `sort -o` and `pcap` leave nothing cut short behind. Each test writes its own event
-// files into a TempDir (removed whatever the outcome).
+// `sort` keeps packets whole and ends them by the file's rule; `pcap` writes what was on the
+// wire, takes collect's probe forms and leaves nothing cut short behind. Each test writes
+// its own event files into a TempDir (removed whatever the outcome).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,6 +93,47 @@ std::string retis_event(uint64_t ts, const char* type, const char* symbol, const
 const std::string kRetisStartup =
     R"({"common":{"timestamp":1},"startup":{"retis_version":"v1.6.0","cmdline":"retis collect -o x.json","clock_monotonic_offset":{"sec":1742309146,"nsec":0}}})"
     "\n";
+
+struct Tshark {
+  bool available = false;
+  std::string error;
+  std::vector<std::vector<std::string>> rows;
+};
+Tshark tshark(const std::string& pcap, const std::vector<std::string>& fields) {
+  Tshark t;
+  if (nst::find_tool("tshark").empty()) return t;
+  t.available = true;
+  std::vector<std::string> argv{"tshark", "-r", pcap, "-T", "fields", "-E", "separator=/t"};
+  for (const auto& f : fields) argv.insert(argv.end(), {"-e", f});
+  auto r = nst::run(argv, nst::with_timeout(std::chrono::seconds(60)));
+  if (r.exit_code != 0) t.error = r.describe();
+  for (const auto& line : split_lines(r.out)) {
+    std::vector<std::string> row;
+    std::istringstream is(line);
+    for (std::string f; std::getline(is, f, '\t');) row.push_back(f);
+    t.rows.push_back(row);
+  }
+  return t;
+}
+
+// if_snaplen of each Interface Description Block of a pcapng file (in host order, as
+// nscope writes it).
+std::vector<uint32_t> idb_snaplens(const std::string& bytes) {
+  std::vector<uint32_t> out;
+  for (size_t at = 0; at + 12 <= bytes.size();) {
+    uint32_t type, len;
+    std::memcpy(&type, bytes.data() + at, 4);
+    std::memcpy(&len, bytes.data() + at + 4, 4);
+    if (len < 12) break;
+    if (type == 1 && at + 16 <= bytes.size()) {
+      uint32_t snap;
+      std::memcpy(&snap, bytes.data() + at + 12, 4);
+      out.push_back(snap);
+    }
+    at += len;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -245,6 +286,30 @@ TEST(SortPcapMore, LargeSeriesStayWholeAndMaxTextNamesItself) {
         << u.err;
     EXPECT_FALSE(exists(dir / "u.json"));
   }
+}
+
+TEST(SortPcapMore, PcapOriginalLengthIsTheWireLengthAndShortCapturesAreCounted) {
+  // Retis's layout: a 1514-byte frame of which 256 bytes were captured, and a 98-byte frame
+  // captured whole.
+  nst::TempDir dir;
+  write_file(dir / "wire.json", kRetisStartup +
+                                    retis_event(10 * kSec, "raw_tracepoint", "net:netif_receive_skb",
+                                                tcp_frame(1514), 256) +
+                                    retis_event(11 * kSec, "raw_tracepoint", "net:net_dev_start_xmit",
+                                                tcp_frame(98), 98));
+  std::string pcap = dir / "wire.pcapng";
+  auto r = nst::nscope({"pcap", dir / "wire.json", "-o", pcap});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.err, "nscope: 2 packets on 1 interface written to " + pcap +
+                       "; 1 packet captured short (snap length 256 bytes)\n");
+  for (uint32_t snap : idb_snaplens(nst::read_file(pcap))) EXPECT_EQ(snap, 256u);
+  EXPECT_EQ(idb_snaplens(nst::read_file(pcap)).size(), 1u);
+  auto t = tshark(pcap, {"frame.len", "frame.cap_len"});
+  if (!t.available) GTEST_SKIP() << "tshark is not installed (scripts/install-deps.sh test)";
+  ASSERT_TRUE(t.error.empty()) << t.error;
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1514", "256"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"98", "98"}));
 }
 
 TEST(SortPcapMore, PcapProbesInCollectsForms) {
