@@ -7,21 +7,31 @@
 #   nscope sort SMALL -o /dev/null      and takes minutes on a million events: it runs on a
 #                                       smaller file, 100,000 events by default, beside
 #                                       nscope on the same file)
+# With --baseline BIN, BIN sort and BIN print run on the same big file in the same hyperfine
+# run (interleaved by hyperfine's order, under the same drift), and the ratios new/baseline
+# of the medians are printed: a change measured before and after in one run. With --cpus
+# LIST every command runs under `taskset -c LIST` (--cpus 0: one core, as the targets say).
 # The files come from gen_events.py (nscope's layout: ~4 events per packet across three
 # namespaces, skb-tracking ids, 16 packets in flight at a time). Times are hyperfine
 # medians; peak RSS from /usr/bin/time -f %M.
 # Usage: bench/sort/run.sh NSCOPE_BIN [--events N] [--jq-events M] [--runs R]
+#                         [--baseline BIN] [--cpus LIST]
 set -euo pipefail
 
-usage() { echo "usage: $0 NSCOPE_BIN [--events N] [--jq-events M] [--runs R]" >&2; exit 2; }
+usage() {
+  echo "usage: $0 NSCOPE_BIN [--events N] [--jq-events M] [--runs R] [--baseline BIN] [--cpus LIST]" >&2
+  exit 2
+}
 [ $# -ge 1 ] || usage
 NSCOPE=$(readlink -f "$1"); shift
-EVENTS=1000000 JQ_EVENTS=100000 RUNS=5
+EVENTS=1000000 JQ_EVENTS=100000 RUNS=5 BASELINE="" CPUS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
     --jq-events) JQ_EVENTS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --baseline) BASELINE=$(readlink -f "$2"); shift 2 ;;
+    --cpus) CPUS=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -38,12 +48,20 @@ python3 "$HERE/gen_events.py" "$OUT/small.json" "$JQ_EVENTS"
 echo "big: $(du -m "$OUT/big.json" | cut -f1) MiB, small: $(du -m "$OUT/small.json" | cut -f1) MiB" >&2
 
 JQ_FILTER='group_by(."skb-tracking".orig_head)'
+PIN=""
+[ -n "$CPUS" ] && PIN="taskset -c $CPUS "
 names=(sort print sort-small jq-small)
-cmds=("$NSCOPE sort $OUT/big.json -o /dev/null"
-      "$NSCOPE print $OUT/big.json > /dev/null"
-      "$NSCOPE sort $OUT/small.json -o /dev/null"
-      "jq -c -s '$JQ_FILTER' $OUT/small.json > /dev/null")
+cmds=("${PIN}$NSCOPE sort $OUT/big.json -o /dev/null"
+      "${PIN}$NSCOPE print $OUT/big.json > /dev/null"
+      "${PIN}$NSCOPE sort $OUT/small.json -o /dev/null"
+      "${PIN}jq -c -s '$JQ_FILTER' $OUT/small.json > /dev/null")
 counts=("$EVENTS" "$EVENTS" "$JQ_EVENTS" "$JQ_EVENTS")
+if [ -n "$BASELINE" ]; then
+  names+=(base-sort base-print)
+  cmds+=("${PIN}$BASELINE sort $OUT/big.json -o /dev/null"
+         "${PIN}$BASELINE print $OUT/big.json > /dev/null")
+  counts+=("$EVENTS" "$EVENTS")
+fi
 
 args=()
 for i in "${!names[@]}"; do args+=(-n "${names[$i]}" "${cmds[$i]}"); done
@@ -74,3 +92,10 @@ awk -v a="${median[jq-small]}" -v b="${median[sort-small]}" -v c="${median[sort]
   printf "nscope print: %.0f events/s (target 1000000: %s)\n", print_rate, print_ok
   printf "nscope sort peak RSS: %.1f MiB (target < 256: %s)\n", mib, rss_ok
 }'
+if [ -n "$BASELINE" ]; then
+  awk -v s="${median[sort]}" -v bs="${median[base-sort]}" -v p="${median[print]}" \
+      -v bp="${median[base-print]}" -v e="$EVENTS" 'BEGIN {
+    printf "baseline sort: %.0f events/s; this build / baseline: %.3fx the time (%+.1f%% events/s)\n", e / bs, s / bs, (bs / s - 1) * 100
+    printf "baseline print: %.0f events/s; this build / baseline: %.3fx the time (%+.1f%% events/s)\n", e / bp, p / bp, (bp / p - 1) * 100
+  }'
+fi

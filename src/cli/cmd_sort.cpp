@@ -18,9 +18,11 @@ struct SortArgs {
   std::string out;
   std::string window = "5s";
   size_t max_buffered = SortOptions{}.max_buffered;
+  std::string max_text = "512M";
   bool ethernet = false;
   bool utc = false;
   bool skip_bad = false;
+  std::string format = "nscope";
 };
 
 int run_sort(const SortArgs& a) {
@@ -28,17 +30,23 @@ int run_sort(const SortArgs& a) {
   so.window_ns = parse_window(a.window);
   if (a.max_buffered == 0) throw UsageError("--max-buffered: give a number of events above 0");
   so.max_buffered = a.max_buffered;
+  so.max_text_bytes = parse_byte_size("--max-text", a.max_text);
 
   bool json = !a.out.empty();
+  if (json && a.format != "nscope")
+    throw UsageError("--format sets the text sort prints; -o writes nscope's JSON series: "
+                     "give one or the other");
   // JSON output writes each event as it was read: keep the lines.
   auto reader = open_event_file(a.file, a.skip_bad, json);
   const Event* e = next_event(*reader);  // before -o creates its file: see cmd_pcap.cpp
   OutFile out(json ? a.out : "-");
   const StartupInfo& st = reader->startup();
-  so.frees_traced = st.traces_frees();  // an nscope file's startup line came before its events
+  // The startup line comes before the events: one rule for every series of the file.
+  so.consume = consume_traced(st);
   TextOptions opt;
   opt.ethernet = a.ethernet;
   opt.utc = a.utc;
+  opt.retis = a.format == "retis";
   opt.names = &st.netns_names;
   PathNames names{&st.netns_names, 0};
 
@@ -49,6 +57,7 @@ int run_sort(const SortArgs& a) {
       out.buf += '\n';
     } else {
       opt.mono_to_utc_ns = st.mono_to_utc_ns;
+      opt.has_offset = reader->has_startup() && st.mono_to_utc_ns != 0;
       format_series_text(s, opt, names, out.buf);
     }
     out.maybe_flush();
@@ -60,12 +69,35 @@ int run_sort(const SortArgs& a) {
   const SortStats& s = sorter.stats();
   std::cerr << fmt::format("nscope: {} events in {} series{}\n", s.events, s.series,
                            json ? " written to " + a.out : "");
-  if (s.continued)
+  if (s.continued) {
+    std::string why = fmt::format("its events were more than --window {} apart", a.window);
+    if (s.forced) why += fmt::format(", or more than --max-buffered {} events were pending", so.max_buffered);
+    if (s.forced_text) why += fmt::format(", or their lines held more than --max-text {}", a.max_text);
     std::cerr << fmt::format(
-        "nscope: {} series continue a packet written out earlier (marked \"(continued)\"): its "
-        "events were more than --window {} apart, or more than --max-buffered {} events were "
-        "pending; raise them to keep such packets in one series\n",
-        s.continued, a.window, so.max_buffered);
+        "nscope: {} series continue a packet written out earlier (marked \"(continued)\"): {}; "
+        "raise {} to keep such packets in one series\n",
+        s.continued, why, s.forced || s.forced_text ? "them" : "it");
+    if (s.continued_forgotten)
+      std::cerr << fmt::format(
+          "nscope: {} of them continue a packet written out more than {} series earlier: "
+          "their positions count from n 0 again\n",
+          s.continued_forgotten, so.remember_closed);
+  }
+  if (s.forced)
+    std::cerr << fmt::format(
+        "nscope: {} series written out before complete: more than --max-buffered {} events "
+        "were pending\n",
+        s.forced, so.max_buffered);
+  if (s.forced_text)
+    std::cerr << fmt::format(
+        "nscope: {} series written out before complete: the events pending held more than "
+        "--max-text {} of lines\n",
+        s.forced_text, a.max_text);
+  if (s.receive_unsure)
+    std::cerr << fmt::format(
+        "nscope: {} series last seen at netif_receive_skb read \"still in flight\": the file "
+        "does not say whether skb:consume_skb, a delivered packet's end, was traced\n",
+        s.receive_unsure);
   return 0;
 }
 
@@ -83,9 +115,17 @@ Runner register_sort(CLI::App& app) {
   c->add_option("--max-buffered", a->max_buffered,
                 "Hold at most N events in memory; the oldest series is written out past that "
                 "(default 100000)");
+  c->add_option("--max-text", a->max_text,
+                "With -o, hold at most SIZE of the pending events' lines (kept to write the "
+                "events as they were read); the oldest series is written out past that "
+                "(default 512M)");
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
   c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
+  c->add_option("--format", a->format,
+                "nscope (the default: each series with its path and end) or retis (exactly as "
+                "`retis sort` prints series)")
+      ->check(CLI::IsMember({"nscope", "retis"}));
   return [a, c]() { return c->parsed() ? run_sort(*a) : -1; };
 }
 

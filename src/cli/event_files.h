@@ -3,8 +3,10 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <iostream>
@@ -39,20 +41,35 @@ inline const Event* next_event(EventFileReader& r) {
   return *n;
 }
 
-// Output through one large buffer: append to buf, then maybe_flush() now and then.
+// Output through one large buffer: append to buf, then maybe_flush() now and then, and
+// close() at the end. An OutFile destroyed without close() (an error cut the output short)
+// leaves nothing that looks whole: a regular file it created is removed, one that was there
+// before (truncated when opened) is emptied; standard output or a pipe gets what was
+// buffered, as the error that follows says where it stopped.
 class OutFile {
  public:
   // "-" or "": standard output.
-  explicit OutFile(const std::string& path) : name_(path.empty() || path == "-" ? "<stdout>" : path) {
+  explicit OutFile(const std::string& path)
+      : path_(path), name_(path.empty() || path == "-" ? "<stdout>" : path) {
     if (path.empty() || path == "-") {
       fd_ = STDOUT_FILENO;
       return;
     }
-    owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    created_ = static_cast<bool>(owned_);
+    if (!owned_ && errno == EEXIST)
+      owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!owned_) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
     fd_ = owned_.get();
+    struct stat st {};
+    regular_ = fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   }
   ~OutFile() {
+    if (closed_) return;
+    if (regular_) {
+      discard();
+      return;
+    }
     try {
       flush();
     } catch (...) {
@@ -86,14 +103,53 @@ class OutFile {
     flush();
     if (owned_ && ::close(owned_.release()) != 0)
       throw std::runtime_error("cannot write " + name_ + ": " + std::strerror(errno));
+    closed_ = true;
   }
 
  private:
+  // The output is cut short: nothing of it must look whole.
+  void discard() {
+    buf.clear();
+    if (created_ && ::unlink(path_.c_str()) == 0) {
+      std::cerr << "nscope: " << path_ << " removed: the error below cut it short\n";
+      return;
+    }
+    bool emptied = owned_ ? ::ftruncate(owned_.get(), 0) == 0 : ::truncate(path_.c_str(), 0) == 0;
+    if (emptied)
+      std::cerr << "nscope: " << path_ << " emptied: the error below cut it short\n";
+    else
+      std::cerr << "nscope: " << path_ << " is incomplete: the error below cut it short\n";
+  }
+
   static constexpr size_t kFlushBytes = 1u << 20;
-  std::string name_;
+  std::string path_, name_;
   Fd owned_;
   int fd_ = -1;
+  bool created_ = false, regular_ = false, closed_ = false;
 };
+
+// "512M", "1G", "64K", "4096" (a trailing "B" or "iB" allowed) -> bytes; `option` names the
+// flag in the usage error.
+inline uint64_t parse_byte_size(const char* option, const std::string& s) {
+  std::string num = s;
+  if (num.ends_with("iB")) num.resize(num.size() - 2);
+  else if (num.ends_with('B')) num.pop_back();
+  uint64_t shift = 0;
+  if (!num.empty()) switch (std::toupper(static_cast<unsigned char>(num.back()))) {
+      case 'K': shift = 10; num.pop_back(); break;
+      case 'M': shift = 20; num.pop_back(); break;
+      case 'G': shift = 30; num.pop_back(); break;
+      case 'T': shift = 40; num.pop_back(); break;
+    }
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = num.empty() || !std::isdigit(static_cast<unsigned char>(num[0]))
+                             ? 0
+                             : std::strtoull(num.c_str(), &end, 10);
+  if (num.empty() || !end || *end || errno || v == 0 || v > (UINT64_MAX >> shift))
+    throw UsageError(std::string(option) + " '" + s + "': give a size such as 512M or 2G");
+  return static_cast<uint64_t>(v) << shift;
+}
 
 // "5s", "500ms", "2m", "250us", "100ns" -> nanoseconds.
 inline uint64_t parse_window(const std::string& s) {

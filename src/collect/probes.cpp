@@ -279,6 +279,43 @@ Result<void> add_functions(std::string_view raw, ProbeKind kind, std::string_vie
 
 }  // namespace
 
+Result<ProbeForm> parse_probe_form(std::string_view spec) {
+  std::string_view s = trim(spec);
+  auto invalid = [&] { return Error::msg("probe '" + std::string(spec) + "': " + std::string(kForms)); };
+  ProbeForm f;
+  if (auto fn = function_form(s)) {
+    if (fn->second.empty()) return invalid();
+    f.kind = fn->first;
+    f.name = fn->second;
+    return f;
+  }
+  for (std::string_view prefix : {"tp:", "raw_tp:", "raw_tracepoint:"})
+    if (s.starts_with(prefix)) {
+      s.remove_prefix(prefix.size());
+      break;
+    }
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) return invalid();
+  f.group = s.substr(0, colon);
+  f.name = s.substr(colon + 1);
+  return f;
+}
+
+bool ProbeForm::glob() const { return is_glob(group) || is_glob(name); }
+
+bool ProbeForm::matches(std::string_view probe_type, std::string_view symbol) const {
+  std::string_view want = kind == ProbeKind::tracepoint ? "raw_tracepoint" : probe_kind_name(kind);
+  if (!probe_type.empty() && probe_type != want &&
+      !(kind == ProbeKind::tracepoint && probe_type == "tracepoint"))
+    return false;
+  std::string sym(symbol);
+  if (kind != ProbeKind::tracepoint) return fnmatch(name.c_str(), sym.c_str(), 0) == 0;
+  auto colon = sym.find(':');
+  if (colon == std::string::npos) return false;
+  std::string g = sym.substr(0, colon), n = sym.substr(colon + 1);
+  return fnmatch(group.c_str(), g.c_str(), 0) == 0 && fnmatch(name.c_str(), n.c_str(), 0) == 0;
+}
+
 ProbeKind probe_kind_of(std::string_view spec) {
   auto f = function_form(trim(spec));
   return f && !f->second.empty() ? f->first : ProbeKind::tracepoint;
@@ -306,19 +343,15 @@ Result<std::vector<ProbeSpec>> resolve_probes(const std::vector<std::string>& sp
   std::vector<ProbeSpec> out;
   std::set<std::string> seen;
   for (const auto& raw : specs) {
-    std::string_view s = trim(raw);
-    if (auto f = function_form(s)) {
-      if (f->second.empty()) return Error::msg("probe '" + raw + "': " + std::string(kForms));
-      if (auto r = add_functions(raw, f->first, f->second, b, catalog, out, seen); !r)
+    auto form = parse_probe_form(raw);
+    if (!form) return form.error();
+    if (form->kind != ProbeKind::tracepoint) {
+      if (auto r = add_functions(raw, form->kind, form->name, b, catalog, out, seen); !r)
         return r.error();
       continue;
     }
-    if (s.starts_with("tp:")) s.remove_prefix(3);
-    if (s.starts_with("raw_tp:")) s.remove_prefix(7);
-    auto colon = s.find(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size())
-      return Error::msg("probe '" + raw + "': " + std::string(kForms));
-    std::string group(s.substr(0, colon)), name(s.substr(colon + 1));
+    const std::string& group = form->group;
+    const std::string& name = form->name;
     bool glob = is_glob(group) || is_glob(name);
     size_t before = out.size();
     bool in_catalog = false;

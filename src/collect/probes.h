@@ -45,6 +45,24 @@ struct ProbeSpec {
   bool by_address() const { return functions.size() > 1; }
 };
 
+// A probe as `collect -p` takes it, before the kernel is asked about it (so files recorded
+// elsewhere can be matched against it too): "net:netif_receive_skb", "tp:net:*",
+// "raw_tp:..." and "raw_tracepoint:..." (Retis's spelling) for tracepoints; "kprobe:ip_rcv"
+// or "k:ip_rcv", "kretprobe:ovs_dp_upcall" or "kr:...", "fentry:FUNC", "fexit:FUNC" for
+// kernel functions. Either name may be a * glob.
+struct ProbeForm {
+  ProbeKind kind = ProbeKind::tracepoint;
+  std::string group;  // tracepoints: "net"
+  std::string name;   // the tracepoint's or the function's name, or a glob
+  bool glob() const;
+  // Whether an event with this kernel.probe_type and kernel.symbol comes from a probe of this
+  // form ("raw_tracepoint" and "net:netif_receive_skb", "kretprobe" and "ovs_dp_upcall"). An
+  // event that names no probe_type is judged by its symbol alone.
+  bool matches(std::string_view probe_type, std::string_view symbol) const;
+};
+// The form of one spec; an Error names it and lists the valid forms.
+Result<ProbeForm> parse_probe_form(std::string_view spec);
+
 struct TracepointName {
   std::string group, name;
 };

@@ -1,5 +1,6 @@
 #include "events/pcapng.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace nscope {
@@ -116,7 +117,7 @@ uint32_t PcapngWriter::interface_of(const Event& e, std::string& out) {
   size_t at = begin_block(out, kIdb);
   put_le<uint16_t>(out, linktype);
   put_le<uint16_t>(out, 0);
-  put_le<uint32_t>(out, 0);  // snaplen: no limit
+  put_le<uint32_t>(out, opts_.snaplen);
   option(out, kIfName, interface_name(e));
   option(out, kIfDescription, desc);
   const char tsresol = 9;  // 10^-9 s
@@ -141,6 +142,10 @@ bool PcapngWriter::add(const Event& e, std::string_view comment, std::string& ou
   }
   uint32_t caplen = std::min<uint32_t>(e.caplen, static_cast<uint32_t>(e.data.size()));
   uint32_t origlen = std::max<uint32_t>(e.wire_len ? e.wire_len : e.len, caplen);  // on the wire
+  if (caplen < origlen) {
+    ++short_;
+    longest_short_ = std::max(longest_short_, caplen);
+  }
 
   size_t at = begin_block(out, kEpb);
   put_le<uint32_t>(out, id);

@@ -1,11 +1,14 @@
 #include "events/sort.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstring>
 #include <deque>
 #include <type_traits>
 
+#include "collect/probes.h"
+#include "events/retis_text.h"
 #include "util/append.h"
 
 namespace nscope {
@@ -34,12 +37,13 @@ void series_path(const Series& s, std::vector<Hop>& path) {
   }
 }
 
-bool is_free_symbol(std::string_view sym) {
-  return sym == "skb:kfree_skb" || sym == "kfree_skb" || sym == "skb:consume_skb" ||
-         sym == "consume_skb";
+namespace {
+bool is_receive_symbol(std::string_view sym) {
+  return sym == "net:netif_receive_skb" || sym == "netif_receive_skb";
 }
+}  // namespace
 
-SeriesEnd series_end(const Series& s, bool frees_traced, std::string_view* drop_reason) {
+SeriesEnd series_end(const Series& s, ConsumeTraced consume, std::string_view* drop_reason) {
   if (s.events.empty()) return SeriesEnd::in_flight;
   const Event& last = *s.events.back();
   std::string_view sym = last.symbol;
@@ -49,9 +53,96 @@ SeriesEnd series_end(const Series& s, bool frees_traced, std::string_view* drop_
   }
   if (!s.tracked) return SeriesEnd::unknown;
   if (sym == "skb:consume_skb" || sym == "consume_skb") return SeriesEnd::delivered;
-  if (!frees_traced && (sym == "net:netif_receive_skb" || sym == "netif_receive_skb"))
-    return SeriesEnd::delivered;
+  if (consume == ConsumeTraced::no && is_receive_symbol(sym)) return SeriesEnd::delivered;
   return SeriesEnd::in_flight;
+}
+
+// ---- what the file traced ---------------------------------------------------------------
+
+namespace {
+
+// Whitespace-separated words, a pair of quotes around one taken off.
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    size_t j = i;
+    while (j < s.size() && !std::isspace(static_cast<unsigned char>(s[j]))) ++j;
+    if (j > i) {
+      std::string_view w = s.substr(i, j - i);
+      if (w.size() >= 2 && (w.front() == '\'' || w.front() == '"') && w.back() == w.front())
+        w = w.substr(1, w.size() - 2);
+      out.push_back(w);
+    }
+    i = j;
+  }
+  return out;
+}
+
+// A probe as Retis reads it, "[TYPE:]TARGET[/OPTIONS]", in nscope's form.
+std::string from_retis_probe(std::string_view p) {
+  p = p.substr(0, p.find('/'));
+  for (std::string_view type : {"kprobe:", "k:", "kretprobe:", "kr:", "raw_tracepoint:", "tp:"})
+    if (p.starts_with(type)) return std::string(p);
+  size_t colons = static_cast<size_t>(std::count(p.begin(), p.end(), ':'));
+  if (colons == 0) return "kprobe:" + std::string(p);
+  if (colons == 1) return "raw_tracepoint:" + std::string(p);
+  return std::string(p);  // another type (usdt): kept as written
+}
+
+}  // namespace
+
+std::optional<std::vector<std::string>> retis_cmdline_probes(std::string_view cmdline) {
+  auto w = words(cmdline);
+  auto collect = std::find(w.begin(), w.end(), "collect");
+  if (collect == w.end()) return std::nullopt;
+  std::vector<std::string> probes;
+  bool probe_stack = false;
+  auto add = [&](std::string_view value) {
+    size_t at = 0;
+    while (at <= value.size()) {  // one probe a -p in Retis; a list is read as a list
+      size_t comma = std::min(value.find(',', at), value.size());
+      if (comma > at) probes.push_back(from_retis_probe(value.substr(at, comma - at)));
+      at = comma + 1;
+    }
+  };
+  for (auto it = collect + 1; it != w.end(); ++it) {
+    std::string_view a = *it;
+    if (a == "-p" || a == "--probe") {
+      if (it + 1 != w.end()) add(*++it);
+    } else if (a.starts_with("--probe=")) {
+      add(a.substr(8));
+    } else if (a.size() > 2 && a[0] == '-' && a[1] == 'p') {
+      add(a.substr(2));
+    } else if (a == "-P" || a == "--profile" || a.starts_with("--profile=") ||
+               (a.size() > 2 && a[0] == '-' && a[1] == 'P')) {
+      return std::nullopt;  // its probes are not on the line
+    } else if (a == "--probe-stack") {
+      probe_stack = true;
+    }
+  }
+  if (probe_stack && probes.empty()) probes = {"tp:skb:kfree_skb", "tp:skb:consume_skb"};
+  return probes;
+}
+
+ConsumeTraced consume_traced(const StartupInfo& st) {
+  std::vector<std::string> probes;
+  if (!st.probes.empty()) {
+    probes = st.probes;
+  } else if (st.tool == "retis") {
+    auto p = retis_cmdline_probes(st.cmdline);
+    if (!p) return ConsumeTraced::unknown;
+    probes = std::move(*p);
+  } else {
+    return ConsumeTraced::unknown;  // nscope before it recorded its probes; no startup line
+  }
+  for (const auto& spec : probes) {
+    auto f = parse_probe_form(spec);
+    if (f && f->matches({}, f->kind == ProbeKind::tracepoint ? "skb:consume_skb" : "consume_skb"))
+      return ConsumeTraced::yes;
+  }
+  return ConsumeTraced::no;
 }
 
 // ---- renderings -------------------------------------------------------------------------
@@ -93,33 +184,28 @@ void put_if(const Hop& h, std::string& out) {
   }
 }
 
-// Appends " n N" (and " (continued)") to the first line of one event's text.
-void put_event(const Event& e, const TextOptions& opt, bool follower, uint32_t n, bool continued,
-               std::string& scratch, std::string& out) {
-  scratch.clear();
-  format_event_text(e, opt, scratch, follower ? "  " : "");
-  size_t nl = scratch.find('\n');
-  if (nl == std::string::npos) nl = scratch.size();
-  if (follower) {
-    put(out, "  + ");
-    out.append(scratch, 2, nl - 2);
-  } else {
-    out.append(scratch, 0, nl);
-  }
-  put(out, " n ");
-  put_num(out, n);
-  if (continued) put(out, " (continued)");
-  out.append(scratch, nl, std::string::npos);
-}
 
 }  // namespace
 
 void format_series_text(const Series& s, const TextOptions& opt, const PathNames& names,
                         std::string& out) {
-  static thread_local std::string scratch;
+  if (opt.retis) {
+    // As `retis sort` prints a series: its place "n N" after the id, followers under "↳", an
+    // empty line after it; Retis has no path line.
+    RetisTextOptions r{opt.ethernet, opt.utc, opt.has_offset, opt.mono_to_utc_ns};
+    for (size_t i = 0; i < s.events.size(); ++i) {
+      Event e = *s.events[i];
+      e.has_series_idx = true;
+      e.series_idx = s.first_n + static_cast<uint32_t>(i);
+      format_event_retis(e, r, out, i > 0);
+      out += '\n';
+    }
+    out += '\n';
+    return;
+  }
   for (size_t i = 0; i < s.events.size(); ++i)
-    put_event(*s.events[i], opt, i > 0, s.first_n + static_cast<uint32_t>(i),
-              i == 0 && s.continued, scratch, out);
+    format_series_member_text(*s.events[i], opt, i > 0, s.first_n + static_cast<uint32_t>(i),
+                              i == 0 && s.continued, out);
   put(out, "  path: ");
   if (s.path.empty()) put(out, "(no namespace seen)");
   // Hops in the same namespace one after the other read as one stop with its interfaces.
@@ -304,61 +390,118 @@ class LiveMap {
   size_t n_ = 0;
 };
 
-// Ids of series already written, with the position their next event would have: a 2-way
-// set-associative table (one cache line a set) where a new id replaces the older of the
-// two, so it holds roughly the last `capacity` ids written. It starts small and doubles
-// while it fills, up to that capacity.
+// The ids of the last `capacity` series written, exactly, each with the position its packet's
+// next event would have. A ring holds them in the order written (24 bytes an id), the oldest
+// replaced first; an open-addressing index (8 bytes a slot, at most half full: 16 bytes an
+// id) finds them. Both grow with use up to that: 40 bytes an id, 20 MiB for 2^19 ids. An id
+// written again (a continuation written out) takes a new place in the ring; its older place
+// is dropped when the ring comes round to it.
 class WrittenIds {
  public:
-  explicit WrittenIds(size_t capacity) {
-    while (max_sets_ * 2 < capacity) max_sets_ <<= 1;
-    sets_.resize(std::min<size_t>(max_sets_, 512));
-  }
-  bool find(const Key& k, uint32_t* next_n) const {
-    const Set& s = sets_[hash_key(k) & (sets_.size() - 1)];
-    for (const auto& e : s.way)
-      if (e.gen && e.k == k) {
-        *next_n = e.next_n;
-        return true;
-      }
-    return false;
-  }
-  void put(const Key& k, uint32_t next_n) {
-    if (gen_ >= sets_.size() * 2 && sets_.size() < max_sets_) grow();
-    place({k, ++gen_, next_n});
+  explicit WrittenIds(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {
+    index_.resize(64);
   }
 
+  bool find(const Key& k, uint32_t* next_n) const {
+    size_t i = lookup(k, hash_key(k));
+    if (i == kNoSlot) return false;
+    *next_n = ring_[index_[i].at].next_n;
+    return true;
+  }
+
+  void put(const Key& k, uint32_t next_n) {
+    uint64_t h = hash_key(k);
+    uint32_t at;
+    if (ring_.size() < capacity_) {
+      at = static_cast<uint32_t>(ring_.size());
+      ring_.push_back({k, next_n});
+    } else {
+      at = oldest_;
+      oldest_ = static_cast<uint32_t>((oldest_ + 1) % capacity_);
+      forget(at);
+      ring_[at] = {k, next_n};
+    }
+    if (size_t i = lookup(k, h); i != kNoSlot) {  // still remembered: this place replaces that
+      index_[i].at = at;
+      return;
+    }
+    if ((count_ + 1) * 2 > index_.size()) grow();
+    size_t mask = index_.size() - 1;
+    size_t i = h & mask;
+    while (index_[i].at != kNone) i = (i + 1) & mask;
+    index_[i] = {at, static_cast<uint32_t>(h)};
+    ++count_;
+  }
+
+  // The largest first-seen timestamp among the ids forgotten so far (0: none forgotten).
+  uint64_t forgotten_max_ts() const { return forgotten_max_ts_; }
+
  private:
-  struct Way {
+  struct Written {
     Key k;
-    uint64_t gen = 0;  // 0: empty
     uint32_t next_n = 0;
   };
-  struct alignas(64) Set {
-    Way way[2];
+  struct Slot {
+    uint32_t at = kNone;  // in ring_
+    uint32_t h32 = 0;     // the low half of the key's hash: its home, and a quick compare
   };
-  void place(const Way& w) {
-    Set& s = sets_[hash_key(w.k) & (sets_.size() - 1)];
-    Way* dst = &s.way[0];
-    for (auto& e : s.way)
-      if (e.gen && e.k == w.k) {
-        dst = &e;
-        break;
-      } else if (e.gen < dst->gen) {
-        dst = &e;
+
+  static constexpr size_t kNoSlot = SIZE_MAX;
+  // The index slot of `k` (whose hash is h), or kNoSlot.
+  size_t lookup(const Key& k, uint64_t h) const {
+    size_t mask = index_.size() - 1;
+    for (size_t i = h & mask; index_[i].at != kNone; i = (i + 1) & mask)
+      if (index_[i].h32 == static_cast<uint32_t>(h) && ring_[index_[i].at].k == k) return i;
+    return kNoSlot;
+  }
+
+  // Ring place `at` is about to be reused: its id goes, unless a younger place holds it.
+  void forget(uint32_t at) {
+    const Key& k = ring_[at].k;
+    uint64_t h = hash_key(k);
+    size_t mask = index_.size() - 1;
+    size_t i = h & mask;
+    while (true) {
+      if (index_[i].at == kNone) return;  // not indexed (cannot happen): nothing to drop
+      if (index_[i].at == at) break;
+      if (index_[i].h32 == static_cast<uint32_t>(h) && ring_[index_[i].at].k == k)
+        return;  // a younger place holds this id
+      i = (i + 1) & mask;
+    }
+    forgotten_max_ts_ = std::max(forgotten_max_ts_, k.ts);
+    // Backward-shift deletion: no tombstones.
+    for (size_t j = i;;) {
+      j = (j + 1) & mask;
+      if (index_[j].at == kNone) break;
+      size_t home = index_[j].h32 & mask;
+      bool movable = j > i ? (home <= i || home > j) : (home <= i && home > j);
+      if (movable) {
+        index_[i] = index_[j];
+        i = j;
       }
-    if (dst->gen < w.gen) *dst = w;
+    }
+    index_[i].at = kNone;
+    --count_;
   }
+
   void grow() {
-    std::vector<Set> old(sets_.size() * 2);
-    old.swap(sets_);
-    for (const Set& s : old)
-      for (const Way& w : s.way)
-        if (w.gen) place(w);
+    std::vector<Slot> old(index_.size() * 2);
+    old.swap(index_);
+    size_t mask = index_.size() - 1;
+    for (const Slot& e : old) {
+      if (e.at == kNone) continue;
+      size_t i = e.h32 & mask;
+      while (index_[i].at != kNone) i = (i + 1) & mask;
+      index_[i] = e;
+    }
   }
-  std::vector<Set> sets_;
-  size_t max_sets_ = 1;
-  uint64_t gen_ = 0;
+
+  size_t capacity_;
+  std::vector<Written> ring_;
+  uint32_t oldest_ = 0;  // once the ring is full: the place written longest ago
+  std::vector<Slot> index_;
+  size_t count_ = 0;
+  uint64_t forgotten_max_ts_ = 0;
 };
 
 struct Slot {
@@ -403,7 +546,7 @@ struct Pending {
 
 struct Sorter::Impl {
   explicit Impl(const SortOptions& o)
-      : opts(o), frees_traced(o.frees_traced), written(o.remember_closed) {
+      : opts(o), written(o.remember_closed) {
     while (slab_bits < 12 && (size_t{1} << slab_bits) <= opts.max_buffered) ++slab_bits;
   }
 
@@ -423,7 +566,6 @@ struct Sorter::Impl {
   std::deque<Pending> pending;  // buffered series, sorted by first event time
   uint32_t lru_head = kNone, lru_tail = kNone;
   uint64_t watermark = 0, seq = 0;
-  bool frees_traced = false;
   WrittenIds written;
 
   Series out;
@@ -526,7 +668,10 @@ struct Sorter::Impl {
     }
     series_path(out, out.path);
     out.drop_reason = {};
-    out.end = series_end(out, frees_traced, &out.drop_reason);
+    out.end = series_end(out, opts.consume, &out.drop_reason);
+    if (opts.consume == ConsumeTraced::unknown && out.end == SeriesEnd::in_flight &&
+        is_receive_symbol(out.events.back()->symbol))
+      ++stats.receive_unsure;
     ++stats.series;
     emit(out);
 
@@ -564,8 +709,9 @@ struct Sorter::Impl {
     while (!pending.empty() && states[pending.front().state].closed) write_out(pop_front());
     while ((buffered > opts.max_buffered || text_bytes > opts.max_text_bytes) &&
            !pending.empty()) {
+      bool text = text_bytes > opts.max_text_bytes;  // the one to name when both are past
       uint32_t i = pop_front();
-      if (!states[i].closed) ++stats.forced;
+      if (!states[i].closed) ++(text ? stats.forced_text : stats.forced);
       write_out(i);
       while (!pending.empty() && states[pending.front().state].closed) write_out(pop_front());
     }
@@ -574,7 +720,6 @@ struct Sorter::Impl {
   void add(const Event& e, std::string_view line) {
     ++stats.events;
     if (e.ts > watermark) watermark = e.ts;
-    if (!frees_traced && is_free_symbol(e.symbol)) frees_traced = true;
     if (!e.has_tracking) {
       uint32_t si = new_state();
       states[si].seq = seq++;
@@ -596,6 +741,10 @@ struct Sorter::Impl {
           s.continued = true;
           s.first_n = n;
           ++stats.continued;
+        } else if (forgotten(k)) {
+          s.continued = true;
+          ++stats.continued;
+          ++stats.continued_forgotten;
         }
         append(si, e, line);
         enqueue(si);
@@ -609,6 +758,13 @@ struct Sorter::Impl {
       }
     }
     pump();
+  }
+
+  // An id not remembered that is yet a continuation (see sort.h): first seen no later than
+  // an id forgotten, and more than a window before the clock.
+  bool forgotten(const Key& k) const {
+    return k.ts <= written.forgotten_max_ts() && k.ts < watermark &&
+           watermark - k.ts > opts.window_ns;
   }
 
   void finish() {

@@ -203,3 +203,39 @@ TEST(RetisFormat, BadValuesAreErrorsNamingLineAndField) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RetisFormat, SortPrintsSeriesAsRetisSortDoes) {
+  // The 26 recorded events sorted: Retis's text for each event, "n N" after the id, followers
+  // under "↳", an empty line after each series, no path line.
+  auto r = nst::nscope({"sort", "--format", "retis", kFixtures + "retis/test_events_packets.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_FALSE(has(r.out, "path:")) << r.out;
+  EXPECT_TRUE(has(r.out,
+                  "30419169061793 (6) [ping] 11330 [tp] net:net_dev_start_xmit "
+                  "#1baa83c42ba1ffff8e95c3b67c00 (skb ffff8e95d3009100) n 0\n"
+                  "  192.168.125.10 > 192.168.125.11 tos 0x0 ttl 64 id 41977 off 0 [DF] len 84 "
+                  "proto ICMP (1) type 8 code 0\n"
+                  "  ns 0x3/4026532741 if 11 (veth-ns01)\n"
+                  "  skb [csum none len 98 priority 0 users 1 dataref 1]\n"
+                  "  ct_state NEW status 0x8 icmp orig [192.168.125.10 > 192.168.125.11 type 8 code 0 "
+                  "id 29004] reply [192.168.125.11 > 192.168.125.10 type 0 code 0 id 29004] zone 0 "
+                  "mark 0\n"
+                  "  \xe2\x86\xb3 30419169082348 (6) [ping] 11330 [tp] net:netif_receive_skb "
+                  "#1baa83c42ba1ffff8e95c3b67c00 (skb ffff8e95d3009100) n 1\n"
+                  "      192.168.125.10 > 192.168.125.11 tos 0x0 ttl 64 id 41977"))
+      << r.out;
+  // Every event once.
+  size_t events = 0;
+  for (const auto& l : split_lines(r.out))
+    events += l.rfind("304", 0) == 0 || l.rfind("  \xe2\x86\xb3 304", 0) == 0;
+  EXPECT_EQ(events, 26u);
+  // The text format is for the text: -o writes nscope's series.
+  auto bad = nst::nscope({"sort", "--format", "retis", "-o", "/dev/null",
+                          kFixtures + "retis/test_events_packets.json"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+  EXPECT_TRUE(has(bad.err, "--format")) << bad.err;
+}
+
+}  // namespace

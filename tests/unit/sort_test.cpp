@@ -139,7 +139,7 @@ TEST(Sort, PathCollapsesHopsAndNamesNamespaces) {
   for (auto& e : evs) one.events.push_back(&e);
   one.tracked = true;
   series_path(one, one.path);
-  one.end = series_end(one, true, &one.drop_reason);
+  one.end = series_end(one, ConsumeTraced::yes, &one.drop_reason);
   std::string text;
   format_series_text(one, {}, names(), text);
   EXPECT_NE(text.find("\n  path: ns web-1 (eth0) -> host (veth-web1, veth-db1) -> ns 4026532999 "
@@ -150,43 +150,46 @@ TEST(Sort, PathCollapsesHopsAndNamesNamespaces) {
 
 TEST(Sort, WhereASeriesEnds) {
   Builder b;
-  auto end_of = [&](std::vector<Event> evs, bool frees, bool tracked = true) {
+  constexpr auto yes = ConsumeTraced::yes, no = ConsumeTraced::no, unknown = ConsumeTraced::unknown;
+  auto end_of = [&](std::vector<Event> evs, ConsumeTraced consume, bool tracked = true) {
     Series s;
     s.tracked = tracked;
     for (auto& e : evs) s.events.push_back(&e);
     std::string_view reason;
-    SeriesEnd end = series_end(s, frees, &reason);
+    SeriesEnd end = series_end(s, consume, &reason);
     return std::make_pair(end, std::string(reason));
   };
   using P = std::pair<SeriesEnd, std::string>;
-  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0"), b.drop(2, 1, kA, "NO_SOCKET")}, true),
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0"), b.drop(2, 1, kA, "NO_SOCKET")}, yes),
             P(SeriesEnd::dropped, "NO_SOCKET"));
-  EXPECT_EQ(end_of({b.drop(2, 1, kA, nullptr)}, true), P(SeriesEnd::dropped, ""));
-  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0", "skb:consume_skb")}, true),
+  EXPECT_EQ(end_of({b.drop(2, 1, kA, nullptr)}, yes), P(SeriesEnd::dropped, ""));
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0", "skb:consume_skb")}, yes),
             P(SeriesEnd::delivered, ""));
-  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0", "consume_skb")}, true), P(SeriesEnd::delivered, ""));
-  // netif_receive_skb is the end when the file traces no frees...
-  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0")}, false), P(SeriesEnd::delivered, ""));
-  // ...but a packet whose free was traced elsewhere and not seen here is still on its way.
-  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0")}, true), P(SeriesEnd::in_flight, ""));
-  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0", "net:net_dev_start_xmit")}, false),
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0", "consume_skb")}, yes), P(SeriesEnd::delivered, ""));
+  // netif_receive_skb is the end when the file does not trace consume_skb...
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0")}, no), P(SeriesEnd::delivered, ""));
+  // ...but a packet whose consume was traced and not seen here is still on its way, and so
+  // is one in a file that does not say.
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0")}, yes), P(SeriesEnd::in_flight, ""));
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0")}, unknown), P(SeriesEnd::in_flight, ""));
+  EXPECT_EQ(end_of({b.ev(1, 1, kA, 2, "eth0", "net:net_dev_start_xmit")}, no),
             P(SeriesEnd::in_flight, ""));
-  EXPECT_EQ(end_of({b.ev(1, 0, kA, 2, "eth0", "net:net_dev_start_xmit")}, false, false),
+  EXPECT_EQ(end_of({b.ev(1, 0, kA, 2, "eth0", "net:net_dev_start_xmit")}, no, false),
             P(SeriesEnd::unknown, ""));
-  EXPECT_EQ(end_of({b.drop(1, 0, kA, "NO_SOCKET")}, false, false),
+  EXPECT_EQ(end_of({b.drop(1, 0, kA, "NO_SOCKET")}, no, false),
             P(SeriesEnd::dropped, "NO_SOCKET"));
 }
 
-TEST(Sort, FreesTracedFromTheStartupLineDecideTheFirstSeriesToo) {
+TEST(Sort, TheFilesProbesDecideEverySeriesAlike) {
   // A packet received, then quiet past the window: its series is written before the file's
-  // first free event. Whether it was delivered or is still on its way depends on whether
-  // frees were traced, which only the startup line's probes tell at that point.
+  // first free event. Its end, like the second packet's after the free, is the file's rule,
+  // not learned from the events read so far.
   Builder b;
-  auto run = [&](bool known) {
+  auto run = [&](ConsumeTraced consume, uint64_t* unsure) {
     Collect c;
     SortOptions o;
     o.window_ns = 1000;
-    o.frees_traced = known;
+    o.consume = consume;
     Sorter s(o, c.emit());
     s.add(b.ev(100, 1, kA, 2, "eth0", "net:net_dev_start_xmit"));
     s.add(b.ev(200, 1, kC, 2, "eth0"));
@@ -195,17 +198,22 @@ TEST(Sort, FreesTracedFromTheStartupLineDecideTheFirstSeriesToo) {
     s.add(b.ev(2100, 2, kA, 2, "eth0", "net:net_dev_start_xmit"));
     s.add(b.ev(2200, 2, kC, 2, "eth0"));
     s.add(b.drop(2300, 3, kC, "NO_SOCKET"));
-    s.add(b.ev(2400, 4, kA, 2, "eth0"));
+    s.add(b.ev(2400, 4, kA, 2, "eth0", "skb:consume_skb"));
     s.finish();
+    *unsure = s.stats().receive_unsure;
     std::vector<SeriesEnd> ends;
     for (const auto& o2 : c.series)
       if (o2.tracked && o2.ts.size() == 2) ends.push_back(o2.end);
     return ends;
   };
-  // Learned from the events: packet 1 reads delivered, packet 2 (after the free) in flight.
-  EXPECT_EQ(run(false), (std::vector<SeriesEnd>{SeriesEnd::delivered, SeriesEnd::in_flight}));
-  // Known up front: both are on their way.
-  EXPECT_EQ(run(true), (std::vector<SeriesEnd>{SeriesEnd::in_flight, SeriesEnd::in_flight}));
+  uint64_t unsure = 0;
+  using V = std::vector<SeriesEnd>;
+  EXPECT_EQ(run(ConsumeTraced::no, &unsure), (V{SeriesEnd::delivered, SeriesEnd::delivered}));
+  EXPECT_EQ(unsure, 0u);
+  EXPECT_EQ(run(ConsumeTraced::yes, &unsure), (V{SeriesEnd::in_flight, SeriesEnd::in_flight}));
+  EXPECT_EQ(unsure, 0u);
+  EXPECT_EQ(run(ConsumeTraced::unknown, &unsure), (V{SeriesEnd::in_flight, SeriesEnd::in_flight}));
+  EXPECT_EQ(unsure, 2u);
 }
 
 TEST(Sort, QuietLongerThanTheWindowSplitsTheSeries) {
