@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,13 +21,23 @@
 
 namespace nscope::cli {
 
+// The CPUs this process may run on (taskset, cgroup cpusets).
+inline int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return CPU_COUNT(&set);
+}
+
 // Opens an event file for reading; warnings go to stderr as "nscope: FILE:LINE: ...".
 inline std::unique_ptr<EventFileReader> open_event_file(const std::string& path, bool skip_bad,
                                                        bool keep_text = false) {
   ReadOptions ro;
   ro.skip_bad = skip_bad;
   ro.keep_text = keep_text;
-  ro.background = true;  // parse on one core while the command formats on another
+  // Parse on other cores while the command formats on this one; with one core to run on,
+  // threads would only take turns: everything stays on this thread then.
+  ro.background = usable_cpus() > 1;
   ro.warn = [](const std::string& w) { std::cerr << "nscope: " << w << '\n'; };
   auto r = EventFileReader::open(path, std::move(ro));
   if (!r) throw std::runtime_error(r.error().message);

@@ -66,6 +66,14 @@ struct NftInfo {
   int64_t table_handle = 0, chain_handle = 0, rule_handle = 0;
 };
 
+// A datapath flow: its id, pointers, and what ovs-vswitchd says of it (ovs flow_lookup,
+// ovs-detrace).
+struct OvsFlow {
+  std::array<uint32_t, 4> ufid{};
+  uint64_t flow = 0, sf_acts = 0;
+  std::string_view dpflow, ofpflows;  // interned; ofpflows one a line
+};
+
 // ovs: one of the Open vSwitch datapath or ovs-vswitchd events Retis records.
 enum class OvsKind : uint8_t {
   none, upcall, upcall_enqueue, upcall_return, recv_upcall, flow_operation, action_execute,
@@ -93,11 +101,9 @@ struct OvsInfo {
   bool has_nat = false, has_min_port = false, has_max_port = false;
   std::string_view nat_dir, nat_min_addr, nat_max_addr;
   uint16_t nat_min_port = 0, nat_max_port = 0;
-  // flow_lookup (and ovs-detrace)
-  uint64_t flow = 0, sf_acts = 0;
-  std::array<uint32_t, 4> ufid{};
+  // flow_lookup
+  OvsFlow lookup;
   uint32_t n_mask_hit = 0, n_cache_hit = 0;
-  std::string_view dpflow, ofpflows;        // ofpflows: one a line
 };
 
 // userspace: a USDT probe in a program.
@@ -134,15 +140,12 @@ struct Event {
   bool has_meta_len = false;       // skb.meta carried len and data_len
   SkbMeta meta;
   SkbDataRef data_ref;
-  SkbGso gso;
-  SkbVlanAccel vlan_accel;
   // packet: the first bytes, from the link header when l2_len > 0, else from the L3 header
   bool has_packet = false;
   uint16_t caplen = 0;
   uint8_t l2_len = 0;
   uint32_t wire_len = 0;           // the packet's length from data[0] on (packet.len); 0: unknown
   uint32_t cpu = 0;
-  std::array<uint8_t, kMaxPacket> data{};
   // skb-tracking: one id per packet from first sight to free, (timestamp, orig_head)
   bool has_tracking = false;
   uint64_t track_ts = 0;       // when the packet was first seen
@@ -155,21 +158,43 @@ struct Event {
   std::string_view drop_reason;  // "NO_SOCKET"; interned
   std::string_view drop_subsys;  // "OPENVSWITCH"; empty for the core's reasons
   // ct
-  bool has_ct = false, has_ct_parent = false;
+  bool has_ct = false;
   CtState ct_state = CtState::none;
-  CtConn ct, ct_parent;
-  // The other sections Retis writes.
+  CtConn ct;
+  // A section of the tail (after data[]) is set. The tail holds what few events carry, and
+  // stays all zero otherwise: resetting and copying an event skip it unless this is set.
+  // Whatever fills a tail section sets it.
+  bool has_rare = false;
+  std::array<uint8_t, kMaxPacket> data{};
+
+  // ---- the tail ----
+  bool has_ct_parent = false;
+  CtConn ct_parent;
+  SkbGso gso;
+  SkbVlanAccel vlan_accel;
   NftInfo nft;
   OvsInfo ovs;
   bool has_ovs_detrace = false;
-  OvsInfo ovs_detrace;  // ufid, flow, sf_acts, dpflow, ofpflows
+  OvsFlow ovs_detrace;
   UserProbe user;
 
   // The tracking id as printed: "#<timestamp hex><orig_head hex>".
   bool same_packet(const Event& o) const {
     return has_tracking && o.has_tracking && track_ts == o.track_ts && orig_head == o.orig_head;
   }
+  // Whether a tail section is set (what has_rare must say).
+  bool any_rare() const {
+    return has_ct_parent || gso.has || vlan_accel.has || nft.has || ovs.kind != OvsKind::none ||
+           has_ovs_detrace || user.has;
+  }
 };
+
+// Copies what an event holds: the head, the captured bytes of data[] (the rest is never read)
+// and the tail when either side has one. For buffers of events, where most of data[] and the
+// tail are cache lines not worth touching.
+void copy_event(Event& dst, const Event& src);
+// dst = Event{}, by the same rule.
+void reset_event(Event& e);
 
 inline std::string_view fixed_str(const std::array<char, 16>& a) {
   size_t n = 0;

@@ -504,16 +504,6 @@ struct CtFields {
   CtLevel c, b, p;  // the section itself (Retis 1.5+, nscope), a "base" object, the parent
 };
 
-// e = Event{}, but for data[]: only its first caplen bytes are ever read, and leaving the
-// rest spares a third of the event's cache lines (all of Event's defaults are zero bits).
-void reset(Event& e) {
-  static_assert(std::is_trivially_copyable_v<Event> && std::is_standard_layout_v<Event>);
-  constexpr size_t head = offsetof(Event, data);
-  constexpr size_t tail = head + sizeof(Event::data);
-  auto* d = reinterpret_cast<char*>(&e);
-  std::memset(d, 0, head);
-  std::memset(d + tail, 0, sizeof(Event) - tail);
-}
 
 // Every field of one event line, as found.
 struct Fields {
@@ -833,7 +823,7 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
     return false;
 
   // Applied in parse_event_line's order. Strings point into the line: copy them out now.
-  reset(e);
+  reset_event(e);  // data[] past caplen is never read: left as it is
   e.ts = f.ts.v;
   if (f.smp_id.set) e.cpu = static_cast<uint32_t>(f.smp_id.v);
   if (f.task) {

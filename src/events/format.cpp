@@ -364,7 +364,7 @@ class Cursor {
     ch(']');
   }
   // A flow's ufid, pointers and text (ovs flow_lookup, ovs-detrace), no braces.
-  void flow(const OvsInfo& v) {
+  void flow(const OvsFlow& v) {
     lit("\"ufid\":[");
     for (size_t i = 0; i < 4; ++i) {
       if (i) ch(',');
@@ -476,7 +476,7 @@ class Cursor {
         break;
       case OvsKind::flow_lookup:
         lit("\"flow_lookup\",");
-        flow(v);
+        flow(v.lookup);
         lit(",\"n_mask_hit\":");
         num(v.n_mask_hit);
         lit(",\"n_cache_hit\":");
@@ -558,7 +558,7 @@ size_t event_json_bound(const Event& e) {
                      e.user.path.size() + e.nft.table.size() + e.nft.chain.size() +
                      e.nft.verdict.size() + e.nft.verdict_chain.size() + e.ovs.action.size() +
                      e.ovs.nat_dir.size() + e.ovs.nat_min_addr.size() + e.ovs.nat_max_addr.size() +
-                     e.ovs.dpflow.size() + 2 * e.ovs.ofpflows.size() + e.ovs_detrace.dpflow.size() +
+                     e.ovs.lookup.dpflow.size() + 2 * e.ovs.lookup.ofpflows.size() + e.ovs_detrace.dpflow.size() +
                      2 * e.ovs_detrace.ofpflows.size() +
                      e.probe_type.size() + e.symbol.size() + e.drop_reason.size() +
                      e.comm.size() + e.ifname.size() + 2 * e.stack_trace.size()) +

@@ -405,14 +405,14 @@ void parse_ovs(Obj& o, OvsInfo& v, SymbolTable& symbols) {
     }
   } else if (t == "flow_lookup") {
     v.kind = OvsKind::flow_lookup;
-    must(o.u("flow", v.flow), o, "flow");
-    must(o.u("sf_acts", v.sf_acts), o, "sf_acts");
+    must(o.u("flow", v.lookup.flow), o, "flow");
+    must(o.u("sf_acts", v.lookup.sf_acts), o, "sf_acts");
     must(o.has("ufid"), o, "ufid");
-    v.ufid = parse_ufid(o, "ufid");
+    v.lookup.ufid = parse_ufid(o, "ufid");
     must(o.u("n_mask_hit", v.n_mask_hit), o, "n_mask_hit");
     must(o.u("n_cache_hit", v.n_cache_hit), o, "n_cache_hit");
-    o.s("dpflow", v.dpflow);
-    v.ofpflows = joined_strings(o, "ofpflows", symbols);
+    o.s("dpflow", v.lookup.dpflow);
+    v.lookup.ofpflows = joined_strings(o, "ofpflows", symbols);
   } else {
     fault(o.at("event_type"),
           "one of upcall, upcall_enqueue, upcall_return, recv_upcall, flow_operation, "
@@ -721,6 +721,7 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
   top.ignore("startup");
   top.ignore("stats");
   top.finish();
+  e.has_rare = e.any_rare();
 }
 
 }  // namespace

@@ -594,17 +594,17 @@ void ovs_text(const OvsInfo& v, Lines& w) {
       break;
     }
     case OvsKind::flow_lookup:
-      if (!v.flow) {
+      if (!v.lookup.flow) {
         put(out, "flow miss mask {} cache {}", v.n_mask_hit, v.n_cache_hit);
         break;
       }
-      put(out, "flow hit ufid {} mask {} cache {} flow {:x} sf_acts {:x}", ufid_text(v.ufid),
-          v.n_mask_hit, v.n_cache_hit, v.flow, v.sf_acts);
-      if (!v.dpflow.empty()) put(out, "\nodpflow {}", v.dpflow);
-      if (!v.ofpflows.empty()) {
+      put(out, "flow hit ufid {} mask {} cache {} flow {:x} sf_acts {:x}", ufid_text(v.lookup.ufid),
+          v.n_mask_hit, v.n_cache_hit, v.lookup.flow, v.lookup.sf_acts);
+      if (!v.lookup.dpflow.empty()) put(out, "\nodpflow {}", v.lookup.dpflow);
+      if (!v.lookup.ofpflows.empty()) {
         out += "\nopenflow\n";
         w.write(2, out);
-        w.write(6, v.ofpflows);
+        w.write(6, v.lookup.ofpflows);
         return;
       }
       break;
@@ -638,7 +638,7 @@ void extra_sections(const Event& e, bool print_ll, Lines& w) {
     ovs_text(e.ovs, w);
   }
   if (e.has_ovs_detrace) {
-    const OvsInfo& d = e.ovs_detrace;
+    const OvsFlow& d = e.ovs_detrace;
     w.write(2, "\n");
     w.write(2, fmt::format("ufid:{} {}\nopenflow:", ufid_text(d.ufid), d.dpflow));
     w.write(6, d.ofpflows);
@@ -659,6 +659,7 @@ void extra_sections(const Event& e, bool print_ll, Lines& w) {
 
 void format_sections_text(const Event& e, bool print_ll, std::string& out,
                           std::string_view indent) {
+  if (!e.has_rare && !e.meta.has && !e.data_ref.has) return;  // most events: nothing to add
   std::string text;
   Lines w(text, 0, false);
   extra_sections(e, print_ll, w);

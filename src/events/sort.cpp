@@ -510,19 +510,6 @@ struct Slot {
   std::string line;  // keeps its capacity when the slot is reused
 };
 
-// Copies an event but only the captured bytes of its packet: most of data[] is unused, and
-// the buffer is far larger than the caches, so every line not touched is a line not fetched.
-// Bytes past caplen are never read.
-void copy_event(Event& dst, const Event& src) {
-  static_assert(std::is_trivially_copyable_v<Event> && std::is_standard_layout_v<Event>);
-  constexpr size_t head = offsetof(Event, data);
-  constexpr size_t tail = head + sizeof(Event::data);
-  auto* d = reinterpret_cast<char*>(&dst);
-  const auto* s = reinterpret_cast<const char*>(&src);
-  std::memcpy(d, s, head);
-  std::memcpy(d + head, s + head, std::min<size_t>(src.caplen, sizeof(Event::data)));
-  std::memcpy(d + tail, s + tail, sizeof(Event) - tail);
-}
 
 struct State {
   Key key;
