@@ -891,7 +891,7 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
     if (c.state.set && !ct_state_of(c.state.v, e.ct_state)) return false;
     if (!apply_conn(c.base ? c.b : c.c, e.ct, *st_)) return false;
     if (c.parent) {
-      e.has_ct_parent = true;
+      e.has_ct_parent = e.has_rare = true;  // the tail's only section this parser fills
       if (!apply_conn(c.p, e.ct_parent, *st_)) return false;
     }
   }
