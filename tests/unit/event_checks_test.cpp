@@ -129,6 +129,13 @@ Verdict parse_both(const std::string& line) {
   auto full = parse_event_line(line, syms, a, nullptr);
   auto fast = parse_event_line_fast(line, syms, b, nullptr);
   EXPECT_EQ(full.ok(), fast.ok()) << line;
+  // The tail's flag tells the truth, whichever parser filled the event.
+  if (full.ok()) {
+    EXPECT_EQ(a.has_rare, a.any_rare()) << line;
+  }
+  if (fast.ok()) {
+    EXPECT_EQ(b.has_rare, b.any_rare()) << line;
+  }
   if (!full.ok() && !fast.ok()) {
     EXPECT_EQ(full.error().message, fast.error().message);
   }
@@ -284,6 +291,7 @@ TEST(EventChecks, EveryRetisSectionSurvivesOurJson) {
       if (*kind == LineKind::event) series = {e};
       else if (*kind != LineKind::series) continue;
       for (const Event& in : series) {
+        EXPECT_EQ(in.has_rare, in.any_rare());
         std::string json_line;
         format_event_json(in, json_line);
         Event back;
