@@ -349,6 +349,12 @@ class Cursor {
     ch('"');
   }
   void b64(const uint8_t* d, size_t n) { p_ = base64_raw(d, n, p_); }
+  // A key (with its separator and colon, as written) and a number.
+  template <size_t N, class T>
+  void kv(const char (&key)[N], T v) {
+    lit(key);
+    num(v);
+  }
   void boolean(bool b) {
     if (b) lit("true");
     else lit("false");
@@ -370,10 +376,8 @@ class Cursor {
       if (i) ch(',');
       num(v.ufid[i]);
     }
-    lit("],\"flow\":");
-    num(v.flow);
-    lit(",\"sf_acts\":");
-    num(v.sf_acts);
+    kv("],\"flow\":", v.flow);
+    kv(",\"sf_acts\":", v.sf_acts);
     lit(",\"dpflow\":");
     str(v.dpflow);
     lit(",\"ofpflows\":");
@@ -385,66 +389,43 @@ class Cursor {
     switch (v.kind) {
       case OvsKind::none: break;
       case OvsKind::upcall:
-        lit("\"upcall\",\"cmd\":");
-        num(v.cmd);
-        lit(",\"port\":");
-        num(v.port);
-        lit(",\"cpu\":");
-        num(v.cpu);
+        kv("\"upcall\",\"cmd\":", v.cmd);
+        kv(",\"port\":", v.port);
+        kv(",\"cpu\":", v.cpu);
         break;
       case OvsKind::upcall_enqueue:
-        lit("\"upcall_enqueue\",\"ret\":");
-        num(v.ret);
-        lit(",\"cmd\":");
-        num(v.cmd);
-        lit(",\"port\":");
-        num(v.port);
-        lit(",\"upcall_ts\":");
-        num(v.upcall_ts);
-        lit(",\"upcall_cpu\":");
-        num(v.upcall_cpu);
-        lit(",\"queue_id\":");
-        num(v.queue_id);
+        kv("\"upcall_enqueue\",\"ret\":", v.ret);
+        kv(",\"cmd\":", v.cmd);
+        kv(",\"port\":", v.port);
+        kv(",\"upcall_ts\":", v.upcall_ts);
+        kv(",\"upcall_cpu\":", v.upcall_cpu);
+        kv(",\"queue_id\":", v.queue_id);
         break;
       case OvsKind::upcall_return:
-        lit("\"upcall_return\",\"upcall_ts\":");
-        num(v.upcall_ts);
-        lit(",\"upcall_cpu\":");
-        num(v.upcall_cpu);
-        lit(",\"ret\":");
-        num(v.ret);
+        kv("\"upcall_return\",\"upcall_ts\":", v.upcall_ts);
+        kv(",\"upcall_cpu\":", v.upcall_cpu);
+        kv(",\"ret\":", v.ret);
         break;
       case OvsKind::recv_upcall:
-        lit("\"recv_upcall\",\"type\":");
-        num(v.recv_type);
-        lit(",\"pkt_size\":");
-        num(v.pkt_size);
-        lit(",\"key_size\":");
-        num(v.key_size);
-        lit(",\"queue_id\":");
-        num(v.queue_id);
-        lit(",\"batch_ts\":");
-        num(v.batch_ts);
-        lit(",\"batch_idx\":");
-        num(v.batch_idx);
+        kv("\"recv_upcall\",\"type\":", v.recv_type);
+        kv(",\"pkt_size\":", v.pkt_size);
+        kv(",\"key_size\":", v.key_size);
+        kv(",\"queue_id\":", v.queue_id);
+        kv(",\"batch_ts\":", v.batch_ts);
+        kv(",\"batch_idx\":", v.batch_idx);
         break;
       case OvsKind::flow_operation:
         lit("\"flow_operation\",\"op_type\":");
         if (v.op_type) lit("\"put\"");
         else lit("\"exec\"");
-        lit(",\"queue_id\":");
-        num(v.queue_id);
-        lit(",\"batch_ts\":");
-        num(v.batch_ts);
-        lit(",\"batch_idx\":");
-        num(v.batch_idx);
+        kv(",\"queue_id\":", v.queue_id);
+        kv(",\"batch_ts\":", v.batch_ts);
+        kv(",\"batch_idx\":", v.batch_idx);
         break;
       case OvsKind::action_execute:
-        lit("\"action_execute\",\"recirc_id\":");
-        num(v.recirc_id);
+        kv("\"action_execute\",\"recirc_id\":", v.recirc_id);
         if (v.has_queue_id) {
-          lit(",\"queue_id\":");
-          num(v.queue_id);
+          kv(",\"queue_id\":", v.queue_id);
         }
         if (!v.action.empty()) {
           lit(",\"action\":");
@@ -454,10 +435,8 @@ class Cursor {
           else if (v.action == "drop") lit(",\"reason\":");
           if (v.action == "output" || v.action == "recirc" || v.action == "drop") num(v.action_arg);
           if (v.action == "ct") {
-            lit(",\"flags\":");
-            num(v.ct_flags);
-            lit(",\"zone_id\":");
-            num(v.ct_zone);
+            kv(",\"flags\":", v.ct_flags);
+            kv(",\"zone_id\":", v.ct_zone);
             if (v.has_nat) {
               lit(",\"nat\":{");
               bool first = true;
@@ -477,19 +456,15 @@ class Cursor {
       case OvsKind::flow_lookup:
         lit("\"flow_lookup\",");
         flow(v.lookup);
-        lit(",\"n_mask_hit\":");
-        num(v.n_mask_hit);
-        lit(",\"n_cache_hit\":");
-        num(v.n_cache_hit);
+        kv(",\"n_mask_hit\":", v.n_mask_hit);
+        kv(",\"n_cache_hit\":", v.n_cache_hit);
         break;
     }
   }
   // A connection's members (no braces), as parse_event_line reads them back.
   void conn(const CtConn& c) {
-    lit("\"status\":");
-    num(c.status);
-    lit(",\"zone_id\":");
-    num(c.zone);
+    kv("\"status\":", c.status);
+    kv(",\"zone_id\":", c.zone);
     switch (c.zone_dir) {
       case CtZoneDir::original: lit(",\"zone_dir\":\"Original\""); break;
       case CtZoneDir::reply: lit(",\"zone_dir\":\"Reply\""); break;
@@ -497,14 +472,11 @@ class Cursor {
       case CtZoneDir::none: lit(",\"zone_dir\":\"None\""); break;
     }
     if (c.has_mark) {
-      lit(",\"mark\":");
-      num(c.mark);
+      kv(",\"mark\":", c.mark);
     }
     if (c.has_labels) {
-      lit(",\"labels\":{\"hi\":");
-      num(c.labels_hi);
-      lit(",\"lo\":");
-      num(c.labels_lo);
+      kv(",\"labels\":{\"hi\":", c.labels_hi);
+      kv(",\"lo\":", c.labels_lo);
       ch('}');
     }
     if (!c.proto_state.empty()) {
@@ -518,17 +490,12 @@ class Cursor {
       addr(t, t.src);
       lit("\",\"dst\":\"");
       addr(t, t.dst);
-      lit("\",\"version\":");
-      num(t.family == 6 ? 6 : 4);
-      lit(",\"proto\":");
-      num(t.proto);
-      lit(",\"sport\":");
-      num(t.sport);
-      lit(",\"dport\":");
-      num(t.dport);
+      kv("\",\"version\":", t.family == 6 ? 6 : 4);
+      kv(",\"proto\":", t.proto);
+      kv(",\"sport\":", t.sport);
+      kv(",\"dport\":", t.dport);
       if (t.proto == 132) {
-        lit(",\"vtag\":");
-        num(t.vtag);
+        kv(",\"vtag\":", t.vtag);
       }
       ch('}');
     }
@@ -567,15 +534,11 @@ size_t event_json_bound(const Event& e) {
 
 char* format_event_json(const Event& e, char* at) {
   Cursor o(at);
-  o.lit("{\"common\":{\"timestamp\":");
-  o.num(e.ts);
-  o.lit(",\"smp_id\":");
-  o.num(e.cpu);
+  o.kv("{\"common\":{\"timestamp\":", e.ts);
+  o.kv(",\"smp_id\":", e.cpu);
   if (e.has_task) {
-    o.lit(",\"task\":{\"pid\":");
-    o.num(e.pid);
-    o.lit(",\"tgid\":");
-    o.num(e.tgid);
+    o.kv(",\"task\":{\"pid\":", e.pid);
+    o.kv(",\"tgid\":", e.tgid);
     o.lit(",\"comm\":");
     o.str(fixed_str(e.comm));
     o.ch('}');
@@ -595,8 +558,7 @@ char* format_event_json(const Event& e, char* at) {
   }
   o.ch('}');
   if (e.has_netns) {
-    o.lit(",\"netns\":{\"inum\":");
-    o.num(e.netns_inum);
+    o.kv(",\"netns\":{\"inum\":", e.netns_inum);
     if (e.netns_cookie) {
       o.lit(",\"cookie\":");
       o.u64(e.netns_cookie);
@@ -606,40 +568,27 @@ char* format_event_json(const Event& e, char* at) {
   if (e.has_dev) {
     o.lit(",\"dev\":{\"name\":");
     o.str(fixed_str(e.ifname));
-    o.lit(",\"ifindex\":");
-    o.num(e.ifindex);
+    o.kv(",\"ifindex\":", e.ifindex);
     if (e.rx_ifindex) {
-      o.lit(",\"rx_ifindex\":");
-      o.num(e.rx_ifindex);
+      o.kv(",\"rx_ifindex\":", e.rx_ifindex);
     }
     o.ch('}');
   }
   if (e.has_skb) {
     o.lit(",\"skb\":{\"addr\":\"");
     o.hex(e.skb_addr);
-    o.lit("\",\"len\":");
-    o.num(e.len);
-    o.lit(",\"data_len\":");
-    o.num(e.data_len);
-    o.lit(",\"mark\":");
-    o.num(e.mark);
-    o.lit(",\"protocol\":");
-    o.num(e.protocol);
+    o.kv("\",\"len\":", e.len);
+    o.kv(",\"data_len\":", e.data_len);
+    o.kv(",\"mark\":", e.mark);
+    o.kv(",\"protocol\":", e.protocol);
     if (e.meta.has) {
-      o.lit(",\"meta\":{\"len\":");
-      o.num(e.len);
-      o.lit(",\"data_len\":");
-      o.num(e.data_len);
-      o.lit(",\"hash\":");
-      o.num(e.meta.hash);
-      o.lit(",\"ip_summed\":");
-      o.num(e.meta.ip_summed);
-      o.lit(",\"csum\":");
-      o.num(e.meta.csum);
-      o.lit(",\"csum_level\":");
-      o.num(e.meta.csum_level);
-      o.lit(",\"priority\":");
-      o.num(e.meta.priority);
+      o.kv(",\"meta\":{\"len\":", e.len);
+      o.kv(",\"data_len\":", e.data_len);
+      o.kv(",\"hash\":", e.meta.hash);
+      o.kv(",\"ip_summed\":", e.meta.ip_summed);
+      o.kv(",\"csum\":", e.meta.csum);
+      o.kv(",\"csum_level\":", e.meta.csum_level);
+      o.kv(",\"priority\":", e.meta.priority);
       o.ch('}');
     }
     if (e.data_ref.has) {
@@ -647,49 +596,34 @@ char* format_event_json(const Event& e, char* at) {
       o.boolean(e.data_ref.nohdr);
       o.lit(",\"cloned\":");
       o.boolean(e.data_ref.cloned);
-      o.lit(",\"fclone\":");
-      o.num(e.data_ref.fclone);
-      o.lit(",\"users\":");
-      o.num(e.data_ref.users);
-      o.lit(",\"dataref\":");
-      o.num(e.data_ref.dataref);
+      o.kv(",\"fclone\":", e.data_ref.fclone);
+      o.kv(",\"users\":", e.data_ref.users);
+      o.kv(",\"dataref\":", e.data_ref.dataref);
       o.ch('}');
     }
     if (e.gso.has) {
-      o.lit(",\"gso\":{\"flags\":");
-      o.num(e.gso.flags);
-      o.lit(",\"frags\":");
-      o.num(e.gso.frags);
-      o.lit(",\"size\":");
-      o.num(e.gso.size);
-      o.lit(",\"segs\":");
-      o.num(e.gso.segs);
-      o.lit(",\"type\":");
-      o.num(e.gso.type);
+      o.kv(",\"gso\":{\"flags\":", e.gso.flags);
+      o.kv(",\"frags\":", e.gso.frags);
+      o.kv(",\"size\":", e.gso.size);
+      o.kv(",\"segs\":", e.gso.segs);
+      o.kv(",\"type\":", e.gso.type);
       o.ch('}');
     }
     if (e.vlan_accel.has) {
-      o.lit(",\"vlan_accel\":{\"proto\":");
-      o.num(e.vlan_accel.proto);
-      o.lit(",\"pcp\":");
-      o.num(e.vlan_accel.pcp);
+      o.kv(",\"vlan_accel\":{\"proto\":", e.vlan_accel.proto);
+      o.kv(",\"pcp\":", e.vlan_accel.pcp);
       o.lit(",\"dei\":");
       o.boolean(e.vlan_accel.dei);
-      o.lit(",\"vid\":");
-      o.num(e.vlan_accel.vid);
+      o.kv(",\"vid\":", e.vlan_accel.vid);
       o.ch('}');
     }
     o.ch('}');
   }
   if (e.has_series_idx) {  // an event of a sorted file: its place in the series
-    o.lit(",\"tracking\":{\"skb\":{\"orig_head\":");
-    o.num(e.orig_head);
-    o.lit(",\"timestamp\":");
-    o.num(e.track_ts);
-    o.lit(",\"skb\":");
-    o.num(e.skb_addr);
-    o.lit("},\"idx\":");
-    o.num(e.series_idx);
+    o.kv(",\"tracking\":{\"skb\":{\"orig_head\":", e.orig_head);
+    o.kv(",\"timestamp\":", e.track_ts);
+    o.kv(",\"skb\":", e.skb_addr);
+    o.kv("},\"idx\":", e.series_idx);
     o.ch('}');
   }
   if (e.user.has) {
@@ -697,14 +631,11 @@ char* format_event_json(const Event& e, char* at) {
     o.str(e.user.probe_type);
     o.lit(",\"symbol\":");
     o.str(e.user.symbol);
-    o.lit(",\"ip\":");
-    o.num(e.user.ip);
+    o.kv(",\"ip\":", e.user.ip);
     o.lit(",\"path\":");
     o.str(e.user.path);
-    o.lit(",\"pid\":");
-    o.num(e.user.pid);
-    o.lit(",\"tid\":");
-    o.num(e.user.tid);
+    o.kv(",\"pid\":", e.user.pid);
+    o.kv(",\"tid\":", e.user.tid);
     o.ch('}');
   }
   if (e.nft.has) {
@@ -719,13 +650,10 @@ char* format_event_json(const Event& e, char* at) {
       o.lit(",\"verdict_chain_name\":");
       o.str(n.verdict_chain);
     }
-    o.lit(",\"table_handle\":");
-    o.num(n.table_handle);
-    o.lit(",\"chain_handle\":");
-    o.num(n.chain_handle);
+    o.kv(",\"table_handle\":", n.table_handle);
+    o.kv(",\"chain_handle\":", n.chain_handle);
     if (n.has_rule) {
-      o.lit(",\"rule_handle\":");
-      o.num(n.rule_handle);
+      o.kv(",\"rule_handle\":", n.rule_handle);
     }
     o.lit(",\"policy\":");
     o.boolean(n.policy);
@@ -772,10 +700,8 @@ char* format_event_json(const Event& e, char* at) {
     o.ch('}');
   }
   if (e.has_packet) {
-    o.lit(",\"packet\":{\"len\":");
-    o.num(e.wire_len ? e.wire_len : e.len);
-    o.lit(",\"capture_len\":");
-    o.num(e.caplen);
+    o.kv(",\"packet\":{\"len\":", e.wire_len ? e.wire_len : e.len);
+    o.kv(",\"capture_len\":", e.caplen);
     o.lit(",\"data\":\"");
     o.b64(e.data.data(), e.caplen);
     o.lit("\"}");

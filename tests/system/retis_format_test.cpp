@@ -11,24 +11,10 @@ namespace {
 
 const std::string kFixtures = std::string(NSCOPE_FIXTURES) + "/";
 
-std::string read(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream f(path, std::ios::binary);
-  f << content;
-}
+using nst::write_file;
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
+using nst::split_lines;
 
 bool has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
@@ -40,7 +26,7 @@ TEST(RetisFormat, TwentySixRecordedEventsLineForLine) {
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   EXPECT_EQ(r.err, "");
   auto ours = split_lines(r.out);
-  auto theirs = split_lines(read(kFixtures + "retis/test_events_packets.txt"));
+  auto theirs = split_lines(nst::read_file(kFixtures + "retis/test_events_packets.txt"));
   ASSERT_EQ(theirs.size(), 26u * 6 - 12);  // 26 events of 4 or 5 lines, each then a blank
   ASSERT_EQ(ours.size(), theirs.size());
   for (size_t i = 0; i < theirs.size(); ++i) EXPECT_EQ(ours[i], theirs[i]) << "line " << i + 1;

@@ -21,17 +21,9 @@ using nst::json;
 constexpr uint64_t kSec = 1'000'000'000;
 constexpr uint32_t kHost = 4026531840u;
 
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream f(path, std::ios::binary);
-  f << content;
-}
+using nst::write_file;
 
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream is(s);
-  for (std::string l; std::getline(is, l);) out.push_back(l);
-  return out;
-}
+using nst::split_lines;
 
 bool exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 

@@ -263,5 +263,7 @@ std::vector<pid_t> own_children();
 int open_fd_count();
 
 std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& content);
+std::vector<std::string> split_lines(const std::string& s);
 
 }  // namespace nst
