@@ -62,7 +62,19 @@ int run_sort(const SortArgs& a) {
     }
     out.maybe_flush();
   });
-  for (; e; e = next_event(*reader)) sorter.add(*e, reader->text());
+  OvsLinker ovs;
+  Event linked;
+  for (; e; e = next_event(*reader)) {
+    // An upcalled packet's events, in the kernel and in ovs-vswitchd, are one series.
+    if (e->ovs.kind != OvsKind::none || (e->has_tracking && ovs.aliasing())) {
+      copy_event(linked, *e);
+      if (ovs.link(linked)) {
+        sorter.add(linked, reader->text());
+        continue;
+      }
+    }
+    sorter.add(*e, reader->text());
+  }
   sorter.finish();
   out.close();
 

@@ -197,6 +197,8 @@ void format_series_text(const Series& s, const TextOptions& opt, const PathNames
       Event e = *s.events[i];
       e.has_series_idx = true;
       e.series_idx = s.first_n + static_cast<uint32_t>(i);
+      // Retis shows the series' tracking: the skb its first event saw.
+      if (e.has_tracking && s.events[0]->has_tracking) e.skb_addr = s.events[0]->skb_addr;
       format_event_retis(e, r, out, i > 0);
       out += '\n';
     }
@@ -770,5 +772,49 @@ Sorter::~Sorter() = default;
 void Sorter::add(const Event& e, std::string_view line) { impl_->add(e, line); }
 void Sorter::finish() { impl_->finish(); }
 const SortStats& Sorter::stats() const { return impl_->stats; }
+
+// ---- Open vSwitch upcalls ------------------------------------------------------------------
+
+bool OvsLinker::link(Event& e) {
+  auto take = [&](const Id& id) {
+    e.has_tracking = true;
+    e.track_ts = id.ts;
+    e.orig_head = id.head;
+    return true;
+  };
+  const OvsInfo& o = e.ovs;
+  switch (o.kind) {
+    case OvsKind::upcall:
+      if (e.has_tracking) upcalls_[key(e.ts, o.cpu)] = {e.track_ts, e.orig_head};
+      break;
+    case OvsKind::upcall_return:
+      upcalls_.erase(key(o.upcall_ts, o.upcall_cpu));
+      break;
+    case OvsKind::upcall_enqueue:
+      if (auto it = upcalls_.find(key(o.upcall_ts, o.upcall_cpu)); it != upcalls_.end()) {
+        queues_[o.queue_id] = it->second;
+        return take(it->second);
+      }
+      break;
+    case OvsKind::recv_upcall:
+    case OvsKind::flow_operation:
+      if (auto it = queues_.find(o.queue_id); it != queues_.end()) return take(it->second);
+      break;
+    case OvsKind::action_execute:
+      if (!o.has_queue_id) break;
+      if (auto it = queues_.find(o.queue_id); it != queues_.end()) {
+        // The packet ovs-vswitchd sent back is a new skb: its later events are this packet's.
+        if (e.has_tracking) aliases_[key(e.track_ts, e.orig_head)] = it->second;
+        return take(it->second);
+      }
+      break;
+    default:
+      break;
+  }
+  if (!aliases_.empty() && e.has_tracking)
+    if (auto it = aliases_.find(key(e.track_ts, e.orig_head)); it != aliases_.end())
+      return take(it->second);
+  return false;
+}
 
 }  // namespace nscope

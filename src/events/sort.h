@@ -152,6 +152,28 @@ void format_series_text(const Series& s, const TextOptions& opt, const PathNames
 //            "symbol"}}
 void format_series_json(const Series& s, const PathNames& names, std::string& out);
 
+// Open vSwitch's upcalls as one packet, as `retis sort` links them: the kernel's upcall, its
+// enqueue (which gives the packet a queue_id), ovs-vswitchd's handling of it (recv_upcall,
+// flow_operation: no skb of their own) and the execution of its actions (a new skb, whose
+// later events belong to the packet too) all take the upcalled packet's tracking id. Fed the
+// events in file order, before the Sorter; an event it cannot link keeps its own id.
+class OvsLinker {
+ public:
+  // Rewrites e's tracking id when it belongs to an upcalled packet. Returns whether it did.
+  bool link(Event& e);
+  // Whether events without an ovs section may be linked (a packet came back from ovs-vswitchd).
+  bool aliasing() const { return !aliases_.empty(); }
+
+ private:
+  struct Id {
+    uint64_t ts = 0, head = 0;
+  };
+  static uint64_t key(uint64_t a, uint64_t b) { return a * 0x9e3779b97f4a7c15ull ^ b; }
+  std::unordered_map<uint64_t, Id> upcalls_;  // (upcall time, cpu) -> packet
+  std::unordered_map<uint32_t, Id> queues_;   // queue_id -> packet
+  std::unordered_map<uint64_t, Id> aliases_;  // an executed packet's own id -> the upcalled one
+};
+
 class Sorter {
  public:
   using Emit = std::function<void(const Series&)>;

@@ -225,3 +225,33 @@ TEST(RetisFormat, SortPrintsSeriesAsRetisSortDoes) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RetisFormat, SortFollowsAnUpcallThroughOvsVswitchd) {
+  // The kernel's upcall, ovs-vswitchd's handling (no skb of its own) and the packet it sent
+  // back (a new skb) are one packet, linked by the upcall's queue_id as retis sort links them.
+  auto r = nst::nscope({"sort", "--format", "retis", kFixtures + "events/retis_ovs_upcall.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  const std::string id = "#1388ffff8e95c3b67c00 (skb ffff8e95d3009100)";
+  for (const std::string& want : std::vector<std::string>{
+           "5000 (2) [swapper/2] 0 [tp] net:netif_receive_skb " + id + " n 0\n",
+           "  \xe2\x86\xb3 5150 (2) [swapper/2] 0 [kr] queue_userspace_packet " + id + " n 2\n"
+           "      upcall_enqueue (miss) (2/5100) q 77 ret 0\n",
+           "  \xe2\x86\xb3 5300 (1) [handler8] 995/985 [u] dpif_recv:recv_upcall (ovs-vswitchd) " +
+               id + " n 5\n      upcall_recv q 77 pkt_size 98\n",
+           "  \xe2\x86\xb3 5350 (1) [handler8] 995/985 [u] dpif_netlink_operate__:op_flow_put "
+           "(ovs-vswitchd) " + id + " n 6\n      flow_put q 77 ts 5290 (0)\n",
+           "  \xe2\x86\xb3 5400 (2) [swapper/2] 0 [tp] openvswitch:ovs_do_execute_action " + id +
+               " n 7\n      exec oport 4 q 77\n",
+           "  \xe2\x86\xb3 5500 (2) [swapper/2] 0 [tp] skb:consume_skb " + id + " n 9\n\n",
+       })
+    EXPECT_TRUE(has(r.out, want)) << want << "\n---\n" << r.out;
+  auto n = nst::nscope({"sort", kFixtures + "events/retis_ovs_upcall.json"});
+  ASSERT_EQ(n.exit_code, 0) << n.describe();
+  EXPECT_TRUE(has(n.err, "nscope: 11 events in 2 series")) << n.err;
+  EXPECT_TRUE(has(n.out, "  + 5500 [swapper/2] 0 [tp] skb:consume_skb #1388ffff8e95c3b67c00 "))
+      << n.out;
+}
+
+}  // namespace
