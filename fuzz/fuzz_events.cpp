@@ -104,7 +104,10 @@ void file(const uint8_t* data, size_t size) {
   so.max_buffered = 8;
   so.max_text_bytes = 4096;
   so.remember_closed = 16;
-  so.frees_traced = size % 7 == 0;
+  so.consume = size % 7 == 0   ? ConsumeTraced::yes
+               : size % 7 == 1 ? ConsumeTraced::no
+                               : ConsumeTraced::unknown;
+  topt.retis = size % 3 == 0;  // both text layouts
   Sorter sorter(so, [&](const Series& s) {
     if (s.events.empty()) std::abort();
     out.clear();

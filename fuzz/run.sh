@@ -21,7 +21,7 @@ done
 mkdir -p "$BUILD"
 case "$TARGET" in
   # The whole event model folder, as nscope_core takes it.
-  events) SRCS=(fuzz/fuzz_events.cpp src/events/*.cpp src/util/fd.cpp src/util/result.cpp)
+  events) SRCS=(fuzz/fuzz_events.cpp src/events/*.cpp src/util/fd.cpp src/util/result.cpp src/util/strings.cpp)
           HDRS=(src/events/*.h src/util/*.h) LIBS=(-lfmt -lpthread) MAXLEN=8192 ;;
   meta) SRCS=(fuzz/fuzz_meta.cpp src/filter/meta.cpp src/util/strings.cpp src/util/fd.cpp src/util/result.cpp)
         HDRS=(src/filter/*.h src/util/*.h) LIBS=(-lbpf -lfmt) MAXLEN=512 ;;

@@ -8,17 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "events/probe_form.h"
 #include "nscope.h"
 #include "util/result.h"
 
 struct btf;
 
 namespace nscope {
-
-enum class ProbeKind { tracepoint, kprobe, kretprobe, fentry, fexit };
-
-// "tracepoint", "kprobe", "kretprobe", "fentry", "fexit": the form's prefix.
-std::string_view probe_kind_name(ProbeKind k);
 
 inline nscope_probe_cfg no_probe_args() {
   nscope_probe_cfg c{};
@@ -44,24 +40,6 @@ struct ProbeSpec {
   // Whether each event must name its function from the probed address (several functions).
   bool by_address() const { return functions.size() > 1; }
 };
-
-// A probe as `collect -p` takes it, before the kernel is asked about it (so files recorded
-// elsewhere can be matched against it too): "net:netif_receive_skb", "tp:net:*",
-// "raw_tp:..." and "raw_tracepoint:..." (Retis's spelling) for tracepoints; "kprobe:ip_rcv"
-// or "k:ip_rcv", "kretprobe:ovs_dp_upcall" or "kr:...", "fentry:FUNC", "fexit:FUNC" for
-// kernel functions. Either name may be a * glob.
-struct ProbeForm {
-  ProbeKind kind = ProbeKind::tracepoint;
-  std::string group;  // tracepoints: "net"
-  std::string name;   // the tracepoint's or the function's name, or a glob
-  bool glob() const;
-  // Whether an event with this kernel.probe_type and kernel.symbol comes from a probe of this
-  // form ("raw_tracepoint" and "net:netif_receive_skb", "kretprobe" and "ovs_dp_upcall"). An
-  // event that names no probe_type is judged by its symbol alone.
-  bool matches(std::string_view probe_type, std::string_view symbol) const;
-};
-// The form of one spec; an Error names it and lists the valid forms.
-Result<ProbeForm> parse_probe_form(std::string_view spec);
 
 struct TracepointName {
   std::string group, name;
@@ -102,9 +80,6 @@ struct ProbeCatalog {
 };
 // Whether resolving `specs` needs ProbeCatalog::functions (a function glob is among them).
 bool needs_function_list(const std::vector<std::string>& specs);
-// The kind a spec names: kprobe for "kprobe:ip_rcv"; tracepoint for "net:...", and for
-// anything else (resolve_probes then says what is wrong with it).
-ProbeKind probe_kind_of(std::string_view spec);
 // Every function in the kernel's BTF (vmlinux only): what a glob matches when tracefs cannot
 // be read; functions the kernel will not probe are then left out at attach.
 std::vector<std::string> btf_function_names(const btf* vmlinux);

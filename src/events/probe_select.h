@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "collect/probes.h"
+#include "events/probe_form.h"
 #include "events/event.h"
 #include "util/result.h"
 

@@ -267,7 +267,7 @@ void parse_tuple(Obj& j, CtTuple& t) {
   }
 }
 
-void parse_conn(Obj& c, CtConn& conn, SymbolTable& symbols) {
+void parse_conn(Obj& c, CtConn& conn) {
   // nf_conn's status bits: "ct_status" in Retis 1.5 and later, "status" in nscope's files.
   if (!c.u("ct_status", conn.status)) c.u("status", conn.status);
   c.ignore("status");
@@ -297,7 +297,6 @@ void parse_conn(Obj& c, CtConn& conn, SymbolTable& symbols) {
     parse_tuple(*r, conn.reply);
     r->finish();
   }
-  (void)symbols;
 }
 
 std::array<uint32_t, 4> parse_ufid(Obj& o, const char* key) {
@@ -676,14 +675,14 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
     // The connection: flattened into the section (Retis 1.5 and later, nscope), or under
     // "base" (early nscope files).
     if (auto base = c->obj("base")) {
-      parse_conn(*base, e.ct, symbols);
+      parse_conn(*base, e.ct);
       base->finish();
     } else {
-      parse_conn(*c, e.ct, symbols);
+      parse_conn(*c, e.ct);
     }
     if (auto p = c->obj("parent")) {
       e.has_ct_parent = true;
-      parse_conn(*p, e.ct_parent, symbols);
+      parse_conn(*p, e.ct_parent);
       p->finish();
     }
     c->finish();

@@ -7,7 +7,7 @@
 #include <deque>
 #include <type_traits>
 
-#include "collect/probes.h"
+#include "events/probe_form.h"
 #include "events/retis_text.h"
 #include "util/append.h"
 
