@@ -242,6 +242,9 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   for (const auto& p : a.probes)
     for (auto part : split(p, ','))
       if (!trim(part).empty()) specs.emplace_back(trim(part));
+  if (specs.empty() && !a.probes.empty())
+    throw UsageError("-p: no probe given; name probes (-p net:netif_receive_skb), or leave -p "
+                     "out for the defaults");
   if (specs.empty()) specs = {"net:netif_receive_skb", "net:net_dev_start_xmit"};
 
   if (geteuid() != 0)
@@ -260,6 +263,10 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   }
   auto probes = resolve_probes(specs, vmlinux.get(), catalog);
   if (!probes) throw UsageError(probes.error().message);
+  if (probes->size() > NSCOPE_MAX_PROBES)
+    throw UsageError(fmt::format("-p: {} probes, and collect attaches at most {} (one BPF program "
+                                 "slot each): name fewer, or narrow the glob",
+                                 probes->size(), NSCOPE_MAX_PROBES));
   if (a.stack) so.collector.collectors |= NSCOPE_COLLECT_STACK;
   // Following a packet needs to see where it ends: skb-tracking adds the free tracepoints
   // (reporting only packets it followed), skb-drop adds skb:kfree_skb. A free tracepoint the
@@ -330,6 +337,8 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
     fmt::print(stderr, "nscope: {}\n", s.write_error);
     return 1;
   }
+  // As `time` and `strace` do: the command's status is collect's.
+  if (s.command_status > 0) return s.command_status;
   return 0;
 }
 }  // namespace
@@ -346,9 +355,18 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
   c->add_flag("--stack", a->stack, "Record the kernel stack of each event");
   c->add_option("-o,--out", a->out, "Write events as JSON lines to FILE");
   c->add_flag("--print", a->print, "Print events as text too when writing a file");
-  c->add_option("--cmd", a->cmd, "Run CMD (with sh -c) and stop when it exits");
+  c->add_option("--cmd", a->cmd,
+                "Run CMD (with sh -c) and stop when it exits; collect then exits with its status");
   c->add_option("--duration", a->duration, "Stop after this long (10s, 500ms, 2m)");
-  c->add_option("--count", a->count, "Stop after N events");
+  c->add_option("--count", a->count, "Stop after N events (N > 0)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos &&
+                           v.find_first_not_of('0') != std::string::npos
+                       ? std::string()
+                       : "'" + v + "': give a number of events above 0";
+          },
+          "N"));
   c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)");
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");

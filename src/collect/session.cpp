@@ -272,8 +272,13 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     if (sum_.stop_reason.empty()) sum_.stop_reason = "write error";
   }
   if (child > 0) {
-    if (sum_.stop_reason != "command exited") kill(-child, SIGTERM);
-    waitpid(child, nullptr, 0);
+    bool exited = sum_.stop_reason == "command exited";
+    if (!exited) kill(-child, SIGTERM);
+    int status = 0;
+    if (waitpid(child, &status, 0) == child && exited)
+      sum_.command_status = WIFEXITED(status) ? WEXITSTATUS(status)
+                            : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                                  : -1;
     kill(-child, SIGTERM);  // what the command left running in its group
   }
   return sum_;

@@ -35,6 +35,9 @@ struct SessionSummary {
   uint64_t tracking_refused = 0;  // packets not followed: the tracking map was full
   std::string stop_reason;      // "signal", "command exited", "duration", "count", "write error"
   std::string write_error;
+  // With --cmd, when collect stopped because it exited: its status as a shell reports it (its
+  // exit code, or 128 + the signal that ended it). -1 otherwise.
+  int command_status = -1;
 };
 
 // Errors are setup failures (load, attach, open file); once running it always detaches and

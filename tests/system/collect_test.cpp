@@ -170,6 +170,22 @@ TEST(Collect, RetisFormatLiveIsWhatPrintShowsOfTheFile) {
   EXPECT_NE(bad.err.find("--format"), std::string::npos) << bad.err;
 }
 
+TEST(Collect, ExitsWithTheStatusOfItsCommand) {
+  // As `time` and `strace` do: a script can tell the traced command failed.
+  for (const auto& [cmd, want] : std::vector<std::pair<std::string, int>>{
+           {"true", 0}, {"exit 3", 3}, {"kill -TERM $$", 128 + SIGTERM}}) {
+    auto r = nst::nscope({"collect", "-c", "skb", "--cmd", cmd},
+                         nst::with_timeout(std::chrono::seconds(30)));
+    EXPECT_EQ(r.exit_code, want) << cmd << "\n" << r.describe();
+    EXPECT_NE(r.err.find("(stopped: command exited)"), std::string::npos) << r.err;
+  }
+  // Stopped for another reason, collect's own status: the command was not let finish.
+  auto r = nst::nscope({"collect", "-c", "skb", "--duration", "0.3s", "--cmd", "sleep 5; exit 4"},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(collect_programs_loaded(), 0);
+}
+
 TEST(Collect, JsonFileReadsBackIntoTheSameEvents) {
   Pair p;
   ASSERT_TRUE(p.ok) << p.error;
@@ -315,6 +331,20 @@ TEST(Collect, BadInputExitsTwoNamingTheChoices) {
   EXPECT_EQ(r.exit_code, 2);
   r = nst::nscope({"collect", "--duration", "-3"});
   EXPECT_EQ(r.exit_code, 2);
+  // Every bad value is a usage error that names it, none a silent default.
+  for (const char* count : {"-1", "0", "ten"}) {
+    r = nst::nscope({"collect", "--count", count, "--duration", "1s"});
+    EXPECT_EQ(r.exit_code, 2) << count;
+    EXPECT_NE(r.err.find("--count: '" + std::string(count) + "': give a number of events above 0"),
+              std::string::npos)
+        << r.err;
+  }
+  r = nst::nscope({"collect", "-p", "", "--duration", "1s"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("-p: no probe given"), std::string::npos) << r.err;
+  r = nst::nscope({"collect", "-p", "*:*", "--duration", "1s"});  // more tracepoints than slots
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("collect attaches at most 32"), std::string::npos) << r.err;
   // Not root: one clear line, exit 1.
   nst::RunOptions nobody;
   nobody.uid = 65534;
