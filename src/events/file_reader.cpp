@@ -422,8 +422,9 @@ void EventFileReader::apply(Control& c) {
     case Control::stats: stats_ = c.stats_info; break;
     case Control::error: failed_ = std::move(*c.err); break;
     case Control::end:
-      if (bad_ > opts_.max_warnings)
-        warn(name_ + ": " + std::to_string(bad_) + " malformed lines skipped in all");
+      if (bad_)  // always: one skipped line is as easy to miss among the output as many
+        warn(name_ + ": " + std::to_string(bad_) + (bad_ == 1 ? " malformed line" : " malformed lines") +
+             " skipped in all");
       if (stats_.present && stats_.lost)
         warn(name_ + ": collect lost " + std::to_string(stats_.lost) +
              " events while recording (its ring buffer was full)");

@@ -471,7 +471,10 @@ TEST(PrintSortPcap, BadInput) {
   r = nst::nscope({"print", dir / "bad.json", "--skip-bad"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(count(r.out, "\n  netns "), 2u);
-  EXPECT_EQ(r.err, "nscope: " + (dir / "bad.json") + ":3: not valid JSON: invalid string: missing closing quote at byte 51; skipped\n");
+  EXPECT_EQ(r.err, "nscope: " + (dir / "bad.json") +
+                       ":3: not valid JSON: invalid string: missing closing quote at byte 51; "
+                       "skipped\nnscope: " +
+                       (dir / "bad.json") + ": 1 malformed line skipped in all\n");
 
   // Empty file: nothing to show, said once.
   write_file(dir / "empty.json", "");

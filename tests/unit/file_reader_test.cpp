@@ -322,8 +322,9 @@ TEST(FileReader, MalformedLineInTheMiddle) {
   EXPECT_TRUE(r.error.empty()) << r.error;
   ASSERT_EQ(r.events.size(), 3u);
   EXPECT_EQ(r.events[2].ts, 4u);
-  ASSERT_EQ(r.warnings.size(), 1u);
+  ASSERT_EQ(r.warnings.size(), 2u);
   EXPECT_EQ(r.warnings[0], "t.json:3: not valid JSON: unexpected end of input at byte 26; skipped");
+  EXPECT_EQ(r.warnings[1], "t.json: 1 malformed line skipped in all");  // always counted
 }
 
 TEST(FileReader, ManyBadLinesAreCountedNotListed) {
@@ -434,7 +435,8 @@ TEST(FileReader, BackgroundThreadGivesTheSameSequence) {
     // Each warning arrives right before the event that follows the bad line.
     std::vector<std::string> want = {"W t.json:1001: not valid JSON: invalid literal at byte 1; skipped", "E 1001",
                                      "W t.json:2003: not valid JSON: invalid literal at byte 1; skipped", "E 2001",
-                                     "W t.json:3004: not valid JSON: invalid literal at byte 1; skipped"};
+                                     "W t.json:3004: not valid JSON: invalid literal at byte 1; skipped",
+                                     "W t.json: 3 malformed lines skipped in all"};
     EXPECT_EQ(seen, want) << "background " << bg;
   }
 }
