@@ -8,6 +8,7 @@
 
 #include "bpfload/libbpf_log.h"
 #include "cli/commands.h"
+#include "util/strings.h"
 
 namespace {
 // The first argument that is not an option of nscope itself: the command's name, if any.
@@ -27,8 +28,9 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Show libbpf's messages");
 
+  // As a shell would take it back: arguments with spaces or quotes keep their quoting.
   std::string cmdline = "nscope";
-  for (int i = 1; i < argc; ++i) cmdline += std::string(" ") + argv[i];
+  for (int i = 1; i < argc; ++i) cmdline += " " + nscope::shell_quote(argv[i]);
   // Building a subcommand's options costs time at every start (show answers in about a
   // millisecond): only the command the line names is registered; help or no command at all
   // get every one, so CLI11 can list them.

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 
@@ -83,6 +84,21 @@ std::string cmdline_to_string(std::string_view raw) {
   for (auto& c : out)
     if (c == '\0') c = ' ';
   return out;
+}
+
+std::string shell_quote(std::string_view s) {
+  bool plain = !s.empty();
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("@%+=:,./_-").find(c) !=
+                                                            std::string_view::npos))
+      plain = false;
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
 }
 
 }  // namespace nscope

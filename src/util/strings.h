@@ -19,4 +19,8 @@ std::optional<std::string> read_file(const std::string& path);
 // Joins a /proc cmdline (NUL-separated) with spaces, without the trailing NUL.
 std::string cmdline_to_string(std::string_view raw);
 
+// s as one POSIX shell word: as it is when only safe characters are in it, else in single
+// quotes ('it'\''s').
+std::string shell_quote(std::string_view s);
+
 }  // namespace nscope

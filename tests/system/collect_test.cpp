@@ -102,6 +102,11 @@ TEST(Collect, PingAcrossVethTagsBothNamespaces) {
   auto events = read_events(file, &startup);
   ASSERT_TRUE(startup.contains("startup"));
   EXPECT_EQ(startup["startup"]["probes"].size(), 2u);
+  // The command line as a shell takes it back: --cmd's words quoted as one.
+  EXPECT_NE(std::string(startup["startup"]["cmdline"]).find(
+                "--cmd 'ip netns exec " + p.a.name() + " ping -c 2 -i 0.2 -W 1 " + p.ip_b + "'"),
+            std::string::npos)
+      << startup.dump();
 
   // Echo requests: sent at net_dev_start_xmit in A, received at netif_receive_skb in B.
   int tx = 0, rx = 0;
