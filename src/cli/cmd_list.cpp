@@ -56,7 +56,14 @@ Runner register_list(CLI::App& app) {
   auto* list = app.add_subcommand("list", "Every namespace and who keeps it alive");
   list->add_option("-t,--type", a->types, "Types: net,mnt,pid,uts,ipc,user,cgroup,time or all")
       ->capture_default_str();
-  list->add_option("-o,--output", a->columns, "Columns, comma separated (+COL adds to the defaults)");
+  list->add_option("-o,--output", a->columns, "Columns, comma separated (+COL adds to the defaults)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {
+            return v.find_first_not_of(" ,") == std::string::npos
+                       ? "no column given; valid columns: " + std::string(list_column_names())
+                       : std::string();
+          },
+          "COLUMNS"));
   list->add_flag("-J,--json", a->json, "One JSON document");
   list->add_flag("-n,--noheadings", a->noheadings, "No header line");
   list->add_flag("--no-bpf", a->no_bpf, "Walk /proc instead of BPF iterators");

@@ -922,6 +922,11 @@ TEST(List, BadInputExitsTwoAndNamesTheValidChoices) {
     EXPECT_NE(o.err.find(col), std::string::npos)
         << "valid column " << col << " not named: " << o.err;
   EXPECT_TRUE(o.out.empty()) << o.out;
+  // An empty list of columns is no silent default either.
+  o = nscope({"list", "-o", ""});
+  EXPECT_EQ(o.exit_code, 2) << o.describe();
+  EXPECT_NE(o.err.find("--output: no column given; valid columns: NS"), std::string::npos) << o.err;
+  EXPECT_TRUE(o.out.empty()) << o.out;
 
   RunResult none = nscope({});
   EXPECT_EQ(none.exit_code, 2) << none.describe();
