@@ -22,9 +22,13 @@ struct CtTuple {
 
 enum class CtState : uint8_t { none, established, related, new_, reply, related_reply, untracked };
 std::string_view ct_state_name(CtState s);
+// A ct.state as files write it ("established", "NEW", "related_reply"); false for any other.
+bool ct_state_of(std::string_view name, CtState& out);
 
 // Which direction a connection's zone applies to (Retis's zone_dir).
 enum class CtZoneDir : uint8_t { none, original, reply, default_ };
+// Retis's zone_dir ("Original", "Reply", "Default", "None"); false for any other.
+bool zone_dir_of(std::string_view name, CtZoneDir& out);
 
 // One conntrack connection: the packet's, or its parent (the master of a related one).
 struct CtConn {

@@ -418,22 +418,6 @@ bool ct_level(Scanner& s, std::string_view k, CtLevel& c, bool* handled) {
   return true;
 }
 
-// As parse_event_line; false for a state it would refuse.
-bool ct_state_of(std::string_view in, CtState& out) {
-  char s[16];
-  if (in.size() >= sizeof s) return false;
-  for (size_t i = 0; i < in.size(); ++i)
-    s[i] = static_cast<char>(std::toupper(static_cast<unsigned char>(in[i])));
-  std::string_view u(s, in.size());
-  if (u == "ESTABLISHED") out = CtState::established;
-  else if (u == "RELATED") out = CtState::related;
-  else if (u == "NEW") out = CtState::new_;
-  else if (u == "REPLY") out = CtState::reply;
-  else if (u == "RELATED_REPLY" || u == "RELATEDREPLY") out = CtState::related_reply;
-  else if (u == "UNTRACKED") out = CtState::untracked;
-  else return false;
-  return true;
-}
 
 bool put_addr(const Str& a, uint8_t family, std::array<uint8_t, 16>& out) {
   if (!a.set) return true;
@@ -572,14 +556,6 @@ bool ct(Scanner& s, Fields& f, CtFields& c) {
   });
 }
 
-// Sections the full parser reads and this one leaves to it.
-bool full_parser_section(std::string_view k) {
-  for (std::string_view known : {"startup", "stats", "userspace", "tracking", "ovs",
-                                 "ovs-detrace", "nft", "id", "continued", "first_n", "events",
-                                 "path", "end"})
-    if (k == known) return true;
-  return false;
-}
 
 bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
   if (k == "common") return once(f.common) && common(s, f);
@@ -652,7 +628,7 @@ bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
              if (kk == "capture_len") return s.num(f.capture_len);
              return false;
            });
-  if (full_parser_section(k)) return false;
+  if (known_section(k)) return false;  // one the full parser reads and this one leaves to it
   if (f.n_unknown == f.unknown.size()) return false;
   for (size_t i = 0; i < f.n_unknown; ++i)
     if (f.unknown[i] == k) return false;  // a duplicate key
@@ -757,12 +733,7 @@ bool apply_conn(const CtLevel& b, CtConn& conn, FastEventParser::State& st) {
   conn.status = b.ct_status.set ? b.ct_status.v : b.status.v;
   conn.zone = static_cast<uint16_t>(b.zone.v);
   if (b.zone_dir.set) {
-    std::string_view d = b.zone_dir.v;
-    if (d == "Original") conn.zone_dir = CtZoneDir::original;
-    else if (d == "Reply") conn.zone_dir = CtZoneDir::reply;
-    else if (d == "Default") conn.zone_dir = CtZoneDir::default_;
-    else if (d == "None") conn.zone_dir = CtZoneDir::none;
-    else return false;
+    if (!zone_dir_of(b.zone_dir.v, conn.zone_dir)) return false;
   } else if (b.zone.set) {
     conn.zone_dir = CtZoneDir::default_;
   }

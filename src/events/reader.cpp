@@ -194,17 +194,6 @@ void must(bool present, const Obj& o, const char* key) {
   if (!present) throw Fault(o.at(key) + ": missing (the section requires it)");
 }
 
-CtState ct_state_of(const std::string& in, const std::string& path, const json& v) {
-  std::string s = in;
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (s == "ESTABLISHED") return CtState::established;
-  if (s == "RELATED") return CtState::related;
-  if (s == "NEW") return CtState::new_;
-  if (s == "REPLY") return CtState::reply;
-  if (s == "RELATED_REPLY" || s == "RELATEDREPLY") return CtState::related_reply;
-  if (s == "UNTRACKED") return CtState::untracked;
-  fault(path, "one of established, related, new, reply, related_reply, untracked", v);
-}
 
 void parse_addr(Obj& o, const char* key, uint8_t family, std::array<uint8_t, 16>& out) {
   const std::string* s = o.str(key);
@@ -273,11 +262,8 @@ void parse_conn(Obj& c, CtConn& conn) {
   c.ignore("status");
   c.u("zone_id", conn.zone);
   if (const std::string* d = c.str("zone_dir")) {
-    if (*d == "Original") conn.zone_dir = CtZoneDir::original;
-    else if (*d == "Reply") conn.zone_dir = CtZoneDir::reply;
-    else if (*d == "Default") conn.zone_dir = CtZoneDir::default_;
-    else if (*d == "None") conn.zone_dir = CtZoneDir::none;
-    else fault(c.at("zone_dir"), "one of Original, Reply, Default, None", *c.raw().find("zone_dir"));
+    if (!zone_dir_of(*d, conn.zone_dir))
+      fault(c.at("zone_dir"), "one of Original, Reply, Default, None", *c.raw().find("zone_dir"));
   } else if (c.has("zone_id")) {
     conn.zone_dir = CtZoneDir::default_;  // nscope's files and Retis before zone_dir
   }
@@ -435,14 +421,8 @@ struct Limits {
                               "hundred; is this an event file?)",
                               kMaxJsonValues));
     if (ev == json::parse_event_t::key && depth == 1 && parsed.is_string()) {
-      static constexpr std::string_view kKnown[] = {
-          "common", "kernel", "userspace", "tracking", "skb-tracking", "skb-drop", "packet",
-          "skb", "netns", "dev", "ovs", "ovs-detrace", "nft", "ct", "startup", "stats",
-          // nscope sort -o series
-          "id", "continued", "first_n", "events", "path", "end"};
       const auto& k = parsed.get_ref<const std::string&>();
-      for (std::string_view known : kKnown)
-        if (k == known) return true;
+      if (known_section(k)) return true;
       if (skipped) ++(*skipped)[k];
       return false;
     }
@@ -671,7 +651,9 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
     e.has_ct = true;
     const std::string* st = c->str("state");
     must(st != nullptr, *c, "state");
-    e.ct_state = ct_state_of(*st, "ct.state", *j["ct"].find("state"));
+    if (!ct_state_of(*st, e.ct_state))
+      fault("ct.state", "one of established, related, new, reply, related_reply, untracked",
+            *j["ct"].find("state"));
     // The connection: flattened into the section (Retis 1.5 and later, nscope), or under
     // "base" (early nscope files).
     if (auto base = c->obj("base")) {
@@ -724,6 +706,16 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
 }
 
 }  // namespace
+
+bool known_section(std::string_view key) {
+  static constexpr std::string_view kKnown[] = {
+      "common", "kernel", "userspace", "tracking", "skb-tracking", "skb-drop", "packet", "skb",
+      "netns", "dev", "ovs", "ovs-detrace", "nft", "ct", "startup", "stats",
+      "id", "continued", "first_n", "events", "path", "end"};  // nscope sort -o
+  for (std::string_view known : kKnown)
+    if (key == known) return true;
+  return false;
+}
 
 bool StartupInfo::traces_frees() const {
   for (const auto& p : probes)

@@ -47,6 +47,10 @@ enum class LineKind {
 // how many events carried each. A parser adds to it; a file reader sums its parsers'.
 using SkippedFields = std::map<std::string, uint64_t, std::less<>>;
 
+// The top-level keys nscope reads: Retis's sections, startup and stats lines, and the members
+// of an `nscope sort -o` series. Any other is skipped (and counted).
+bool known_section(std::string_view key);
+
 // The nesting a line may have: deeper is malformed (memory stays bounded by the line's shape).
 inline constexpr int kMaxJsonDepth = 32;
 // And the values a line may hold (each costs memory while it is parsed).
