@@ -12,6 +12,7 @@
 #include <optional>
 #include <unordered_set>
 
+#include "util/diag.h"
 #include "util/fd.h"
 
 namespace nscope {
@@ -27,7 +28,7 @@ struct KernelBtf::Storage {
   Storage& operator=(const Storage&) = delete;
   ~Storage() {
     if (map && munmap(map, map_len) != 0)
-      std::fprintf(stderr, "nscope: cannot unmap the kernel's BTF: %s\n", std::strerror(errno));
+      diag("cannot unmap the kernel's BTF: {}", std::strerror(errno));
   }
   std::string_view bytes() const {
     return map ? std::string_view(static_cast<const char*>(map), map_len) : std::string_view(copy);

@@ -317,13 +317,13 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
                                 [](const ProbeSpec& p) { return p.by_address(); });
   if (a.stack || by_address) {
     // Checked now, read at the first event.
-    if (auto k = KernelSymbols::load(); !k) throw std::runtime_error(k.error().message);
+    if (auto k = KernelSymbols::load(); !k) fail(k.error());
     so.function_at = [&](uint64_t ip) { return addrs.function_at(ip); };
     so.stack = [&](const uint64_t* ips, uint32_t n) { return addrs.stack(ips, n); };
   }
 
   auto r = run_collect(so);
-  if (!r) throw std::runtime_error(r.error().message);
+  if (!r) fail(r.error());
   const SessionSummary& s = *r;
   fmt::print(stderr, "nscope: {} events from {} probe{}{}; {} lost{}\n", s.events,
              so.collector.probes.size(), so.collector.probes.size() == 1 ? "" : "s",

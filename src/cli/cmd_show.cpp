@@ -20,11 +20,8 @@ int run_show(const ShowArgs& a) {
   ShowOptions opts;
   opts.bpf = !a.no_bpf;
   auto m = build_show(a.ref, opts);
-  if (!m) {
-    // An unknown or ambiguous reference is the user's to fix: exit 2, with the candidates.
-    if (nsref_error_kind(m.error())) throw UsageError(m.error().message);
-    throw std::runtime_error(m.error().message);
-  }
+  // An unknown or ambiguous reference is a usage error (exit 2) that lists the candidates.
+  if (!m) fail(m.error());
   std::ios::sync_with_stdio(false);
   if (a.json) std::cout << show_to_json(*m).dump() << '\n';
   else render_show_text(*m, std::cout);

@@ -29,7 +29,7 @@ int run_topo(const TopoArgs& a) {
   } else if (a.dot) {
     std::cout << topo_to_dot(m);
   } else if (!a.svg.empty()) {
-    if (auto r = render_svg(topo_to_dot(m), a.svg); !r) throw std::runtime_error(r.error().message);
+    if (auto r = render_svg(topo_to_dot(m), a.svg); !r) fail(r.error());
     std::cerr << "nscope: wrote " << a.svg << " (" << m.nodes.size() << " network namespaces)\n";
   } else {
     render_topo_text(m, std::cout);

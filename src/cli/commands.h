@@ -8,12 +8,25 @@
 
 #include <CLI/CLI.hpp>
 
+#include "util/result.h"
+
 namespace nscope::cli {
 
-// Thrown for bad input found after parsing (unknown type, column, namespace): exit 2.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// A library Error carried to main, which prints it and exits by its kind: 2 for usage, 1 for
+// the rest (exit_code).
+struct Failure : std::runtime_error {
+  explicit Failure(Error e) : std::runtime_error(e.message), kind(e.kind) {}
+  ErrorKind kind;
 };
+
+// Bad input found after parsing (unknown type, column, namespace): exit 2.
+struct UsageError : Failure {
+  explicit UsageError(std::string what) : Failure(Error::usage(std::move(what))) {}
+};
+
+[[noreturn]] inline void fail(Error e) { throw Failure(std::move(e)); }
+
+inline int exit_code(ErrorKind k) { return k == ErrorKind::usage ? 2 : 1; }
 
 using Runner = std::function<int()>;
 

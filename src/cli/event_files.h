@@ -40,7 +40,7 @@ inline std::unique_ptr<EventFileReader> open_event_file(const std::string& path,
   ro.background = usable_cpus() > 1;
   ro.warn = [](const std::string& w) { std::cerr << "nscope: " << w << '\n'; };
   auto r = EventFileReader::open(path, std::move(ro));
-  if (!r) throw std::runtime_error(r.error().message);
+  if (!r) fail(r.error());
   return std::move(r.value());
 }
 
@@ -48,7 +48,7 @@ inline std::unique_ptr<EventFileReader> open_event_file(const std::string& path,
 // becomes a runtime error.
 inline const Event* next_event(EventFileReader& r) {
   auto n = r.next();
-  if (!n) throw std::runtime_error(n.error().message);
+  if (!n) fail(n.error());
   return *n;
 }
 

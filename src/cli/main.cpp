@@ -8,6 +8,7 @@
 
 #include "bpfload/libbpf_log.h"
 #include "cli/commands.h"
+#include "util/diag.h"
 #include "util/strings.h"
 
 namespace {
@@ -72,12 +73,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   nscope::libbpf_log_init(verbose);
+  // What library code has to say while it works goes to stderr, as nscope's own lines.
+  nscope::set_diag_sink([](std::string_view m) { std::cerr << "nscope: " << m << (m.ends_with('\n') ? "" : "\n"); });
   try {
     for (auto& run : runners)
       if (int rc = run(); rc >= 0) return rc;
-  } catch (const UsageError& e) {
+  } catch (const Failure& e) {
     std::cerr << "nscope: " << e.what() << '\n';
-    return 2;
+    return exit_code(e.kind);
   } catch (const std::exception& e) {
     std::cerr << "nscope: " << e.what() << '\n';
     return 1;

@@ -17,6 +17,7 @@
 #include "bpfload/libbpf_log.h"
 #include "collect.skel.h"
 #include "filter/patch.h"
+#include "util/diag.h"
 
 namespace nscope {
 namespace {
@@ -237,7 +238,7 @@ Result<int> Collector::consume() {
 void Collector::detach() {
   for (bpf_link* l : links_) {
     int err = bpf_link__destroy(l);
-    if (err) std::fprintf(stderr, "nscope: detaching a probe failed: %s\n", std::strerror(-err));
+    if (err) diag("detaching a probe failed: {}", std::strerror(-err));
   }
   links_.clear();
 }

@@ -100,14 +100,15 @@ Error nsref_error(const NsRefFailure& f) {
     for (auto& c : f.candidates) msg += "\n  " + c;
   }
   int code = f.kind == NsRefError::invalid ? EINVAL : f.kind == NsRefError::ambiguous ? ENOTUNIQ : ENOENT;
-  return Error{code, std::move(msg)};
+  return Error{ErrorKind::usage, code, std::move(msg)};
 }
 
 std::optional<NsRefError> nsref_error_kind(const Error& e) {
-  // Only errors built by nsref_error carry these codes without a strerror suffix.
-  if (e.code == EINVAL && e.message.starts_with("invalid namespace reference")) return NsRefError::invalid;
-  if (e.code == ENOENT && e.message.starts_with("no network namespace")) return NsRefError::unknown;
+  // Only errors built by nsref_error are usage errors with these codes.
+  if (e.kind != ErrorKind::usage) return std::nullopt;
   if (e.code == ENOTUNIQ) return NsRefError::ambiguous;
+  if (e.code == ENOENT) return NsRefError::unknown;
+  if (e.code == EINVAL && e.message.starts_with("invalid namespace reference")) return NsRefError::invalid;
   return std::nullopt;
 }
 
@@ -145,8 +146,8 @@ Result<Fd> open_nsfs(const std::string& path, uint64_t* inode) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return Error::sys(errno, "cannot open " + path);
   int t = ioctl(fd.get(), NS_GET_NSTYPE);
-  if (t < 0) return Error{EINVAL, path + " is not a namespace file"};
-  if (t != CLONE_NEWNET) return Error{EINVAL, path + " is not a network namespace"};
+  if (t < 0) return Error{ErrorKind::usage, EINVAL, path + " is not a namespace file"};
+  if (t != CLONE_NEWNET) return Error{ErrorKind::usage, EINVAL, path + " is not a network namespace"};
   struct stat st {};
   if (fstat(fd.get(), &st) != 0) return Error::sys(errno, "cannot stat " + path);
   *inode = st.st_ino;
@@ -238,7 +239,7 @@ Result<Fd> open_netns(const Namespace& n, std::string* from) {
     return std::move(fd.value());
   }
   if (paths.empty())
-    return Error{ENOENT, fmt::format("network namespace {} has no holder that can be opened", n.inode)};
+    return Error{ErrorKind::gone, ENOENT, fmt::format("network namespace {} has no holder that can be opened", n.inode)};
   return Error::sys(last, fmt::format("cannot open network namespace {}", n.inode));
 }
 

@@ -22,6 +22,7 @@
 
 #include "netlink/nl.h"
 #include "netlink/socket.h"
+#include "util/diag.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -31,7 +32,7 @@ namespace nscope {
 
 Result<Rtnl> Rtnl::open() {
   auto s = NlSocket::open(NETLINK_ROUTE);
-  if (!s) return Error{s.error().code, "rtnetlink: " + s.error().message};
+  if (!s) return s.error().prefixed("rtnetlink: ");
   return Rtnl(std::move(s.value()));
 }
 
@@ -234,7 +235,7 @@ Result<void> visit_netns(int netns_fd, const std::function<void()>& fn) {
     int home;
     ~Return() {
       if (setns(home, CLONE_NEWNET) == 0) return;
-      std::fprintf(stderr, "nscope: cannot return to its own network namespace: %s\n", std::strerror(errno));
+      diag("cannot return to its own network namespace: {}", std::strerror(errno));
       std::_Exit(1);
     }
   } back{home.get()};

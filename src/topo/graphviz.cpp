@@ -30,7 +30,7 @@ Result<void> render_svg(const std::string& dot, const std::string& file) {
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     if (rc == ENOENT)
-      return Error{rc, "cannot draw SVG: Graphviz's 'dot' is not installed (apt-get install graphviz)"};
+      return Error{ErrorKind::not_found, rc, "cannot draw SVG: Graphviz's 'dot' is not installed (apt-get install graphviz)"};
     return Error::sys(rc, "cannot run Graphviz's dot");
   }
   rd.reset();

@@ -357,7 +357,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
       if (in.links) break;
     }
     if (!in.links)
-      return Error{ENOENT, fmt::format("network namespace {} cannot be opened and no veth leads into it", ns.ns.inode)};
+      return Error{ErrorKind::not_found, ENOENT, fmt::format("network namespace {} cannot be opened and no veth leads into it", ns.ns.inode)};
     m.notes.push_back("no fd can be opened for this namespace: interfaces and addresses were read through " +
                       via + "; routes, sockets and firewall need an fd");
   } else {
@@ -404,7 +404,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
     });
     if (walk_procs) walk.help();  // what the second thread has not taken, or all of it
     if (more.joinable()) more.join();
-    if (!entered) return Error{entered.error().code, fmt::format("cannot enter network namespace {}: {}", ns.ns.inode, entered.error().message)};
+    if (!entered) return entered.error().prefixed(fmt::format("cannot enter network namespace {}: ", ns.ns.inode));
     if (walk_procs) {
       m.processes = walk.result();
       m.ns.processes = static_cast<uint32_t>(m.processes.size());
