@@ -18,6 +18,7 @@
 #include "bpfload/nsiter.h"
 #include "discover/container.h"
 #include "discover/mountinfo.h"
+#include "discover/netns.h"
 #include "discover/procfs.h"
 #include "netlink/rtnl.h"
 #include "util/strings.h"
@@ -357,12 +358,9 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
         todo.push_back({m.inode, 0, proc_path(opts, cur.pid, "root" + m.path)});
       if (!b.wanted(m.type)) continue;
       Namespace& n = b.ns(m.type, m.inode);
-      if (m.type == NsType::net && cur.ino == own_mnt_ino &&
-          (m.path.starts_with("/run/netns/") || m.path.starts_with("/var/run/netns/"))) {
-        std::string name = m.path.substr(m.path.rfind('/') + 1);
-        if (std::find(n.names.begin(), n.names.end(), name) == n.names.end())
-          n.names.push_back(name);
-      }
+      if (m.type == NsType::net && cur.ino == own_mnt_ino)
+        if (auto name = netns_name_of_mount(m.path); name && std::find(n.names.begin(), n.names.end(), *name) == n.names.end())
+          n.names.push_back(std::move(*name));
       Holder h;
       h.kind = HolderKind::mount;
       h.path = m.path;

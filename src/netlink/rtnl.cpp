@@ -12,17 +12,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <thread>
 
 #include "netlink/nl.h"
 #include "netlink/socket.h"
-#include "util/diag.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -207,70 +204,6 @@ Result<std::vector<std::optional<int32_t>>> Rtnl::nsids(const std::vector<NsidQu
         if (id >= 0) out[i] = id;
       }
     }
-  }
-  return out;
-}
-
-Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
-  int err = 0;
-  std::thread t([&] {
-    // setns(CLONE_NEWNET) changes only this thread's network namespace; the thread ends
-    // with it, so no other thread of nscope ever runs in the entered namespace.
-    if (setns(netns_fd, CLONE_NEWNET) != 0) {
-      err = errno;
-      return;
-    }
-    fn();
-  });
-  t.join();
-  if (err) return Error::sys(err, "cannot enter network namespace");
-  return {};
-}
-
-Result<void> visit_netns(int netns_fd, const std::function<void()>& fn) {
-  Fd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
-  if (!home) return Error::sys(errno, "cannot open this thread's network namespace");
-  if (setns(netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter network namespace");
-  struct Return {  // also when fn throws
-    int home;
-    ~Return() {
-      if (setns(home, CLONE_NEWNET) == 0) return;
-      diag("cannot return to its own network namespace: {}", std::strerror(errno));
-      std::_Exit(1);
-    }
-  } back{home.get()};
-  fn();
-  return {};
-}
-
-std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned threads,
-                                        const std::function<void(size_t)>& fn) {
-  std::vector<int> errs(fds.size(), 0);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    // Each worker moves from namespace to namespace; it never returns to serve anyone else
-    // and ends when the list is done.
-    for (size_t i; (i = next.fetch_add(1)) < fds.size();) {
-      if (fds[i] < 0) {
-        errs[i] = EBADF;
-        continue;
-      }
-      if (setns(fds[i], CLONE_NEWNET) != 0) {
-        errs[i] = errno;
-        continue;
-      }
-      fn(i);
-    }
-  };
-  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(fds.size())));
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
-  for (auto& t : pool) t.join();
-  std::vector<Result<void>> out;
-  out.reserve(fds.size());
-  for (int e : errs) {
-    if (e) out.emplace_back(Error::sys(e, "cannot enter network namespace"));
-    else out.emplace_back();
   }
   return out;
 }

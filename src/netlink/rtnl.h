@@ -179,23 +179,6 @@ class Rtnl {
   NlSocket sock_;
 };
 
-// Runs `fn` on a short-lived thread that has entered the network namespace `netns_fd`, so
-// the caller's threads never change namespace. Returns fn's result or the setns error.
-Result<void> in_netns(int netns_fd, const std::function<void()>& fn);
-
-// Runs `fn` on the calling thread inside the network namespace `netns_fd`, then returns the
-// thread to the namespace it came from: no thread to start, for one short visit. Sockets fn
-// opens stay in the visited namespace. If the way back fails (it does not for root in its
-// own namespace), nscope cannot go on in the wrong namespace: it says so and exits 1.
-Result<void> visit_netns(int netns_fd, const std::function<void()>& fn);
-
-// Runs fn(i) for every i in [0, fds.size()) on up to `threads` short-lived threads; each
-// enters fds[i] before fn(i) and the threads end afterwards, so no other thread ever changes
-// namespace. results[i] is the setns error for fds[i] when it could not be entered (fn(i) is
-// then not called). fds[i] < 0 skips i with EBADF.
-std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned threads,
-                                        const std::function<void(size_t)>& fn);
-
 // SO_NETNS_COOKIE of a socket made in the calling thread's netns.
 Result<uint64_t> current_netns_cookie();
 

@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 
 #include "discover/container.h"
-#include "discover/mountinfo.h"
+#include "discover/netns.h"
 #include "discover/scan.h"
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
@@ -160,20 +160,6 @@ class PidWalk {
   std::atomic<bool> listed_{false};
   std::atomic<size_t> next_{0};
 };
-
-// `ip netns` names of a namespace, from this mount namespace's nsfs mounts.
-std::vector<std::string> netns_names(uint64_t inode) {
-  std::vector<std::string> out;
-  auto text = read_file("/proc/self/mountinfo");
-  if (!text) return out;
-  for (auto& m : nsfs_mounts(*text))
-    if (m.type == NsType::net && m.inode == inode &&
-        (m.path.starts_with("/run/netns/") || m.path.starts_with("/var/run/netns/"))) {
-      std::string name = m.path.substr(m.path.rfind('/') + 1);
-      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
-    }
-  return out;
-}
 
 std::string container_text(const Container& c) {
   std::string id = c.id.size() > 12 ? c.id.substr(0, 12) : c.id;
@@ -320,7 +306,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
   // Candidates for far ends: first this process's own namespace (where the other end of a
   // container's veth usually is).
   std::vector<Candidate> cands;
-  uint64_t initial_ino = inode_of("/proc/2/ns/net");
+  uint64_t initial_ino = initial_netns_inode();
   {
     Candidate self;
     self.fd = Fd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
@@ -469,8 +455,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
         e.netns_names = n.names;
         if (n.container) e.container = container_text(*n.container);
         e.initial = n.initial;
-        e.hidden = !n.initial && !n.holders.empty() &&
-                   std::all_of(n.holders.begin(), n.holders.end(), [](auto& h) { return h.kind == HolderKind::peer; });
+        e.hidden = is_hidden(n);
       }
     };
     for (auto& f : m.interfaces) {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "discover/netns.h"
 #include "discover/nsref.h"
 #include "discover/scan.h"
 #include "netlink/rtnl.h"
@@ -23,12 +24,6 @@ namespace nscope {
 std::string node_id(uint64_t inode) { return std::to_string(inode); }
 
 namespace {
-
-bool only_peer_holders(const Namespace& n) {
-  if (n.initial || n.holders.empty()) return false;
-  return std::all_of(n.holders.begin(), n.holders.end(),
-                     [](const Holder& h) { return h.kind == HolderKind::peer; });
-}
 
 std::vector<std::string> addr_strings(const std::vector<AddrInfo>& addrs, int ifindex) {
   std::vector<std::string> out;
@@ -65,7 +60,7 @@ TopoModel assemble_topo(const ScanResult& scan, std::vector<NsReading> readings,
     TopoNode node;
     if (i < nets.size()) {
       node.ns = *nets[i];
-      node.hidden = only_peer_holders(node.ns);
+      node.hidden = is_hidden(node.ns);
       if (r.id.empty()) r.id = node_id(node.ns.inode);
     } else {
       node.ns.type = NsType::net;
@@ -268,7 +263,7 @@ TopoModel build_topo(const TopoOptions& opts) {
   std::vector<NsReading> readings(nets.size());
   for (size_t i = 0; i < nets.size(); ++i) {
     readings[i].id = node_id(nets[i]->inode);
-    if (only_peer_holders(*nets[i])) continue;
+    if (is_hidden(*nets[i])) continue;
     auto fd = open_netns(*nets[i]);
     if (fd) {
       fds[i] = std::move(fd.value());

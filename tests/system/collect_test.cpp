@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "discover/netns.h"
 #include "events/format.h"
 #include "events/reader.h"
 #include "netlink/rtnl.h"

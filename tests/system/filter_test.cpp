@@ -13,6 +13,7 @@
 #include <map>
 #include <random>
 
+#include "discover/netns.h"
 #include "events/format.h"
 #include "events/reader.h"
 #include "filter/cbpf.h"

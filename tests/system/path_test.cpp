@@ -26,6 +26,7 @@
 #include <set>
 #include <sstream>
 
+#include "discover/netns.h"
 #include "events/file_reader.h"
 #include "events/format.h"
 #include "events/reader.h"

@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "discover/netns.h"
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
 #include "netlink/sockdiag.h"
