@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
-#include "cli/list_output.h"
+#include "render/list.h"
 #include "discover/scan.h"
 
 namespace nscope::cli {

@@ -4,7 +4,7 @@
 
 #include "cli/commands.h"
 #include "discover/nsref.h"
-#include "topo/render.h"
+#include "render/render.h"
 #include "topo/show.h"
 
 namespace nscope::cli {

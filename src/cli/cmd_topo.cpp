@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "topo/render.h"
+#include "render/render.h"
 #include "topo/topo.h"
 
 namespace nscope::cli {

@@ -11,6 +11,12 @@
 #include "util/strings.h"
 
 namespace nscope {
+
+std::string short_container_id(std::string_view id) { return std::string(id.substr(0, 12)); }
+
+std::string container_name_or_id(const Container& c) { return c.name.empty() ? short_container_id(c.id) : c.name; }
+
+std::string container_label(const Container& c) { return c.runtime + ":" + container_name_or_id(c); }
 namespace {
 
 using nlohmann::json;

@@ -22,6 +22,13 @@ struct Container {
   std::string pod_uid;        // kubernetes: pod uid
 };
 
+// A container id as `docker ps` shows it: its first 12 characters.
+std::string short_container_id(std::string_view id);
+// The container's name, or its short id when it has none.
+std::string container_name_or_id(const Container& c);
+// "runc:web", or "docker:0123456789ab" when it has no name: a container in one word.
+std::string container_label(const Container& c);
+
 // Pure parser: the container a /proc/PID/cgroup content points at, from the path alone.
 // Tries the v2 ("0::") line first, then name=systemd, then the other v1 lines; the innermost
 // container marker of a path wins (docker in lxc is the docker container). Recognises:

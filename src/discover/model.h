@@ -1,5 +1,5 @@
 // What `nscope list` finds: namespaces and the holders that keep each alive. One model,
-// rendered as a table or as JSON by src/cli/list_output.cpp.
+// rendered as a table or as JSON by src/render/list.cpp.
 #pragma once
 
 #include <cstdint>

@@ -117,8 +117,7 @@ std::string describe_netns(const Namespace& n) {
   for (auto& nm : n.names) parts.push_back("name " + nm);
   if (n.container) {
     const Container& c = *n.container;
-    std::string id = c.id.size() > 12 ? c.id.substr(0, 12) : c.id;
-    parts.push_back("container " + c.runtime + ":" + (c.name.empty() ? id : c.name + " " + id));
+    parts.push_back("container " + container_label(c) + (c.name.empty() ? "" : " " + short_container_id(c.id)));
     if (!c.pod.empty()) parts.push_back("pod " + c.pod_namespace + "/" + c.pod);
   }
   if (n.initial) parts.push_back("initial");

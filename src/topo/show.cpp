@@ -161,11 +161,6 @@ class PidWalk {
   std::atomic<size_t> next_{0};
 };
 
-std::string container_text(const Container& c) {
-  std::string id = c.id.size() > 12 ? c.id.substr(0, 12) : c.id;
-  return c.runtime + ":" + (c.name.empty() ? id : c.name);
-}
-
 // A namespace a far end may live in, with what we know about it.
 struct Candidate {
   Fd fd;
@@ -258,7 +253,7 @@ void add_named_candidates(std::vector<Candidate>& cands) {
     c.fd = std::move(fd);
     c.inode = ino;
     c.names.push_back(e->d_name);
-    if (auto ct = ContainerResolver::from_netns_name(e->d_name)) c.container = container_text(*ct);
+    if (auto ct = ContainerResolver::from_netns_name(e->d_name)) c.container = container_label(*ct);
     seen[ino] = cands.size();
     cands.push_back(std::move(c));
   }
@@ -453,7 +448,7 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
       for (auto& n : s.namespaces) {
         if (n.type != NsType::net || n.inode != ino) continue;
         e.netns_names = n.names;
-        if (n.container) e.container = container_text(*n.container);
+        if (n.container) e.container = container_label(*n.container);
         e.initial = n.initial;
         e.hidden = is_hidden(n);
       }

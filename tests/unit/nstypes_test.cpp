@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
-#include "cli/list_output.h"
+#include "render/list.h"
 #include "util/strings.h"
 
 using namespace nscope;

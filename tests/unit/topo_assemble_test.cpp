@@ -3,7 +3,7 @@
 // owners; dangling links; and the renderers over the result. No root needed.
 #include <gtest/gtest.h>
 
-#include "topo/render.h"
+#include "render/render.h"
 #include "topo/show.h"
 #include "topo/topo.h"
 

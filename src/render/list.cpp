@@ -1,4 +1,4 @@
-#include "cli/list_output.h"
+#include "render/list.h"
 
 #include <algorithm>
 #include <array>
@@ -47,8 +47,7 @@ std::string holder_summary(const Namespace& n) {
 std::string container_text(const Namespace& n) {
   if (!n.container) return "-";
   const Container& c = *n.container;
-  std::string id = c.id.size() > 12 ? c.id.substr(0, 12) : c.id;
-  std::string out = c.runtime + ":" + (c.name.empty() ? id : c.name);
+  std::string out = container_label(c);
   if (!c.pod.empty()) out += " pod:" + c.pod_namespace + "/" + c.pod;
   return out;
 }

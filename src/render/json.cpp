@@ -2,8 +2,8 @@
 // strings, as in `nscope list --json`.
 #include <sys/socket.h>
 
-#include "cli/list_output.h"
-#include "topo/render.h"
+#include "render/list.h"
+#include "render/render.h"
 
 namespace nscope {
 

@@ -1,5 +1,5 @@
 // Text of show (sections, as `ip` prints them) and topo (namespace -> interfaces -> where
-// each leads), and DOT for Graphviz.
+// each leads).
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -7,18 +7,14 @@
 
 #include <fmt/format.h>
 
-#include "topo/render.h"
+#include "render/render.h"
 
 namespace nscope {
 
 std::string netns_label(const Namespace& n) {
   std::vector<std::string> parts;
   for (auto& nm : n.names) parts.push_back(nm);
-  if (n.container) {
-    const Container& c = *n.container;
-    std::string id = c.id.size() > 12 ? c.id.substr(0, 12) : c.id;
-    parts.push_back(c.runtime + ":" + (c.name.empty() ? id : c.name));
-  }
+  if (n.container) parts.push_back(container_label(*n.container));
   if (n.initial) parts.push_back("initial");
   std::string s = n.inode ? fmt::format("netns {}", n.inode) : std::string("netns ?");
   if (!parts.empty()) {
@@ -286,7 +282,7 @@ std::string node_short(const TopoModel& m, const std::string& id) {
   for (auto& n : m.nodes)
     if (n.id == id) {
       if (!n.ns.names.empty()) return n.ns.names.front();
-      if (n.ns.container) return n.ns.container->runtime + ":" + (n.ns.container->name.empty() ? n.ns.container->id.substr(0, 12) : n.ns.container->name);
+      if (n.ns.container) return container_label(*n.ns.container);
       if (n.ns.initial) return "initial";
       return n.ns.inode ? std::to_string(n.ns.inode) : n.id;
     }
@@ -352,93 +348,6 @@ void render_topo_text(const TopoModel& m, std::ostream& out) {
   }
   size_t dangling = std::count_if(m.edges.begin(), m.edges.end(), [](auto& e) { return e.dangling; });
   out << fmt::format("\n{} network namespaces, {} links ({} dangling)\n", m.nodes.size(), m.edges.size(), dangling);
-}
-
-std::string topo_to_dot(const TopoModel& m) {
-  auto q = [](const std::string& s) {
-    std::string o = "\"";
-    for (char c : s) {
-      if (c == '"' || c == '\\') o += '\\';
-      if (c == '\n') {
-        o += "\\n";
-        continue;
-      }
-      o += c;
-    }
-    return o + "\"";
-  };
-  auto dev_id = [](const std::string& node, int ifindex) { return "d_" + node + "_" + std::to_string(ifindex); };
-  std::string s = "digraph nscope {\n"
-                  "  graph [rankdir=LR, fontname=\"Helvetica\", fontsize=11, compound=true, nodesep=0.25];\n"
-                  "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#eef3ff\", fontname=\"Helvetica\", fontsize=10];\n"
-                  "  edge [fontname=\"Helvetica\", fontsize=9];\n";
-  std::map<std::string, bool> known;  // device ids drawn
-  int k = 0;
-  for (auto& n : m.nodes) {
-    std::string label = n.ns.inode ? netns_label(n.ns) : "netns ? (" + n.id + ")";
-    if (n.ns.pid) label += fmt::format("\\npid {} {}", n.ns.pid, n.ns.command.substr(0, 30));
-    std::string style = "rounded";
-    std::string color = "#555555";
-    if (n.hidden) {
-      label += "\\nHIDDEN: no holder but a veth";
-      style = "dashed";
-      color = "#cc0000";
-    }
-    if (n.gone) {
-      label += "\\nGONE";
-      style = "dotted";
-    }
-    // Labels were built with "\n" escapes already; quote the rest by hand.
-    std::string ql = "\"";
-    for (char c : label) {
-      if (c == '"') ql += '\\';
-      ql += c;
-    }
-    ql += "\"";
-    s += fmt::format("  subgraph \"cluster_{}\" {{\n    label={}; style={}; color=\"{}\"; fontcolor=\"{}\";\n", n.id, ql,
-                     style, color, color);
-    if (n.ifaces.empty()) s += fmt::format("    \"e_{}\" [label=\"(no interfaces read)\", style=dotted];\n", n.id);
-    for (auto& f : n.ifaces) {
-      const LinkInfo& l = f.link;
-      std::string lab = l.name + "\n" + l.display_kind() + (l.up() ? "" : " (down)");
-      for (auto& a : f.addrs) lab += "\n" + a;
-      std::string fill = l.kind == "veth" ? "#fff3d6" : l.kind == "bridge" ? "#dff5df" : "#eef3ff";
-      std::string id = dev_id(n.id, l.ifindex);
-      known[id] = true;
-      s += fmt::format("    {} [label={}, fillcolor=\"{}\"];\n", q(id), q(lab), fill);
-    }
-    s += "  }\n";
-  }
-  std::map<int, bool> procs;
-  for (auto& e : m.edges) {
-    std::string from = dev_id(e.from.node, e.from.ifindex);
-    if (!known.count(from)) continue;
-    std::string to;
-    if (e.kind == "tun") {
-      to = "p_" + std::to_string(e.owner_pid);
-      if (!procs[e.owner_pid]) {
-        procs[e.owner_pid] = true;
-        s += fmt::format("  {} [shape=ellipse, fillcolor=\"#f0f0f0\", label={}];\n", q(to), q(fmt::format("pid {}", e.owner_pid)));
-      }
-      s += fmt::format("  {} -> {} [style=dotted, label=\"tun fd\"];\n", q(to), q(from));
-      continue;
-    }
-    to = dev_id(e.to.node, e.to.ifindex);
-    if (e.to.node.empty() || !known.count(to)) {
-      to = "u_" + std::to_string(k++);
-      std::string lab = fmt::format("?\nifindex {}", e.to.ifindex);
-      s += fmt::format("  {} [shape=octagon, color=\"#cc0000\", fillcolor=\"#ffe0e0\", label={}];\n", q(to), q(lab));
-    }
-    if (e.kind == "veth")
-      s += fmt::format("  {} -> {} [dir=both, penwidth=2, color=\"{}\"{}];\n", q(from), q(to), e.dangling ? "#cc0000" : "#cc7a00",
-                       e.dangling ? ", style=dashed, label=\"dangling\"" : "");
-    else if (e.kind == "master")
-      s += fmt::format("  {} -> {} [style=dashed, color=\"#2e7d32\", arrowhead=odot];\n", q(from), q(to));
-    else
-      s += fmt::format("  {} -> {} [color=\"#1f4e99\", label={}];\n", q(from), q(to), q(e.kind));
-  }
-  s += "}\n";
-  return s;
 }
 
 }  // namespace nscope
