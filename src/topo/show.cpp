@@ -24,6 +24,7 @@
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
 #include "netlink/sockdiag.h"
+#include "topo/ns_reader.h"
 #include "topo/tun.h"
 #include "util/strings.h"
 
@@ -171,19 +172,11 @@ struct Candidate {
   bool hidden = false;
 };
 
-// What the helper thread reads inside the namespace.
-struct Inside {
-  Result<std::vector<LinkInfo>> links = Error::msg("not read");
-  Result<std::vector<AddrInfo>> addrs = Error::msg("not read");
-  Result<std::vector<RouteInfo>> routes = Error::msg("not read");
-  Result<std::vector<RuleInfo>> rules = Error::msg("not read");
-  Result<NeighSummary> neigh = Error::msg("not read");
-  Result<std::vector<SockCount>> sockets = Error::msg("not read");
-  std::optional<Firewall> firewall;
-  std::optional<uint64_t> cookie;
-  std::map<std::pair<int32_t, int>, FarLink> far;
-  std::map<int32_t, size_t> nsid_to_candidate;
-};
+std::vector<int> fds_of(const std::vector<Candidate>& cands, size_t first) {
+  std::vector<int> fds(cands.size(), -1);
+  for (size_t k = first; k < cands.size(); ++k) fds[k] = cands[k].fd ? cands[k].fd.get() : -1;
+  return fds;
+}
 
 // Far ends of every link with a link-netnsid, read by nsid from inside.
 void read_far_ends(Rtnl& rt, const std::vector<LinkInfo>& links, std::map<std::pair<int32_t, int>, FarLink>& far) {
@@ -209,22 +202,6 @@ void read_far_ends(Rtnl& rt, const std::vector<LinkInfo>& links, std::map<std::p
       far[{*l.link_netnsid, i}] = std::move(f);
     }
   }
-}
-
-// Which candidates the namespace we are in numbers by the nsids in `want`.
-void match_nsids(Rtnl& rt, const std::vector<Candidate>& cands, size_t first, const std::set<int32_t>& want,
-                 std::map<int32_t, size_t>& out) {
-  std::vector<Rtnl::NsidQuery> q;
-  std::vector<size_t> of;
-  for (size_t k = first; k < cands.size(); ++k)
-    if (cands[k].fd) {
-      q.push_back({0, cands[k].fd.get()});
-      of.push_back(k);
-    }
-  auto ids = rt.nsids(q);
-  if (!ids) return;
-  for (size_t k = 0; k < ids->size(); ++k)
-    if ((*ids)[k] && want.count(*(*ids)[k])) out.try_emplace(*(*ids)[k], of[k]);
 }
 
 std::set<int32_t> wanted_nsids(const std::vector<LinkInfo>& links, const std::map<int32_t, size_t>& have) {
@@ -267,182 +244,197 @@ void place_end(LinkEnd& e, const Candidate& c) {
   e.hidden = c.hidden;
 }
 
-}  // namespace
+// One `show`, phase by phase: resolve the reference, read the namespace (directly, or through
+// a veth peer when no fd opens it), say what it is, place the far ends of its links, and
+// sort what was read into the model's sections.
+class ShowBuilder {
+ public:
+  explicit ShowBuilder(const ShowOptions& opts) : opts_(opts) {}
 
-Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
-  auto ref = parse_nsref(text);
-  if (!ref) return ref.error();
+  Result<ShowModel> build(std::string_view text) {
+    auto ref = parse_nsref(text);
+    if (!ref) return ref.error();
+    if (auto r = resolve(*ref); !r) return r.error();
+    add_own_candidate();
+    if (auto r = ns_.fd ? read_direct() : read_through_peer(); !r) return r.error();
+    if (!in_.links) return in_.links.error();
+    fill_identity();
+    place_far_ends();
+    add_tun_owners();
+    fill_sections();
+    return std::move(m_);
+  }
 
-  ShowModel m;
-  std::optional<ScanResult> scan;
-  auto run_scan = [&]() -> const ScanResult& {
-    if (!scan) {
+ private:
+  // The full scan, run at most once and only when a phase needs it.
+  const ScanResult& scan() {
+    if (!scan_) {
       ScanOptions so;
       so.types = {NsType::net};
-      so.bpf = opts.bpf;
-      scan = scan_namespaces(so);
+      so.bpf = opts_.bpf;
+      scan_ = scan_namespaces(so);
     }
-    return *scan;
-  };
-
-  ResolvedNs ns;
-  auto direct = resolve_nsref_direct(*ref);
-  if (!direct && !(ref->kind == NsRefKind::pid && direct.error().code == EACCES)) return direct.error();
-  if (direct && *direct) {
-    ns = std::move(**direct);
-  } else {
-    auto r = resolve_nsref(*ref, run_scan());
-    if (!r) return r.error();
-    ns = std::move(r.value());
+    return *scan_;
   }
-  m.ns = ns.ns;
-  m.opened_from = ns.opened_from;
 
-  // Candidates for far ends: first this process's own namespace (where the other end of a
-  // container's veth usually is).
-  std::vector<Candidate> cands;
-  uint64_t initial_ino = initial_netns_inode();
-  {
+  // An `ip netns` name, pid or path opens the namespace at once; the rest need the scan.
+  Result<void> resolve(const NsRef& ref) {
+    auto direct = resolve_nsref_direct(ref);
+    if (!direct && !(ref.kind == NsRefKind::pid && direct.error().code == EACCES)) return direct.error();
+    if (direct && *direct) {
+      ns_ = std::move(**direct);
+    } else {
+      auto r = resolve_nsref(ref, scan());
+      if (!r) return r.error();
+      ns_ = std::move(r.value());
+    }
+    m_.ns = ns_.ns;
+    m_.opened_from = ns_.opened_from;
+    return {};
+  }
+
+  // The first candidate for far ends: this process's own namespace (where the other end of
+  // a container's veth usually is).
+  void add_own_candidate() {
     Candidate self;
     self.fd = Fd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-    if (self.fd) {
-      self.inode = inode_of_fd(self.fd.get());
-      self.initial = self.inode == initial_ino;
-      cands.push_back(std::move(self));
-    }
+    if (!self.fd) return;
+    self.inode = inode_of_fd(self.fd.get());
+    self.initial = self.inode == initial_ino_;
+    cands_.push_back(std::move(self));
   }
 
-  Inside in;
   // A namespace with no fd (found only as a veth peer) is read from the far side by nsid.
-  std::string via;
-  if (!ns.fd) {
-    const ScanResult& s = run_scan();
-    for (auto& h : ns.ns.holders) {
-      if (h.kind != HolderKind::peer) continue;
+  Result<void> read_through_peer() {
+    const ScanResult& s = scan();
+    std::string via;
+    for (const PeerWay& w : peer_ways_into(ns_.ns)) {
       const Namespace* y = nullptr;
       for (auto& n : s.namespaces)
-        if (n.type == NsType::net && n.inode == h.netns) y = &n;
+        if (n.type == NsType::net && n.inode == w.netns) y = &n;
       if (!y) continue;
       auto yfd = open_netns(*y);
       if (!yfd) continue;
       (void)visit_netns(yfd->get(), [&] {
         auto rt = Rtnl::open();
         if (!rt) return;
-        auto l = rt->link(h.ifindex);
+        auto l = rt->link(w.ifindex);
         if (!l || !*l || !(*l)->link_netnsid) return;
         int32_t nsid = *(*l)->link_netnsid;
-        in.links = rt->links_in(nsid, true);
-        in.addrs = rt->addresses_in(nsid);
+        in_ = read_netns_by_nsid(*rt, nsid, true);
         via = fmt::format("nsid {} of network namespace {} (through {})", nsid, y->inode, (*l)->name);
       });
-      if (in.links) break;
+      if (in_.links) break;
     }
-    if (!in.links)
-      return Error{ErrorKind::not_found, ENOENT, fmt::format("network namespace {} cannot be opened and no veth leads into it", ns.ns.inode)};
-    m.notes.push_back("no fd can be opened for this namespace: interfaces and addresses were read through " +
-                      via + "; routes, sockets and firewall need an fd");
-  } else {
+    if (!in_.links)
+      return Error{ErrorKind::not_found, ENOENT, fmt::format("network namespace {} cannot be opened and no veth leads into it", ns_.ns.inode)};
+    m_.notes.push_back("no fd can be opened for this namespace: interfaces and addresses were read through " +
+                       via + "; routes, sockets and firewall need an fd");
+    return {};
+  }
+
+  // Inside the namespace: every section, the far ends of its links, and which candidates
+  // its nsids stand for (this process's namespace first, then every `ip netns` name).
+  void read_inside() {
+    auto rt = Rtnl::open();
+    if (!rt) {
+      in_.links = rt.error();
+      return;
+    }
+    in_ = read_netns_here(*rt, NsParts::all());
+    if (!in_.links) return;
+    read_far_ends(*rt, *in_.links, far_);
+    auto want = wanted_nsids(*in_.links, nsid_to_candidate_);
+    if (want.empty()) return;
+    nsid_to_candidate_.merge(match_nsids(*rt, fds_of(cands_, 0), want));
+    want = wanted_nsids(*in_.links, nsid_to_candidate_);
+    if (want.empty()) return;
+    size_t first = cands_.size();
+    add_named_candidates(cands_);
+    nsid_to_candidate_.merge(match_nsids(*rt, fds_of(cands_, first), want));
+  }
+
+  Result<void> read_direct() {
     // The nsid this process's namespace gives the shown one (as `list` shows it).
-    if (!ns.from_scan)
+    if (!ns_.from_scan)
       if (auto rt = Rtnl::open())
-        if (auto ids = rt->nsids({{0, ns.fd.get()}}); ids && !ids->empty()) m.ns.nsid = (*ids)[0];
+        if (auto ids = rt->nsids({{0, ns_.fd.get()}}); ids && !ids->empty()) m_.ns.nsid = (*ids)[0];
     // Processes in the namespace, from /proc. On a busy host the walk is most of the time:
     // a second thread takes it on while this one reads the namespace; on a quiet one,
     // starting a thread costs more than the walk.
-    bool walk_procs = !ns.from_scan;
-    PidWalk walk(ns.ns.inode);
+    bool walk_procs = !ns_.from_scan;
+    PidWalk walk(ns_.ns.inode);
     std::jthread more;  // joined also when the visit throws
     if (walk_procs) {
-      bool inside = inode_of("/proc/self/ns/net") == ns.ns.inode;
-      walk.list(initial_ino != 0 && ns.ns.inode != initial_ino, inside ? 0 : getpid());
+      bool inside = inode_of("/proc/self/ns/net") == ns_.ns.inode;
+      walk.list(initial_ino_ != 0 && ns_.ns.inode != initial_ino_, inside ? 0 : getpid());
       if (walk.size() > 256) more = std::jthread([&] { walk.help(); });
     }
     // The main thread enters the namespace only for this visit and always comes back.
-    auto entered = visit_netns(ns.fd.get(), [&] {
-      auto rt = Rtnl::open();
-      if (!rt) {
-        in.links = rt.error();
-        return;
-      }
-      in.links = rt->links();
-      in.addrs = rt->addresses();
-      in.routes = rt->routes();
-      in.rules = rt->rules();
-      in.neigh = rt->neighbours();
-      if (auto c = rt->netns_cookie()) in.cookie = *c;
-      in.sockets = count_sockets();
-      in.firewall = read_firewall();
-      if (!in.links) return;
-      read_far_ends(*rt, *in.links, in.far);
-      auto want = wanted_nsids(*in.links, in.nsid_to_candidate);
-      if (want.empty()) return;
-      match_nsids(*rt, cands, 0, want, in.nsid_to_candidate);
-      want = wanted_nsids(*in.links, in.nsid_to_candidate);
-      if (want.empty()) return;
-      size_t first = cands.size();
-      add_named_candidates(cands);
-      match_nsids(*rt, cands, first, want, in.nsid_to_candidate);
-    });
+    auto entered = visit_netns(ns_.fd.get(), [&] { read_inside(); });
     if (walk_procs) walk.help();  // what the second thread has not taken, or all of it
     if (more.joinable()) more.join();
-    if (!entered) return entered.error().prefixed(fmt::format("cannot enter network namespace {}: ", ns.ns.inode));
+    if (!entered) return entered.error().prefixed(fmt::format("cannot enter network namespace {}: ", ns_.ns.inode));
     if (walk_procs) {
-      m.processes = walk.result();
-      m.ns.processes = static_cast<uint32_t>(m.processes.size());
-      if (!m.processes.empty()) {
-        m.ns.pid = m.processes.front().pid;
-        m.ns.command = m.processes.front().command;
+      m_.processes = walk.result();
+      m_.ns.processes = static_cast<uint32_t>(m_.processes.size());
+      if (!m_.processes.empty()) {
+        m_.ns.pid = m_.processes.front().pid;
+        m_.ns.command = m_.processes.front().command;
       }
     }
+    return {};
   }
-  if (!in.links) return in.links.error();
 
   // The namespace itself, where the direct path left gaps.
-  if (in.cookie) m.ns.cookie = *in.cookie;
-  if (!ns.from_scan) {
-    if (m.ns.names.empty()) m.ns.names = netns_names(m.ns.inode);
-    m.ns.initial = m.ns.inode == initial_ino;
-    for (auto& name : m.ns.names)
-      if (!m.ns.container) m.ns.container = ContainerResolver::from_netns_name(name);
-    if (!m.ns.container && m.ns.pid && !m.ns.initial) {
-      ContainerResolver cr("/");
-      if (auto cg = read_file(fmt::format("/proc/{}/cgroup", m.ns.pid))) m.ns.container = cr.identify(m.ns.pid, *cg);
+  void fill_identity() {
+    if (in_.cookie) m_.ns.cookie = *in_.cookie;
+    if (!ns_.from_scan) {
+      if (m_.ns.names.empty()) m_.ns.names = netns_names(m_.ns.inode);
+      m_.ns.initial = m_.ns.inode == initial_ino_;
+      for (auto& name : m_.ns.names)
+        if (!m_.ns.container) m_.ns.container = ContainerResolver::from_netns_name(name);
+      if (!m_.ns.container && m_.ns.pid && !m_.ns.initial) {
+        ContainerResolver cr("/");
+        if (auto cg = read_file(fmt::format("/proc/{}/cgroup", m_.ns.pid))) m_.ns.container = cr.identify(m_.ns.pid, *cg);
+      }
+    } else {
+      for (auto& h : m_.ns.holders)
+        if (h.kind == HolderKind::process && h.via.empty()) m_.processes.push_back({h.pid, h.command});
+      std::sort(m_.processes.begin(), m_.processes.end(), [](auto& a, auto& b) { return a.pid < b.pid; });
+      for (auto& p : m_.processes)
+        if (p.pid == m_.ns.pid && !m_.ns.command.empty()) p.command = m_.ns.command;
     }
-  } else {
-    for (auto& h : m.ns.holders)
-      if (h.kind == HolderKind::process && h.via.empty()) m.processes.push_back({h.pid, h.command});
-    std::sort(m.processes.begin(), m.processes.end(), [](auto& a, auto& b) { return a.pid < b.pid; });
-    for (auto& p : m.processes)
-      if (p.pid == m.ns.pid && !m.ns.command.empty()) p.command = m.ns.command;
+    for (auto& c : cands_)
+      if (c.inode == m_.ns.inode) c.names = m_.ns.names;
   }
-  for (auto& c : cands)
-    if (c.inode == m.ns.inode) c.names = m.ns.names;
 
-  // Interfaces and where each leads.
-  static const std::vector<AddrInfo> no_addrs;
-  m.interfaces = assemble_interfaces(*in.links, in.addrs ? *in.addrs : no_addrs, in.far);
-  auto place = [&](std::optional<LinkEnd>& e) {
-    if (!e) return;
-    if (e->same_ns) {
-      e->netns = m.ns.inode;
-      return;
-    }
-    if (auto it = in.nsid_to_candidate.find(*e->nsid); it != in.nsid_to_candidate.end())
-      place_end(*e, cands[it->second]);
-  };
-  bool unplaced = false;
-  for (auto& f : m.interfaces) {
-    for (auto* e : {&f.peer, &f.parent, &f.underlay}) {
-      place(*e);
-      if (*e && !(*e)->same_ns && !(*e)->netns) unplaced = true;
-    }
+  // Interfaces and where each leads: by the nsids matched inside, else by the scan's veth
+  // peers (far ends in namespaces neither here nor named).
+  void place_far_ends() {
+    static const std::vector<AddrInfo> no_addrs;
+    m_.interfaces = assemble_interfaces(*in_.links, in_.addrs ? *in_.addrs : no_addrs, far_);
+    bool unplaced = false;
+    for (auto& f : m_.interfaces)
+      for (auto* e : {&f.peer, &f.parent, &f.underlay}) {
+        if (!*e) continue;
+        if ((*e)->same_ns) {
+          (*e)->netns = m_.ns.inode;
+          continue;
+        }
+        if (auto it = nsid_to_candidate_.find(*(*e)->nsid); it != nsid_to_candidate_.end())
+          place_end(**e, cands_[it->second]);
+        if (!(*e)->netns) unplaced = true;
+      }
+    if (unplaced) place_through_scan();
   }
-  // Far ends in namespaces neither here nor named: the scan's veth peers know them.
-  if (unplaced) {
-    const ScanResult& s = run_scan();
+
+  void place_through_scan() {
+    const ScanResult& s = scan();
     const Namespace* me = nullptr;
     for (auto& n : s.namespaces)
-      if (n.type == NsType::net && n.inode == m.ns.inode) me = &n;
+      if (n.type == NsType::net && n.inode == m_.ns.inode) me = &n;
+    if (!me) return;
     auto describe = [&](uint64_t ino, LinkEnd& e) {
       e.netns = ino;
       for (auto& n : s.namespaces) {
@@ -453,8 +445,8 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
         e.hidden = is_hidden(n);
       }
     };
-    for (auto& f : m.interfaces) {
-      if (!f.peer || f.peer->same_ns || f.peer->netns || !me) continue;
+    for (auto& f : m_.interfaces) {
+      if (!f.peer || f.peer->same_ns || f.peer->netns) continue;
       for (auto& h : me->holders)
         if (h.kind == HolderKind::peer && h.peer_ifindex == f.link.ifindex) {
           describe(h.netns, *f.peer);
@@ -464,42 +456,59 @@ Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) {
   }
 
   // tun/tap owners, only when there is a tun device here.
-  if (std::any_of(m.interfaces.begin(), m.interfaces.end(), [](auto& f) { return f.link.kind == "tun"; })) {
+  void add_tun_owners() {
+    if (std::none_of(m_.interfaces.begin(), m_.interfaces.end(), [](auto& f) { return f.link.kind == "tun"; })) return;
     for (auto& o : find_tun_owners())
-      for (auto& f : m.interfaces)
-        if (f.link.kind == "tun" && f.link.name == o.ifname && (o.netns == 0 || o.netns == m.ns.inode))
+      for (auto& f : m_.interfaces)
+        if (f.link.kind == "tun" && f.link.name == o.ifname && (o.netns == 0 || o.netns == m_.ns.inode))
           f.tun_owners.push_back(o);
   }
 
   // Routes, rules and the rest; a section that could not be read says why.
-  if (in.routes) {
-    for (auto& r : *in.routes) {
-      if (r.table == RT_TABLE_MAIN) {
-        m.routes.push_back(r);
-        if (r.dst_len == 0 && (r.type == "unicast" || r.type == "blackhole" || r.type == "unreachable" || r.type == "prohibit"))
-          m.default_routes.push_back(r);
-      } else if (r.table != RT_TABLE_LOCAL) {
-        ++m.other_tables[rt_table_name(r.table)];
+  void fill_sections() {
+    if (in_.routes) {
+      for (auto& r : *in_.routes) {
+        if (r.table == RT_TABLE_MAIN) {
+          m_.routes.push_back(r);
+          if (r.dst_len == 0 && (r.type == "unicast" || r.type == "blackhole" || r.type == "unreachable" || r.type == "prohibit"))
+            m_.default_routes.push_back(r);
+        } else if (r.table != RT_TABLE_LOCAL) {
+          ++m_.other_tables[rt_table_name(r.table)];
+        }
       }
+    } else if (ns_.fd) {
+      m_.errors["routes"] = in_.routes.error().message;
     }
-  } else if (ns.fd) {
-    m.errors["routes"] = in.routes.error().message;
+    if (in_.rules) {
+      // IPv4 and IPv6 only: the multicast-routing families keep rule sets of their own.
+      for (auto& r : *in_.rules)
+        if (r.family == AF_INET || r.family == AF_INET6) m_.rules.push_back(r);
+    } else if (ns_.fd) {
+      m_.errors["rules"] = in_.rules.error().message;
+    }
+    if (in_.neigh) m_.neighbours = *in_.neigh;
+    else if (ns_.fd) m_.errors["neighbours"] = in_.neigh.error().message;
+    if (in_.sockets) m_.sockets = std::move(in_.sockets.value());
+    else if (ns_.fd) m_.errors["sockets"] = in_.sockets.error().message;
+    if (!in_.addrs) m_.errors["addresses"] = in_.addrs.error().message;
+    m_.firewall = std::move(in_.firewall);
+    if (scan_)
+      for (auto& n : scan_->notes) m_.notes.push_back(n);
   }
-  if (in.rules) {
-    // IPv4 and IPv6 only: the multicast-routing families keep rule sets of their own.
-    for (auto& r : *in.rules)
-      if (r.family == AF_INET || r.family == AF_INET6) m.rules.push_back(r);
-  }
-  else if (ns.fd) m.errors["rules"] = in.rules.error().message;
-  if (in.neigh) m.neighbours = *in.neigh;
-  else if (ns.fd) m.errors["neighbours"] = in.neigh.error().message;
-  if (in.sockets) m.sockets = std::move(in.sockets.value());
-  else if (ns.fd) m.errors["sockets"] = in.sockets.error().message;
-  if (!in.addrs) m.errors["addresses"] = in.addrs.error().message;
-  m.firewall = std::move(in.firewall);
-  if (scan)
-    for (auto& n : scan->notes) m.notes.push_back(n);
-  return m;
-}
+
+  const ShowOptions& opts_;
+  ShowModel m_;
+  std::optional<ScanResult> scan_;
+  ResolvedNs ns_;
+  uint64_t initial_ino_ = initial_netns_inode();
+  std::vector<Candidate> cands_;
+  NsContents in_;
+  std::map<std::pair<int32_t, int>, FarLink> far_;
+  std::map<int32_t, size_t> nsid_to_candidate_;
+};
+
+}  // namespace
+
+Result<ShowModel> build_show(std::string_view text, const ShowOptions& opts) { return ShowBuilder(opts).build(text); }
 
 }  // namespace nscope

@@ -1,0 +1,66 @@
+// The one reader of what is inside a network namespace, for show, topo and the commands built
+// on them: links, addresses, routes, rules, neighbours, sockets, firewall, cookie, read in
+// the calling thread's namespace; a namespace nobody can open read from another through the
+// nsid it gives it; and which namespaces an nsid stands for.
+//
+// Entering is the caller's (discover/netns.h: visit_netns for one, in_each_netns for many):
+// the reader only reads where it stands.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "discover/model.h"
+#include "netlink/firewall.h"
+#include "netlink/rtnl.h"
+#include "netlink/sockdiag.h"
+
+namespace nscope {
+
+// What to read besides links and addresses (always read).
+struct NsParts {
+  bool stats = false;     // link counters
+  bool routes = false;    // and rules
+  bool neigh = false;
+  bool sockets = false;
+  bool firewall = false;
+  bool cookie = false;
+  static NsParts all() { return {true, true, true, true, true, true}; }
+};
+
+// Each section holds what was read or why it could not be; sections not asked for say
+// "not read".
+struct NsContents {
+  Result<std::vector<LinkInfo>> links = Error::msg("not read");
+  Result<std::vector<AddrInfo>> addrs = Error::msg("not read");
+  Result<std::vector<RouteInfo>> routes = Error::msg("not read");
+  Result<std::vector<RuleInfo>> rules = Error::msg("not read");
+  Result<NeighSummary> neigh = Error::msg("not read");
+  Result<std::vector<SockCount>> sockets = Error::msg("not read");
+  std::optional<Firewall> firewall;
+  std::optional<uint64_t> cookie;
+};
+
+// Reads the calling thread's network namespace through `rt` (opened there).
+NsContents read_netns_here(Rtnl& rt, const NsParts& parts);
+
+// Reads the namespace that the calling thread's namespace numbers `nsid`, without entering
+// it (IFLA_TARGET_NETNSID): links and addresses only, as no fd is needed for those.
+NsContents read_netns_by_nsid(Rtnl& rt, int32_t nsid, bool stats);
+
+// Which of `fds` (namespace fds; -1 skipped) the calling thread's namespace numbers with an
+// nsid in `want`: nsid -> index into fds. An nsid nobody matches is left out.
+std::map<int32_t, size_t> match_nsids(Rtnl& rt, const std::vector<int>& fds, const std::set<int32_t>& want);
+
+// The veth peers through which namespace `x` (with no fd of its own) can be read: for each
+// peer holder, the namespace on the other side and the device's ifindex there.
+struct PeerWay {
+  uint64_t netns = 0;  // the namespace that holds the near end
+  int ifindex = 0;     // the near end there, whose link-netnsid names x
+};
+std::vector<PeerWay> peer_ways_into(const Namespace& x);
+
+}  // namespace nscope
