@@ -170,214 +170,236 @@ OwnMounts nsids_of_own_mounts() {
   return own_mounts;
 }
 
-}  // namespace
+// One scan, phase by phase: walk the kernel (or /proc), then add each kind of holder
+// (processes and threads, nsfs fds and sockets, bind mounts in every mount namespace, veth
+// peers), then say what each namespace is.
+class Scan {
+ public:
+  explicit Scan(const ScanOptions& opts) : opts_(opts), b_(opts) {}
 
-ScanResult scan_namespaces(const ScanOptions& opts) {
-  ScanResult res;
-  Builder b(opts);
-  const bool root = geteuid() == 0;
-
-  // 1. Who runs where: every thread with its namespaces, nsfs fds, foreign sockets.
-  KernelWalk walk;
-  bool walked = false;
-  // Loading the BPF programs is most of a scan's time (libbpf parses the kernel's BTF, the
-  // verifier checks the programs): it runs on its own thread while this one asks the
-  // nsids of the network namespaces mounted in our mount namespace (`ip netns`, runtimes'
-  // netns directories), the other slow part.
-  std::future<Result<KernelWalk>> pending;
-  if (opts.bpf && root)
-    pending = std::async(std::launch::async, [want_net = b.wanted(NsType::net)] {
-      return kernel_walk({.files = true, .nets = want_net});
+  ScanResult run() {
+    walk();
+    add_tasks();
+    add_files();
+    add_mounts();
+    add_devices();
+    describe();
+    res_.namespaces = std::move(b_.all());
+    std::sort(res_.namespaces.begin(), res_.namespaces.end(), [](const Namespace& a, const Namespace& c) {
+      return std::pair(a.type, a.inode) < std::pair(c.type, c.inode);
     });
-  OwnMounts own_mounts;
-  if (b.wanted(NsType::net)) own_mounts = nsids_of_own_mounts();
-  const auto& early_nsids = own_mounts.nsids;  // netns inode -> nsid
-  if (pending.valid()) {
-    auto w = pending.get();    if (w) {
-      walk = std::move(w.value());
-      walked = true;
-      res.source = "bpf";
-      if (b.wanted(NsType::net) && !walk.nets_complete) {
-        // What the walk did emit is true, but not all: which devices and namespaces are
-        // missing is unknown. Interface counts then come from netlink (step 4) for every
-        // namespace that can be opened; veth peers are kept as found.
-        res.notes.push_back("the kernel walk of network namespaces was cut short: interface "
-                            "counts were read through netlink instead; namespaces that only "
-                            "a veth leads to may be missing");
-      }
-    } else {
-      res.notes.push_back("BPF walk unavailable (" + w.error().message + "); walked /proc instead");
-    }
-  }
-  if (!walked) {
-    procfs_walk({.proc = opts.proc}, walk, res.skipped);
-    res.source = "procfs";
-    if (!root)
-      res.notes.push_back("not root: other users' processes, fds and sockets, mounts in other "
-                          "mount namespaces and hidden network namespaces need root");
+    return std::move(res_);
   }
 
-  // Thread-group leaders, so threads are reported only where they differ.
-  std::unordered_map<uint32_t, const nscope_task_rec*> leaders;
-  for (auto& t : walk.tasks)
-    if (t.tid == t.tgid) leaders[t.tgid] = &t;
-
-  uint32_t initial[NSCOPE_SLOT_COUNT] = {};
-  std::unordered_map<uint32_t, int> mntns_pid;  // one process per mount namespace
-  for (auto& t : walk.tasks) {
-    bool leader = t.tid == t.tgid;
-    if (leader && t.tgid == 2) std::copy(std::begin(t.inum), std::end(t.inum), initial);
-    const nscope_task_rec* lead = leader ? &t : nullptr;
-    if (!leader) {
-      auto it = leaders.find(t.tgid);
-      if (it != leaders.end()) lead = it->second;
-    }
-    if (leader && t.inum[NSCOPE_SLOT_MNT]) mntns_pid.try_emplace(t.inum[NSCOPE_SLOT_MNT], t.tgid);
-    for (int s = 0; s < NSCOPE_SLOT_COUNT; ++s) {
-      uint32_t ino = t.inum[s];
-      NsType type = slot_type(s);
-      if (!ino || !b.wanted(type)) continue;
-      bool for_children = s == NSCOPE_SLOT_PID_FOR_CHILDREN || s == NSCOPE_SLOT_TIME_FOR_CHILDREN;
-      int active = s == NSCOPE_SLOT_PID_FOR_CHILDREN ? NSCOPE_SLOT_PID : NSCOPE_SLOT_TIME;
-      if (for_children && ino == t.inum[active]) continue;
-      if (!leader && lead && lead->inum[s] == ino) continue;
-      Namespace& n = b.ns(type, ino);
-      Holder h;
-      h.pid = static_cast<int>(t.tgid);
-      h.command = comm_of(t.comm);
-      if (leader) {
-        h.kind = HolderKind::process;
-        if (for_children) h.via = s == NSCOPE_SLOT_PID_FOR_CHILDREN ? "pid_for_children"
-                                                                   : "time_for_children";
-        else {
-          ++n.processes;
-          if (n.pid == 0 || h.pid < n.pid) n.pid = h.pid;
-          if (h.pid == n.pid) b.add_path(n, proc_path(opts, h.pid, "ns/" + std::string(slot_link_name(s))));
+ private:
+  // 1. Who runs where: every thread with its namespaces, nsfs fds, foreign sockets.
+  void walk() {
+    // Loading the BPF programs is most of a scan's time (libbpf parses the kernel's BTF, the
+    // verifier checks the programs): it runs on its own thread while this one asks the
+    // nsids of the network namespaces mounted in our mount namespace (`ip netns`, runtimes'
+    // netns directories), the other slow part.
+    std::future<Result<KernelWalk>> pending;
+    if (opts_.bpf && root_)
+      pending = std::async(std::launch::async, [want_net = b_.wanted(NsType::net)] {
+        return kernel_walk({.files = true, .nets = want_net});
+      });
+    if (b_.wanted(NsType::net)) own_mounts_ = nsids_of_own_mounts();
+    bool walked = false;
+    if (pending.valid()) {
+      auto w = pending.get();
+      if (w) {
+        walk_ = std::move(w.value());
+        walked = true;
+        res_.source = "bpf";
+        if (b_.wanted(NsType::net) && !walk_.nets_complete) {
+          // What the walk did emit is true, but not all: which devices and namespaces are
+          // missing is unknown. Interface counts then come from netlink (describe) for every
+          // namespace that can be opened; veth peers are kept as found.
+          res_.notes.push_back("the kernel walk of network namespaces was cut short: interface "
+                               "counts were read through netlink instead; namespaces that only "
+                               "a veth leads to may be missing");
         }
       } else {
-        h.kind = HolderKind::thread;
-        h.tid = static_cast<int>(t.tid);
-        b.add_path(n, proc_path(opts, h.pid, "task/" + std::to_string(h.tid) + "/ns/" +
-                                                 std::string(ns_type_name(type))));
+        res_.notes.push_back("BPF walk unavailable (" + w.error().message + "); walked /proc instead");
       }
-      n.holders.push_back(std::move(h));
     }
+    if (walked) return;
+    procfs_walk({.proc = opts_.proc}, walk_, res_.skipped);
+    res_.source = "procfs";
+    if (!root_)
+      res_.notes.push_back("not root: other users' processes, fds and sockets, mounts in other "
+                           "mount namespaces and hidden network namespaces need root");
   }
-  if (!initial[NSCOPE_SLOT_USER]) initial[NSCOPE_SLOT_USER] = kInitialUserNsInode;
 
-  // nsfs fds and sockets.
-  // One socket holder per (netns, process), counting its sockets there.
-  std::unordered_map<uint64_t, size_t> sock_holder;  // (netns << 32 | pid) -> holder index
-  std::vector<std::pair<uint32_t, const nscope_file_rec*>> mnt_fds;
-  for (auto& f : walk.files) {
-    if (f.kind == NSCOPE_REC_NSFD) {
-      auto t = ns_type_from_clone_flag(f.ns_type);
-      if (!t) {  // the kernel did not say: ask the fd
-        std::string path = proc_path(opts, static_cast<int>(f.tgid), "fd/" + std::to_string(f.fd));
-        Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-        int nstype = fd ? ioctl(fd.get(), NS_GET_NSTYPE) : -1;
-        t = nstype > 0 ? ns_type_from_clone_flag(static_cast<uint64_t>(nstype)) : std::nullopt;
-        if (!t) {
-          ++res.skipped["vanished"];
+  // Processes and threads; threads are reported only where they differ from their leader.
+  void add_tasks() {
+    std::unordered_map<uint32_t, const nscope_task_rec*> leaders;
+    for (auto& t : walk_.tasks)
+      if (t.tid == t.tgid) leaders[t.tgid] = &t;
+    for (auto& t : walk_.tasks) {
+      bool leader = t.tid == t.tgid;
+      if (leader && t.tgid == 2) std::copy(std::begin(t.inum), std::end(t.inum), initial_);
+      const nscope_task_rec* lead = leader ? &t : nullptr;
+      if (!leader)
+        if (auto it = leaders.find(t.tgid); it != leaders.end()) lead = it->second;
+      if (leader && t.inum[NSCOPE_SLOT_MNT]) mntns_pid_.try_emplace(t.inum[NSCOPE_SLOT_MNT], t.tgid);
+      for (int s = 0; s < NSCOPE_SLOT_COUNT; ++s) add_task_slot(t, lead, s);
+    }
+    if (!initial_[NSCOPE_SLOT_USER]) initial_[NSCOPE_SLOT_USER] = kInitialUserNsInode;
+  }
+
+  void add_task_slot(const nscope_task_rec& t, const nscope_task_rec* lead, int s) {
+    bool leader = t.tid == t.tgid;
+    uint32_t ino = t.inum[s];
+    NsType type = slot_type(s);
+    if (!ino || !b_.wanted(type)) return;
+    bool for_children = s == NSCOPE_SLOT_PID_FOR_CHILDREN || s == NSCOPE_SLOT_TIME_FOR_CHILDREN;
+    int active = s == NSCOPE_SLOT_PID_FOR_CHILDREN ? NSCOPE_SLOT_PID : NSCOPE_SLOT_TIME;
+    if (for_children && ino == t.inum[active]) return;
+    if (!leader && lead && lead->inum[s] == ino) return;
+    Namespace& n = b_.ns(type, ino);
+    Holder h;
+    h.pid = static_cast<int>(t.tgid);
+    h.command = comm_of(t.comm);
+    if (leader) {
+      h.kind = HolderKind::process;
+      if (for_children) {
+        h.via = s == NSCOPE_SLOT_PID_FOR_CHILDREN ? "pid_for_children" : "time_for_children";
+      } else {
+        ++n.processes;
+        if (n.pid == 0 || h.pid < n.pid) n.pid = h.pid;
+        if (h.pid == n.pid) b_.add_path(n, proc_path(opts_, h.pid, "ns/" + std::string(slot_link_name(s))));
+      }
+    } else {
+      h.kind = HolderKind::thread;
+      h.tid = static_cast<int>(t.tid);
+      b_.add_path(n, proc_path(opts_, h.pid, "task/" + std::to_string(h.tid) + "/ns/" + std::string(ns_type_name(type))));
+    }
+    n.holders.push_back(std::move(h));
+  }
+
+  // nsfs fds and sockets: one socket holder per (netns, process), counting its sockets there.
+  void add_files() {
+    std::unordered_map<uint64_t, size_t> sock_holder;  // (netns << 32 | pid) -> holder index
+    for (auto& f : walk_.files) {
+      if (f.kind == NSCOPE_REC_NSFD) {
+        add_nsfd(f);
+      } else if (f.kind == NSCOPE_REC_SOCK && b_.wanted(NsType::net)) {
+        Namespace& n = b_.ns(NsType::net, f.inum);
+        if (f.cookie) n.cookie = f.cookie;
+        auto [it, fresh] = sock_holder.try_emplace((static_cast<uint64_t>(f.inum) << 32) | f.tgid, n.holders.size());
+        if (!fresh) {
+          ++n.holders[it->second].sockets;
           continue;
         }
+        Holder h;
+        h.kind = HolderKind::socket;
+        h.pid = static_cast<int>(f.tgid);
+        h.fd = static_cast<int>(f.fd);
+        h.sockets = 1;
+        h.command = comm_of(f.comm);
+        n.holders.push_back(std::move(h));
       }
-      if (*t == NsType::mnt) mnt_fds.emplace_back(f.inum, &f);
-      if (!b.wanted(*t)) continue;
-      Namespace& n = b.ns(*t, f.inum);
-      Holder h;
-      h.kind = HolderKind::fd;
-      h.pid = static_cast<int>(f.tgid);
-      h.fd = static_cast<int>(f.fd);
-      h.command = comm_of(f.comm);
-      b.add_path(n, proc_path(opts, h.pid, "fd/" + std::to_string(h.fd)));
-      n.holders.push_back(std::move(h));
-    } else if (f.kind == NSCOPE_REC_SOCK && b.wanted(NsType::net)) {
-      Namespace& n = b.ns(NsType::net, f.inum);
-      if (f.cookie) n.cookie = f.cookie;
-      auto [it, fresh] = sock_holder.try_emplace((static_cast<uint64_t>(f.inum) << 32) | f.tgid,
-                                                 n.holders.size());
-      if (!fresh) {
-        ++n.holders[it->second].sockets;
-        continue;
-      }
-      Holder h;
-      h.kind = HolderKind::socket;
-      h.pid = static_cast<int>(f.tgid);
-      h.fd = static_cast<int>(f.fd);
-      h.sockets = 1;
-      h.command = comm_of(f.comm);
-      n.holders.push_back(std::move(h));
     }
+  }
+
+  void add_nsfd(const nscope_file_rec& f) {
+    auto t = ns_type_from_clone_flag(f.ns_type);
+    if (!t) {  // the kernel did not say: ask the fd
+      std::string path = proc_path(opts_, static_cast<int>(f.tgid), "fd/" + std::to_string(f.fd));
+      Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      int nstype = fd ? ioctl(fd.get(), NS_GET_NSTYPE) : -1;
+      t = nstype > 0 ? ns_type_from_clone_flag(static_cast<uint64_t>(nstype)) : std::nullopt;
+      if (!t) {
+        ++res_.skipped["vanished"];
+        return;
+      }
+    }
+    if (*t == NsType::mnt) mnt_fds_.emplace_back(f.inum, &f);
+    if (!b_.wanted(*t)) return;
+    Namespace& n = b_.ns(*t, f.inum);
+    Holder h;
+    h.kind = HolderKind::fd;
+    h.pid = static_cast<int>(f.tgid);
+    h.fd = static_cast<int>(f.fd);
+    h.command = comm_of(f.comm);
+    b_.add_path(n, proc_path(opts_, h.pid, "fd/" + std::to_string(h.fd)));
+    n.holders.push_back(std::move(h));
   }
 
   // 2. nsfs bind mounts in every mount namespace: read each one's mountinfo once, through a
   //    process that lives in it, or by entering it when nobody does.
-  std::string own_mnt;
-  {
-    char buf[64];
-    ssize_t n = readlink("/proc/self/ns/mnt", buf, sizeof buf);
-    if (n > 0) own_mnt.assign(buf, static_cast<size_t>(n));
-  }
-  uint64_t own_mnt_ino = 0;
-  {
-    NsType t;
-    parse_ns_link(own_mnt, &t, &own_mnt_ino);
-  }
-  std::set<uint64_t> mnt_done;
   struct MntTodo {
     uint64_t ino;
     int pid;             // a process inside, or 0
     std::string opener;  // else a path that opens the mount namespace
   };
-  std::vector<MntTodo> todo;
-  for (auto& [ino, pid] : mntns_pid) todo.push_back({ino, pid, {}});
-  for (auto& [ino, f] : mnt_fds)
-    if (!mntns_pid.count(ino))
-      todo.push_back({ino, 0, proc_path(opts, static_cast<int>(f->tgid), "fd/" + std::to_string(f->fd))});
-  for (size_t i = 0; i < todo.size(); ++i) {
-    MntTodo cur = todo[i];
-    if (!mnt_done.insert(cur.ino).second) continue;
-    std::optional<std::string> text;
-    if (cur.pid) {
-      // Our own mount namespace seen from the same root is what we read already.
-      if (own_mounts.mountinfo && cur.ino == own_mnt_ino && same_root(opts, cur.pid))
-        text = std::move(own_mounts.mountinfo);
-      else
-        text = read_file(proc_path(opts, cur.pid, "mountinfo"));
-    } else if (root) {
-      Fd fd(::open(cur.opener.c_str(), O_RDONLY | O_CLOEXEC));
-      if (fd) text = mountinfo_in(fd.get());
+
+  void add_mounts() {
+    uint64_t own_mnt_ino = 0;
+    {
+      char buf[64];
+      ssize_t n = readlink("/proc/self/ns/mnt", buf, sizeof buf);
+      NsType t;
+      if (n > 0) parse_ns_link(std::string(buf, static_cast<size_t>(n)), &t, &own_mnt_ino);
     }
-    if (!text) {
-      ++res.skipped[cur.pid ? "mount namespace unreadable" : "mount namespace not enterable"];
-      continue;
-    }
-    for (auto& m : nsfs_mounts(*text)) {
-      if (m.type == NsType::mnt && !mnt_done.count(m.inode) && cur.pid)
-        todo.push_back({m.inode, 0, proc_path(opts, cur.pid, "root" + m.path)});
-      if (!b.wanted(m.type)) continue;
-      Namespace& n = b.ns(m.type, m.inode);
-      if (m.type == NsType::net && cur.ino == own_mnt_ino)
-        if (auto name = netns_name_of_mount(m.path); name && std::find(n.names.begin(), n.names.end(), *name) == n.names.end())
-          n.names.push_back(std::move(*name));
-      Holder h;
-      h.kind = HolderKind::mount;
-      h.path = m.path;
-      h.mntns = cur.ino;
-      h.pid = cur.pid;
-      if (cur.pid) b.add_path(n, proc_path(opts, cur.pid, "root" + m.path));
-      n.holders.push_back(std::move(h));
+    std::set<uint64_t> mnt_done;
+    std::vector<MntTodo> todo;
+    for (auto& [ino, pid] : mntns_pid_) todo.push_back({ino, pid, {}});
+    for (auto& [ino, f] : mnt_fds_)
+      if (!mntns_pid_.count(ino))
+        todo.push_back({ino, 0, proc_path(opts_, static_cast<int>(f->tgid), "fd/" + std::to_string(f->fd))});
+    for (size_t i = 0; i < todo.size(); ++i) {
+      MntTodo cur = todo[i];
+      if (!mnt_done.insert(cur.ino).second) continue;
+      std::optional<std::string> text = read_mountinfo(cur, own_mnt_ino);
+      if (!text) {
+        ++res_.skipped[cur.pid ? "mount namespace unreadable" : "mount namespace not enterable"];
+        continue;
+      }
+      for (auto& m : nsfs_mounts(*text)) {
+        if (m.type == NsType::mnt && !mnt_done.count(m.inode) && cur.pid)
+          todo.push_back({m.inode, 0, proc_path(opts_, cur.pid, "root" + m.path)});
+        if (b_.wanted(m.type)) add_mount(cur, m, cur.ino == own_mnt_ino);
+      }
     }
   }
 
+  std::optional<std::string> read_mountinfo(MntTodo& cur, uint64_t own_mnt_ino) {
+    if (cur.pid) {
+      // Our own mount namespace seen from the same root is what we read already.
+      if (own_mounts_.mountinfo && cur.ino == own_mnt_ino && same_root(opts_, cur.pid))
+        return std::move(own_mounts_.mountinfo);
+      return read_file(proc_path(opts_, cur.pid, "mountinfo"));
+    }
+    if (!root_) return std::nullopt;
+    Fd fd(::open(cur.opener.c_str(), O_RDONLY | O_CLOEXEC));
+    return fd ? mountinfo_in(fd.get()) : std::nullopt;
+  }
+
+  void add_mount(const MntTodo& cur, const NsfsMount& m, bool own_mntns) {
+    Namespace& n = b_.ns(m.type, m.inode);
+    // `ip netns` names are those of our own mount namespace.
+    if (m.type == NsType::net && own_mntns)
+      if (auto name = netns_name_of_mount(m.path); name && std::find(n.names.begin(), n.names.end(), *name) == n.names.end())
+        n.names.push_back(std::move(*name));
+    Holder h;
+    h.kind = HolderKind::mount;
+    h.path = m.path;
+    h.mntns = cur.ino;
+    h.pid = cur.pid;
+    if (cur.pid) b_.add_path(n, proc_path(opts_, cur.pid, "root" + m.path));
+    n.holders.push_back(std::move(h));
+  }
+
   // 3. Network namespaces from the kernel's own list, with their devices and veth peers.
-  std::unordered_map<uint32_t, uint32_t> ndevs;
-  if (b.wanted(NsType::net)) {
-    for (auto& d : walk.devs) {
+  void add_devices() {
+    if (!b_.wanted(NsType::net)) return;
+    std::unordered_map<uint32_t, uint32_t> ndevs;
+    for (auto& d : walk_.devs) {
       ++ndevs[d.net_inum];
       if (!d.peer_net_inum || d.peer_net_inum == d.net_inum) continue;
-      Namespace& n = b.ns(NsType::net, d.peer_net_inum);
+      Namespace& n = b_.ns(NsType::net, d.peer_net_inum);
       Holder h;
       h.kind = HolderKind::peer;
       h.netns = d.net_inum;
@@ -386,125 +408,136 @@ ScanResult scan_namespaces(const ScanOptions& opts) {
       h.peer_ifindex = static_cast<int>(d.peer_ifindex);
       n.holders.push_back(std::move(h));
     }
-    for (auto& r : walk.nets) {
-      Namespace& n = b.ns(NsType::net, r.inum);
+    for (auto& r : walk_.nets) {
+      Namespace& n = b_.ns(NsType::net, r.inum);
       n.cookie = r.cookie;
       n.id = r.ns_id;
       n.owner = r.owner_inum;
-      if (walk.nets_complete) n.interfaces = ndevs[r.inum];
+      if (walk_.nets_complete) n.interfaces = ndevs[r.inum];
     }
   }
 
   // 4. What each namespace is: id, owner, cookie, interfaces, nsid, names, container.
-  ContainerResolver containers(opts.host_root);
-  std::vector<Rtnl::NsidQuery> nsid_q;
-  std::vector<size_t> nsid_of;
-  std::vector<Fd> keep_open;  // fds named in nsid queries stay open until they are sent
-  for (size_t i = 0; i < b.all().size(); ++i) {
-    Namespace& n = b.all()[i];
+  void describe() {
+    for (size_t i = 0; i < b_.all().size(); ++i) describe_one(i);
+    if (nsid_q_.empty()) return;
+    // nsids as the initial network namespace numbers them: ask from there.
+    Fd own_net(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+    struct stat st {};
+    bool in_initial = own_net && fstat(own_net.get(), &st) == 0 && st.st_ino == initial_[NSCOPE_SLOT_NET];
+    if (in_initial || !initial_[NSCOPE_SLOT_NET]) {
+      ask_nsids();
+    } else {
+      Fd init_net(::open(proc_path(opts_, 2, "ns/net").c_str(), O_RDONLY | O_CLOEXEC));
+      if (init_net) (void)in_netns(init_net.get(), [this] { ask_nsids(); });
+    }
+  }
+
+  void describe_one(size_t i) {
+    Namespace& n = b_.all()[i];
     for (int s = 0; s < NSCOPE_SLOT_COUNT; ++s)
-      if (slot_type(s) == n.type && s < NSCOPE_SLOT_PID_FOR_CHILDREN && initial[s] == n.inode)
-        n.initial = true;
+      if (slot_type(s) == n.type && s < NSCOPE_SLOT_PID_FOR_CHILDREN && initial_[s] == n.inode) n.initial = true;
     bool need_fd = n.id == 0 || n.owner == 0 || (n.type == NsType::net && !n.interfaces);
+    const auto& early_nsids = own_mounts_.nsids;
     bool nsid_known = n.type == NsType::net && early_nsids.count(n.inode);
     Fd fd;
-    if (need_fd || (n.type == NsType::net && n.pid == 0 && !nsid_known)) fd = b.open(n);
-    if (fd) {
-      if (n.id == 0) {
-        uint64_t id = 0;
-        if (ioctl(fd.get(), NS_GET_ID, &id) == 0) n.id = id;
-      }
-      if (n.owner == 0) {
-        Fd user(ioctl(fd.get(), NS_GET_USERNS));
-        struct stat st {};
-        if (user && fstat(user.get(), &st) == 0) n.owner = st.st_ino;
-      }
-      if (n.type == NsType::net && !n.interfaces && root) {
-        (void)in_netns(fd.get(), [&] {
-          if (auto r = Rtnl::open()) {
-            if (auto c = r->netns_cookie()) n.cookie = *c;
-            if (auto l = r->links()) n.interfaces = static_cast<uint32_t>(l->size());
-          }
-        });
-      }
-    }
+    if (need_fd || (n.type == NsType::net && n.pid == 0 && !nsid_known)) fd = b_.open(n);
+    if (fd) describe_from_fd(n, fd.get());
     if (n.type == NsType::net) {
       if (auto it = early_nsids.find(n.inode); it != early_nsids.end()) {
         n.nsid = it->second;
       } else if (n.pid) {
-        nsid_q.push_back({n.pid, -1});
-        nsid_of.push_back(i);
+        nsid_q_.push_back({n.pid, -1});
+        nsid_of_.push_back(i);
       } else if (fd) {
-        nsid_q.push_back({0, fd.get()});
-        nsid_of.push_back(i);
-        keep_open.push_back(std::move(fd));
+        nsid_q_.push_back({0, fd.get()});
+        nsid_of_.push_back(i);
+        keep_open_.push_back(std::move(fd));
       }
       for (auto& name : n.names)
         if (!n.container) n.container = ContainerResolver::from_netns_name(name);
     }
-    if (n.pid) {
-      auto cmd = read_file(proc_path(opts, n.pid, "cmdline"));
-      n.command = cmd ? cmdline_to_string(*cmd) : std::string();
-      if (n.command.empty())
-        for (auto& h : n.holders)
-          if (h.kind == HolderKind::process && h.pid == n.pid) n.command = "[" + h.command + "]";
-      if (!n.container && !n.initial) {
-        auto cg = read_file(proc_path(opts, n.pid, "cgroup"));
-        if (cg) n.container = containers.identify(n.pid, *cg);
-      }
-    }
+    if (!n.pid) return;
+    auto cmd = read_file(proc_path(opts_, n.pid, "cmdline"));
+    n.command = cmd ? cmdline_to_string(*cmd) : std::string();
+    if (n.command.empty())
+      for (auto& h : n.holders)
+        if (h.kind == HolderKind::process && h.pid == n.pid) n.command = "[" + h.command + "]";
+    if (!n.container && !n.initial)
+      if (auto cg = read_file(proc_path(opts_, n.pid, "cgroup"))) n.container = containers_.identify(n.pid, *cg);
   }
-  // nsids as the initial network namespace numbers them: ask from there.
-  if (!nsid_q.empty()) {
-    auto ask = [&] {
-      auto r = Rtnl::open();
-      if (!r) return;
-      if (auto ids = r->nsids(nsid_q)) {
-        for (size_t k = 0; k < ids->size(); ++k) b.all()[nsid_of[k]].nsid = (*ids)[k];
-      } else {
-        res.notes.push_back("nsids unknown: " + ids.error().message);
-      }
-      // Namespaces seen only as a veth peer have no fd: their nsid is the veth's
-      // link-netnsid, read from the initial namespace's own links. That dump is costly with
-      // hundreds of veths: only when such a namespace is still without an nsid.
-      auto peer_of_initial = [&](const Holder& h) {
-        return h.kind == HolderKind::peer && h.netns == initial[NSCOPE_SLOT_NET];
-      };
-      bool wanted = std::any_of(b.all().begin(), b.all().end(), [&](const Namespace& n) {
-        return n.type == NsType::net && !n.nsid &&
-               std::any_of(n.holders.begin(), n.holders.end(), peer_of_initial);
-      });
-      if (!wanted) return;
-      if (auto links = r->links()) {
-        std::unordered_map<int, int32_t> by_ifindex;
-        for (auto& l : *links)
-          if (l.link_netnsid) by_ifindex[l.ifindex] = *l.link_netnsid;
-        for (auto& n : b.all()) {
-          if (n.type != NsType::net || n.nsid) continue;
-          for (auto& h : n.holders)
-            if (peer_of_initial(h)) {
-              auto it = by_ifindex.find(h.ifindex);
-              if (it != by_ifindex.end()) n.nsid = it->second;
-            }
+
+  // What an fd to the namespace tells: its id, its owning user namespace and, for a network
+  // namespace the walk did not count, its cookie and interfaces.
+  void describe_from_fd(Namespace& n, int fd) {
+    if (n.id == 0) {
+      uint64_t id = 0;
+      if (ioctl(fd, NS_GET_ID, &id) == 0) n.id = id;
+    }
+    if (n.owner == 0) {
+      Fd user(ioctl(fd, NS_GET_USERNS));
+      struct stat st {};
+      if (user && fstat(user.get(), &st) == 0) n.owner = st.st_ino;
+    }
+    if (n.type == NsType::net && !n.interfaces && root_) {
+      (void)in_netns(fd, [&] {
+        if (auto r = Rtnl::open()) {
+          if (auto c = r->netns_cookie()) n.cookie = *c;
+          if (auto l = r->links()) n.interfaces = static_cast<uint32_t>(l->size());
         }
-      }
-    };
-    Fd own_net(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-    struct stat st {};
-    bool in_initial = own_net && fstat(own_net.get(), &st) == 0 && st.st_ino == initial[NSCOPE_SLOT_NET];
-    if (in_initial || !initial[NSCOPE_SLOT_NET]) {
-      ask();
-    } else {
-      Fd init_net(::open(proc_path(opts, 2, "ns/net").c_str(), O_RDONLY | O_CLOEXEC));
-      if (init_net) (void)in_netns(init_net.get(), ask);
+      });
     }
   }
 
-  res.namespaces = std::move(b.all());
-  std::sort(res.namespaces.begin(), res.namespaces.end(), [](const Namespace& a, const Namespace& c) {
-    return std::pair(a.type, a.inode) < std::pair(c.type, c.inode);
-  });
-  return res;
-}
+  // Runs in the initial network namespace.
+  void ask_nsids() {
+    auto r = Rtnl::open();
+    if (!r) return;
+    if (auto ids = r->nsids(nsid_q_)) {
+      for (size_t k = 0; k < ids->size(); ++k) b_.all()[nsid_of_[k]].nsid = (*ids)[k];
+    } else {
+      res_.notes.push_back("nsids unknown: " + ids.error().message);
+    }
+    // Namespaces seen only as a veth peer have no fd: their nsid is the veth's
+    // link-netnsid, read from the initial namespace's own links. That dump is costly with
+    // hundreds of veths: only when such a namespace is still without an nsid.
+    auto peer_of_initial = [&](const Holder& h) {
+      return h.kind == HolderKind::peer && h.netns == initial_[NSCOPE_SLOT_NET];
+    };
+    bool wanted = std::any_of(b_.all().begin(), b_.all().end(), [&](const Namespace& n) {
+      return n.type == NsType::net && !n.nsid && std::any_of(n.holders.begin(), n.holders.end(), peer_of_initial);
+    });
+    if (!wanted) return;
+    auto links = r->links();
+    if (!links) return;
+    std::unordered_map<int, int32_t> by_ifindex;
+    for (auto& l : *links)
+      if (l.link_netnsid) by_ifindex[l.ifindex] = *l.link_netnsid;
+    for (auto& n : b_.all()) {
+      if (n.type != NsType::net || n.nsid) continue;
+      for (auto& h : n.holders)
+        if (peer_of_initial(h))
+          if (auto it = by_ifindex.find(h.ifindex); it != by_ifindex.end()) n.nsid = it->second;
+    }
+  }
+
+  const ScanOptions& opts_;
+  Builder b_;
+  ScanResult res_;
+  const bool root_ = geteuid() == 0;
+  KernelWalk walk_;
+  OwnMounts own_mounts_;                           // our mountinfo and its netns' nsids
+  uint32_t initial_[NSCOPE_SLOT_COUNT] = {};       // kthreadd's namespaces
+  std::unordered_map<uint32_t, int> mntns_pid_;    // one process per mount namespace
+  std::vector<std::pair<uint32_t, const nscope_file_rec*>> mnt_fds_;
+  ContainerResolver containers_{opts_.host_root};
+  std::vector<Rtnl::NsidQuery> nsid_q_;
+  std::vector<size_t> nsid_of_;
+  std::vector<Fd> keep_open_;  // fds named in nsid queries stay open until they are sent
+};
+
+}  // namespace
+
+ScanResult scan_namespaces(const ScanOptions& opts) { return Scan(opts).run(); }
 
 }  // namespace nscope
