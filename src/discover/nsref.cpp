@@ -294,6 +294,45 @@ Result<ResolvedNs> resolve_nsref(std::string_view text, const ScanResult& scan, 
   return resolve_nsref(*ref, scan, why);
 }
 
+namespace {
+
+// The end of a resolution by the scan: exactly one namespace matched, or an error that
+// lists the candidates.
+Result<ResolvedNs> the_one(std::vector<const Namespace*> hits, const NsRef& ref, NsRefKind as, const ScanResult& scan,
+                           NsRefFailure* why) {
+  // One namespace may be matched through several containers (a pod's containers share one).
+  std::sort(hits.begin(), hits.end());
+  hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+  std::string shown = ref.text.empty() ? std::to_string(ref.number) : ref.text;
+  if (hits.empty()) {
+    std::string what = ref.kind == NsRefKind::word ? fmt::format("named '{}' (no ip netns name or container)", shown)
+                                                  : fmt::format("with {} {}", nsref_kind_name(ref.kind), shown);
+    // A kernel without NS_GET_ID (Debian 12's 6.1) gives no namespace an id at all.
+    bool ids = std::any_of(scan.namespaces.begin(), scan.namespaces.end(),
+                           [](const Namespace& n) { return n.id != 0; });
+    if (ref.kind == NsRefKind::id && !ids)
+      what += " (this kernel gives namespaces no ids: it has no NS_GET_ID; use the inode or cookie:N)";
+    return fail({NsRefError::unknown, "no network namespace " + what, all_candidates(scan, ref.text)}, why);
+  }
+  if (hits.size() > 1) {
+    std::vector<std::string> c;
+    for (auto* n : hits) c.push_back(describe_netns(*n));
+    return fail({NsRefError::ambiguous,
+                 fmt::format("'{}' matches {} network namespaces; use an inode or id:N", shown, hits.size()),
+                 std::move(c)},
+                why);
+  }
+  ResolvedNs r;
+  r.ns = *hits.front();
+  r.from_scan = true;
+  r.matched_as = as;
+  if (auto f = open_netns(r.ns, &r.opened_from)) r.fd = std::move(f.value());
+  return r;
+}
+
+
+}  // namespace
+
 Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRefFailure* why) {
   std::vector<const Namespace*> nets;
   for (auto& n : scan.namespaces)
@@ -368,34 +407,7 @@ Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRef
     }
   }
 
-  // One namespace may be matched through several containers (a pod's containers share one).
-  std::sort(hits.begin(), hits.end());
-  hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
-  std::string shown = ref.text.empty() ? std::to_string(ref.number) : ref.text;
-  if (hits.empty()) {
-    std::string what = ref.kind == NsRefKind::word ? fmt::format("named '{}' (no ip netns name or container)", shown)
-                                                  : fmt::format("with {} {}", nsref_kind_name(ref.kind), shown);
-    // A kernel without NS_GET_ID (Debian 12's 6.1) gives no namespace an id at all.
-    bool ids = std::any_of(scan.namespaces.begin(), scan.namespaces.end(),
-                           [](const Namespace& n) { return n.id != 0; });
-    if (ref.kind == NsRefKind::id && !ids)
-      what += " (this kernel gives namespaces no ids: it has no NS_GET_ID; use the inode or cookie:N)";
-    return fail({NsRefError::unknown, "no network namespace " + what, all_candidates(scan, ref.text)}, why);
-  }
-  if (hits.size() > 1) {
-    std::vector<std::string> c;
-    for (auto* n : hits) c.push_back(describe_netns(*n));
-    return fail({NsRefError::ambiguous,
-                 fmt::format("'{}' matches {} network namespaces; use an inode or id:N", shown, hits.size()),
-                 std::move(c)},
-                why);
-  }
-  ResolvedNs r;
-  r.ns = *hits.front();
-  r.from_scan = true;
-  r.matched_as = as;
-  if (auto f = open_netns(r.ns, &r.opened_from)) r.fd = std::move(f.value());
-  return r;
+  return the_one(std::move(hits), ref, as, scan, why);
 }
 
 }  // namespace nscope

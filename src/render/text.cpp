@@ -146,7 +146,10 @@ std::string human(uint64_t v) {
 
 }  // namespace
 
-void render_show_text(const ShowModel& m, std::ostream& out) {
+namespace {
+
+// The namespace: label, ids, container, where it was opened from, notes.
+void show_header(const ShowModel& m, std::ostream& out) {
   const Namespace& n = m.ns;
   out << netns_label(n) << '\n';
   std::vector<std::vector<std::string>> head;
@@ -161,6 +164,10 @@ void render_show_text(const ShowModel& m, std::ostream& out) {
   if (!m.opened_from.empty()) out << "  opened from " << m.opened_from << '\n';
   for (auto& note : m.notes) out << "  note: " << note << '\n';
 
+}
+
+// Interfaces, where they lead, their counters.
+void show_interfaces(const ShowModel& m, std::ostream& out) {
   out << "\nInterfaces\n";
   std::vector<std::vector<std::string>> rows{{"IDX", "NAME", "KIND", "STATE", "MTU", "MAC", "ADDRESSES"}};
   std::vector<std::string> details;
@@ -192,6 +199,9 @@ void render_show_text(const ShowModel& m, std::ostream& out) {
   }
   print_table(crow, out, "  ");
 
+}
+
+void show_routes(const ShowModel& m, std::ostream& out) {
   std::map<int, std::string> names;
   for (auto& f : m.interfaces) names[f.link.ifindex] = f.link.name;
   out << "\nRoutes (main table)\n";
@@ -215,6 +225,9 @@ void render_show_text(const ShowModel& m, std::ostream& out) {
   if (auto it = m.errors.find("rules"); it != m.errors.end()) out << "  cannot read: " << it->second << '\n';
   for (auto& r : m.rules) out << fmt::format("  {}{}:\t{}\n", r.family == AF_INET6 ? "inet6 " : "", r.priority, r.text());
 
+}
+
+void show_neighbours_and_sockets(const ShowModel& m, std::ostream& out) {
   out << "\nNeighbours: ";
   if (m.neighbours) {
     const NeighSummary& s = *m.neighbours;
@@ -232,6 +245,9 @@ void render_show_text(const ShowModel& m, std::ostream& out) {
     srow.push_back({s.proto, std::to_string(s.listening), std::to_string(s.connected), std::to_string(s.other)});
   if (!m.sockets.empty()) print_table(srow, out, "  ");
 
+}
+
+void show_firewall(const ShowModel& m, std::ostream& out) {
   out << "\nFirewall\n";
   if (m.firewall) {
     if (m.firewall->tables.empty()) out << "  no nft or iptables tables\n";
@@ -256,11 +272,25 @@ void render_show_text(const ShowModel& m, std::ostream& out) {
     out << "  not read\n";
   }
 
+}
+
+void show_processes_and_errors(const ShowModel& m, std::ostream& out) {
   out << fmt::format("\nProcesses ({})\n", m.processes.size());
   for (auto& p : m.processes) out << fmt::format("  {:>7} {}\n", p.pid, p.command);
   for (auto& [what, why] : m.errors)
     if (what != "routes" && what != "rules" && what != "neighbours" && what != "sockets")
       out << "\nnote: cannot read " << what << ": " << why << '\n';
+}
+
+}  // namespace
+
+void render_show_text(const ShowModel& m, std::ostream& out) {
+  show_header(m, out);
+  show_interfaces(m, out);
+  show_routes(m, out);
+  show_neighbours_and_sockets(m, out);
+  show_firewall(m, out);
+  show_processes_and_errors(m, out);
 }
 
 // ---- topo ------------------------------------------------------------------------------
