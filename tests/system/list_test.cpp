@@ -491,77 +491,46 @@ struct SocketScenario {
 
 }  // namespace
 
-// ---- one test per holder kind ---------------------------------------------------------
+// ---- one table: every holder kind, seen by the kernel walk and by the /proc walk ---------
 
-TEST(List, NamedNetnsIsAMountHolderWithItsName) {
-  REQUIRE_ROOT();
-  NamedScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc);
-  s.check_table(list_table());
-}
+template <class Scenario>
+class ListHolder : public ::testing::Test {
+ protected:
+  // Sets a scenario up, lists with `extra` flags, checks the JSON and the table.
+  void run(const std::vector<std::string>& extra, bool bpf) {
+    REQUIRE_ROOT();
+    Scenario s;
+    ASSERT_NO_FATAL_FAILURE(s.setup());
+    json doc = bpf ? list_json_bpf(extra) : nscope_list_json(extra);
+    ASSERT_FALSE(doc.is_null());
+    if (!bpf) EXPECT_EQ(doc.value("source", ""), "procfs");
+    if constexpr (requires { s.check(doc, bpf); }) s.check(doc, bpf);
+    else s.check(doc);
+    s.check_table(list_table(extra));
+  }
+};
 
-TEST(List, ProcessHolder) {
-  REQUIRE_ROOT();
-  ProcessScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc);
-  s.check_table(list_table());
-}
+// The rows of the table: the way each namespace is held, named as the tests print.
+using HolderScenarios = ::testing::Types<NamedScenario, ProcessScenario, ThreadScenario, BindScenario,
+                                         PrivateMntnsScenario, FdScenario, SocketScenario>;
+struct HolderName {
+  template <class T>
+  static std::string GetName(int) {
+    if (std::is_same_v<T, NamedScenario>) return "NamedNetnsIsAMountHolderWithItsName";
+    if (std::is_same_v<T, ProcessScenario>) return "ProcessHolder";
+    if (std::is_same_v<T, ThreadScenario>) return "ThreadOnlyHolder";
+    if (std::is_same_v<T, BindScenario>) return "BindMountOutsideRunNetns";
+    if (std::is_same_v<T, PrivateMntnsScenario>) return "BindMountInPrivateMountNamespace";
+    if (std::is_same_v<T, FdScenario>) return "FdOnlyHolder";
+    return "SocketOnlyHolderWithCookie";
+  }
+};
+TYPED_TEST_SUITE(ListHolder, HolderScenarios, HolderName);
 
-TEST(List, ThreadOnlyHolder) {
-  REQUIRE_ROOT();
-  ThreadScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc);
-  s.check_table(list_table());
-}
+TYPED_TEST(ListHolder, SeenByTheKernelWalk) { this->run({}, true); }
 
-TEST(List, BindMountOutsideRunNetns) {
-  REQUIRE_ROOT();
-  BindScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc);
-  s.check_table(list_table());
-}
-
-TEST(List, BindMountInPrivateMountNamespace) {
-  REQUIRE_ROOT();
-  PrivateMntnsScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc);
-  s.check_table(list_table());
-}
-
-TEST(List, FdOnlyHolder) {
-  REQUIRE_ROOT();
-  FdScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc);
-  s.check_table(list_table());
-}
-
-TEST(List, SocketOnlyHolderWithCookie) {
-  REQUIRE_ROOT();
-  SocketScenario s;
-  ASSERT_NO_FATAL_FAILURE(s.setup());
-  json doc = list_json_bpf();
-  ASSERT_FALSE(doc.is_null());
-  s.check(doc, true);
-  s.check_table(list_table());
-}
+// Without BPF, /proc and pidfd_getfd (for sockets) find the same holders.
+TYPED_TEST(ListHolder, SeenByTheProcfsWalk) { this->run({"--no-bpf"}, false); }
 
 // A helper process that makes a netns (from a short-lived unshared grandchild) and holds it
 // by an fd. It reports "ready fd= ino= id= cookie=", then on "hide" sends that fd to itself
@@ -849,61 +818,6 @@ TEST(List, InitialNamespaces) {
 }
 
 // 11. Without BPF, the /proc walk finds every holder that /proc shows.
-TEST(List, NoBpfProcfsWalkFindsTheSameHolders) {
-  REQUIRE_ROOT();
-  NamedScenario named;
-  ProcessScenario proc;
-  ThreadScenario thread;
-  BindScenario bind;
-  FdScenario fd;
-  SocketScenario sock;
-  ASSERT_NO_FATAL_FAILURE(named.setup());
-  ASSERT_NO_FATAL_FAILURE(proc.setup());
-  ASSERT_NO_FATAL_FAILURE(thread.setup());
-  ASSERT_NO_FATAL_FAILURE(bind.setup());
-  ASSERT_NO_FATAL_FAILURE(fd.setup());
-  ASSERT_NO_FATAL_FAILURE(sock.setup());
-
-  json doc = nscope_list_json({"--no-bpf"});
-  ASSERT_FALSE(doc.is_null());
-  EXPECT_EQ(doc.value("source", ""), "procfs");
-  {
-    SCOPED_TRACE("named netns");
-    named.check(doc);
-  }
-  {
-    SCOPED_TRACE("process");
-    proc.check(doc);
-  }
-  {
-    SCOPED_TRACE("thread");
-    thread.check(doc);
-  }
-  {
-    SCOPED_TRACE("bind mount");
-    bind.check(doc);
-  }
-  {
-    SCOPED_TRACE("fd");
-    fd.check(doc);
-  }
-  {
-    SCOPED_TRACE("socket (pidfd_getfd)");
-    sock.check(doc, false);
-  }
-
-  std::string table = list_table({"--no-bpf"});
-  {
-    SCOPED_TRACE("table");
-    named.check_table(table);
-    proc.check_table(table);
-    thread.check_table(table);
-    bind.check_table(table);
-    fd.check_table(table);
-    sock.check_table(table);
-  }
-}
-
 // 12. Usage errors: exit 2, and the message names what is valid.
 TEST(List, BadInputExitsTwoAndNamesTheValidChoices) {
   RunResult t = nscope({"list", "-t", "bogus"});
