@@ -129,13 +129,7 @@ std::string describe_netns(const Namespace& n) {
         break;
       }
   }
-  std::string s = std::to_string(n.inode);
-  if (!parts.empty()) {
-    s += " (";
-    for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : "") + parts[i];
-    s += ")";
-  }
-  return s;
+  return with_details(std::to_string(n.inode), parts);
 }
 
 namespace {

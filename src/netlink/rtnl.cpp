@@ -130,31 +130,27 @@ Result<std::vector<AddrInfo>> Rtnl::addresses_in(std::optional<int32_t> target_n
   return out;
 }
 
-Result<std::vector<RouteInfo>> Rtnl::routes() {
-  auto raw = dump_raw(RTM_GETROUTE, AF_UNSPEC);
-  if (!raw) return with_context<std::vector<RouteInfo>>(raw.error(), "RTM_GETROUTE dump");
-  std::vector<RouteInfo> out;
-  if (auto r = parse_route_messages(raw->data(), raw->size(), out); !r)
-    return with_context<std::vector<RouteInfo>>(r.error(), "RTM_GETROUTE dump");
+namespace {
+// A dump of `type` parsed into T by `parse`; errors say which dump.
+template <class T, class Parse>
+Result<T> parsed_dump(Result<std::string> raw, Parse parse, const char* what) {
+  if (!raw) return with_context<T>(raw.error(), what);
+  T out;
+  if (auto r = parse(raw->data(), raw->size(), out); !r) return with_context<T>(r.error(), what);
   return out;
+}
+}  // namespace
+
+Result<std::vector<RouteInfo>> Rtnl::routes() {
+  return parsed_dump<std::vector<RouteInfo>>(dump_raw(RTM_GETROUTE, AF_UNSPEC), parse_route_messages, "RTM_GETROUTE dump");
 }
 
 Result<std::vector<RuleInfo>> Rtnl::rules() {
-  auto raw = dump_raw(RTM_GETRULE, AF_UNSPEC);
-  if (!raw) return with_context<std::vector<RuleInfo>>(raw.error(), "RTM_GETRULE dump");
-  std::vector<RuleInfo> out;
-  if (auto r = parse_rule_messages(raw->data(), raw->size(), out); !r)
-    return with_context<std::vector<RuleInfo>>(r.error(), "RTM_GETRULE dump");
-  return out;
+  return parsed_dump<std::vector<RuleInfo>>(dump_raw(RTM_GETRULE, AF_UNSPEC), parse_rule_messages, "RTM_GETRULE dump");
 }
 
 Result<NeighSummary> Rtnl::neighbours() {
-  auto raw = dump_raw(RTM_GETNEIGH, AF_UNSPEC);
-  if (!raw) return with_context<NeighSummary>(raw.error(), "RTM_GETNEIGH dump");
-  NeighSummary out;
-  if (auto r = parse_neigh_messages(raw->data(), raw->size(), out); !r)
-    return with_context<NeighSummary>(r.error(), "RTM_GETNEIGH dump");
-  return out;
+  return parsed_dump<NeighSummary>(dump_raw(RTM_GETNEIGH, AF_UNSPEC), parse_neigh_messages, "RTM_GETNEIGH dump");
 }
 
 Result<std::vector<std::optional<int32_t>>> Rtnl::nsids(const std::vector<NsidQuery>& queries) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "render/render.h"
+#include "util/strings.h"
 
 namespace nscope {
 
@@ -16,13 +17,7 @@ std::string netns_label(const Namespace& n) {
   for (auto& nm : n.names) parts.push_back(nm);
   if (n.container) parts.push_back(container_label(*n.container));
   if (n.initial) parts.push_back("initial");
-  std::string s = n.inode ? fmt::format("netns {}", n.inode) : std::string("netns ?");
-  if (!parts.empty()) {
-    s += " (";
-    for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : "") + parts[i];
-    s += ")";
-  }
-  return s;
+  return with_details(n.inode ? fmt::format("netns {}", n.inode) : std::string("netns ?"), parts);
 }
 
 namespace {

@@ -101,4 +101,15 @@ std::string shell_quote(std::string_view s) {
   return out + "'";
 }
 
+std::string with_details(std::string head, const std::vector<std::string>& details) {
+  if (details.empty()) return head;
+  head += " (";
+  for (size_t i = 0; i < details.size(); ++i) {
+    if (i) head += ", ";
+    head += details[i];
+  }
+  head += ')';
+  return head;
+}
+
 }  // namespace nscope

@@ -23,4 +23,7 @@ std::string cmdline_to_string(std::string_view raw);
 // quotes ('it'\''s').
 std::string shell_quote(std::string_view s);
 
+// "head (a, b)": a thing and what else is known of it; just "head" when nothing is.
+std::string with_details(std::string head, const std::vector<std::string>& details);
+
 }  // namespace nscope
