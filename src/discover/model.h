@@ -26,6 +26,8 @@ struct Holder {
   uint32_t sockets = 0;   // socket: how many sockets of pid live in the namespace
   std::string path;       // mount: mount point as seen inside its mount namespace
   uint64_t mntns = 0;     // mount: inode of the mount namespace the mount lives in
+  std::string mntns_path; // mount, when no process runs in that mount namespace: a path that
+                          // opens it (an fd or bind mount of it), to enter it and open `path`
   uint64_t netns = 0;     // peer: inode of the namespace where the veth's other end lives
   int ifindex = 0;        // peer: that other end's ifindex
   std::string ifname;     // peer: that other end's name

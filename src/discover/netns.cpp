@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "discover/mountinfo.h"
 #include "util/diag.h"
@@ -80,6 +84,35 @@ std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned th
     if (e) out.emplace_back(Error::sys(e, "cannot enter network namespace"));
     else out.emplace_back();
   }
+  return out;
+}
+
+Result<Fd> netns_of_process_fd(int pid, int fd, unsigned long request) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return Error::sys(errno, fmt::format("pidfd_open {}", pid));
+  Fd copy(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
+  if (!copy) return Error::sys(errno, fmt::format("pidfd_getfd {}/{}", pid, fd));
+  Fd ns(ioctl(copy.get(), request));
+  if (!ns) return Error::sys(errno, fmt::format("the network namespace of fd {} of pid {}", fd, pid));
+  return ns;
+}
+
+Result<Fd> open_in_mntns(const std::string& mntns_path, const std::string& path) {
+  Fd mnt(::open(mntns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mnt) return Error::sys(errno, "cannot open mount namespace " + mntns_path);
+  Result<Fd> out = Error::msg("not opened");
+  std::thread t([&] {
+    // A thread shares its fs context (root, cwd) with the process until it unshares it;
+    // only then may it enter another mount namespace.
+    if (unshare(CLONE_FS) != 0 || setns(mnt.get(), CLONE_NEWNS) != 0) {
+      out = Error::sys(errno, "cannot enter mount namespace " + mntns_path);
+      return;
+    }
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) out = std::move(fd);
+    else out = Error::sys(errno, "cannot open " + path + " in mount namespace " + mntns_path);
+  });
+  t.join();
   return out;
 }
 

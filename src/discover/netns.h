@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "discover/model.h"
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace nscope {
@@ -31,6 +32,15 @@ Result<void> visit_netns(int netns_fd, const std::function<void()>& fn);
 // then not called). fds[i] < 0 skips i with EBADF.
 std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned threads,
                                         const std::function<void(size_t)>& fn);
+
+// The network namespace behind another process's fd: a copy of the fd (pidfd_open and
+// pidfd_getfd, which need ptrace rights over pid), asked with `request`: SIOCGSKNS for a
+// socket, TUNGETDEVNETNS for a tun/tap device.
+Result<Fd> netns_of_process_fd(int pid, int fd, unsigned long request);
+
+// Opens `path` as seen inside the mount namespace that `mntns_path` opens, from a short-lived
+// thread that enters it (no other thread changes its mount namespace).
+Result<Fd> open_in_mntns(const std::string& mntns_path, const std::string& path);
 
 // The inode of the initial network namespace (kthreadd's, /proc/2/ns/net); 0 when /proc
 // does not say.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "discover/netns.h"
 #include "util/strings.h"
 
 #ifndef NS_GET_ID
@@ -231,7 +233,25 @@ Result<Fd> open_netns(const Namespace& n, std::string* from) {
     if (from) *from = p;
     return std::move(fd.value());
   }
-  if (paths.empty())
+  // A socket made inside and kept elsewhere: the namespace behind a copy of its fd; a mount
+  // in a mount namespace nobody runs in: the mount, opened from inside that namespace.
+  for (auto& h : n.holders) {
+    Result<Fd> fd = Error::msg("no way in");
+    if (h.kind == HolderKind::socket) fd = netns_of_process_fd(h.pid, h.fd, SIOCGSKNS);
+    else if (h.kind == HolderKind::mount && !h.mntns_path.empty()) fd = open_in_mntns(h.mntns_path, h.path);
+    else continue;
+    if (!fd) {
+      last = fd.error().code;
+      continue;
+    }
+    struct stat st {};
+    if (fstat(fd->get(), &st) != 0 || st.st_ino != n.inode) continue;  // the fd was reused
+    if (from)
+      *from = h.kind == HolderKind::socket ? fmt::format("socket fd {} of pid {}", h.fd, h.pid)
+                                           : fmt::format("{} in mount namespace {}", h.path, h.mntns);
+    return std::move(fd.value());
+  }
+  if (paths.empty() && last == ENOENT)
     return Error{ErrorKind::gone, ENOENT, fmt::format("network namespace {} has no holder that can be opened", n.inode)};
   return Error::sys(last, fmt::format("cannot open network namespace {}", n.inode));
 }
@@ -258,8 +278,13 @@ Result<std::optional<ResolvedNs>> resolve_nsref_direct(const NsRef& ref) {
       return nsref_error({NsRefError::unknown, fmt::format("no network namespace for pid {}: no such process", ref.number), {}});
     if (ref.kind == NsRefKind::name && e.code == ENOENT)
       return std::optional<ResolvedNs>();  // not mounted here: the scan may know it elsewhere
-    if (ref.kind == NsRefKind::path && (e.code == ENOENT || e.code == EINVAL))
-      return nsref_error({NsRefError::unknown, "no network namespace at " + e.message, {}});
+    if (ref.kind == NsRefKind::path && e.code == ENOENT)
+      return nsref_error({NsRefError::unknown, fmt::format("no network namespace at {}: no such file", path), {}});
+    if (ref.kind == NsRefKind::path && e.code == EINVAL)
+      return nsref_error({NsRefError::unknown, fmt::format("no network namespace at {}: {}", path,
+                                                           e.message.ends_with("is not a network namespace")
+                                                               ? "another type of namespace"
+                                                               : "not a namespace file"), {}});
     return e;
   }
   ResolvedNs r;
@@ -386,7 +411,10 @@ Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRef
         break;
       }
       if (!direct) {
-        if (auto k = nsref_error_kind(direct.error()); k && why) *why = {*k, direct.error().message, {}};
+        // A pid that is gone or a path that is none: say which namespaces there are.
+        auto k = nsref_error_kind(direct.error());
+        if (k == NsRefError::unknown) return fail({*k, direct.error().message, all_candidates(scan, "")}, why);
+        if (k && why) *why = {*k, direct.error().message, {}};
         return direct.error();
       }
       if (!*direct) break;

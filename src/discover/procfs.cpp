@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "discover/mountinfo.h"
+#include "discover/netns.h"
 #include "util/fd.h"
 #include "util/strings.h"
 
@@ -106,14 +107,10 @@ void walk_fds(int piddir, uint32_t tgid, const nscope_task_rec& task, KernelWalk
 }  // namespace
 
 Result<uint64_t> socket_netns_inode(int pid, int fd) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return Error::sys(errno, "pidfd_open " + std::to_string(pid));
-  Fd sock(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!sock) return Error::sys(errno, "pidfd_getfd " + std::to_string(pid) + "/" + std::to_string(fd));
-  Fd ns(ioctl(sock.get(), SIOCGSKNS));
-  if (!ns) return Error::sys(errno, "SIOCGSKNS");
+  auto ns = netns_of_process_fd(pid, fd, SIOCGSKNS);
+  if (!ns) return ns.error();
   struct stat st {};
-  if (fstat(ns.get(), &st) != 0) return Error::sys(errno, "fstat netns");
+  if (fstat(ns->get(), &st) != 0) return Error::sys(errno, "fstat netns");
   return static_cast<uint64_t>(st.st_ino);
 }
 

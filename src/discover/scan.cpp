@@ -389,6 +389,7 @@ class Scan {
     h.mntns = cur.ino;
     h.pid = cur.pid;
     if (cur.pid) b_.add_path(n, proc_path(opts_, cur.pid, "root" + m.path));
+    else h.mntns_path = cur.opener;
     n.holders.push_back(std::move(h));
   }
 

@@ -204,7 +204,8 @@ void show_routes(const ShowModel& m, std::ostream& out) {
   else if (m.routes.empty()) out << "  none\n";
   for (auto& r : m.routes) out << "  " << (r.family == AF_INET6 ? "inet6 " : "") << route_text(r, names) << '\n';
   out << "  default route: ";
-  if (m.default_routes.empty()) out << "none\n";
+  if (m.errors.count("routes")) out << "unknown\n";
+  else if (m.default_routes.empty()) out << "none\n";
   else {
     std::string s;
     for (auto& r : m.default_routes) s += (s.empty() ? "" : "; ") + route_text(r, names);

@@ -280,7 +280,11 @@ class ShowBuilder {
   // An `ip netns` name, pid or path opens the namespace at once; the rest need the scan.
   Result<void> resolve(const NsRef& ref) {
     auto direct = resolve_nsref_direct(ref);
-    if (!direct && !(ref.kind == NsRefKind::pid && direct.error().code == EACCES)) return direct.error();
+    // A refused /proc/PID/ns/net, or a pid or path that names nothing (the error then lists
+    // the namespaces there are), goes on to the scan.
+    if (!direct && !(ref.kind == NsRefKind::pid && direct.error().code == EACCES) &&
+        nsref_error_kind(direct.error()) != NsRefError::unknown)
+      return direct.error();
     if (direct && *direct) {
       ns_ = std::move(**direct);
     } else {
@@ -374,7 +378,7 @@ class ShowBuilder {
     auto entered = visit_netns(ns_.fd.get(), [&] { read_inside(); });
     if (walk_procs) walk.help();  // what the second thread has not taken, or all of it
     if (more.joinable()) more.join();
-    if (!entered) return entered.error().prefixed(fmt::format("cannot enter network namespace {}: ", ns_.ns.inode));
+    if (!entered) return Error::sys(entered.error().code, fmt::format("cannot enter network namespace {}", ns_.ns.inode));
     if (walk_procs) {
       m_.processes = walk.result();
       m_.ns.processes = static_cast<uint32_t>(m_.processes.size());
@@ -464,8 +468,12 @@ class ShowBuilder {
           f.tun_owners.push_back(o);
   }
 
-  // Routes, rules and the rest; a section that could not be read says why.
+  // Routes, rules and the rest; a section that could not be read says why (read through a
+  // peer, only interfaces and addresses are known: the rest is unknown, not empty).
   void fill_sections() {
+    if (!ns_.fd)
+      for (const char* what : {"routes", "rules", "neighbours", "sockets"})
+        m_.errors[what] = "no fd opens this namespace, and through a veth peer only interfaces and addresses can be read";
     if (in_.routes) {
       for (auto& r : *in_.routes) {
         if (r.table == RT_TABLE_MAIN) {

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "discover/netns.h"
 #include "util/fd.h"
 #include "util/strings.h"
 
@@ -35,13 +36,9 @@ bool numeric(const char* s) {
 
 // The namespace of the device behind pid's fd: a copy of the fd, asked with TUNGETDEVNETNS.
 uint64_t tun_netns(int pid, int fd) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  if (!pidfd) return 0;
-  Fd copy(static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.get(), fd, 0)));
-  if (!copy) return 0;
-  Fd ns(ioctl(copy.get(), TUNGETDEVNETNS));
+  auto ns = netns_of_process_fd(pid, fd, TUNGETDEVNETNS);
   struct stat st {};
-  if (!ns || fstat(ns.get(), &st) != 0) return 0;
+  if (!ns || fstat(ns->get(), &st) != 0) return 0;
   return st.st_ino;
 }
 

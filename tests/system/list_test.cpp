@@ -532,6 +532,31 @@ TYPED_TEST(ListHolder, SeenByTheKernelWalk) { this->run({}, true); }
 // Without BPF, /proc and pidfd_getfd (for sockets) find the same holders.
 TYPED_TEST(ListHolder, SeenByTheProcfsWalk) { this->run({"--no-bpf"}, false); }
 
+// Whatever holds a namespace, show and topo can read it: never "gone" for a live one.
+TYPED_TEST(ListHolder, ShowAndTopoReadIt) {
+  REQUIRE_ROOT();
+  TypeParam s;
+  ASSERT_NO_FATAL_FAILURE(s.setup());
+  RunResult shown = nscope({"show", std::to_string(s.inode)});
+  EXPECT_EQ(shown.exit_code, 0) << shown.describe();
+  EXPECT_NE(shown.out.find(" lo "), std::string::npos) << shown.out;
+  for (const char* mode : {"--bpf", "--no-bpf"}) {
+    SCOPED_TRACE(mode);
+    std::vector<std::string> args{"topo", "--json"};
+    if (std::string(mode) == "--no-bpf") args.push_back(mode);
+    RunResult r = nscope(args);
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    json doc = json::parse(r.out, nullptr, false);
+    const json* node = nullptr;
+    for (auto& n : doc["nodes"])
+      if (as_u64(n["inode"]) == s.inode) node = &n;
+    ASSERT_NE(node, nullptr) << "topo has no node " << s.inode;
+    EXPECT_FALSE((*node)["gone"].get<bool>()) << node->dump();
+    EXPECT_TRUE((*node)["error"].is_null()) << node->dump();
+    EXPECT_EQ((*node)["interfaces"].size(), 1u) << "lo only: " << node->dump();
+  }
+}
+
 // A helper process that makes a netns (from a short-lived unshared grandchild) and holds it
 // by an fd. It reports "ready fd= ino= id= cookie=", then on "hide" sends that fd to itself
 // over a unix socketpair (SCM_RIGHTS), closes it and keeps the socketpair: the netns stays
@@ -993,6 +1018,26 @@ TEST(List, ChurnWhileListing) {
   EXPECT_TRUE(left.empty()) << "left behind:" << all;
 }
 
+// show and topo read a namespace mounted only where nobody runs: from inside that mount
+// namespace (issue 21: it read as "gone").
+void expect_readable_through_mntns(uint64_t inode, uint64_t mntns) {
+  RunResult shown = nscope({"show", std::to_string(inode)});
+  EXPECT_EQ(shown.exit_code, 0) << shown.describe();
+  EXPECT_NE(shown.out.find("in mount namespace " + std::to_string(mntns)), std::string::npos) << shown.out;
+  RunResult topo = nscope({"topo", "--json"});
+  ASSERT_EQ(topo.exit_code, 0) << topo.describe();
+  json doc = json::parse(topo.out, nullptr, false);
+  bool seen = false;
+  for (auto& n : doc["nodes"])
+    if (as_u64(n["inode"]) == inode) {
+      seen = true;
+      EXPECT_FALSE(n["gone"].get<bool>()) << n.dump();
+      EXPECT_TRUE(n["error"].is_null()) << n.dump();
+      EXPECT_EQ(n["interfaces"].size(), 1u) << n.dump();
+    }
+  EXPECT_TRUE(seen) << "topo has no node " << inode;
+}
+
 // ---- beyond the basic holder kinds ----------------------------------------------------
 
 // A netns bind-mounted in a mount namespace no process runs in any more: only an fd of
@@ -1049,6 +1094,7 @@ TEST(List, BindMountInMountNamespaceNobodyRunsIn) {
       }
     EXPECT_TRUE(found) << "no mount holder in mount namespace " << mntns << ": " << brief(n);
   }
+  expect_readable_through_mntns(inode, mntns);
 }
 
 // A mount namespace nobody runs in and no fd holds, kept only by an nsfs bind mount in our
@@ -1104,6 +1150,7 @@ TEST(List, BindMountInMountNamespaceHeldOnlyByABindMount) {
       if (as_u64(h["mntns"]) == mntns && h.value("path", "") == file) found = true;
     EXPECT_TRUE(found) << brief(n);
   }
+  expect_readable_through_mntns(inode, mntns);
 }
 
 // A netns made together with a user namespace: its owner is that user namespace.

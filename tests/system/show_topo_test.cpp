@@ -233,6 +233,12 @@ TEST_F(ShowTopo, TheHiddenNamespaceIsFlaggedAndRead) {
   // show by inode works too, through the peer
   json s = show(std::to_string(E.ino_hidden));
   EXPECT_TRUE(iface(s, E.name("hx")));
+  // what a peer cannot show is unknown, not empty
+  for (const char* what : {"routes", "default_routes", "rules", "sockets"}) EXPECT_TRUE(s[what].is_null()) << what << ": " << s.dump();
+  EXPECT_TRUE(s["errors"]["routes"].is_string()) << s.dump();
+  Out st = run_nscope({"show", std::to_string(E.ino_hidden)});
+  EXPECT_NE(st.out.find("default route: unknown"), std::string::npos) << st.out;
+  EXPECT_EQ(st.out.find("Routes (main table)\n  none"), std::string::npos) << st.out;
   // the text tree says so
   Out t = run_nscope({"topo"});
   ASSERT_EQ(t.code, 0);
@@ -277,10 +283,20 @@ TEST_F(ShowTopo, UnknownReferenceExitsTwoListingCandidates) {
   EXPECT_NE(o.err.find(E.a), std::string::npos) << "candidates should be listed: " << o.err;
   Out bad = run_nscope({"show", "id:x"});
   EXPECT_EQ(bad.code, 2) << bad.describe();
-  Out pid = run_nscope({"show", "pid:999999999"});
-  EXPECT_EQ(pid.code, 2) << pid.describe();
-  Out none = run_nscope({"show", "/etc/hostname"});
-  EXPECT_EQ(none.code, 2) << none.describe();
+  // A pid or path that names nothing: one plain sentence, then the candidates, as for names.
+  struct Case {
+    const char* ref;
+    const char* says;
+  };
+  for (const Case& c : {Case{"pid:999999999", "no network namespace for pid 999999999: no such process; network namespaces here:"},
+                        Case{"/etc/hostname", "no network namespace at /etc/hostname: not a namespace file; network namespaces here:"},
+                        Case{"/proc/self/ns/mnt", "no network namespace at /proc/self/ns/mnt: another type of namespace; network namespaces here:"},
+                        Case{"/nonexistent-nst", "no network namespace at /nonexistent-nst: no such file; network namespaces here:"}}) {
+    Out o2 = run_nscope({"show", c.ref});
+    EXPECT_EQ(o2.code, 2) << o2.describe();
+    EXPECT_TRUE(o2.err.starts_with(std::string("nscope: ") + c.says)) << o2.err;
+    EXPECT_NE(o2.err.find(E.a), std::string::npos) << "candidates should be listed: " << o2.err;
+  }
 }
 
 TEST_F(ShowTopo, DotIsAcceptedAndTheSvgNamesEveryNamespace) {
