@@ -154,11 +154,12 @@ uint64_t own_mntns() {
   return stat("/proc/self/ns/mnt", &st) == 0 ? st.st_ino : 0;
 }
 
-bool container_matches(const Container& c, std::string_view x) {
+// Exactly: a name, pod, namespace/pod or whole id; else, as docker does, the start of an id.
+bool container_matches(const Container& c, std::string_view x, bool exact) {
   if (x.empty()) return false;
-  if (c.name == x || c.pod == x) return true;
+  if (c.name == x || c.pod == x || c.id == x) return true;
   if (!c.pod.empty() && c.pod_namespace + "/" + c.pod == x) return true;
-  return c.id.starts_with(x);
+  return !exact && c.id.starts_with(x);
 }
 
 // Every network namespace, those whose names look most like what was typed first.
@@ -370,7 +371,9 @@ Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRef
       if (pred(*n)) hits.push_back(n);
   };
   auto match_containers = [&](std::string_view x) {
-    match([&](const Namespace& n) { return n.container && container_matches(*n.container, x); });
+    // An exact name or id wins over ids it merely starts ("web" over "web2").
+    match([&](const Namespace& n) { return n.container && container_matches(*n.container, x, true); });
+    if (hits.empty()) match([&](const Namespace& n) { return n.container && container_matches(*n.container, x, false); });
   };
 
   switch (ref.kind) {

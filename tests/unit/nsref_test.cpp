@@ -117,6 +117,32 @@ TEST(NsRefResolve, AmbiguousContainerPrefix) {
   EXPECT_NE(why.candidates[1].find("db"), std::string::npos);
 }
 
+// runc names a container by its id: "web" and "web2" both start with "web", and "web" is
+// still exactly one of them.
+TEST(NsRefResolve, AnExactNameOrIdWinsOverAPrefix) {
+  ScanResult s = scan();
+  auto add = [&](uint64_t ino, const char* id) {
+    Namespace n;
+    n.type = NsType::net;
+    n.inode = ino;
+    n.container = Container{"runc", id, "", "", "", ""};
+    s.namespaces.push_back(std::move(n));
+  };
+  add(4026532101, "nstc");
+  add(4026532102, "nstc2");
+  for (const char* ref : {"nstc", "container:nstc"}) {
+    auto r = resolve_nsref(ref, s);
+    ASSERT_TRUE(r.ok()) << ref << ": " << r.error().message;
+    EXPECT_EQ(r->ns.inode, 4026532101u) << ref;
+  }
+  auto two = resolve_nsref("nstc2", s);
+  ASSERT_TRUE(two.ok());
+  EXPECT_EQ(two->ns.inode, 4026532102u);
+  NsRefFailure why;
+  EXPECT_FALSE(resolve_nsref("nst", s, &why).ok());  // a prefix of both is still ambiguous
+  EXPECT_EQ(why.kind, NsRefError::ambiguous);
+}
+
 TEST(NsRefResolve, NoFdForAMadeUpNamespace) {
   ScanResult s = scan();
   auto r = resolve_nsref("blue", s);
