@@ -636,61 +636,6 @@ bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
   return s.skip();
 }
 
-// base64_decode's result (format.cpp: decodes up to the first '=', fails on any other
-// character outside the alphabet), four characters a step.
-struct B64Table {
-  uint16_t v[256];
-  constexpr B64Table() : v() {
-    for (auto& x : v) x = 0x100;  // not in the alphabet
-    for (int i = 0; i < 26; ++i) {
-      v['A' + i] = static_cast<uint16_t>(i);
-      v['a' + i] = static_cast<uint16_t>(26 + i);
-    }
-    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<uint16_t>(52 + i);
-    v[static_cast<unsigned char>('+')] = 62;
-    v[static_cast<unsigned char>('/')] = 63;
-  }
-};
-constexpr B64Table kB64;
-
-bool b64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
-  size_t n = in.find('=');
-  if (n == std::string_view::npos) n = in.size();
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  uint32_t bad = 0;
-  size_t o = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint32_t a = kB64.v[s[i]], b = kB64.v[s[i + 1]], c = kB64.v[s[i + 2]], d = kB64.v[s[i + 3]];
-    bad |= a | b | c | d;
-    uint32_t v = a << 18 | b << 12 | c << 6 | d;
-    if (o + 3 <= cap) {
-      out[o] = static_cast<uint8_t>(v >> 16);
-      out[o + 1] = static_cast<uint8_t>(v >> 8);
-      out[o + 2] = static_cast<uint8_t>(v);
-    } else {
-      for (int k = 0; k < 3; ++k)
-        if (o + static_cast<size_t>(k) < cap) out[o + static_cast<size_t>(k)] = static_cast<uint8_t>(v >> (16 - 8 * k));
-    }
-    o += 3;
-  }
-  uint32_t acc = 0;
-  int bits = 0;
-  for (; i < n; ++i) {
-    uint32_t x = kB64.v[s[i]];
-    bad |= x;
-    acc = acc << 6 | (x & 63);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (o < cap) out[o] = static_cast<uint8_t>(acc >> bits);
-      ++o;
-    }
-  }
-  if (bad & 0x100) return false;
-  *len = o < cap ? o : cap;
-  return true;
-}
-
 }  // namespace
 
 struct FastEventParser::State {
@@ -858,7 +803,7 @@ inline bool apply_tail(const Fields& f, Event& e, FastEventParser::State& st) {
   }
   if (f.packet && f.data.set) {
     size_t n = 0;
-    if (!b64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
+    if (!base64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
     e.has_packet = true;
     e.caplen = static_cast<uint16_t>(n);
     e.l2_len = 14;
