@@ -801,16 +801,9 @@ inline bool apply_tail(const Fields& f, Event& e, FastEventParser::State& st) {
       if (!apply_conn(c.p, e.ct_parent, st)) return false;
     }
   }
-  if (f.packet && f.data.set) {
-    size_t n = 0;
-    if (!base64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
-    e.has_packet = true;
-    e.caplen = static_cast<uint16_t>(n);
-    e.l2_len = 14;
-    e.wire_len = static_cast<uint32_t>(f.packet_len.set ? f.packet_len.v : n);
-    if (!e.len) e.len = e.wire_len;
-    if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
-  }
+  // has_required saw the length with the data.
+  if (f.packet && !read_packet_data(f.data.v, static_cast<uint32_t>(f.packet_len.v), e))
+    return false;
   return true;
 }
 }  // namespace

@@ -489,20 +489,11 @@ void parse_startup(const json& s, StartupInfo& startup) {
 
 void parse_packet(Obj& p, Event& e, const char* data_key) {
   uint32_t len = 0, capture_len = 0;
-  bool has_len = p.u("len", len);
-  must(has_len, p, "len");
+  must(p.u("len", len), p, "len");
   p.u("capture_len", capture_len);
   const std::string* d = p.str(data_key);
   must(d != nullptr, p, data_key);
-  size_t n = 0;
-  if (!base64_decode(*d, e.data.data(), e.data.size(), &n))
-    throw Fault(p.at(data_key) + ": not base64");
-  e.has_packet = true;
-  e.caplen = static_cast<uint16_t>(n);
-  e.l2_len = 14;  // files always start packets at the Ethernet header, as Retis does
-  e.wire_len = has_len ? len : static_cast<uint32_t>(n);
-  if (!e.len) e.len = e.wire_len;
-  if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
+  if (!read_packet_data(*d, len, e)) throw Fault(p.at(data_key) + ": not base64");
 }
 
 void parse_dev(Obj& d, Event& e) {
@@ -739,6 +730,18 @@ void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* s
 }
 
 }  // namespace
+
+bool read_packet_data(std::string_view base64, uint32_t wire_len, Event& e) {
+  size_t n = 0;
+  if (!base64_decode(base64, e.data.data(), e.data.size(), &n)) return false;
+  e.has_packet = true;
+  e.caplen = static_cast<uint16_t>(n);
+  e.l2_len = 14;  // files always start packets at the Ethernet header, as Retis does
+  e.wire_len = wire_len;
+  if (!e.len) e.len = e.wire_len;
+  if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
+  return true;
+}
 
 bool known_section(std::string_view key) {
   static constexpr std::string_view kKnown[] = {
