@@ -636,61 +636,6 @@ bool section(Scanner& s, std::string_view k, Fields& f, CtFields& ctf) {
   return s.skip();
 }
 
-// base64_decode's result (format.cpp: decodes up to the first '=', fails on any other
-// character outside the alphabet), four characters a step.
-struct B64Table {
-  uint16_t v[256];
-  constexpr B64Table() : v() {
-    for (auto& x : v) x = 0x100;  // not in the alphabet
-    for (int i = 0; i < 26; ++i) {
-      v['A' + i] = static_cast<uint16_t>(i);
-      v['a' + i] = static_cast<uint16_t>(26 + i);
-    }
-    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<uint16_t>(52 + i);
-    v[static_cast<unsigned char>('+')] = 62;
-    v[static_cast<unsigned char>('/')] = 63;
-  }
-};
-constexpr B64Table kB64;
-
-bool b64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
-  size_t n = in.find('=');
-  if (n == std::string_view::npos) n = in.size();
-  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-  uint32_t bad = 0;
-  size_t o = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    uint32_t a = kB64.v[s[i]], b = kB64.v[s[i + 1]], c = kB64.v[s[i + 2]], d = kB64.v[s[i + 3]];
-    bad |= a | b | c | d;
-    uint32_t v = a << 18 | b << 12 | c << 6 | d;
-    if (o + 3 <= cap) {
-      out[o] = static_cast<uint8_t>(v >> 16);
-      out[o + 1] = static_cast<uint8_t>(v >> 8);
-      out[o + 2] = static_cast<uint8_t>(v);
-    } else {
-      for (int k = 0; k < 3; ++k)
-        if (o + static_cast<size_t>(k) < cap) out[o + static_cast<size_t>(k)] = static_cast<uint8_t>(v >> (16 - 8 * k));
-    }
-    o += 3;
-  }
-  uint32_t acc = 0;
-  int bits = 0;
-  for (; i < n; ++i) {
-    uint32_t x = kB64.v[s[i]];
-    bad |= x;
-    acc = acc << 6 | (x & 63);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (o < cap) out[o] = static_cast<uint8_t>(acc >> bits);
-      ++o;
-    }
-  }
-  if (bad & 0x100) return false;
-  *len = o < cap ? o : cap;
-  return true;
-}
-
 }  // namespace
 
 struct FastEventParser::State {
@@ -751,6 +696,116 @@ bool apply_conn(const CtLevel& b, CtConn& conn, FastEventParser::State& st) {
   if (b.reply_set && !apply_tuple(b.reply, conn.reply)) return false;
   return true;
 }
+
+// Ranges: a value past its field's width is the full parser's to refuse.
+inline bool in_range(const Fields& f) {
+  constexpr uint64_t k8 = 0xff, k16 = 0xffff, k32 = 0xffffffff;
+  return fits(f.smp_id, k32) && fits(f.pid, k32) && fits(f.tgid, k32) && fits(f.inum, k32) &&
+         fits(f.ifindex, k32) && fits(f.rx_ifindex, k32) && fits(f.len, k32) &&
+         fits(f.data_len, k32) && fits(f.mark, k32) && fits(f.protocol, k16) &&
+         fits(f.meta_len, k32) && fits(f.meta_data_len, k32) && fits(f.hash, k32) &&
+         fits(f.ip_summed, k8) && fits(f.csum, k32) && fits(f.csum_level, k8) &&
+         fits(f.priority, k32) && fits(f.fclone, k8) && fits(f.users, k8) &&
+         fits(f.dataref, k8) && fits(f.packet_len, k32) && fits(f.capture_len, k32);
+}
+
+// Fields the sections require: one missing is the full parser's to refuse.
+inline bool has_required(const Fields& f) {
+  return !((f.kernel && (!f.probe_type.set || !f.symbol.set)) || (f.netns && !f.inum.set) ||
+           (f.dev && (!f.ifname.set || !f.ifindex.set)) ||
+           (f.meta && (!f.meta_len.set || !f.meta_data_len.set || !f.hash.set ||
+                       !f.ip_summed.set || !f.csum.set || !f.csum_level.set || !f.priority.set)) ||
+           (f.data_ref && (!f.nohdr.set || !f.cloned.set || !f.fclone.set || !f.users.set ||
+                           !f.dataref.set)) ||
+           (f.tracking && (!f.orig_head.set || !f.track_ts.set)) ||
+           (f.drop && !f.drop_reason.set) || (f.ct && !f.ctf->state.set) ||
+           (f.packet && (!f.data.set || !f.packet_len.set)));
+}
+
+// common, kernel, netns, dev: the sections that cannot be refused once in range.
+inline void apply_head(const Fields& f, Event& e, FastEventParser::State& st) {
+  e.ts = f.ts.v;
+  if (f.smp_id.set) e.cpu = static_cast<uint32_t>(f.smp_id.v);
+  if (f.task) {
+    e.has_task = true;
+    e.pid = static_cast<uint32_t>(f.pid.v);
+    e.tgid = static_cast<uint32_t>(f.tgid.set ? f.tgid.v : e.pid);
+    if (f.comm.set) copy_str(f.comm.v, e.comm);
+  }
+  if (f.kernel) {
+    if (f.probe_type.set) e.probe_type = st.intern(f.probe_type.v);
+    if (f.symbol.set) e.symbol = st.intern(f.symbol.v);
+  }
+  if (f.netns) {
+    e.has_netns = true;
+    e.netns_inum = static_cast<uint32_t>(f.inum.v);
+    if (f.cookie.set) e.netns_cookie = f.cookie.v;
+  }
+  if (f.dev) {
+    e.has_dev = true;
+    if (f.ifname.set) copy_str(f.ifname.v, e.ifname);
+    e.ifindex = static_cast<uint32_t>(f.ifindex.v);
+    e.rx_ifindex = static_cast<uint32_t>(f.rx_ifindex.v);
+  }
+}
+
+inline void apply_skb(const Fields& f, Event& e) {
+  e.has_skb = true;
+  if (f.addr.set) e.skb_addr = f.addr.v;
+  e.len = static_cast<uint32_t>(f.len.v);
+  e.data_len = static_cast<uint32_t>(f.data_len.v);
+  e.mark = static_cast<uint32_t>(f.mark.v);
+  e.protocol = static_cast<uint16_t>(f.protocol.v);
+  if (f.meta) {
+    e.has_meta_len = f.meta_len.set;
+    if (!e.len) e.len = static_cast<uint32_t>(f.meta_len.v);
+    if (!e.data_len) e.data_len = static_cast<uint32_t>(f.meta_data_len.v);
+    e.meta.has = true;
+    e.meta.hash = static_cast<uint32_t>(f.hash.v);
+    e.meta.ip_summed = static_cast<uint8_t>(f.ip_summed.v);
+    e.meta.csum = static_cast<uint32_t>(f.csum.v);
+    e.meta.csum_level = static_cast<uint8_t>(f.csum_level.v);
+    e.meta.priority = static_cast<uint32_t>(f.priority.v);
+  }
+  if (f.data_ref) {
+    e.data_ref.has = true;
+    e.data_ref.nohdr = f.nohdr.v;
+    e.data_ref.cloned = f.cloned.v;
+    e.data_ref.fclone = static_cast<uint8_t>(f.fclone.v);
+    e.data_ref.users = static_cast<uint8_t>(f.users.v);
+    e.data_ref.dataref = static_cast<uint8_t>(f.dataref.v);
+  }
+}
+
+// tracking, drop, ct, packet; false for a ct state, connection or packet the full parser
+// would refuse.
+inline bool apply_tail(const Fields& f, Event& e, FastEventParser::State& st) {
+  if (f.tracking) {
+    e.has_tracking = true;
+    e.orig_head = f.orig_head.v;
+    e.track_ts = f.track_ts.v;
+    if (f.track_skb.set) e.skb_addr = f.track_skb.v;
+  }
+  if (f.drop) {
+    e.has_drop = true;
+    e.drop_reason = st.intern(f.drop_reason.v);
+    if (f.subsys.set) e.drop_subsys = st.intern(f.subsys.v);
+  }
+  if (f.ct) {
+    const CtFields& c = *f.ctf;
+    e.has_ct = true;
+    if (c.state.set && !ct_state_of(c.state.v, e.ct_state)) return false;
+    if (!apply_conn(c.base ? c.b : c.c, e.ct, st)) return false;
+    if (c.parent) {
+      e.has_ct_parent = e.has_rare = true;  // the tail's only section this parser fills
+      if (!apply_conn(c.p, e.ct_parent, st)) return false;
+    }
+  }
+  // has_required saw the length with the data.
+  if (f.packet && !read_packet_data(f.data.v, static_cast<uint32_t>(f.packet_len.v), e))
+    return false;
+  return true;
+}
 }  // namespace
 
 FastEventParser::FastEventParser(SymbolTable& symbols) : st_(std::make_unique<State>(symbols)) {}
@@ -770,112 +825,12 @@ bool FastEventParser::scan(const char* line, size_t n, Event& e) {
   Fields f;
   if (!s.object([&](std::string_view k) { return section(s, k, f, st_->ct); })) return false;
   if (!s.at_end() || !f.common || !f.ts.set) return false;
-  // Ranges: a value past its field's width is the full parser's to refuse.
-  constexpr uint64_t k8 = 0xff, k16 = 0xffff, k32 = 0xffffffff;
-  if (!fits(f.smp_id, k32) || !fits(f.pid, k32) || !fits(f.tgid, k32) || !fits(f.inum, k32) ||
-      !fits(f.ifindex, k32) || !fits(f.rx_ifindex, k32) || !fits(f.len, k32) ||
-      !fits(f.data_len, k32) || !fits(f.mark, k32) || !fits(f.protocol, k16) ||
-      !fits(f.meta_len, k32) || !fits(f.meta_data_len, k32) || !fits(f.hash, k32) ||
-      !fits(f.ip_summed, k8) || !fits(f.csum, k32) || !fits(f.csum_level, k8) ||
-      !fits(f.priority, k32) || !fits(f.fclone, k8) || !fits(f.users, k8) ||
-      !fits(f.dataref, k8) || !fits(f.packet_len, k32) || !fits(f.capture_len, k32))
-    return false;
-
-  // Fields the sections require: one missing is the full parser's to refuse.
-  if ((f.kernel && (!f.probe_type.set || !f.symbol.set)) || (f.netns && !f.inum.set) ||
-      (f.dev && (!f.ifname.set || !f.ifindex.set)) ||
-      (f.meta && (!f.meta_len.set || !f.meta_data_len.set || !f.hash.set || !f.ip_summed.set ||
-                  !f.csum.set || !f.csum_level.set || !f.priority.set)) ||
-      (f.data_ref && (!f.nohdr.set || !f.cloned.set || !f.fclone.set || !f.users.set ||
-                      !f.dataref.set)) ||
-      (f.tracking && (!f.orig_head.set || !f.track_ts.set)) ||
-      (f.drop && !f.drop_reason.set) || (f.ct && !f.ctf->state.set) ||
-      (f.packet && (!f.data.set || !f.packet_len.set)))
-    return false;
-
+  if (!in_range(f) || !has_required(f)) return false;
   // Applied in parse_event_line's order. Strings point into the line: copy them out now.
   reset_event(e);  // data[] past caplen is never read: left as it is
-  e.ts = f.ts.v;
-  if (f.smp_id.set) e.cpu = static_cast<uint32_t>(f.smp_id.v);
-  if (f.task) {
-    e.has_task = true;
-    e.pid = static_cast<uint32_t>(f.pid.v);
-    e.tgid = static_cast<uint32_t>(f.tgid.set ? f.tgid.v : e.pid);
-    if (f.comm.set) copy_str(f.comm.v, e.comm);
-  }
-  if (f.kernel) {
-    if (f.probe_type.set) e.probe_type = st_->intern(f.probe_type.v);
-    if (f.symbol.set) e.symbol = st_->intern(f.symbol.v);
-  }
-  if (f.netns) {
-    e.has_netns = true;
-    e.netns_inum = static_cast<uint32_t>(f.inum.v);
-    if (f.cookie.set) e.netns_cookie = f.cookie.v;
-  }
-  if (f.dev) {
-    e.has_dev = true;
-    if (f.ifname.set) copy_str(f.ifname.v, e.ifname);
-    e.ifindex = static_cast<uint32_t>(f.ifindex.v);
-    e.rx_ifindex = static_cast<uint32_t>(f.rx_ifindex.v);
-  }
-  if (f.skb) {
-    e.has_skb = true;
-    if (f.addr.set) e.skb_addr = f.addr.v;
-    e.len = static_cast<uint32_t>(f.len.v);
-    e.data_len = static_cast<uint32_t>(f.data_len.v);
-    e.mark = static_cast<uint32_t>(f.mark.v);
-    e.protocol = static_cast<uint16_t>(f.protocol.v);
-    if (f.meta) {
-      e.has_meta_len = f.meta_len.set;
-      if (!e.len) e.len = static_cast<uint32_t>(f.meta_len.v);
-      if (!e.data_len) e.data_len = static_cast<uint32_t>(f.meta_data_len.v);
-      e.meta.has = true;
-      e.meta.hash = static_cast<uint32_t>(f.hash.v);
-      e.meta.ip_summed = static_cast<uint8_t>(f.ip_summed.v);
-      e.meta.csum = static_cast<uint32_t>(f.csum.v);
-      e.meta.csum_level = static_cast<uint8_t>(f.csum_level.v);
-      e.meta.priority = static_cast<uint32_t>(f.priority.v);
-    }
-    if (f.data_ref) {
-      e.data_ref.has = true;
-      e.data_ref.nohdr = f.nohdr.v;
-      e.data_ref.cloned = f.cloned.v;
-      e.data_ref.fclone = static_cast<uint8_t>(f.fclone.v);
-      e.data_ref.users = static_cast<uint8_t>(f.users.v);
-      e.data_ref.dataref = static_cast<uint8_t>(f.dataref.v);
-    }
-  }
-  if (f.tracking) {
-    e.has_tracking = true;
-    e.orig_head = f.orig_head.v;
-    e.track_ts = f.track_ts.v;
-    if (f.track_skb.set) e.skb_addr = f.track_skb.v;
-  }
-  if (f.drop) {
-    e.has_drop = true;
-    e.drop_reason = st_->intern(f.drop_reason.v);
-    if (f.subsys.set) e.drop_subsys = st_->intern(f.subsys.v);
-  }
-  if (f.ct) {
-    const CtFields& c = *f.ctf;
-    e.has_ct = true;
-    if (c.state.set && !ct_state_of(c.state.v, e.ct_state)) return false;
-    if (!apply_conn(c.base ? c.b : c.c, e.ct, *st_)) return false;
-    if (c.parent) {
-      e.has_ct_parent = e.has_rare = true;  // the tail's only section this parser fills
-      if (!apply_conn(c.p, e.ct_parent, *st_)) return false;
-    }
-  }
-  if (f.packet && f.data.set) {
-    size_t n = 0;
-    if (!b64_decode(f.data.v, e.data.data(), e.data.size(), &n)) return false;
-    e.has_packet = true;
-    e.caplen = static_cast<uint16_t>(n);
-    e.l2_len = 14;
-    e.wire_len = static_cast<uint32_t>(f.packet_len.set ? f.packet_len.v : n);
-    if (!e.len) e.len = e.wire_len;
-    if (!e.protocol && n >= 14) e.protocol = static_cast<uint16_t>(e.data[12] << 8 | e.data[13]);
-  }
+  apply_head(f, e, *st_);
+  if (f.skb) apply_skb(f, e);
+  if (!apply_tail(f, e, *st_)) return false;
   if (st_->skipped)
     for (size_t i = 0; i < f.n_unknown; ++i) ++(*st_->skipped)[std::string(f.unknown[i])];
   return true;

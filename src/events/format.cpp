@@ -44,55 +44,36 @@ void format_tracking_id(const Event& e, std::string& out) {
   put_hex(out, e.orig_head, false);
 }
 
-void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
-                       std::string_view indent) {
-  if (opt.retis) {
-    RetisTextOptions r;
-    r.print_ll = opt.ethernet;
-    r.utc = opt.utc;
-    r.has_offset = opt.has_offset;
-    r.mono_to_utc_ns = opt.mono_to_utc_ns;
-    format_event_retis(e, r, out, !indent.empty());
-    put(out, "\n\n");
+namespace {
+// The timestamp that starts an event's first line: monotonic nanoseconds, or UTC wall time.
+void put_event_time(const Event& e, const TextOptions& opt, std::string& out) {
+  if (!opt.utc) {
+    put_num(out, e.ts);
     return;
   }
-  put(out, indent);
-  if (opt.utc) {
-    int64_t wall = 0;  // stays 0 (1970) when a damaged file's numbers do not add up
-    if (__builtin_add_overflow(static_cast<int64_t>(e.ts), opt.mono_to_utc_ns, &wall) || wall < 0)
-      wall = 0;
-    time_t sec = static_cast<time_t>(wall / 1000000000);
-    struct tm tm {};
-    gmtime_r(&sec, &tm);
-    put_num_padded(out, static_cast<uint64_t>(tm.tm_year + 1900), 4);
-    out += '-';
-    put_num_padded(out, static_cast<uint64_t>(tm.tm_mon + 1), 2);
-    out += '-';
-    put_num_padded(out, static_cast<uint64_t>(tm.tm_mday), 2);
-    out += ' ';
-    put_num_padded(out, static_cast<uint64_t>(tm.tm_hour), 2);
-    out += ':';
-    put_num_padded(out, static_cast<uint64_t>(tm.tm_min), 2);
-    out += ':';
-    put_num_padded(out, static_cast<uint64_t>(tm.tm_sec), 2);
-    out += '.';
-    put_num_padded(out, static_cast<uint64_t>(wall % 1000000000), 9);
-  } else {
-    put_num(out, e.ts);
-  }
-  if (e.has_task) {
-    put(out, " [");
-    put(out, fixed_str(e.comm));
-    put(out, "] ");
-    put_num(out, e.tgid);
-  }
-  std::string_view kind = e.probe_type == "raw_tracepoint" || e.probe_type == "tracepoint"
-                              ? "tp"
-                          : e.probe_type == "kprobe"    ? "k"
-                          : e.probe_type == "kretprobe" ? "kr"
-                          : e.probe_type == "fentry"    ? "f"
-                          : e.probe_type == "fexit"     ? "fx"
-                                                        : e.probe_type;
+  int64_t wall = 0;  // stays 0 (1970) when a damaged file's numbers do not add up
+  if (__builtin_add_overflow(static_cast<int64_t>(e.ts), opt.mono_to_utc_ns, &wall) || wall < 0)
+    wall = 0;
+  time_t sec = static_cast<time_t>(wall / 1000000000);
+  struct tm tm {};
+  gmtime_r(&sec, &tm);
+  put_num_padded(out, static_cast<uint64_t>(tm.tm_year + 1900), 4);
+  out += '-';
+  put_num_padded(out, static_cast<uint64_t>(tm.tm_mon + 1), 2);
+  out += '-';
+  put_num_padded(out, static_cast<uint64_t>(tm.tm_mday), 2);
+  out += ' ';
+  put_num_padded(out, static_cast<uint64_t>(tm.tm_hour), 2);
+  out += ':';
+  put_num_padded(out, static_cast<uint64_t>(tm.tm_min), 2);
+  out += ':';
+  put_num_padded(out, static_cast<uint64_t>(tm.tm_sec), 2);
+  out += '.';
+  put_num_padded(out, static_cast<uint64_t>(wall % 1000000000), 9);
+}
+
+// The probe as the first line names it: " [k] symbol", or " [u] symbol (program)" for USDT.
+void put_probe(const Event& e, std::string& out) {
   if (e.symbol.empty() && e.user.has) {  // a USDT probe in a program
     put(out, " [u] ");
     put(out, e.user.symbol);
@@ -101,12 +82,33 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
       put(out, e.user.path.substr(slash + 1));
       out += ')';
     }
-  } else {
-    put(out, " [");
-    put(out, kind);
-    put(out, "] ");
-    put(out, e.symbol);
+    return;
   }
+  std::string_view kind = e.probe_type == "raw_tracepoint" || e.probe_type == "tracepoint"
+                              ? "tp"
+                          : e.probe_type == "kprobe"    ? "k"
+                          : e.probe_type == "kretprobe" ? "kr"
+                          : e.probe_type == "fentry"    ? "f"
+                          : e.probe_type == "fexit"     ? "fx"
+                                                        : e.probe_type;
+  put(out, " [");
+  put(out, kind);
+  put(out, "] ");
+  put(out, e.symbol);
+}
+
+// Time, task, probe and tracking id, then the kernel stack a frame a line, as Retis prints it.
+void put_event_head(const Event& e, const TextOptions& opt, std::string& out,
+                    std::string_view indent) {
+  put(out, indent);
+  put_event_time(e, opt, out);
+  if (e.has_task) {
+    put(out, " [");
+    put(out, fixed_str(e.comm));
+    put(out, "] ");
+    put_num(out, e.tgid);
+  }
+  put_probe(e, out);
   if (e.has_tracking) {
     out += ' ';
     format_tracking_id(e, out);
@@ -115,37 +117,42 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
     out += ')';
   }
   out += '\n';
-  // The kernel stack under the first line, a frame a line, as Retis prints it.
   each_frame(e.stack_trace, [&](std::string_view frame) {
     put(out, indent);
     put(out, "    ");
     put(out, frame);
     out += '\n';
   });
+}
 
-  if (e.has_dev || e.has_packet) {
-    put(out, indent);
-    put(out, "  ");
-    if (e.has_dev) {
-      put(out, "if ");
-      put_num(out, e.ifindex);
-      put(out, " (");
-      put(out, fixed_str(e.ifname));
-      out += ')';
-      if (e.rx_ifindex && e.rx_ifindex != e.ifindex) {
-        put(out, " rxif ");
-        put_num(out, e.rx_ifindex);
-      }
+// "  if 2 (eth0) <packet>": the device and the packet (or the skb's length without one).
+void put_dev_packet_line(const Event& e, const TextOptions& opt, std::string& out,
+                         std::string_view indent) {
+  if (!e.has_dev && !e.has_packet) return;
+  put(out, indent);
+  put(out, "  ");
+  if (e.has_dev) {
+    put(out, "if ");
+    put_num(out, e.ifindex);
+    put(out, " (");
+    put(out, fixed_str(e.ifname));
+    out += ')';
+    if (e.rx_ifindex && e.rx_ifindex != e.ifindex) {
+      put(out, " rxif ");
+      put_num(out, e.rx_ifindex);
     }
-    if (e.has_packet) {
-      if (e.has_dev) out += ' ';
-      format_packet({e.data.data(), e.caplen}, e.l2_len, e.protocol, {opt.ethernet}, out);
-    } else if (e.has_skb) {
-      put(out, " len ");
-      put_num(out, e.len);
-    }
-    out += '\n';
   }
+  if (e.has_packet) {
+    if (e.has_dev) out += ' ';
+    format_packet({e.data.data(), e.caplen}, e.l2_len, e.protocol, {opt.ethernet}, out);
+  } else if (e.has_skb) {
+    put(out, " len ");
+    put_num(out, e.len);
+  }
+  out += '\n';
+}
+
+void put_drop_ct_lines(const Event& e, std::string& out, std::string_view indent) {
   if (e.has_drop) {
     put(out, indent);
     put(out, "  drop (reason ");
@@ -164,25 +171,48 @@ void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
     put(out, ct_conn_text(e.ct));
     out += '\n';
   }
-  format_sections_text(e, opt.ethernet, out, indent);
-  if (e.has_netns) {
-    put(out, indent);
-    put(out, "  netns ");
-    put_num(out, e.netns_inum);
-    if (e.netns_cookie) {
-      put(out, " cookie ");
-      put_num(out, e.netns_cookie);
-    }
-    if (opt.names) {
-      auto it = opt.names->find(e.netns_inum);
-      if (it != opt.names->end()) {
-        put(out, " (");
-        put(out, it->second);
-        out += ')';
-      }
-    }
-    out += '\n';
+}
+
+void put_netns_line(const Event& e, const TextOptions& opt, std::string& out,
+                    std::string_view indent) {
+  if (!e.has_netns) return;
+  put(out, indent);
+  put(out, "  netns ");
+  put_num(out, e.netns_inum);
+  if (e.netns_cookie) {
+    put(out, " cookie ");
+    put_num(out, e.netns_cookie);
   }
+  if (opt.names) {
+    auto it = opt.names->find(e.netns_inum);
+    if (it != opt.names->end()) {
+      put(out, " (");
+      put(out, it->second);
+      out += ')';
+    }
+  }
+  out += '\n';
+}
+
+}  // namespace
+
+void format_event_text(const Event& e, const TextOptions& opt, std::string& out,
+                       std::string_view indent) {
+  if (opt.retis) {
+    RetisTextOptions r;
+    r.print_ll = opt.ethernet;
+    r.utc = opt.utc;
+    r.has_offset = opt.has_offset;
+    r.mono_to_utc_ns = opt.mono_to_utc_ns;
+    format_event_retis(e, r, out, !indent.empty());
+    put(out, "\n\n");
+    return;
+  }
+  put_event_head(e, opt, out, indent);
+  put_dev_packet_line(e, opt, out, indent);
+  put_drop_ct_lines(e, out, indent);
+  format_sections_text(e, opt.ethernet, out, indent);
+  put_netns_line(e, opt, out, indent);
 }
 
 void json_escape(std::string_view s, std::string& out) {
@@ -266,31 +296,61 @@ void base64_encode(const uint8_t* d, size_t n, std::string& out) {
   base64_raw(d, n, out.data() + at);
 }
 
+namespace {
+// Each character's value; 0x100 outside the alphabet (a bit that survives an OR of four).
+struct B64Values {
+  uint16_t v[256];
+  constexpr B64Values() : v() {
+    for (auto& x : v) x = 0x100;  // not in the alphabet
+    for (int i = 0; i < 26; ++i) {
+      v['A' + i] = static_cast<uint16_t>(i);
+      v['a' + i] = static_cast<uint16_t>(26 + i);
+    }
+    for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<uint16_t>(52 + i);
+    v[static_cast<unsigned char>('+')] = 62;
+    v[static_cast<unsigned char>('/')] = 63;
+  }
+};
+constexpr B64Values kB64Values;
+}  // namespace
+
+// Four characters a step, one table look-up each: both readers decode every packet with it.
 bool base64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len) {
-  auto val = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  size_t n = 0;
+  size_t n = in.find('=');
+  if (n == std::string_view::npos) n = in.size();
+  const auto* s = reinterpret_cast<const unsigned char*>(in.data());
+  uint32_t bad = 0;
+  size_t o = 0, i = 0;
+  for (; i + 4 <= n; i += 4) {
+    uint32_t a = kB64Values.v[s[i]], b = kB64Values.v[s[i + 1]];
+    uint32_t c = kB64Values.v[s[i + 2]], d = kB64Values.v[s[i + 3]];
+    bad |= a | b | c | d;
+    uint32_t v = a << 18 | b << 12 | c << 6 | d;
+    if (o + 3 <= cap) {
+      out[o] = static_cast<uint8_t>(v >> 16);
+      out[o + 1] = static_cast<uint8_t>(v >> 8);
+      out[o + 2] = static_cast<uint8_t>(v);
+    } else {
+      for (size_t k = 0; k < 3; ++k)
+        if (o + k < cap) out[o + k] = static_cast<uint8_t>(v >> (16 - 8 * k));
+    }
+    o += 3;
+  }
   uint32_t acc = 0;
   int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    int v = val(c);
-    if (v < 0) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
+  for (; i < n; ++i) {
+    uint32_t x = kB64Values.v[s[i]];
+    bad |= x;
+    acc = acc << 6 | (x & 63);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      if (n < cap) out[n] = static_cast<uint8_t>(acc >> bits);
-      ++n;
+      if (o < cap) out[o] = static_cast<uint8_t>(acc >> bits);
+      ++o;
     }
   }
-  *len = n < cap ? n : cap;
+  if (bad & 0x100) return false;
+  *len = o < cap ? o : cap;
   return true;
 }
 
@@ -532,8 +592,9 @@ size_t event_json_bound(const Event& e) {
          (size_t{e.caplen} + 2) / 3 * 4;
 }
 
-char* format_event_json(const Event& e, char* at) {
-  Cursor o(at);
+namespace {
+// Each section as Retis writes it, its leading comma included; called once each, inlined.
+void json_common_kernel(Cursor& o, const Event& e) {
   o.kv("{\"common\":{\"timestamp\":", e.ts);
   o.kv(",\"smp_id\":", e.cpu);
   if (e.has_task) {
@@ -548,15 +609,13 @@ char* format_event_json(const Event& e, char* at) {
   o.lit(",\"symbol\":");
   o.str(e.symbol);
   if (!e.stack_trace.empty()) {  // frames one a line: a JSON array of them, as Retis writes it
-    o.lit(",\"stack_trace\":[");
-    bool first = true;
-    each_frame(e.stack_trace, [&](std::string_view frame) {
-      if (!std::exchange(first, false)) o.ch(',');
-      o.str(frame);
-    });
-    o.ch(']');
+    o.lit(",\"stack_trace\":");
+    o.lines(e.stack_trace);
   }
   o.ch('}');
+}
+
+void json_netns_dev(Cursor& o, const Event& e) {
   if (e.has_netns) {
     o.kv(",\"netns\":{\"inum\":", e.netns_inum);
     if (e.netns_cookie) {
@@ -574,51 +633,62 @@ char* format_event_json(const Event& e, char* at) {
     }
     o.ch('}');
   }
-  if (e.has_skb) {
-    o.lit(",\"skb\":{\"addr\":\"");
-    o.hex(e.skb_addr);
-    o.kv("\",\"len\":", e.len);
+}
+
+// skb's optional parts: meta, data_ref, gso, vlan_accel.
+void json_skb_parts(Cursor& o, const Event& e) {
+  if (e.meta.has) {
+    o.kv(",\"meta\":{\"len\":", e.len);
     o.kv(",\"data_len\":", e.data_len);
-    o.kv(",\"mark\":", e.mark);
-    o.kv(",\"protocol\":", e.protocol);
-    if (e.meta.has) {
-      o.kv(",\"meta\":{\"len\":", e.len);
-      o.kv(",\"data_len\":", e.data_len);
-      o.kv(",\"hash\":", e.meta.hash);
-      o.kv(",\"ip_summed\":", e.meta.ip_summed);
-      o.kv(",\"csum\":", e.meta.csum);
-      o.kv(",\"csum_level\":", e.meta.csum_level);
-      o.kv(",\"priority\":", e.meta.priority);
-      o.ch('}');
-    }
-    if (e.data_ref.has) {
-      o.lit(",\"data_ref\":{\"nohdr\":");
-      o.boolean(e.data_ref.nohdr);
-      o.lit(",\"cloned\":");
-      o.boolean(e.data_ref.cloned);
-      o.kv(",\"fclone\":", e.data_ref.fclone);
-      o.kv(",\"users\":", e.data_ref.users);
-      o.kv(",\"dataref\":", e.data_ref.dataref);
-      o.ch('}');
-    }
-    if (e.gso.has) {
-      o.kv(",\"gso\":{\"flags\":", e.gso.flags);
-      o.kv(",\"frags\":", e.gso.frags);
-      o.kv(",\"size\":", e.gso.size);
-      o.kv(",\"segs\":", e.gso.segs);
-      o.kv(",\"type\":", e.gso.type);
-      o.ch('}');
-    }
-    if (e.vlan_accel.has) {
-      o.kv(",\"vlan_accel\":{\"proto\":", e.vlan_accel.proto);
-      o.kv(",\"pcp\":", e.vlan_accel.pcp);
-      o.lit(",\"dei\":");
-      o.boolean(e.vlan_accel.dei);
-      o.kv(",\"vid\":", e.vlan_accel.vid);
-      o.ch('}');
-    }
+    o.kv(",\"hash\":", e.meta.hash);
+    o.kv(",\"ip_summed\":", e.meta.ip_summed);
+    o.kv(",\"csum\":", e.meta.csum);
+    o.kv(",\"csum_level\":", e.meta.csum_level);
+    o.kv(",\"priority\":", e.meta.priority);
     o.ch('}');
   }
+  if (e.data_ref.has) {
+    o.lit(",\"data_ref\":{\"nohdr\":");
+    o.boolean(e.data_ref.nohdr);
+    o.lit(",\"cloned\":");
+    o.boolean(e.data_ref.cloned);
+    o.kv(",\"fclone\":", e.data_ref.fclone);
+    o.kv(",\"users\":", e.data_ref.users);
+    o.kv(",\"dataref\":", e.data_ref.dataref);
+    o.ch('}');
+  }
+  if (e.gso.has) {
+    o.kv(",\"gso\":{\"flags\":", e.gso.flags);
+    o.kv(",\"frags\":", e.gso.frags);
+    o.kv(",\"size\":", e.gso.size);
+    o.kv(",\"segs\":", e.gso.segs);
+    o.kv(",\"type\":", e.gso.type);
+    o.ch('}');
+  }
+  if (e.vlan_accel.has) {
+    o.kv(",\"vlan_accel\":{\"proto\":", e.vlan_accel.proto);
+    o.kv(",\"pcp\":", e.vlan_accel.pcp);
+    o.lit(",\"dei\":");
+    o.boolean(e.vlan_accel.dei);
+    o.kv(",\"vid\":", e.vlan_accel.vid);
+    o.ch('}');
+  }
+}
+
+void json_skb(Cursor& o, const Event& e) {
+  if (!e.has_skb) return;
+  o.lit(",\"skb\":{\"addr\":\"");
+  o.hex(e.skb_addr);
+  o.kv("\",\"len\":", e.len);
+  o.kv(",\"data_len\":", e.data_len);
+  o.kv(",\"mark\":", e.mark);
+  o.kv(",\"protocol\":", e.protocol);
+  json_skb_parts(o, e);
+  o.ch('}');
+}
+
+// The sections most events lack: a sorted file's series place, userspace, nft, ovs.
+void json_rare(Cursor& o, const Event& e) {
   if (e.has_series_idx) {  // an event of a sorted file: its place in the series
     o.kv(",\"tracking\":{\"skb\":{\"orig_head\":", e.orig_head);
     o.kv(",\"timestamp\":", e.track_ts);
@@ -669,6 +739,9 @@ char* format_event_json(const Event& e, char* at) {
     o.flow(e.ovs_detrace);
     o.ch('}');
   }
+}
+
+void json_tracking_drop_ct(Cursor& o, const Event& e) {
   if (e.has_tracking) {
     o.lit(",\"skb-tracking\":{\"orig_head\":");
     o.u64(e.orig_head);
@@ -699,6 +772,17 @@ char* format_event_json(const Event& e, char* at) {
     }
     o.ch('}');
   }
+}
+
+}  // namespace
+
+char* format_event_json(const Event& e, char* at) {
+  Cursor o(at);
+  json_common_kernel(o, e);
+  json_netns_dev(o, e);
+  json_skb(o, e);
+  json_rare(o, e);
+  json_tracking_drop_ct(o, e);
   if (e.has_packet) {
     o.kv(",\"packet\":{\"len\":", e.wire_len ? e.wire_len : e.len);
     o.kv(",\"capture_len\":", e.caplen);

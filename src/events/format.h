@@ -50,6 +50,8 @@ char* format_event_json(const Event& e, char* out);
 // Appends s as a JSON string literal (quoted, escaped).
 void json_escape(std::string_view s, std::string& out);
 void base64_encode(const uint8_t* data, size_t len, std::string& out);
+// Decodes up to the first '=' (or the end) into at most cap bytes, *len the bytes written;
+// false for any other character outside the alphabet before it.
 bool base64_decode(std::string_view in, uint8_t* out, size_t cap, size_t* len);
 
 }  // namespace nscope

@@ -4,26 +4,10 @@
 
 #include <cstring>
 
+#include "events/packet_bytes.h"
 #include "util/append.h"
 
 namespace nscope {
-namespace {
-
-constexpr uint16_t kEthIp = 0x0800, kEthArp = 0x0806, kEthIp6 = 0x86dd, kEthVlan = 0x8100,
-                   kEthQinQ = 0x88a8;
-
-struct Cursor {
-  std::span<const uint8_t> d;
-  size_t pos = 0;
-  bool have(size_t n) const { return pos + n <= d.size(); }
-  const uint8_t* at() const { return d.data() + pos; }
-  uint8_t u8(size_t o) const { return d[pos + o]; }
-  uint16_t u16(size_t o) const { return static_cast<uint16_t>(d[pos + o] << 8 | d[pos + o + 1]); }
-  uint32_t u32(size_t o) const {
-    return static_cast<uint32_t>(d[pos + o]) << 24 | static_cast<uint32_t>(d[pos + o + 1]) << 16 |
-           static_cast<uint32_t>(d[pos + o + 2]) << 8 | d[pos + o + 3];
-  }
-};
 
 void put_mac(const uint8_t* m, std::string& out) {
   for (int i = 0; i < 6; ++i) {
@@ -45,6 +29,8 @@ void put_ip6(const uint8_t* a, std::string& out) {
   out += buf;
 }
 
+namespace {
+
 const char* ip_proto_name(uint8_t p) {
   switch (p) {
     case 1: return "ICMP";
@@ -61,23 +47,14 @@ const char* ip_proto_name(uint8_t p) {
 
 void truncated(std::string& out) { out += " [truncated]"; }
 
-void format_l4(Cursor c, uint8_t proto, std::string& out) {
+void format_l4(Bytes c, uint8_t proto, std::string& out) {
   switch (proto) {
     case 6: {
       if (!c.have(20)) return truncated(out);
       uint8_t f = c.u8(13);
-      char flags[9];
-      size_t nf = 0;
-      if (f & 0x01) flags[nf++] = 'F';
-      if (f & 0x02) flags[nf++] = 'S';
-      if (f & 0x04) flags[nf++] = 'R';
-      if (f & 0x08) flags[nf++] = 'P';
-      if (f & 0x10) flags[nf++] = '.';
-      if (f & 0x20) flags[nf++] = 'U';
-      if (f & 0x40) flags[nf++] = 'E';
-      if (f & 0x80) flags[nf++] = 'W';
+      char flags[8];
       put(out, " flags [");
-      out.append(flags, nf);
+      out.append(flags, tcp_flag_letters(f, flags));
       put(out, "] seq ");
       put_num(out, c.u32(4));
       if (f & 0x10) {
@@ -126,7 +103,7 @@ void put_len_proto(uint16_t len, uint8_t proto, std::string& out) {
 }
 
 // "src[.sport] > dst[.dport]" for either family.
-void put_endpoints(const uint8_t* src, const uint8_t* dst, bool v6, const Cursor* l4,
+void put_endpoints(const uint8_t* src, const uint8_t* dst, bool v6, const Bytes* l4,
                    std::string& out) {
   auto addr = [&](const uint8_t* a) { v6 ? put_ip6(a, out) : put_ip4(a, out); };
   addr(src);
@@ -142,13 +119,12 @@ void put_endpoints(const uint8_t* src, const uint8_t* dst, bool v6, const Cursor
   }
 }
 
-void format_ip4(Cursor c, std::string& out) {
+void format_ip4(Bytes c, std::string& out) {
   if (!c.have(20)) return truncated(out);
   size_t ihl = static_cast<size_t>(c.u8(0) & 0x0f) * 4;
   uint8_t proto = c.u8(9);
   uint16_t frag = c.u16(6);
-  Cursor l4 = c;
-  l4.pos += ihl;
+  Bytes l4 = c.from(ihl);
   bool first_frag = (frag & 0x1fff) == 0;
   bool ports = has_ports(proto) && first_frag && l4.have(4);
   put_endpoints(c.at() + 12, c.at() + 16, false, ports ? &l4 : nullptr, out);
@@ -168,18 +144,18 @@ void format_ip4(Cursor c, std::string& out) {
 }
 
 // Skips IPv6 extension headers; returns false when the chain runs past the capture.
-bool skip_ip6_ext(Cursor& c, uint8_t& next) {
+bool skip_ip6_ext(Bytes& c, uint8_t& next) {
   for (int i = 0; i < 8; ++i) {
     switch (next) {
       case 0: case 43: case 60:  // hop-by-hop, routing, destination options
         if (!c.have(2)) return false;
         next = c.u8(0);
-        c.pos += (static_cast<size_t>(c.u8(1)) + 1) * 8;
+        c = c.from((static_cast<size_t>(c.u8(1)) + 1) * 8);
         break;
       case 44:  // fragment
         if (!c.have(8)) return false;
         next = c.u8(0);
-        c.pos += 8;
+        c = c.from(8);
         break;
       default:
         return true;
@@ -188,11 +164,10 @@ bool skip_ip6_ext(Cursor& c, uint8_t& next) {
   return true;
 }
 
-void format_ip6(Cursor c, std::string& out) {
+void format_ip6(Bytes c, std::string& out) {
   if (!c.have(40)) return truncated(out);
   uint8_t next = c.u8(6);
-  Cursor l4 = c;
-  l4.pos += 40;
+  Bytes l4 = c.from(40);
   bool ok = skip_ip6_ext(l4, next);
   bool ports = ok && has_ports(next) && l4.have(4);
   put_endpoints(c.at() + 8, c.at() + 24, true, ports ? &l4 : nullptr, out);
@@ -205,7 +180,7 @@ void format_ip6(Cursor c, std::string& out) {
   format_l4(l4, next, out);
 }
 
-void format_arp(Cursor c, std::string& out) {
+void format_arp(Bytes c, std::string& out) {
   if (!c.have(8)) return truncated(out);
   uint16_t op = c.u16(6);
   bool eth_ip = c.u16(0) == 1 && c.u16(2) == kEthIp && c.u8(4) == 6 && c.u8(5) == 4;
@@ -231,7 +206,7 @@ void format_arp(Cursor c, std::string& out) {
   }
 }
 
-void format_l3(Cursor c, uint16_t type, std::string& out) {
+void format_l3(Bytes c, uint16_t type, std::string& out) {
   switch (type) {
     case kEthIp: return format_ip4(c, out);
     case kEthIp6: return format_ip6(c, out);
@@ -246,25 +221,23 @@ void format_l3(Cursor c, uint16_t type, std::string& out) {
 
 void format_packet(std::span<const uint8_t> data, uint8_t l2_len, uint16_t ethertype,
                    const PacketFormat& pf, std::string& out) {
-  Cursor c{data, 0};
+  Bytes c{data};
   if (l2_len == 0) return format_l3(c, ethertype, out);
-  if (l2_len < 14 || !c.have(14)) {  // a link header we do not parse: skip it
-    c.pos = l2_len;
-    return format_l3(c, ethertype, out);
-  }
+  if (l2_len < 14 || !c.have(14))  // a link header we do not parse: skip it
+    return format_l3(c.from(l2_len), ethertype, out);
   uint16_t type = c.u16(12);
   if (pf.ethernet) {
     put_mac(c.at() + 6, out);
     out += " > ";
     put_mac(c.at(), out);
   }
-  c.pos = 14;
+  c = c.from(14);
   while ((type == kEthVlan || type == kEthQinQ) && c.have(4)) {
     put(out, pf.ethernet ? " vlan " : "vlan ");
     put_num(out, c.u16(0) & 0x0fff);
     if (!pf.ethernet) out += ' ';
     type = c.u16(2);
-    c.pos += 4;
+    c = c.from(4);
   }
   if (pf.ethernet) {
     put(out, " ethertype 0x");
@@ -277,17 +250,17 @@ void format_packet(std::span<const uint8_t> data, uint8_t l2_len, uint16_t ether
 }
 
 bool flow_key(std::span<const uint8_t> data, uint8_t l2_len, uint16_t ethertype, FlowKey* key) {
-  Cursor c{data, 0};
+  Bytes c{data};
   uint16_t type = ethertype;
   if (l2_len >= 14 && c.have(14)) {
     type = c.u16(12);
-    c.pos = 14;
+    c = c.from(14);
     while ((type == kEthVlan || type == kEthQinQ) && c.have(4)) {
       type = c.u16(2);
-      c.pos += 4;
+      c = c.from(4);
     }
   } else {
-    c.pos = l2_len;
+    c = c.from(l2_len);
   }
   *key = FlowKey{};
   if (type == kEthIp && c.have(20)) {
@@ -295,13 +268,13 @@ bool flow_key(std::span<const uint8_t> data, uint8_t l2_len, uint16_t ethertype,
     key->proto = c.u8(9);
     std::memcpy(key->src, c.at() + 12, 4);
     std::memcpy(key->dst, c.at() + 16, 4);
-    c.pos += static_cast<size_t>(c.u8(0) & 0x0f) * 4;
+    c = c.from(static_cast<size_t>(c.u8(0) & 0x0f) * 4);
   } else if (type == kEthIp6 && c.have(40)) {
     key->family = 6;
     uint8_t next = c.u8(6);
     std::memcpy(key->src, c.at() + 8, 16);
     std::memcpy(key->dst, c.at() + 24, 16);
-    c.pos += 40;
+    c = c.from(40);
     if (!skip_ip6_ext(c, next)) return true;
     key->proto = next;
   } else {

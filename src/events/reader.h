@@ -51,6 +51,11 @@ using SkippedFields = std::map<std::string, uint64_t, std::less<>>;
 // of an `nscope sort -o` series. Any other is skipped (and counted).
 bool known_section(std::string_view key);
 
+// A "packet" section's data (base64, from the Ethernet header on) and wire length into e,
+// with the length and protocol the skb section left unset; false when the data is not base64.
+// Both parsers read packets through it, so they agree.
+bool read_packet_data(std::string_view base64, uint32_t wire_len, Event& e);
+
 // The nesting a line may have: deeper is malformed (memory stays bounded by the line's shape).
 inline constexpr int kMaxJsonDepth = 32;
 // And the values a line may hold (each costs memory while it is parsed).

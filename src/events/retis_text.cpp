@@ -1,11 +1,11 @@
 #include "events/retis_text.h"
 
-#include <arpa/inet.h>
-
 #include <ctime>
 #include <iterator>
 
 #include <fmt/format.h>
+
+#include "events/packet_bytes.h"
 
 namespace nscope {
 namespace {
@@ -19,19 +19,6 @@ void put(std::string& out, fmt::format_string<Args...> f, Args&&... args) {
 struct Stop {
   enum { none, truncated, unsupported } why = none;
   std::string what;
-};
-
-struct Bytes {
-  std::span<const uint8_t> d;
-  bool have(size_t n) const { return n <= d.size(); }
-  uint8_t u8(size_t o) const { return d[o]; }
-  uint16_t u16(size_t o) const { return static_cast<uint16_t>(d[o] << 8 | d[o + 1]); }
-  uint32_t u32(size_t o) const {
-    return static_cast<uint32_t>(d[o]) << 24 | static_cast<uint32_t>(d[o + 1]) << 16 |
-           static_cast<uint32_t>(d[o + 2]) << 8 | d[o + 3];
-  }
-  Bytes from(size_t o) const { return {o <= d.size() ? d.subspan(o) : d.subspan(d.size())}; }
-  Bytes first(size_t n) const { return {d.subspan(0, std::min(n, d.size()))}; }
 };
 
 const char* etype_name(uint16_t t) {
@@ -86,14 +73,21 @@ void put_proto(std::string& out, uint8_t p) {
   else put(out, " proto ({})", p);
 }
 
+// Addresses as strings, for fmt's arguments: written as nscope's own summary writes them.
 std::string mac(const uint8_t* m) {
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5]);
+  std::string s;
+  put_mac(m, s);
+  return s;
 }
-std::string ip4(const uint8_t* a) { return fmt::format("{}.{}.{}.{}", a[0], a[1], a[2], a[3]); }
+std::string ip4(const uint8_t* a) {
+  std::string s;
+  put_ip4(a, s);
+  return s;
+}
 std::string ip6(const uint8_t* a) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(AF_INET6, a, buf, sizeof buf);
-  return buf;
+  std::string s;
+  put_ip6(a, s);
+  return s;
 }
 
 class PacketText {
@@ -263,17 +257,10 @@ class PacketText {
   Stop tcp(Bytes t, uint32_t payload_len) {
     if (!t.have(20)) return {Stop::truncated, {}};
     uint8_t f = t.u8(13);
-    std::string flags;
-    if (f & 0x01) flags += 'F';
-    if (f & 0x02) flags += 'S';
-    if (f & 0x04) flags += 'R';
-    if (f & 0x08) flags += 'P';
-    if (f & 0x10) flags += '.';
-    if (f & 0x20) flags += 'U';
-    if (f & 0x40) flags += 'E';
-    if (f & 0x80) flags += 'W';
-    if (t.u8(12) & 0x01) flags += 'e';
-    put(out_, " flags [{}]", flags);
+    char flags[9];
+    size_t nf = tcp_flag_letters(f, flags);
+    if (t.u8(12) & 0x01) flags[nf++] = 'e';  // AE, the old NS bit: Retis shows it too
+    put(out_, " flags [{}]", std::string_view(flags, nf));
     uint32_t seq = t.u32(4);
     uint32_t doff = static_cast<uint32_t>(t.u8(12) >> 4) * 4;
     uint32_t data = payload_len > doff ? payload_len - doff : 0;

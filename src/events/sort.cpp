@@ -325,6 +325,40 @@ uint64_t hash_key(const Key& k) {
   return h ^ (h >> 32);
 }
 
+// The two open-addressing tables below (linear probing over a power-of-two vector, at most
+// half full) share their deletion and growth. `is_free(cell)` says a cell is empty,
+// `home(cell)` gives the hash its probe starts from; a value-initialised cell is empty.
+// Backward-shift deletion of cell i: no tombstones.
+template <class Cell, class IsFree, class Home>
+inline void table_erase_at(std::vector<Cell>& t, size_t i, IsFree is_free, Home home) {
+  size_t mask = t.size() - 1;
+  for (size_t j = i;;) {
+    j = (j + 1) & mask;
+    if (is_free(t[j])) break;
+    size_t h = home(t[j]) & mask;
+    bool movable = j > i ? (h <= i || h > j) : (h <= i && h > j);
+    if (movable) {
+      t[i] = t[j];
+      i = j;
+    }
+  }
+  t[i] = Cell{};
+}
+
+// Twice the cells, every entry placed again.
+template <class Cell, class IsFree, class Home>
+void table_grow(std::vector<Cell>& t, IsFree is_free, Home home) {
+  std::vector<Cell> old(t.size() * 2);
+  old.swap(t);
+  size_t mask = t.size() - 1;
+  for (const Cell& e : old) {
+    if (is_free(e)) continue;
+    size_t i = home(e) & mask;
+    while (!is_free(t[i])) i = (i + 1) & mask;
+    t[i] = e;
+  }
+}
+
 // Open addressing with linear probing: the buffered series by id. One probe a lookup in the
 // common case, no allocation per entry.
 class LiveMap {
@@ -357,18 +391,7 @@ class LiveMap {
       if (t_[i].k == k) break;
       i = (i + 1) & mask;
     }
-    // Backward-shift deletion: no tombstones.
-    for (size_t j = i;;) {
-      j = (j + 1) & mask;
-      if (t_[j].v == kNone) break;
-      size_t home = hash_key(t_[j].k) & mask;
-      bool movable = j > i ? (home <= i || home > j) : (home <= i && home > j);
-      if (movable) {
-        t_[i] = t_[j];
-        i = j;
-      }
-    }
-    t_[i].v = kNone;
+    table_erase_at(t_, i, is_free, home);
     --n_;
   }
 
@@ -377,17 +400,9 @@ class LiveMap {
     Key k;
     uint32_t v = kNone;
   };
-  void grow() {
-    std::vector<Entry> old(t_.size() * 2);
-    old.swap(t_);
-    size_t mask = t_.size() - 1;
-    for (const Entry& e : old) {
-      if (e.v == kNone) continue;
-      size_t i = hash_key(e.k) & mask;
-      while (t_[i].v != kNone) i = (i + 1) & mask;
-      t_[i] = e;
-    }
-  }
+  static bool is_free(const Entry& e) { return e.v == kNone; }
+  static uint64_t home(const Entry& e) { return hash_key(e.k); }
+  void grow() { table_grow(t_, is_free, home); }
   std::vector<Entry> t_;
   size_t n_ = 0;
 };
@@ -471,32 +486,13 @@ class WrittenIds {
       i = (i + 1) & mask;
     }
     forgotten_max_ts_ = std::max(forgotten_max_ts_, k.ts);
-    // Backward-shift deletion: no tombstones.
-    for (size_t j = i;;) {
-      j = (j + 1) & mask;
-      if (index_[j].at == kNone) break;
-      size_t home = index_[j].h32 & mask;
-      bool movable = j > i ? (home <= i || home > j) : (home <= i && home > j);
-      if (movable) {
-        index_[i] = index_[j];
-        i = j;
-      }
-    }
-    index_[i].at = kNone;
+    table_erase_at(index_, i, is_free, home);
     --count_;
   }
 
-  void grow() {
-    std::vector<Slot> old(index_.size() * 2);
-    old.swap(index_);
-    size_t mask = index_.size() - 1;
-    for (const Slot& e : old) {
-      if (e.at == kNone) continue;
-      size_t i = e.h32 & mask;
-      while (index_[i].at != kNone) i = (i + 1) & mask;
-      index_[i] = e;
-    }
-  }
+  static bool is_free(const Slot& s) { return s.at == kNone; }
+  static uint64_t home(const Slot& s) { return s.h32; }
+  void grow() { table_grow(index_, is_free, home); }
 
   size_t capacity_;
   std::vector<Written> ring_;
