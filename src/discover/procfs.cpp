@@ -73,6 +73,15 @@ bool numeric(const char* s) {
   return true;
 }
 
+// The device of nsfs, the file system of namespace files: an fd on it is a namespace.
+dev_t nsfs_dev() {
+  static const dev_t dev = [] {
+    struct stat st {};
+    return stat("/proc/self/ns/net", &st) == 0 ? st.st_dev : 0;
+  }();
+  return dev;
+}
+
 void walk_fds(int piddir, uint32_t tgid, const nscope_task_rec& task, KernelWalk& out) {
   Dir fds(openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fds.d) return;
@@ -93,6 +102,15 @@ void walk_fds(int piddir, uint32_t tgid, const nscope_task_rec& task, KernelWalk
       rec.kind = NSCOPE_REC_NSFD;
       rec.inum = static_cast<uint32_t>(ino);
       rec.ns_type = static_cast<uint32_t>(ns_clone_flag(t));
+      out.files.push_back(rec);
+    } else if (link.starts_with("/")) {
+      // A namespace opened through a bind mount (`ip netns`'s /run/netns/NAME) reads as that
+      // path: the fd's file system says it is one. Its type is asked later, of the fd.
+      struct stat st {};
+      if (fstatat(dfd, de->d_name, &st, 0) != 0 || !nsfs_dev() || st.st_dev != nsfs_dev()) continue;
+      rec.kind = NSCOPE_REC_NSFD;
+      rec.inum = static_cast<uint32_t>(st.st_ino);
+      rec.ns_type = 0;
       out.files.push_back(rec);
     } else if (link.starts_with("socket:[")) {
       auto net = socket_netns_inode(static_cast<int>(tgid), static_cast<int>(rec.fd));

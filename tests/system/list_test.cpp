@@ -1040,6 +1040,40 @@ void expect_readable_through_mntns(uint64_t inode, uint64_t mntns) {
 
 // ---- beyond the basic holder kinds ----------------------------------------------------
 
+// An fd opened through a bind mount reads as the mount's path in /proc/PID/fd, not as
+// "net:[N]": the /proc walk still sees it as an fd holder (issue 21).
+TEST(List, FdOpenedThroughABindMountIsAnFdHolderWithoutBpf) {
+  REQUIRE_ROOT();
+  NamedNetns ns(unique_name('f'));
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  uint64_t inode = ns_inode(ns.path());
+  std::string path = ns.path();
+  Child keeper([path](Channel& c) {
+    prctl(PR_SET_NAME, "nstpathfd");
+    int fd = open(path.c_str(), O_RDONLY);
+    if (fd < 0) child_fail(c, "open " + path);
+    c.send("ready fd=" + std::to_string(fd));
+    child_sleep_forever();
+  });
+  auto kv = keeper.wait_ready();
+  ASSERT_FALSE(kv.empty());
+  int fd = static_cast<int>(kv_u64(kv, "fd"));
+  char link[256] = {};
+  std::string fdpath = "/proc/" + std::to_string(keeper.pid()) + "/fd/" + std::to_string(fd);
+  ASSERT_GT(readlink(fdpath.c_str(), link, sizeof link - 1), 0);
+  ASSERT_EQ(std::string(link), path) << "the fd reads as the mount's path";
+  for (bool bpf : {true, false}) {
+    SCOPED_TRACE(bpf ? "BPF walk" : "--no-bpf");
+    json doc = bpf ? list_json_bpf() : nscope_list_json({"--no-bpf"});
+    const json* n = find_ns(doc, "net", inode);
+    ASSERT_NE(n, nullptr);
+    bool found = false;
+    for (auto& h : holders_of(*n, "fd"))
+      if (h.value("pid", 0) == keeper.pid() && h.value("fd", -1) == fd) found = true;
+    EXPECT_TRUE(found) << "no fd holder " << keeper.pid() << "/" << fd << ": " << brief(n);
+  }
+}
+
 // A netns bind-mounted in a mount namespace no process runs in any more: only an fd of
 // another process keeps that mount namespace, so nscope has to enter it to read its mounts.
 TEST(List, BindMountInMountNamespaceNobodyRunsIn) {
