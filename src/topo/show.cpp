@@ -433,12 +433,11 @@ class ShowBuilder {
     if (unplaced) place_through_scan();
   }
 
+  // The scan's answer for ends no candidate took: the veth peers the kernel walk saw, then
+  // (without it, or for lower devices) the nsids the namespace gives every namespace the
+  // scan can open, as topo asks them.
   void place_through_scan() {
     const ScanResult& s = scan();
-    const Namespace* me = nullptr;
-    for (auto& n : s.namespaces)
-      if (n.type == NsType::net && n.inode == m_.ns.inode) me = &n;
-    if (!me) return;
     auto describe = [&](uint64_t ino, LinkEnd& e) {
       e.netns = ino;
       for (auto& n : s.namespaces) {
@@ -449,14 +448,47 @@ class ShowBuilder {
         e.hidden = is_hidden(n);
       }
     };
+    const Namespace* me = nullptr;
+    for (auto& n : s.namespaces)
+      if (n.type == NsType::net && n.inode == m_.ns.inode) me = &n;
     for (auto& f : m_.interfaces) {
-      if (!f.peer || f.peer->same_ns || f.peer->netns) continue;
+      if (!me || !f.peer || f.peer->same_ns || f.peer->netns) continue;
       for (auto& h : me->holders)
         if (h.kind == HolderKind::peer && h.peer_ifindex == f.link.ifindex) {
           describe(h.netns, *f.peer);
           if (f.peer->ifname.empty()) f.peer->ifname = h.ifname;
         }
     }
+    for (auto& [nsid, ino] : nsids_among_scan(s))
+      for (auto& f : m_.interfaces)
+        for (auto* e : {&f.peer, &f.parent, &f.underlay})
+          if (*e && !(*e)->same_ns && !(*e)->netns && (*e)->nsid == nsid) describe(ino, **e);
+  }
+
+  // nsid -> inode, for the nsids of ends still unplaced, asked from inside the namespace.
+  std::map<int32_t, uint64_t> nsids_among_scan(const ScanResult& s) {
+    std::map<int32_t, uint64_t> out;
+    std::set<int32_t> want;
+    for (auto& f : m_.interfaces)
+      for (auto* e : {&f.peer, &f.parent, &f.underlay})
+        if (*e && !(*e)->same_ns && !(*e)->netns && (*e)->nsid) want.insert(*(*e)->nsid);
+    if (want.empty() || !ns_.fd) return out;
+    std::vector<Fd> fds;
+    std::vector<int> raw;
+    std::vector<uint64_t> inodes;
+    for (auto& n : s.namespaces) {
+      if (n.type != NsType::net || n.inode == m_.ns.inode || is_hidden(n)) continue;
+      auto fd = open_netns(n);
+      if (!fd) continue;
+      raw.push_back(fd->get());
+      inodes.push_back(n.inode);
+      fds.push_back(std::move(fd.value()));
+    }
+    (void)visit_netns(ns_.fd.get(), [&] {
+      if (auto rt = Rtnl::open())
+        for (auto& [nsid, k] : match_nsids(*rt, raw, want)) out[nsid] = inodes[k];
+    });
+    return out;
   }
 
   // tun/tap owners, only when there is a tun device here.

@@ -213,6 +213,18 @@ TEST_F(ShowTopo, TheContainerIsNamed) {
   EXPECT_EQ((*eth0)["peer"]["ifname"], E.name("rc"));
   EXPECT_EQ(as_u64((*eth0)["peer"]["netns"]), E.ino_host);
   EXPECT_FALSE(s["processes"].empty());
+  // and from the host, its veth leads into the container: with the kernel walk and without
+  // it, as topo says (one reader, one answer)
+  for (bool bpf : {true, false}) {
+    SCOPED_TRACE(bpf ? "BPF walk" : "--no-bpf");
+    std::vector<std::string> args{"show", std::to_string(E.ino_host), "--json"};
+    if (!bpf) args.push_back("--no-bpf");
+    json h = parse(run_nscope(args));
+    const json* rc = iface(h, E.name("rc"));
+    ASSERT_TRUE(rc) << h.dump();
+    EXPECT_EQ(as_u64((*rc)["peer"]["netns"]), E.ino_container) << rc->dump();
+    EXPECT_EQ((*rc)["peer"]["container"], "runc:" + E.container) << rc->dump();
+  }
 }
 
 TEST_F(ShowTopo, TheHiddenNamespaceIsFlaggedAndRead) {
