@@ -23,12 +23,25 @@
 
 namespace nscope {
 
+namespace {
+// Whether the calling thread already is in the namespace `netns_fd` opens: then nothing needs
+// entering, which is what lets a user without CAP_SYS_ADMIN read its own namespace.
+bool already_in(int netns_fd) {
+  struct stat target {}, here {};
+  return fstat(netns_fd, &target) == 0 && stat("/proc/thread-self/ns/net", &here) == 0 &&
+         target.st_ino == here.st_ino && target.st_dev == here.st_dev;
+}
+
+// setns, unless the thread is there already.
+int enter(int netns_fd) { return already_in(netns_fd) ? 0 : setns(netns_fd, CLONE_NEWNET); }
+}  // namespace
+
 Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
   int err = 0;
   std::thread t([&] {
     // setns(CLONE_NEWNET) changes only this thread's network namespace; the thread ends
     // with it, so no other thread of nscope ever runs in the entered namespace.
-    if (setns(netns_fd, CLONE_NEWNET) != 0) {
+    if (enter(netns_fd) != 0) {
       err = errno;
       return;
     }
@@ -42,6 +55,10 @@ Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
 Result<void> visit_netns(int netns_fd, const std::function<void()>& fn) {
   Fd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!home) return Error::sys(errno, "cannot open this thread's network namespace");
+  if (already_in(netns_fd)) {
+    fn();
+    return {};
+  }
   if (setns(netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter network namespace");
   struct Return {  // also when fn throws
     int home;
@@ -67,7 +84,7 @@ std::vector<Result<void>> in_each_netns(const std::vector<int>& fds, unsigned th
         errs[i] = EBADF;
         continue;
       }
-      if (setns(fds[i], CLONE_NEWNET) != 0) {
+      if (enter(fds[i]) != 0) {
         errs[i] = errno;
         continue;
       }

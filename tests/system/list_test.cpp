@@ -916,6 +916,23 @@ TEST(List, NonRootFallsBackToProcfsWithANote) {
   while (std::getline(err, line))
     if (line.find("root") != std::string::npos) ++root_lines;
   EXPECT_EQ(root_lines, 1) << "stderr:\n" << t.err;
+
+  // topo and show read the namespace nobody is in without entering it (issue 21: every
+  // namespace read "cannot read", 0 links).
+  RunResult topo = run({bin, "topo", "--json"}, nobody);
+  ASSERT_EQ(topo.exit_code, 0) << topo.describe();
+  json tj = json::parse(topo.out, nullptr, false);
+  bool own = false;
+  for (auto& n : tj["nodes"])
+    if (as_u64(n["inode"]) == own_ns_inode("net")) {
+      own = true;
+      EXPECT_TRUE(n["error"].is_null()) << n.dump();
+      EXPECT_FALSE(n["interfaces"].empty()) << n.dump();
+    }
+  EXPECT_TRUE(own) << topo.out;
+  RunResult show = run({bin, "show", "/proc/self/ns/net"}, nobody);
+  EXPECT_EQ(show.exit_code, 0) << show.describe();
+  EXPECT_NE(show.out.find(" lo "), std::string::npos) << show.out;
 }
 
 // 14. Namespaces and processes come and go while nscope runs: every run still succeeds.
