@@ -413,6 +413,15 @@ Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan, NsRef
         });
         break;
       }
+      if (!direct && ref.kind == NsRefKind::path) {
+        // A path that is none here may be a mount in another mount namespace, as list
+        // prints it: the scan knows where to open it.
+        match([&](const Namespace& n) {
+          return std::any_of(n.holders.begin(), n.holders.end(),
+                             [&](const Holder& h) { return h.kind == HolderKind::mount && h.path == ref.text; });
+        });
+        if (!hits.empty()) break;
+      }
       if (!direct) {
         // A pid that is gone or a path that is none: say which namespaces there are.
         auto k = nsref_error_kind(direct.error());

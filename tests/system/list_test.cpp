@@ -1037,10 +1037,14 @@ TEST(List, ChurnWhileListing) {
 
 // show and topo read a namespace mounted only where nobody runs: from inside that mount
 // namespace (issue 21: it read as "gone").
-void expect_readable_through_mntns(uint64_t inode, uint64_t mntns) {
+void expect_readable_through_mntns(uint64_t inode, uint64_t mntns, const std::string& path) {
   RunResult shown = nscope({"show", std::to_string(inode)});
   EXPECT_EQ(shown.exit_code, 0) << shown.describe();
   EXPECT_NE(shown.out.find("in mount namespace " + std::to_string(mntns)), std::string::npos) << shown.out;
+  // The path list prints for that mount is a reference too, though it is none here.
+  RunResult by_path = nscope({"show", path, "--json"});
+  EXPECT_EQ(by_path.exit_code, 0) << by_path.describe();
+  EXPECT_NE(by_path.out.find("\"inode\":" + std::to_string(inode)), std::string::npos) << by_path.out;
   RunResult topo = nscope({"topo", "--json"});
   ASSERT_EQ(topo.exit_code, 0) << topo.describe();
   json doc = json::parse(topo.out, nullptr, false);
@@ -1145,7 +1149,7 @@ TEST(List, BindMountInMountNamespaceNobodyRunsIn) {
       }
     EXPECT_TRUE(found) << "no mount holder in mount namespace " << mntns << ": " << brief(n);
   }
-  expect_readable_through_mntns(inode, mntns);
+  expect_readable_through_mntns(inode, mntns, file);
 }
 
 // A mount namespace nobody runs in and no fd holds, kept only by an nsfs bind mount in our
@@ -1201,7 +1205,7 @@ TEST(List, BindMountInMountNamespaceHeldOnlyByABindMount) {
       if (as_u64(h["mntns"]) == mntns && h.value("path", "") == file) found = true;
     EXPECT_TRUE(found) << brief(n);
   }
-  expect_readable_through_mntns(inode, mntns);
+  expect_readable_through_mntns(inode, mntns, file);
 }
 
 // A netns made together with a user namespace: its owner is that user namespace.
