@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -21,23 +22,34 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+// One holder of a kind says who it is ("pid:27308", "mount:/run/netns/a", "fd:PID/FD");
+// several say how many under the plural ("processes:74", "mounts:2"), so a count never
+// reads as a pid. The copies of one mount that other mount namespaces hold (each
+// `ip netns exec` makes one) count once.
 std::string holder_summary(const Namespace& n) {
   std::map<HolderKind, std::vector<const Holder*>> by;
-  for (auto& h : n.holders) by[h.kind].push_back(&h);
+  std::set<std::string> mount_paths;
+  for (auto& h : n.holders) {
+    if (h.kind == HolderKind::mount && !mount_paths.insert(h.path).second) continue;
+    by[h.kind].push_back(&h);
+  }
+  static const std::map<HolderKind, const char*> plural{
+      {HolderKind::process, "processes"}, {HolderKind::thread, "threads"}, {HolderKind::mount, "mounts"},
+      {HolderKind::fd, "fds"}, {HolderKind::socket, "sockets"}, {HolderKind::peer, "peers"}};
   std::string out;
   for (auto& [kind, hs] : by) {
     if (!out.empty()) out += ' ';
     const Holder& h = *hs.front();
     if (hs.size() > 1) {
-      out += fmt::format("{}:{}", holder_kind_name(kind), hs.size());
+      out += fmt::format("{}:{}", plural.at(kind), hs.size());
       continue;
     }
     switch (kind) {
-      case HolderKind::process: out += fmt::format("process:{}", h.pid); break;
+      case HolderKind::process: out += fmt::format("pid:{}", h.pid); break;
       case HolderKind::thread: out += fmt::format("thread:{}/{}", h.pid, h.tid); break;
       case HolderKind::mount: out += fmt::format("mount:{}", h.path); break;
       case HolderKind::fd: out += fmt::format("fd:{}/{}", h.pid, h.fd); break;
-      case HolderKind::socket: out += fmt::format("socket:{}", h.pid); break;
+      case HolderKind::socket: out += fmt::format("socket:{}/{}", h.pid, h.fd); break;
       case HolderKind::peer: out += fmt::format("peer:{}@{}", h.ifname, h.netns); break;
     }
   }

@@ -76,20 +76,14 @@ bool has_word(const std::string& s, const std::string& w) {
   return false;
 }
 
-// The HOLDERS cell shows "kind:detail" for a single holder of a kind, "kind:N" for N > 1.
-// For mounts a concurrent process elsewhere on the machine may have copied our mount into
-// its own mount namespace, so a count is accepted there.
-void expect_holder_cell(const TableRow& row, const std::string& kind, const std::string& detail,
-                        bool count_ok) {
+// The HOLDERS cell shows "kind:detail" for a single holder of a kind ("pid:N" for a
+// process), "plural:N" for N > 1. A concurrent process elsewhere on the machine may copy our
+// mount into its own mount namespace: the copy of one path counts once, so it stays
+// "mount:PATH".
+void expect_holder_cell(const TableRow& row, const std::string& kind, const std::string& detail) {
   const std::string& cell = row["HOLDERS"];
-  bool ok = has_word(cell, kind + ":" + detail);
-  if (!ok && count_ok)
-    for (auto& w : words(cell))
-      if (w.starts_with(kind + ":") && w.size() > kind.size() + 1 &&
-          std::all_of(w.begin() + static_cast<long>(kind.size()) + 1, w.end(),
-                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
-        ok = true;
-  EXPECT_TRUE(ok) << "HOLDERS should show " << kind << ":" << detail << "; row: " << row.line;
+  std::string want = (kind == "process" ? "pid" : kind) + ":" + detail;
+  EXPECT_TRUE(has_word(cell, want)) << "HOLDERS should show " << want << "; row: " << row.line;
 }
 
 std::string kv_str(const std::map<std::string, std::string>& kv, const std::string& k) {
@@ -136,7 +130,7 @@ struct NamedScenario {
     EXPECT_TRUE(has_word((*row)["NAME"], ns->name()) ||
                 (*row)["NAME"].find(ns->name()) != std::string::npos)
         << row->line;
-    expect_holder_cell(*row, "mount", ns->path(), true);
+    expect_holder_cell(*row, "mount", ns->path());
   }
 };
 
@@ -184,7 +178,7 @@ struct ProcessScenario {
     EXPECT_EQ((*row)["NPROCS"], "1") << row->line;
     EXPECT_EQ((*row)["PID"], std::to_string(child->pid())) << row->line;
     EXPECT_EQ((*row)["IFACES"], "1") << row->line;
-    expect_holder_cell(*row, "process", std::to_string(child->pid()), false);
+    expect_holder_cell(*row, "process", std::to_string(child->pid()));
   }
 };
 
@@ -232,8 +226,7 @@ struct ThreadScenario {
     auto row = table_row(table, inode);
     ASSERT_TRUE(row) << "no row for " << inode << " in:\n" << table;
     EXPECT_EQ((*row)["NPROCS"], "0") << row->line;
-    expect_holder_cell(*row, "thread", std::to_string(child->pid()) + "/" + std::to_string(tid),
-                       false);
+    expect_holder_cell(*row, "thread", std::to_string(child->pid()) + "/" + std::to_string(tid));
   }
 };
 
@@ -288,7 +281,7 @@ struct BindScenario {
   void check_table(const std::string& table) const {
     auto row = table_row(table, inode);
     ASSERT_TRUE(row) << "no row for " << inode << " in:\n" << table;
-    expect_holder_cell(*row, "mount", file, true);
+    expect_holder_cell(*row, "mount", file);
   }
 };
 
@@ -369,7 +362,7 @@ struct PrivateMntnsScenario {
   void check_table(const std::string& table) const {
     auto row = table_row(table, inode);
     ASSERT_TRUE(row) << "no row for " << inode << " in:\n" << table;
-    expect_holder_cell(*row, "mount", file, false);
+    expect_holder_cell(*row, "mount", file);
   }
 };
 
@@ -418,7 +411,7 @@ struct FdScenario {
   void check_table(const std::string& table) const {
     auto row = table_row(table, inode);
     ASSERT_TRUE(row) << "no row for " << inode << " in:\n" << table;
-    expect_holder_cell(*row, "fd", std::to_string(child->pid()) + "/" + std::to_string(fd), false);
+    expect_holder_cell(*row, "fd", std::to_string(child->pid()) + "/" + std::to_string(fd));
   }
 };
 
@@ -485,7 +478,7 @@ struct SocketScenario {
   void check_table(const std::string& table) const {
     auto row = table_row(table, inode);
     ASSERT_TRUE(row) << "no row for " << inode << " in:\n" << table;
-    expect_holder_cell(*row, "socket", std::to_string(child->pid()), false);
+    expect_holder_cell(*row, "socket", std::to_string(child->pid()) + "/" + std::to_string(sock));
   }
 };
 
@@ -646,7 +639,7 @@ TEST(List, VethPeerOnlyNamespace) {
   std::string table = list_table();
   auto row = table_row(table, inode);
   ASSERT_TRUE(row) << "no row for " << inode << " in:\n" << table;
-  expect_holder_cell(*row, "peer", veth.a() + "@" + std::to_string(own_ns_inode("net")), false);
+  expect_holder_cell(*row, "peer", veth.a() + "@" + std::to_string(own_ns_inode("net")));
   EXPECT_EQ((*row)["IFACES"], "2") << row->line;
 }
 
@@ -1060,6 +1053,40 @@ void expect_readable_through_mntns(uint64_t inode, uint64_t mntns, const std::st
 }
 
 // ---- beyond the basic holder kinds ----------------------------------------------------
+
+// HOLDERS: a count never reads as a pid ("processes:2" beside "pid:N"), and the copies of
+// /run/netns/NAME that each `ip netns exec` leaves in its mount namespace count once
+// (issue 21).
+TEST(List, HoldersSayCountsAndIdsApart) {
+  REQUIRE_ROOT();
+  NamedNetns ns(unique_name('h'));
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  uint64_t inode = ns_inode(ns.path());
+  std::string name = ns.name();
+  auto in_netns = [name](Channel& c) {
+    c.send("ready");
+    execlp("ip", "ip", "netns", "exec", name.c_str(), "sleep", "30", static_cast<char*>(nullptr));
+    child_fail(c, "exec ip netns exec");
+  };
+  auto holders = [&](size_t want_procs) {
+    for (int i = 0; i < 100; ++i) {  // until `ip netns exec` has entered and exec'd
+      auto row = table_row(list_table(), inode);
+      if (row && (*row)["NPROCS"] == std::to_string(want_procs)) return (*row)["HOLDERS"];
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return std::string("(never ") + std::to_string(want_procs) + " processes)";
+  };
+  Child a(in_netns);
+  ASSERT_FALSE(a.wait_ready().empty());
+  std::string one = holders(1);
+  EXPECT_TRUE(has_word(one, "pid:" + std::to_string(a.pid()))) << one;
+  EXPECT_TRUE(has_word(one, "mount:" + ns.path())) << "the copy in ip netns exec's mount namespace counts once: " << one;
+  Child b(in_netns);
+  ASSERT_FALSE(b.wait_ready().empty());
+  std::string two = holders(2);
+  EXPECT_TRUE(has_word(two, "processes:2")) << two;
+  EXPECT_TRUE(has_word(two, "mount:" + ns.path())) << two;
+}
 
 // An fd opened through a bind mount reads as the mount's path in /proc/PID/fd, not as
 // "net:[N]": the /proc walk still sees it as an fd holder (issue 21).
