@@ -18,8 +18,10 @@
 
 #include <fmt/format.h>
 
+#include "collect/ksyms.h"
 #include "collect/placement.h"
 #include "collect/writer.h"
+#include "util/diag.h"
 #include "util/fd.h"
 
 namespace nscope {
@@ -101,6 +103,8 @@ std::string stats_line(const SessionOptions& o, uint64_t events,
 }  // namespace
 
 Result<SessionSummary> run_collect(const SessionOptions& o) {
+  if (o.names_by_address)
+    if (auto k = KernelSymbols::load(); !k) return k.error();
   Fd out;
   if (!o.out_path.empty()) {
     out.reset(::open(o.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -130,9 +134,14 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
   wo.text = o.text;
   wo.text.mono_to_utc_ns = offset;
   wo.decode.collectors = o.collector.collectors;
-  wo.decode.drop_reason = o.drop_reason;
-  wo.decode.function_at = o.function_at;
-  wo.decode.stack = o.stack;
+  SymbolTable reason_names;
+  if (o.drop_reasons)
+    wo.decode.drop_reason = [&](uint32_t v) { return reason_names.intern(o.drop_reasons->name(v)); };
+  AddressNames addrs;
+  if (o.names_by_address) {
+    wo.decode.function_at = [&](uint64_t ip) { return addrs.function_at(ip); };
+    wo.decode.stack = [&](const uint64_t* ips, uint32_t n) { return addrs.stack(ips, n); };
+  }
   std::vector<std::string> symbols;
   for (auto& p : o.collector.probes) symbols.push_back(p.by_address() ? "" : p.symbol());
   for (auto& s : symbols) wo.decode.slot_symbols.push_back(s);
@@ -164,8 +173,8 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
     return collector.error();
   }
   Collector& c = *collector.value();
-  for (const auto& why : c.skipped()) fmt::print(stderr, "nscope: left out {}\n", why);
-  fmt::print(stderr, "nscope: {} probe{} attached{}; Ctrl-C to stop\n", o.collector.probes.size(),
+  for (const auto& why : c.skipped()) diag("left out {}", why);
+  diag("{} probe{} attached{}; Ctrl-C to stop", o.collector.probes.size(),
              o.collector.probes.size() == 1 ? "" : "s",
              c.kprobe_multi() ? " (kprobes through kprobe-multi)" : "");
 
@@ -191,7 +200,7 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
       execl("/bin/sh", "sh", "-c", o.cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
-    if (child < 0) return Error::sys(errno, "cannot start --cmd");
+    if (child < 0) return Error::sys(errno, fmt::format("cannot start '{}'", o.cmd));
     pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
     if (pidfd) watch(pidfd.get(), kChild);
   }
@@ -251,8 +260,8 @@ Result<SessionSummary> run_collect(const SessionOptions& o) {
         sum_.tracking_aged += c.age_out_tracking(o.tracking_max_age_ns);
       uint64_t l = sum(c.lost());
       if (l > reported_lost) {
-        fmt::print(stderr, "nscope: {} events lost so far: the ring buffer was full (raise "
-                           "--buffer-size, or filter)\n", l);
+        if (o.on_lost) o.on_lost(l);
+        else diag("{} events lost so far: the ring buffer was full", l);
         reported_lost = l;
       }
     }
