@@ -19,6 +19,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "collect/ksyms.h"
 #include "collect/placement.h"
@@ -36,70 +37,56 @@ int64_t mono_to_utc_ns() {
   return (static_cast<int64_t>(r.tv_sec) - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
 }
 
+// The event file's first and last lines, written once a run: built as JSON values (off the
+// hot path; the events themselves are formatted in place by the writer). Keys keep the order
+// they have always had, and text that is not UTF-8 is replaced rather than refused.
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 std::string startup_line(const SessionOptions& o, int64_t offset) {
   utsname u{};
   uname(&u);
-  std::string s = "{\"startup\":{\"nscope_version\":";
-  json_escape(NSCOPE_VERSION, s);
-  s += ",\"cmdline\":";
-  json_escape(o.cmdline, s);
-  s += ",\"kernel\":";
-  json_escape(u.release, s);
-  int64_t sec = offset / 1000000000, nsec = offset % 1000000000;
-  fmt::format_to(std::back_inserter(s), ",\"clock_monotonic_offset\":{{\"sec\":{},\"nsec\":{}}}",
-                 sec, nsec);
-  s += ",\"probes\":[";
-  for (size_t i = 0; i < o.collector.probes.size(); ++i) {
-    if (i) s += ',';
-    json_escape(o.collector.probes[i].spec(), s);
-  }
-  s += "],\"netns_names\":{";
-  if (o.text.names) {
-    bool first = true;
-    for (const auto& [inum, name] : *o.text.names) {
-      if (!first) s += ',';
-      first = false;
-      s += '"' + std::to_string(inum) + "\":";
-      json_escape(name, s);
-    }
-  }
-  s += '}';
-  if (o.initial_netns) s += ",\"initial_netns\":" + std::to_string(o.initial_netns);
-  s += "}}";
-  return s;
+  nlohmann::ordered_json st;
+  st["nscope_version"] = NSCOPE_VERSION;
+  st["cmdline"] = o.cmdline;
+  st["kernel"] = u.release;
+  st["clock_monotonic_offset"] = {{"sec", offset / 1000000000}, {"nsec", offset % 1000000000}};
+  auto& probes = st["probes"] = nlohmann::ordered_json::array();
+  for (const auto& p : o.collector.probes) probes.push_back(p.spec());
+  auto& names = st["netns_names"] = nlohmann::ordered_json::object();
+  if (o.text.names)
+    for (const auto& [inum, name] : *o.text.names) names[std::to_string(inum)] = name;
+  if (o.initial_netns) st["initial_netns"] = o.initial_netns;
+  return dump({{"startup", std::move(st)}});
+}
+
+uint64_t sum(const std::vector<uint64_t>& row) {
+  uint64_t t = 0;
+  for (auto x : row) t += x;
+  return t;
 }
 
 uint64_t sum(const std::vector<std::vector<uint64_t>>& v) {
   uint64_t t = 0;
-  for (auto& row : v)
-    for (auto x : row) t += x;
+  for (auto& row : v) t += sum(row);
   return t;
 }
 
 std::string stats_line(const SessionOptions& o, uint64_t events,
                        const std::vector<std::vector<uint64_t>>& lost, const SessionSummary& sm) {
-  std::string s = fmt::format("{{\"stats\":{{\"events\":{},\"lost\":{},\"tracking\":{{"
-                              "\"aged_out\":{},\"refused\":{}}},\"lost_by_probe\":{{",
-                              events, sum(lost), sm.tracking_aged, sm.tracking_refused);
-  bool first = true;
+  nlohmann::ordered_json st;
+  st["events"] = events;
+  st["lost"] = sum(lost);
+  st["tracking"] = {{"aged_out", sm.tracking_aged}, {"refused", sm.tracking_refused}};
+  auto& by_probe = st["lost_by_probe"] = nlohmann::ordered_json::object();
   for (size_t i = 0; i < lost.size(); ++i) {
-    uint64_t t = 0;
-    for (auto x : lost[i]) t += x;
-    if (!t) continue;
-    if (!first) s += ',';
-    first = false;
-    json_escape(o.collector.probes[i].spec(), s);
-    s += ":{";
-    bool f2 = true;
-    for (size_t cpu = 0; cpu < lost[i].size(); ++cpu) {
-      if (!lost[i][cpu]) continue;
-      fmt::format_to(std::back_inserter(s), "{}\"{}\":{}", f2 ? "" : ",", cpu, lost[i][cpu]);
-      f2 = false;
-    }
-    s += '}';
+    if (!sum(lost[i])) continue;
+    auto& cpus = by_probe[o.collector.probes[i].spec()] = nlohmann::ordered_json::object();
+    for (size_t cpu = 0; cpu < lost[i].size(); ++cpu)
+      if (lost[i][cpu]) cpus[std::to_string(cpu)] = lost[i][cpu];
   }
-  s += "}}}";
-  return s;
+  return dump({{"stats", std::move(st)}});
 }
 
 // One run, its phases in order: open the output, block the signals, start the writer and
