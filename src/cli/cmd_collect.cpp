@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/units.h"
 #include "collect/plan.h"
 #include "collect/session.h"
 #include "util/diag.h"
@@ -31,45 +32,14 @@ struct CollectArgs {
   bool stack = false;              // --stack
 };
 
-// "64M", "1G", "4096" -> bytes.
-uint64_t parse_size(const std::string& s) {
-  if (s.empty()) throw UsageError("--buffer-size: empty");
-  uint64_t mult = 1;
-  std::string num = s;
-  switch (std::toupper(static_cast<unsigned char>(s.back()))) {
-    case 'K': mult = 1ull << 10; num.pop_back(); break;
-    case 'M': mult = 1ull << 20; num.pop_back(); break;
-    case 'G': mult = 1ull << 30; num.pop_back(); break;
-  }
-  auto v = parse_u64(num);
-  if (!v || *v == 0 || *v * mult > (1ull << 31))
-    throw UsageError(fmt::format("--buffer-size '{}': give a size such as 64M (at most 2G)", s));
-  return *v * mult;
-}
-
-// "10", "10s", "500ms", "2m" -> seconds.
-double parse_duration(const std::string& s) {
-  double mult = 1;
-  std::string num = s;
-  if (num.ends_with("ms")) { mult = 0.001; num.resize(num.size() - 2); }
-  else if (num.ends_with('s')) num.pop_back();
-  else if (num.ends_with('m')) { mult = 60; num.pop_back(); }
-  else if (num.ends_with('h')) { mult = 3600; num.pop_back(); }
-  char* end = nullptr;
-  double v = std::strtod(num.c_str(), &end);
-  if (num.empty() || *end || v <= 0)
-    throw UsageError(fmt::format("--duration '{}': give a time such as 10s, 500ms or 2m", s));
-  return v * mult;
-}
-
 // The options that shape the run, from the plan and the flags of the output.
 SessionOptions session_options(const CollectArgs& a, const Plan& plan, const std::string& cmdline) {
   SessionOptions so;
   so.collector.collectors = plan.collectors;
   so.collector.probes = plan.probes;
   so.collector.filters = plan.filters;
-  so.collector.buffer_size = parse_size(a.buffer_size);
-  so.duration_s = a.duration.empty() ? 0 : parse_duration(a.duration);
+  so.collector.buffer_size = *size_bytes(a.buffer_size);  // checked by CLI11
+  so.duration_s = a.duration.empty() ? 0 : static_cast<double>(*time_ns(a.duration)) / 1e9;
   so.count = a.count;
   so.cmd = a.cmd;
   so.out_path = a.out;
@@ -114,9 +84,6 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   req.stack = a.stack;
   req.netns = a.netns;
   req.filters = {a.packet_filter, a.meta_filter};
-  // Flags of the output are checked before the plan looks at the kernel, as they always were.
-  (void)parse_size(a.buffer_size);
-  if (!a.duration.empty()) (void)parse_duration(a.duration);
   auto plan = build_plan(req);
   if (!plan) fail(plan.error());
   SessionOptions so = session_options(a, *plan, cmdline);
@@ -140,7 +107,8 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
   c->add_flag("--print", a->print, "Print events as text too when writing a file");
   c->add_option("--cmd", a->cmd,
                 "Run CMD (with sh -c) and stop when it exits; collect then exits with its status");
-  c->add_option("--duration", a->duration, "Stop after this long (10s, 500ms, 2m)");
+  c->add_option("--duration", a->duration, "Stop after this long (10s, 500ms, 2m)")
+      ->check(time_check("10s, 500ms or 2m"));
   c->add_option("--count", a->count, "Stop after N events (N > 0)")
       ->check(CLI::Validator(
           [](const std::string& v) {
@@ -150,7 +118,8 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
                        : "'" + v + "': give a number of events above 0";
           },
           "N"));
-  c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)");
+  c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)")
+      ->check(size_check("64M (at most 2G)", 1ull << 31));
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
   c->add_option("--format", a->format,
