@@ -11,6 +11,7 @@
 #include "bpfload/features.h"
 #include "discover/nsref.h"
 #include "discover/scan.h"
+#include "events/free_points.h"
 #include "util/strings.h"
 
 namespace nscope {
@@ -112,24 +113,24 @@ Result<std::vector<std::string>> probe_specs(const std::vector<std::string>& lis
 
 void add_free_probes(std::vector<ProbeSpec>& probes, uint32_t collectors, const btf* vmlinux) {
   const bool tracking = collectors & NSCOPE_COLLECT_TRACK;
-  auto add_free = [&](const std::string& name, bool wanted) {
+  auto add_free = [&](std::string_view name, bool wanted) {
     for (auto& p : probes)
-      if (p.symbol() == "skb:" + name) {
+      if (p.group == free_points::kGroup && p.name == name) {
         p.cfg.flags |= NSCOPE_PROBE_FREES;
         return;
       }
     if (!wanted) return;
-    auto cfg = tracepoint_args(vmlinux, name);
+    auto cfg = tracepoint_args(vmlinux, std::string(name));
     if (!cfg) return;  // an old kernel without it: tracking ends by age-out only
     ProbeSpec p;
-    p.group = "skb";
+    p.group = free_points::kGroup;
     p.name = name;
     p.cfg = *cfg;
     p.cfg.flags = NSCOPE_PROBE_FREES | (tracking ? NSCOPE_PROBE_ONLY_TRACKED : 0);
     probes.push_back(std::move(p));
   };
-  add_free("kfree_skb", tracking || (collectors & NSCOPE_COLLECT_DROP));
-  add_free("consume_skb", tracking);
+  add_free(free_points::kDrop, tracking || (collectors & NSCOPE_COLLECT_DROP));
+  add_free(free_points::kConsume, tracking);
 }
 
 std::unordered_map<uint32_t, std::string> namespace_names(const ScanResult& scan,
