@@ -77,6 +77,27 @@ int report(const SessionSummary& s, size_t nprobes) {
   return 0;
 }
 
+// A plan's error as collect's user knows the inputs: by their flags, with the fix that
+// names one.
+Error in_flags(PlanInput in, Error e) {
+  auto around = [&](const char* before, const char* after) {
+    e.message = before + e.message + after;
+    return e;
+  };
+  switch (in) {
+    case PlanInput::no_probes:
+      return around("-p: ", "; name probes (-p net:netif_receive_skb), or leave -p out for the "
+                            "defaults");
+    case PlanInput::too_many_probes: return around("-p: ", "");
+    case PlanInput::probe_kind:
+      return around("", " Use a tracepoint instead, e.g. -p net:netif_receive_skb (see `nscope "
+                        "info`)");
+    case PlanInput::netns: return around("--netns: ", "");
+    case PlanInput::packet_filter: return around("-f ", "");
+    default: return e;
+  }
+}
+
 int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   PlanRequest req;
   req.collectors = a.collectors;
@@ -84,8 +105,9 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   req.stack = a.stack;
   req.netns = a.netns;
   req.filters = {a.packet_filter, a.meta_filter};
-  auto plan = build_plan(req);
-  if (!plan) fail(plan.error());
+  PlanInput failed = PlanInput::other;
+  auto plan = build_plan(req, &failed);
+  if (!plan) fail(in_flags(failed, plan.error()));
   SessionOptions so = session_options(a, *plan, cmdline);
   auto r = run_collect(so);
   if (!r) fail(r.error());

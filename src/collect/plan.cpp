@@ -36,8 +36,7 @@ Result<void> refuse_what_cannot_load(const std::vector<std::string>& specs) {
       if (pr.ok) loads += (loads.empty() ? "" : ", ") + pr.name;
     }
     return Error::usage(fmt::format(
-        "{}: this kernel does not allow {} programs ({}); what loads here: {}. Use a "
-        "tracepoint instead, e.g. -p net:netif_receive_skb (see `nscope info`)",
+        "{}: this kernel does not allow {} programs ({}); what loads here: {}.",
         spec, kprobe ? "kprobe and kretprobe" : "fentry and fexit", why,
         loads.empty() ? "nothing" : loads));
   }
@@ -46,8 +45,10 @@ Result<void> refuse_what_cannot_load(const std::vector<std::string>& specs) {
 
 // The probes `specs` name in the running kernel, checked against what it can load.
 Result<std::vector<ProbeSpec>> kernel_probes(const std::vector<std::string>& specs,
-                                             const btf* vmlinux) {
+                                             const btf* vmlinux, PlanInput& failed) {
+  failed = PlanInput::probe_kind;
   if (auto r = refuse_what_cannot_load(specs); !r) return r.error();
+  failed = PlanInput::probes;
   ProbeCatalog catalog;
   if (auto tps = list_tracepoints()) catalog.tracepoints = std::move(*tps);
   if (needs_function_list(specs)) {
@@ -56,8 +57,9 @@ Result<std::vector<ProbeSpec>> kernel_probes(const std::vector<std::string>& spe
   }
   auto probes = resolve_probes(specs, vmlinux, catalog);
   if (!probes) return Error::usage(probes.error().message);
+  failed = PlanInput::too_many_probes;
   if (probes->size() > NSCOPE_MAX_PROBES)
-    return Error::usage(fmt::format("-p: {} probes, and collect attaches at most {} (one BPF "
+    return Error::usage(fmt::format("{} probes, and collect attaches at most {} (one BPF "
                                     "program slot each): name fewer, or narrow the glob",
                                     probes->size(), NSCOPE_MAX_PROBES));
   return probes;
@@ -105,8 +107,7 @@ Result<std::vector<std::string>> probe_specs(const std::vector<std::string>& lis
     for (auto part : split(p, ','))
       if (!trim(part).empty()) specs.emplace_back(trim(part));
   if (specs.empty() && !list.empty())
-    return Error::usage("-p: no probe given; name probes (-p net:netif_receive_skb), or leave "
-                        "-p out for the defaults");
+    return Error::usage("no probe given");
   if (specs.empty()) specs = {"net:netif_receive_skb", "net:net_dev_start_xmit"};
   return specs;
 }
@@ -155,32 +156,37 @@ Result<void> netns_filter(const std::vector<std::string>& refs, const ScanResult
   for (auto part : parts) {
     uint32_t mode = part.front() == '!' ? NSCOPE_NETNS_EXCLUDE : NSCOPE_NETNS_INCLUDE;
     if (f.netns_mode && f.netns_mode != mode)
-      return Error::usage("--netns: give either namespaces to keep or namespaces to leave out "
+      return Error::usage("give either namespaces to keep or namespaces to leave out "
                           "(!NSREF), not both");
     f.netns_mode = mode;
   }
   if (parts.size() > NSCOPE_MAX_NETNS_FILTER)
-    return Error::usage(fmt::format("--netns: at most {} namespaces", NSCOPE_MAX_NETNS_FILTER));
+    return Error::usage(fmt::format("at most {} namespaces", NSCOPE_MAX_NETNS_FILTER));
   for (auto part : parts) {
     if (part.front() == '!') part = trim(part.substr(1));
     auto r = resolve_nsref(part, scan);
-    if (!r) return Error::usage("--netns: " + r.error().message);
+    if (!r) return Error::usage(r.error().message);
     f.netns.push_back({static_cast<uint32_t>(r->ns.inode), r->ns.cookie});
   }
   return {};
 }
 
-Result<Plan> build_plan(const PlanRequest& req) {
+Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed) {
+  PlanInput ignored;
+  PlanInput& in = failed ? *failed : ignored;
   Plan plan;
+  in = PlanInput::collectors;
   auto collectors = parse_collectors(req.collectors);
   if (!collectors) return collectors.error();
   plan.collectors = *collectors | (req.stack ? NSCOPE_COLLECT_STACK : 0);
+  in = PlanInput::no_probes;
   auto specs = probe_specs(req.probes);
   if (!specs) return specs.error();
 
+  in = PlanInput::other;
   auto vmlinux = kernel_btf();
   if (!vmlinux) return vmlinux.error();
-  auto probes = kernel_probes(*specs, vmlinux->get());
+  auto probes = kernel_probes(*specs, vmlinux->get(), in);
   if (!probes) return probes.error();
   plan.probes = std::move(*probes);
   add_free_probes(plan.probes, plan.collectors, vmlinux->get());
@@ -192,9 +198,14 @@ Result<Plan> build_plan(const PlanRequest& req) {
   scan_opts.types = {NsType::net};
   ScanResult scan = scan_namespaces(scan_opts);
   plan.netns_names = namespace_names(scan, &plan.initial_netns);
+  in = PlanInput::netns;
   if (auto r = netns_filter(req.netns, scan, plan.filters); !r) return r.error();
-  if (auto r = filter::compile_filters(req.filters, vmlinux->get(), plan.filters); !r)
+  filter::Expression which;
+  if (auto r = filter::compile_filters(req.filters, vmlinux->get(), plan.filters, &which); !r) {
+    in = which == filter::Expression::packet ? PlanInput::packet_filter : PlanInput::meta_filter;
     return r.error();
+  }
+  in = PlanInput::other;
   plan.drop_reasons = DropReasons(vmlinux->get());
   return plan;
 }

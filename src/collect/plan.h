@@ -39,9 +39,25 @@ struct Plan {
   bool names_by_address = false;
 };
 
+// Which part of the request a failed plan is about, so the caller can say it in its user's
+// words: the CLI puts its flag in front ("--netns: at most 16 namespaces") and adds the fix
+// that names a flag. The messages themselves name none.
+enum class PlanInput {
+  other,            // not one input: root, BTF
+  collectors,       // an unknown collector
+  probes,           // a probe spec the kernel has nothing for
+  no_probes,        // probe lists given, none in them
+  too_many_probes,  // more probes than program slots
+  probe_kind,       // a probe kind this kernel will not load
+  netns,            // a namespace reference
+  packet_filter,    // the pcap-filter expression (the message starts with it, quoted)
+  meta_filter,      // the sk_buff field expression
+};
+
 // The whole plan, from the running kernel (BTF, tracefs, /proc). Errors: usage errors that
-// name the problem and the fix, a permission error without root, or what the kernel lacks.
-Result<Plan> build_plan(const PlanRequest& req);
+// name the problem and the fix, a permission error without root, or what the kernel lacks;
+// *failed (when given) says which input it is about.
+Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed = nullptr);
 
 // The steps of build_plan that need no root, for tests and for each other.
 

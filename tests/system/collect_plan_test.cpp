@@ -46,8 +46,21 @@ TEST(CollectPlanKernel, ProblemsAreUsageErrorsThatNameTheFix) {
   EXPECT_EQ(r.error().kind, ErrorKind::usage);
   EXPECT_NE(r.error().message.find("carries no sk_buff"), std::string::npos) << r.error().message;
   req.probes = {"*:*"};
-  r = build_plan(req);
+  PlanInput failed = PlanInput::other;
+  r = build_plan(req, &failed);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::usage);
+  EXPECT_EQ(failed, PlanInput::too_many_probes);
   EXPECT_NE(r.error().message.find("collect attaches at most 32"), std::string::npos);
+  req.probes = {"net:netif_receive_skb"};
+  req.netns = {"no-such-namespace-anywhere"};
+  r = build_plan(req, &failed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(failed, PlanInput::netns);
+  req.netns = {};
+  req.filters.packet = "udp portt 5";
+  r = build_plan(req, &failed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(failed, PlanInput::packet_filter);
+  EXPECT_TRUE(r.error().message.starts_with("'udp portt 5': ")) << r.error().message;
 }
