@@ -94,6 +94,7 @@ Error in_flags(PlanInput in, Error e) {
                         "info`)");
     case PlanInput::netns: return around("--netns: ", "");
     case PlanInput::packet_filter: return around("-f ", "");
+    case PlanInput::meta_filter: return around("-m: ", "");
     default: return e;
   }
 }

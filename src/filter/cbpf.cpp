@@ -61,7 +61,7 @@ class Translator {
   Result<void> ret(size_t pc, const CbpfInsn& i);
   Result<void> misc(size_t pc, const CbpfInsn& i);
   Error bad(size_t pc, const CbpfInsn& i, std::string_view what) const {
-    return Error::msg("-f: " + where(pc, i) + " " + std::string(what));
+    return Error::usage(where(pc, i) + " " + std::string(what));
   }
 
   static constexpr uint32_t kLimit = NSCOPE_FILTER_BYTES;
@@ -332,7 +332,7 @@ Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn
   e.mov64_imm(0, 0);
   e.exit();
   std::vector<bpf_insn> out;
-  if (!e.finish(&out)) return Error::msg("-f: the compiled filter is too long for eBPF jumps");
+  if (!e.finish(&out)) return Error::usage("the compiled filter is too long for eBPF jumps");
   return out;
 }
 

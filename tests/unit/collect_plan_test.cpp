@@ -177,5 +177,5 @@ TEST(CollectPlan, FiltersCompiledThroughOneEntryPoint) {
   ASSERT_FALSE(badm.ok());
   EXPECT_EQ(which, filter::Expression::meta);
   EXPECT_EQ(badm.error().kind, ErrorKind::usage);
-  EXPECT_EQ(badm.error().message, "-m: no field 'devv' in struct sk_buff (column 9)");
+  EXPECT_EQ(badm.error().message, "no field 'devv' in struct sk_buff (column 9)");  // the CLI adds -m
 }
