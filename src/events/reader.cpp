@@ -511,7 +511,6 @@ void parse_dev(Obj& d, Event& e) {
   must(d.s("name", e.ifname), d, "name");
   must(d.u("ifindex", e.ifindex), d, "ifindex");
   d.u("rx_ifindex", e.rx_ifindex);
-  d.finish();
 }
 
 void parse_tracking(Obj& t, Event& e) {
@@ -519,187 +518,202 @@ void parse_tracking(Obj& t, Event& e) {
   must(t.u("orig_head", e.orig_head, true), t, "orig_head");
   must(t.u("timestamp", e.track_ts, true), t, "timestamp");
   t.u("skb", e.skb_addr, true);  // the skb now: not part of the id
-  t.finish();
+}
+
+// The sections of an event, each by its own parser, in the order parse_event reads them.
+
+void parse_common(Obj& c, Event& e) {
+  if (!c.u("timestamp", e.ts)) throw Fault("common.timestamp: missing");
+  c.u("smp_id", e.cpu);
+  if (auto task = c.obj("task")) {
+    e.has_task = true;
+    task->u("pid", e.pid);
+    if (!task->u("tgid", e.tgid)) e.tgid = e.pid;
+    task->s("comm", e.comm);
+    task->finish();
+  }
+}
+
+void parse_kernel(Obj& k, Event& e, SymbolTable& symbols) {
+  must(k.s("probe_type", e.probe_type), k, "probe_type");
+  must(k.s("symbol", e.symbol), k, "symbol");
+  e.stack_trace = joined_strings(k, "stack_trace", symbols);
+}
+
+void parse_userspace(Obj& u, Event& e) {
+  e.user.has = true;
+  must(u.s("probe_type", e.user.probe_type), u, "probe_type");
+  must(u.s("symbol", e.user.symbol), u, "symbol");
+  must(u.s("path", e.user.path), u, "path");
+  must(u.u("ip", e.user.ip), u, "ip");
+  int64_t v = 0;
+  must(u.i("pid", INT32_MIN, INT32_MAX, v), u, "pid");
+  e.user.pid = static_cast<int32_t>(v);
+  must(u.i("tid", INT32_MIN, INT32_MAX, v), u, "tid");
+  e.user.tid = static_cast<int32_t>(v);
+}
+
+void parse_skb_meta(Obj& m, Event& e) {
+  uint32_t len = 0, data_len = 0;
+  must(e.has_meta_len = m.u("len", len), m, "len");
+  must(m.u("data_len", data_len), m, "data_len");
+  if (!e.len) e.len = len;
+  if (!e.data_len) e.data_len = data_len;
+  e.meta.has = true;
+  must(m.u("hash", e.meta.hash), m, "hash");
+  must(m.u("ip_summed", e.meta.ip_summed), m, "ip_summed");
+  must(m.u("csum", e.meta.csum), m, "csum");
+  must(m.u("csum_level", e.meta.csum_level), m, "csum_level");
+  must(m.u("priority", e.meta.priority), m, "priority");
+}
+
+void parse_skb_data_ref(Obj& r, Event& e) {
+  e.data_ref.has = true;
+  must(r.b("nohdr", e.data_ref.nohdr), r, "nohdr");
+  must(r.b("cloned", e.data_ref.cloned), r, "cloned");
+  must(r.u("fclone", e.data_ref.fclone), r, "fclone");
+  must(r.u("users", e.data_ref.users), r, "users");
+  must(r.u("dataref", e.data_ref.dataref), r, "dataref");
+}
+
+void parse_skb_gso(Obj& g, Event& e) {
+  e.gso.has = true;
+  must(g.u("flags", e.gso.flags), g, "flags");
+  must(g.u("frags", e.gso.frags), g, "frags");
+  must(g.u("size", e.gso.size), g, "size");
+  must(g.u("segs", e.gso.segs), g, "segs");
+  must(g.u("type", e.gso.type), g, "type");
+}
+
+void parse_skb_vlan_accel(Obj& v, Event& e) {
+  e.vlan_accel.has = true;
+  must(v.u("proto", e.vlan_accel.proto), v, "proto");
+  must(v.u("pcp", e.vlan_accel.pcp), v, "pcp");
+  must(v.b("dei", e.vlan_accel.dei), v, "dei");
+  must(v.u("vid", e.vlan_accel.vid), v, "vid");
+}
+
+void parse_skb(Obj& s, Event& e) {
+  e.has_skb = true;
+  s.u("addr", e.skb_addr, true);
+  s.u("len", e.len);
+  s.u("data_len", e.data_len);
+  s.u("mark", e.mark);
+  s.u("protocol", e.protocol);
+  auto inner = [&](const char* key, void (*parse)(Obj&, Event&)) {
+    if (auto o = s.obj(key)) {
+      parse(*o, e);
+      o->finish();
+    }
+  };
+  inner("meta", parse_skb_meta);
+  inner("data_ref", parse_skb_data_ref);
+  inner("gso", parse_skb_gso);
+  inner("vlan_accel", parse_skb_vlan_accel);
+  // Retis 1.5: the device, namespace and packet inside skb.
+  if (auto d = s.obj("dev")) {
+    parse_dev(*d, e);
+    d->finish();
+  }
+  if (auto n = s.obj("ns")) {
+    e.has_netns = true;
+    n->u("netns", e.netns_inum);
+    n->u("cookie", e.netns_cookie);
+    n->finish();
+  }
+  if (auto p = s.obj("packet")) {
+    parse_packet(*p, e, "packet");
+    p->finish();
+  }
+  // Retis 1.5's headers parsed from the packet: the packet shows them all.
+  for (const char* derived : {"eth", "arp", "ip", "tcp", "udp", "icmp", "icmpv6"})
+    if (e.has_packet || !s.has(derived)) s.ignore(derived);
+}
+
+void parse_ct(Obj& c, Event& e, const json& section) {
+  e.has_ct = true;
+  const std::string* st = c.str("state");
+  must(st != nullptr, c, "state");
+  if (!ct_state_of(*st, e.ct_state))
+    fault("ct.state", "one of established, related, new, reply, related_reply, untracked",
+          *section.find("state"));
+  // The connection: flattened into the section (Retis 1.5 and later, nscope), or under
+  // "base" (early nscope files).
+  if (auto base = c.obj("base")) {
+    parse_conn(*base, e.ct);
+    base->finish();
+  } else {
+    parse_conn(c, e.ct);
+  }
+  if (auto p = c.obj("parent")) {
+    e.has_ct_parent = true;
+    parse_conn(*p, e.ct_parent);
+    p->finish();
+  }
+}
+
+void parse_nft(Obj& n, Event& e) {
+  e.nft.has = true;
+  must(n.s("table_name", e.nft.table), n, "table_name");
+  must(n.s("chain_name", e.nft.chain), n, "chain_name");
+  must(n.s("verdict", e.nft.verdict), n, "verdict");
+  n.s("verdict_chain_name", e.nft.verdict_chain);
+  must(n.i("table_handle", INT64_MIN, INT64_MAX, e.nft.table_handle), n, "table_handle");
+  must(n.i("chain_handle", INT64_MIN, INT64_MAX, e.nft.chain_handle), n, "chain_handle");
+  e.nft.has_rule = n.i("rule_handle", INT64_MIN, INT64_MAX, e.nft.rule_handle);
+  must(n.b("policy", e.nft.policy), n, "policy");
+}
+
+void parse_ovs_detrace(Obj& o, Event& e, SymbolTable& symbols) {
+  e.has_ovs_detrace = true;
+  must(o.has("ufid"), o, "ufid");
+  e.ovs_detrace.ufid = parse_ufid(o, "ufid");
+  must(o.u("flow", e.ovs_detrace.flow), o, "flow");
+  must(o.u("sf_acts", e.ovs_detrace.sf_acts), o, "sf_acts");
+  must(o.s("dpflow", e.ovs_detrace.dpflow), o, "dpflow");
+  e.ovs_detrace.ofpflows = joined_strings(o, "ofpflows", symbols);
 }
 
 void parse_event(const json& j, SymbolTable& symbols, Event& e, SkippedFields* skipped) {
   Obj top(j, "", symbols, skipped);
   e = Event{};
-  auto sect = [&](const char* key) -> std::optional<Obj> {
+  // Each present section, read by `parse` and then checked for fields nobody read.
+  auto section = [&](const char* key, auto&& parse) {
     const json* v = top.get(key);
-    if (!v) return std::nullopt;
+    if (!v) return;
     if (!v->is_object()) fault(key, "an object", *v);
-    return Obj(*v, key, symbols, skipped);
+    Obj o(*v, key, symbols, skipped);
+    parse(o);
+    o.finish();
   };
-  {
-    auto c = sect("common");
-    if (!c->u("timestamp", e.ts)) throw Fault("common.timestamp: missing");
-    c->u("smp_id", e.cpu);
-    if (auto task = c->obj("task")) {
-      e.has_task = true;
-      task->u("pid", e.pid);
-      if (!task->u("tgid", e.tgid)) e.tgid = e.pid;
-      task->s("comm", e.comm);
-      task->finish();
-    }
-    c->finish();
-  }
-  if (auto k = sect("kernel")) {
-    must(k->s("probe_type", e.probe_type), *k, "probe_type");
-    must(k->s("symbol", e.symbol), *k, "symbol");
-    e.stack_trace = joined_strings(*k, "stack_trace", symbols);
-    k->finish();
-  }
-  if (auto u = sect("userspace")) {
-    e.user.has = true;
-    must(u->s("probe_type", e.user.probe_type), *u, "probe_type");
-    must(u->s("symbol", e.user.symbol), *u, "symbol");
-    must(u->s("path", e.user.path), *u, "path");
-    must(u->u("ip", e.user.ip), *u, "ip");
-    int64_t v = 0;
-    must(u->i("pid", INT32_MIN, INT32_MAX, v), *u, "pid");
-    e.user.pid = static_cast<int32_t>(v);
-    must(u->i("tid", INT32_MIN, INT32_MAX, v), *u, "tid");
-    e.user.tid = static_cast<int32_t>(v);
-    u->finish();
-  }
-  if (auto n = sect("netns")) {
+  section("common", [&](Obj& o) { parse_common(o, e); });
+  section("kernel", [&](Obj& o) { parse_kernel(o, e, symbols); });
+  section("userspace", [&](Obj& o) { parse_userspace(o, e); });
+  section("netns", [&](Obj& o) {
     e.has_netns = true;
-    must(n->u("inum", e.netns_inum), *n, "inum");
-    n->u("cookie", e.netns_cookie, true);
-    n->finish();
-  }
-  if (auto d = sect("dev")) parse_dev(*d, e);
-  if (auto s = sect("skb")) {
-    e.has_skb = true;
-    s->u("addr", e.skb_addr, true);
-    s->u("len", e.len);
-    s->u("data_len", e.data_len);
-    s->u("mark", e.mark);
-    s->u("protocol", e.protocol);
-    if (auto m = s->obj("meta")) {
-      uint32_t len = 0, data_len = 0;
-      must(e.has_meta_len = m->u("len", len), *m, "len");
-      must(m->u("data_len", data_len), *m, "data_len");
-      if (!e.len) e.len = len;
-      if (!e.data_len) e.data_len = data_len;
-      e.meta.has = true;
-      must(m->u("hash", e.meta.hash), *m, "hash");
-      must(m->u("ip_summed", e.meta.ip_summed), *m, "ip_summed");
-      must(m->u("csum", e.meta.csum), *m, "csum");
-      must(m->u("csum_level", e.meta.csum_level), *m, "csum_level");
-      must(m->u("priority", e.meta.priority), *m, "priority");
-      m->finish();
-    }
-    if (auto r = s->obj("data_ref")) {
-      e.data_ref.has = true;
-      must(r->b("nohdr", e.data_ref.nohdr), *r, "nohdr");
-      must(r->b("cloned", e.data_ref.cloned), *r, "cloned");
-      must(r->u("fclone", e.data_ref.fclone), *r, "fclone");
-      must(r->u("users", e.data_ref.users), *r, "users");
-      must(r->u("dataref", e.data_ref.dataref), *r, "dataref");
-      r->finish();
-    }
-    if (auto g = s->obj("gso")) {
-      e.gso.has = true;
-      must(g->u("flags", e.gso.flags), *g, "flags");
-      must(g->u("frags", e.gso.frags), *g, "frags");
-      must(g->u("size", e.gso.size), *g, "size");
-      must(g->u("segs", e.gso.segs), *g, "segs");
-      must(g->u("type", e.gso.type), *g, "type");
-      g->finish();
-    }
-    if (auto v = s->obj("vlan_accel")) {
-      e.vlan_accel.has = true;
-      must(v->u("proto", e.vlan_accel.proto), *v, "proto");
-      must(v->u("pcp", e.vlan_accel.pcp), *v, "pcp");
-      must(v->b("dei", e.vlan_accel.dei), *v, "dei");
-      must(v->u("vid", e.vlan_accel.vid), *v, "vid");
-      v->finish();
-    }
-    // Retis 1.5: the device, namespace and packet inside skb.
-    if (auto d = s->obj("dev")) parse_dev(*d, e);
-    if (auto n = s->obj("ns")) {
-      e.has_netns = true;
-      n->u("netns", e.netns_inum);
-      n->u("cookie", e.netns_cookie);
-      n->finish();
-    }
-    if (auto p = s->obj("packet")) {
-      parse_packet(*p, e, "packet");
-      p->finish();
-    }
-    // Retis 1.5's headers parsed from the packet: the packet shows them all.
-    for (const char* derived : {"eth", "arp", "ip", "tcp", "udp", "icmp", "icmpv6"})
-      if (e.has_packet || !s->has(derived)) s->ignore(derived);
-    s->finish();
-  }
-  if (auto t = sect("skb-tracking")) parse_tracking(*t, e);
-  if (auto t = sect("tracking")) {
-    auto sk = t->obj("skb");
-    must(sk.has_value(), *t, "skb");
+    must(o.u("inum", e.netns_inum), o, "inum");
+    o.u("cookie", e.netns_cookie, true);
+  });
+  section("dev", [&](Obj& o) { parse_dev(o, e); });
+  section("skb", [&](Obj& o) { parse_skb(o, e); });
+  section("skb-tracking", [&](Obj& o) { parse_tracking(o, e); });
+  section("tracking", [&](Obj& o) {
+    auto sk = o.obj("skb");
+    must(sk.has_value(), o, "skb");
     parse_tracking(*sk, e);
-    must(e.has_series_idx = t->u("idx", e.series_idx), *t, "idx");
-    t->finish();
-  }
-  if (auto d = sect("skb-drop")) {
+    sk->finish();
+    must(e.has_series_idx = o.u("idx", e.series_idx), o, "idx");
+  });
+  section("skb-drop", [&](Obj& o) {
     e.has_drop = true;
-    must(d->s("drop_reason", e.drop_reason), *d, "drop_reason");
-    d->s("subsys", e.drop_subsys);
-    d->finish();
-  }
-  if (auto c = sect("ct")) {
-    e.has_ct = true;
-    const std::string* st = c->str("state");
-    must(st != nullptr, *c, "state");
-    if (!ct_state_of(*st, e.ct_state))
-      fault("ct.state", "one of established, related, new, reply, related_reply, untracked",
-            *j["ct"].find("state"));
-    // The connection: flattened into the section (Retis 1.5 and later, nscope), or under
-    // "base" (early nscope files).
-    if (auto base = c->obj("base")) {
-      parse_conn(*base, e.ct);
-      base->finish();
-    } else {
-      parse_conn(*c, e.ct);
-    }
-    if (auto p = c->obj("parent")) {
-      e.has_ct_parent = true;
-      parse_conn(*p, e.ct_parent);
-      p->finish();
-    }
-    c->finish();
-  }
-  if (auto n = sect("nft")) {
-    e.nft.has = true;
-    must(n->s("table_name", e.nft.table), *n, "table_name");
-    must(n->s("chain_name", e.nft.chain), *n, "chain_name");
-    must(n->s("verdict", e.nft.verdict), *n, "verdict");
-    n->s("verdict_chain_name", e.nft.verdict_chain);
-    must(n->i("table_handle", INT64_MIN, INT64_MAX, e.nft.table_handle), *n, "table_handle");
-    must(n->i("chain_handle", INT64_MIN, INT64_MAX, e.nft.chain_handle), *n, "chain_handle");
-    e.nft.has_rule = n->i("rule_handle", INT64_MIN, INT64_MAX, e.nft.rule_handle);
-    must(n->b("policy", e.nft.policy), *n, "policy");
-    n->finish();
-  }
-  if (auto o = sect("ovs")) {
-    parse_ovs(*o, e.ovs, symbols);
-    o->finish();
-  }
-  if (auto o = sect("ovs-detrace")) {
-    e.has_ovs_detrace = true;
-    must(o->has("ufid"), *o, "ufid");
-    e.ovs_detrace.ufid = parse_ufid(*o, "ufid");
-    must(o->u("flow", e.ovs_detrace.flow), *o, "flow");
-    must(o->u("sf_acts", e.ovs_detrace.sf_acts), *o, "sf_acts");
-    must(o->s("dpflow", e.ovs_detrace.dpflow), *o, "dpflow");
-    e.ovs_detrace.ofpflows = joined_strings(*o, "ofpflows", symbols);
-    o->finish();
-  }
-  if (auto p = sect("packet")) {
-    parse_packet(*p, e, "data");
-    p->finish();
-  }
+    must(o.s("drop_reason", e.drop_reason), o, "drop_reason");
+    o.s("subsys", e.drop_subsys);
+  });
+  section("ct", [&](Obj& o) { parse_ct(o, e, j["ct"]); });
+  section("nft", [&](Obj& o) { parse_nft(o, e); });
+  section("ovs", [&](Obj& o) { parse_ovs(o, e.ovs, symbols); });
+  section("ovs-detrace", [&](Obj& o) { parse_ovs_detrace(o, e, symbols); });
+  section("packet", [&](Obj& o) { parse_packet(o, e, "data"); });
   top.ignore("startup");
   top.ignore("stats");
   top.finish();
