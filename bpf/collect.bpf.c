@@ -89,11 +89,6 @@ struct {
 /* Inserts a full tracking map refused: packets then go unfollowed, and the count is shown. */
 __u64 track_refused = 0;
 
-struct event_ct {
-	struct nscope_event ev;
-	struct nscope_ct_ext ct;
-};
-
 /* Wake the reader only once a batch is waiting: one wakeup per event would cost more than
  * the event itself, and the reader also polls on a short timeout. Even asking how much
  * waits reads a cache line the reader writes, so each CPU asks once per 64 KiB it adds. */
@@ -363,11 +358,11 @@ static __always_inline void ct_fill(struct nscope_ct_ext *x, struct sk_buff *skb
 				    const bool kp)
 {
 	unsigned long nfct = RD(kp, skb, _nfct);
-	struct nf_conn *ct = (struct nf_conn *)(nfct & ~7UL);
+	struct nf_conn *ct = (struct nf_conn *)(nfct & ~NSCOPE_NFCT_INFO_MASK);
 
-	x->ctinfo = nfct & 7;
+	x->ctinfo = nfct & NSCOPE_NFCT_INFO_MASK;
 	if (!ct) {
-		if (x->ctinfo == 7) /* IP_CT_UNTRACKED */
+		if (x->ctinfo == NSCOPE_CT_UNTRACKED)
 			*flags |= NSCOPE_EV_HAS_CT;
 		return;
 	}

@@ -227,13 +227,26 @@ struct nscope_ct_tuple {
 /* A record is a struct nscope_event, then a struct nscope_ct_ext with the ct collector, then
  * a struct nscope_stack_ext with --stack. */
 struct nscope_ct_ext {
-	__u32 status;
+	__u32 status; /* the connection's IPS_* bits */
 	__u32 mark;
 	__u16 zone;
-	__u8 ctinfo; /* enum ip_conntrack_info; 7 untracked */
+	__u8 ctinfo;  /* enum nscope_ct_info */
 	__u8 pad;
 	struct nscope_ct_tuple orig, reply;
 };
+
+/* nscope_ct_ext.ctinfo: the kernel's enum ip_conntrack_info, which it keeps in the low bits
+ * of skb->_nfct (the rest is the struct nf_conn pointer). The values are the kernel's ABI;
+ * they are named here once for collect.bpf.c and src/collect/decode.cpp. */
+enum nscope_ct_info {
+	NSCOPE_CT_ESTABLISHED = 0,	/* IP_CT_ESTABLISHED */
+	NSCOPE_CT_RELATED = 1,		/* IP_CT_RELATED */
+	NSCOPE_CT_NEW = 2,		/* IP_CT_NEW */
+	NSCOPE_CT_ESTABLISHED_REPLY = 3, /* IP_CT_ESTABLISHED_REPLY (Retis: "reply") */
+	NSCOPE_CT_RELATED_REPLY = 4,	/* IP_CT_RELATED_REPLY */
+	NSCOPE_CT_UNTRACKED = 7,	/* IP_CT_UNTRACKED: no nf_conn, but conntrack saw it */
+};
+#define NSCOPE_NFCT_INFO_MASK 7UL /* skb->_nfct: ctinfo in these bits, nf_conn * above */
 
 #define NSCOPE_STACK_DEPTH 32 /* kernel frames kept per event with --stack */
 struct nscope_stack_ext {

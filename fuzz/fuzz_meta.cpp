@@ -43,13 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string expr(reinterpret_cast<const char*>(data), size);
   auto tree = nscope::filter::parse_meta(expr);
   if (!tree) {
-    if (tree.error().message.rfind("-m: ", 0) != 0) std::abort();  // errors name the option
+    if (tree.error().kind != nscope::ErrorKind::usage) std::abort();  // the user's to fix
     return 0;
   }
   if (const btf* b = vmlinux()) {
     auto code = nscope::filter::compile_meta_filter(expr, b);
     if (code) check(*code, expr);
-    else if (code.error().message.rfind("-m: ", 0) != 0) std::abort();
+    else if (code.error().kind != nscope::ErrorKind::usage) std::abort();
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/event_files.h"
+#include "cli/units.h"
 #include "events/sort.h"
 
 namespace nscope::cli {
@@ -27,10 +28,10 @@ struct SortArgs {
 
 int run_sort(const SortArgs& a) {
   SortOptions so;
-  so.window_ns = parse_window(a.window);
+  so.window_ns = *time_ns(a.window);  // checked by CLI11
   if (a.max_buffered == 0) throw UsageError("--max-buffered: give a number of events above 0");
   so.max_buffered = a.max_buffered;
-  so.max_text_bytes = parse_byte_size("--max-text", a.max_text);
+  so.max_text_bytes = *size_bytes(a.max_text);
 
   bool json = !a.out.empty();
   if (json && a.format != "nscope")
@@ -123,14 +124,16 @@ Runner register_sort(CLI::App& app) {
   c->add_option("-o,--out", a->out, "Write the series as JSON lines to FILE instead of text");
   c->add_option("--window", a->window,
                 "A packet's series is complete after this long without its events, in the "
-                "file's time (default 5s)");
+                "file's time (default 5s)")
+      ->check(time_check("5s, 500ms or 2m"));
   c->add_option("--max-buffered", a->max_buffered,
                 "Hold at most N events in memory; the oldest series is written out past that "
                 "(default 100000)");
   c->add_option("--max-text", a->max_text,
                 "With -o, hold at most SIZE of the pending events' lines (kept to write the "
                 "events as they were read); the oldest series is written out past that "
-                "(default 512M)");
+                "(default 512M)")
+      ->check(size_check("512M or 2G"));
   c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
   c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
   c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");

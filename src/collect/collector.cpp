@@ -88,7 +88,8 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool d
   }
   const filter::FilterSet& f = cfg.filters;
   if (f.netns.size() > NSCOPE_MAX_NETNS_FILTER)
-    return Error::msg("--netns: at most " + std::to_string(NSCOPE_MAX_NETNS_FILTER) + " namespaces");
+    return Error::usage(fmt::format("{} namespaces to filter on, and the programs take at most {}",
+                                    f.netns.size(), NSCOPE_MAX_NETNS_FILTER));
   ro->netns_filter_mode = f.netns_mode;
   ro->netns_filter_count = static_cast<uint32_t>(f.netns.size());
   for (size_t i = 0; i < f.netns.size(); ++i) {

@@ -103,12 +103,12 @@ void decode_record(const void* record, size_t size, const DecodeContext& ctx, Ev
   std::memcpy(&ct, tail, sizeof ct);
   e.has_ct = true;
   switch (ct.ctinfo) {
-    case 0: e.ct_state = CtState::established; break;
-    case 1: e.ct_state = CtState::related; break;
-    case 2: e.ct_state = CtState::new_; break;
-    case 3: e.ct_state = CtState::reply; break;
-    case 4: e.ct_state = CtState::related_reply; break;
-    case 7: e.ct_state = CtState::untracked; break;
+    case NSCOPE_CT_ESTABLISHED: e.ct_state = CtState::established; break;
+    case NSCOPE_CT_RELATED: e.ct_state = CtState::related; break;
+    case NSCOPE_CT_NEW: e.ct_state = CtState::new_; break;
+    case NSCOPE_CT_ESTABLISHED_REPLY: e.ct_state = CtState::reply; break;
+    case NSCOPE_CT_RELATED_REPLY: e.ct_state = CtState::related_reply; break;
+    case NSCOPE_CT_UNTRACKED: e.ct_state = CtState::untracked; break;
     default: e.ct_state = CtState::none;
   }
   e.ct.status = ct.status;

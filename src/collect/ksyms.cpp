@@ -57,4 +57,42 @@ std::string KernelSymbols::describe(uint64_t addr) const {
   return fmt::format("{}+{:#x}", h.name, h.offset);
 }
 
+const KernelSymbols& AddressNames::symbols() {
+  if (!ksyms_) {
+    auto k = KernelSymbols::load();
+    ksyms_ = k ? std::move(*k) : KernelSymbols();
+  }
+  return *ksyms_;
+}
+
+std::string_view AddressNames::function_at(uint64_t ip) {
+  auto [it, fresh] = functions_.try_emplace(ip);
+  if (fresh) {
+    auto hit = symbols().lookup(ip);
+    it->second = names_.intern(hit.name.empty() ? symbols().describe(ip) : std::string(hit.name));
+  }
+  return it->second;
+}
+
+std::string_view AddressNames::stack(const uint64_t* ips, uint32_t n) {
+  std::string_view key(reinterpret_cast<const char*>(ips), n * sizeof(uint64_t));
+  if (auto it = stacks_.find(key); it != stacks_.end()) return it->second;
+  uint32_t i = 0;
+  while (i + 1 < n && is_tracing_glue(symbols().lookup(ips[i]).name)) ++i;
+  std::string text;
+  for (; i < n; ++i) {
+    if (!text.empty()) text += '\n';
+    text += symbols().describe(ips[i]);
+  }
+  return stacks_.emplace(std::string(key), names_.intern(text)).first->second;
+}
+
+bool AddressNames::is_tracing_glue(std::string_view name) {
+  for (std::string_view p : {"bpf_prog_", "bpf_trace_run", "__bpf_trace_", "bpf_trampoline_",
+                             "__bpf_prog_enter", "trace_call_bpf", "kprobe_perf_func",
+                             "kprobe_dispatcher", "kretprobe_perf_func", "kretprobe_dispatcher"})
+    if (name.starts_with(p)) return true;
+  return name.empty();
+}
+
 }  // namespace nscope

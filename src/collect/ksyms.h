@@ -4,10 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "events/symbols.h"
 #include "util/result.h"
 
 namespace nscope {
@@ -37,6 +41,33 @@ class KernelSymbols {
   };
   std::vector<Sym> syms_;  // by address
   std::string names_;
+};
+
+// Names for what the kernel side reports by address: a kprobe glob's functions and --stack
+// frames, from /proc/kallsyms, each name made once. kallsyms is read at the first event,
+// once nscope's own programs are loaded and listed there, so their frames can be told apart.
+class AddressNames {
+ public:
+  // The function at `ip`, interned.
+  std::string_view function_at(uint64_t ip);
+  // The frames from the traced code out, one "func+0xoff" a line; the tracing machinery on
+  // top (the BPF program, the tracepoint's or trampoline's glue) is left out.
+  std::string_view stack(const uint64_t* ips, uint32_t n);
+
+ private:
+  const KernelSymbols& symbols();
+  static bool is_tracing_glue(std::string_view name);
+
+  std::optional<KernelSymbols> ksyms_;
+  SymbolTable names_;
+  std::unordered_map<uint64_t, std::string_view> functions_;
+  // Stacks by their frames' bytes; looked up without building a key (C++20 transparent
+  // lookup), since this runs for every event.
+  struct BytesHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::string_view, BytesHash, std::equal_to<>> stacks_;
 };
 
 }  // namespace nscope

@@ -15,11 +15,16 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <memory>
+#include <optional>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "collect/ksyms.h"
 #include "collect/placement.h"
 #include "collect/writer.h"
+#include "util/diag.h"
 #include "util/fd.h"
 
 namespace nscope {
@@ -32,256 +37,334 @@ int64_t mono_to_utc_ns() {
   return (static_cast<int64_t>(r.tv_sec) - m.tv_sec) * 1000000000 + (r.tv_nsec - m.tv_nsec);
 }
 
+// The event file's first and last lines, written once a run: built as JSON values (off the
+// hot path; the events themselves are formatted in place by the writer). Keys keep the order
+// they have always had, and text that is not UTF-8 is replaced rather than refused.
+std::string dump(const nlohmann::ordered_json& j) {
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
 std::string startup_line(const SessionOptions& o, int64_t offset) {
   utsname u{};
   uname(&u);
-  std::string s = "{\"startup\":{\"nscope_version\":";
-  json_escape(NSCOPE_VERSION, s);
-  s += ",\"cmdline\":";
-  json_escape(o.cmdline, s);
-  s += ",\"kernel\":";
-  json_escape(u.release, s);
-  int64_t sec = offset / 1000000000, nsec = offset % 1000000000;
-  fmt::format_to(std::back_inserter(s), ",\"clock_monotonic_offset\":{{\"sec\":{},\"nsec\":{}}}",
-                 sec, nsec);
-  s += ",\"probes\":[";
-  for (size_t i = 0; i < o.collector.probes.size(); ++i) {
-    if (i) s += ',';
-    json_escape(o.collector.probes[i].spec(), s);
-  }
-  s += "],\"netns_names\":{";
-  if (o.text.names) {
-    bool first = true;
-    for (const auto& [inum, name] : *o.text.names) {
-      if (!first) s += ',';
-      first = false;
-      s += '"' + std::to_string(inum) + "\":";
-      json_escape(name, s);
-    }
-  }
-  s += '}';
-  if (o.initial_netns) s += ",\"initial_netns\":" + std::to_string(o.initial_netns);
-  s += "}}";
-  return s;
+  nlohmann::ordered_json st;
+  st["nscope_version"] = NSCOPE_VERSION;
+  st["cmdline"] = o.cmdline;
+  st["kernel"] = u.release;
+  st["clock_monotonic_offset"] = {{"sec", offset / 1000000000}, {"nsec", offset % 1000000000}};
+  auto& probes = st["probes"] = nlohmann::ordered_json::array();
+  for (const auto& p : o.collector.probes) probes.push_back(p.spec());
+  auto& names = st["netns_names"] = nlohmann::ordered_json::object();
+  if (o.text.names)
+    for (const auto& [inum, name] : *o.text.names) names[std::to_string(inum)] = name;
+  if (o.initial_netns) st["initial_netns"] = o.initial_netns;
+  return dump({{"startup", std::move(st)}});
+}
+
+uint64_t sum(const std::vector<uint64_t>& row) {
+  uint64_t t = 0;
+  for (auto x : row) t += x;
+  return t;
 }
 
 uint64_t sum(const std::vector<std::vector<uint64_t>>& v) {
   uint64_t t = 0;
-  for (auto& row : v)
-    for (auto x : row) t += x;
+  for (auto& row : v) t += sum(row);
   return t;
 }
 
 std::string stats_line(const SessionOptions& o, uint64_t events,
                        const std::vector<std::vector<uint64_t>>& lost, const SessionSummary& sm) {
-  std::string s = fmt::format("{{\"stats\":{{\"events\":{},\"lost\":{},\"tracking\":{{"
-                              "\"aged_out\":{},\"refused\":{}}},\"lost_by_probe\":{{",
-                              events, sum(lost), sm.tracking_aged, sm.tracking_refused);
-  bool first = true;
+  nlohmann::ordered_json st;
+  st["events"] = events;
+  st["lost"] = sum(lost);
+  st["tracking"] = {{"aged_out", sm.tracking_aged}, {"refused", sm.tracking_refused}};
+  auto& by_probe = st["lost_by_probe"] = nlohmann::ordered_json::object();
   for (size_t i = 0; i < lost.size(); ++i) {
-    uint64_t t = 0;
-    for (auto x : lost[i]) t += x;
-    if (!t) continue;
-    if (!first) s += ',';
-    first = false;
-    json_escape(o.collector.probes[i].spec(), s);
-    s += ":{";
-    bool f2 = true;
-    for (size_t cpu = 0; cpu < lost[i].size(); ++cpu) {
-      if (!lost[i][cpu]) continue;
-      fmt::format_to(std::back_inserter(s), "{}\"{}\":{}", f2 ? "" : ",", cpu, lost[i][cpu]);
-      f2 = false;
-    }
-    s += '}';
+    if (!sum(lost[i])) continue;
+    auto& cpus = by_probe[o.collector.probes[i].spec()] = nlohmann::ordered_json::object();
+    for (size_t cpu = 0; cpu < lost[i].size(); ++cpu)
+      if (lost[i][cpu]) cpus[std::to_string(cpu)] = lost[i][cpu];
   }
-  s += "}}}";
-  return s;
+  return dump({{"stats", std::move(st)}});
 }
 
-}  // namespace
-
-Result<SessionSummary> run_collect(const SessionOptions& o) {
-  Fd out;
-  if (!o.out_path.empty()) {
-    out.reset(::open(o.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (!out) return Error::sys(errno, "cannot open " + o.out_path);
+// One run, its phases in order: open the output, block the signals, start the writer and
+// the collector, start the command, poll until something says stop, then finish (detach,
+// drain, stats, reap the command). Members are declared in the order they must be built:
+// what the writer and the collector's sink refer to comes first, so it is destroyed last.
+class Session {
+ public:
+  explicit Session(const SessionOptions& o) : o_(o) {}
+  ~Session() {
+    if (signals_blocked_) pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
   }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
-  // Signals arrive through a signalfd: block them here, before any thread starts, so every
-  // thread inherits the mask and none is interrupted mid-write.
-  sigset_t mask, old;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &mask, &old);
-  struct RestoreMask {
-    sigset_t m;
-    ~RestoreMask() { pthread_sigmask(SIG_SETMASK, &m, nullptr); }
-  } restore{old};
-  signal(SIGPIPE, SIG_IGN);
-  Fd sfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sfd) return Error::sys(errno, "signalfd");
+  Result<SessionSummary> run();
 
-  int64_t offset = mono_to_utc_ns();
-  WriterOptions wo;
-  wo.text_fd = o.print ? STDOUT_FILENO : -1;
-  wo.json_fd = out.get();
-  wo.json_path = o.out_path;
-  wo.text = o.text;
-  wo.text.mono_to_utc_ns = offset;
-  wo.decode.collectors = o.collector.collectors;
-  wo.decode.drop_reason = o.drop_reason;
-  wo.decode.function_at = o.function_at;
-  wo.decode.stack = o.stack;
-  std::vector<std::string> symbols;
-  for (auto& p : o.collector.probes) symbols.push_back(p.by_address() ? "" : p.symbol());
-  for (auto& s : symbols) wo.decode.slot_symbols.push_back(s);
-  for (auto& p : o.collector.probes) wo.decode.slot_types.push_back(p.probe_type());
-  EventWriter writer(wo);
-  writer.write_json_line(startup_line(o, offset));
+ private:
+  Result<void> open_output();
+  Result<void> block_signals();
+  void start_writer();
+  Result<void> start_collector();
+  bool on_record(const void* rec, size_t size);
+  Result<void> start_command();
+  void poll();
+  bool poll_once();
+  void once_a_second();
+  void finish();
+  void reap_command();
 
-  uint64_t n = 0;
-  bool count_reached = false;
+  const SessionOptions& o_;
+  SessionSummary sum_;
+  Fd out_;
+  sigset_t old_mask_{};
+  bool signals_blocked_ = false;
+  Fd signals_;
+  // What the writer's decoding refers to.
+  SymbolTable reason_names_;
+  AddressNames addrs_;
+  std::vector<std::string> symbols_;
+  std::optional<EventWriter> writer_;
+  // What the collector's sink counts.
+  uint64_t n_ = 0;
+  bool count_reached_ = false;
   // Events per CPU, for keeping this process's threads off the CPUs the traffic runs on.
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF))));
-  Placement placement;
-  placement.add_thread(pthread_self());
-  placement.add_thread(writer.thread_handle());
-  auto collector = Collector::start(o.collector, [&](const void* rec, size_t size) {
-    if (o.count && n >= o.count) {
-      count_reached = true;
-      return false;
-    }
-    uint32_t cpu = static_cast<const nscope_event*>(rec)->cpu;
-    if (cpu < per_cpu.size()) ++per_cpu[cpu];
-    writer.push(rec, size);
-    ++n;
-    if (o.count && n >= o.count) count_reached = true;
-    return true;
-  });
-  if (!collector) {
-    writer.close("");
-    return collector.error();
-  }
-  Collector& c = *collector.value();
-  for (const auto& why : c.skipped()) fmt::print(stderr, "nscope: left out {}\n", why);
-  fmt::print(stderr, "nscope: {} probe{} attached{}; Ctrl-C to stop\n", o.collector.probes.size(),
-             o.collector.probes.size() == 1 ? "" : "s",
-             c.kprobe_multi() ? " (kprobes through kprobe-multi)" : "");
+  std::vector<uint64_t> per_cpu_;
+  std::optional<Placement> placement_;
+  std::unique_ptr<Collector> collector_;
+  Fd epoll_;
+  pid_t child_ = -1;
+  Fd pidfd_;
+  // The poll loop's clock.
+  std::chrono::steady_clock::time_point start_, last_report_;
+  uint64_t reported_lost_ = 0;
+  unsigned ticks_ = 0;
+  unsigned empty_polls_ = 0;
+};
 
-  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+enum : uint64_t { kRing = 1, kSignal = 2, kChild = 3 };  // what woke the poll
+
+Result<SessionSummary> Session::run() {
+  if (o_.names_by_address)
+    if (auto k = KernelSymbols::load(); !k) return k.error();
+  if (auto r = open_output(); !r) return r.error();
+  if (auto r = block_signals(); !r) return r.error();
+  start_writer();
+  if (auto r = start_collector(); !r) {
+    writer_->close("");
+    return r.error();
+  }
+  for (const auto& why : collector_->skipped()) diag("left out {}", why);
+  diag("{} probe{} attached{}; Ctrl-C to stop", o_.collector.probes.size(),
+       o_.collector.probes.size() == 1 ? "" : "s",
+       collector_->kprobe_multi() ? " (kprobes through kprobe-multi)" : "");
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = tag;
-    epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev);
+    epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
   };
-  enum : uint64_t { kRing = 1, kSignal = 2, kChild = 3 };
-  watch(c.epoll_fd(), kRing);
-  watch(sfd.get(), kSignal);
+  watch(collector_->epoll_fd(), kRing);
+  watch(signals_.get(), kSignal);
+  if (auto r = start_command(); !r) return r.error();
+  if (pidfd_) watch(pidfd_.get(), kChild);
+  poll();
+  finish();
+  return sum_;
+}
 
-  pid_t child = -1;
-  Fd pidfd;
-  if (!o.cmd.empty()) {
-    child = fork();
-    if (child == 0) {
-      setpgid(0, 0);  // its own group: stopping it stops everything it started
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      signal(SIGPIPE, SIG_DFL);
-      execl("/bin/sh", "sh", "-c", o.cmd.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (child < 0) return Error::sys(errno, "cannot start --cmd");
-    pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
-    if (pidfd) watch(pidfd.get(), kChild);
+Result<void> Session::open_output() {
+  if (o_.out_path.empty()) return {};
+  out_.reset(::open(o_.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!out_) return Error::sys(errno, "cannot open " + o_.out_path);
+  return {};
+}
+
+// Signals arrive through a signalfd: blocked here, before any thread starts, so every thread
+// inherits the mask and none is interrupted mid-write.
+Result<void> Session::block_signals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &mask, &old_mask_);
+  signals_blocked_ = true;
+  signal(SIGPIPE, SIG_IGN);
+  signals_.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals_) return Error::sys(errno, "signalfd");
+  return {};
+}
+
+void Session::start_writer() {
+  int64_t offset = mono_to_utc_ns();
+  WriterOptions wo;
+  wo.text_fd = o_.print ? STDOUT_FILENO : -1;
+  wo.json_fd = out_.get();
+  wo.json_path = o_.out_path;
+  wo.text = o_.text;
+  wo.text.mono_to_utc_ns = offset;
+  wo.decode.collectors = o_.collector.collectors;
+  if (o_.drop_reasons)
+    wo.decode.drop_reason = [this](uint32_t v) {
+      return reason_names_.intern(o_.drop_reasons->name(v));
+    };
+  if (o_.names_by_address) {
+    wo.decode.function_at = [this](uint64_t ip) { return addrs_.function_at(ip); };
+    wo.decode.stack = [this](const uint64_t* ips, uint32_t n) { return addrs_.stack(ips, n); };
   }
+  for (auto& p : o_.collector.probes) symbols_.push_back(p.by_address() ? "" : p.symbol());
+  for (auto& s : symbols_) wo.decode.slot_symbols.push_back(s);
+  for (auto& p : o_.collector.probes) wo.decode.slot_types.push_back(p.probe_type());
+  writer_.emplace(wo);
+  writer_->write_json_line(startup_line(o_, offset));
+}
 
-  SessionSummary sum_;
-  auto start = std::chrono::steady_clock::now();
-  auto last_report = start;
-  uint64_t reported_lost = 0;
-  unsigned ticks = 0;
-  // The ring is read every 10 ms while events come (the BPF side wakes us only once a
-  // batch waits). When a filter lets nothing through, a tenth of those wakeups is plenty:
-  // each one costs the traced traffic a context switch. Signals and the command's exit wake
-  // us at once either way.
-  unsigned empty_polls = 0;
-  while (true) {
-    epoll_event evs[4];
-    int k = epoll_wait(ep.get(), evs, 4, empty_polls >= 10 ? 100 : 10);
-    bool stop = false;
-    for (int i = 0; i < k; ++i) {
-      if (evs[i].data.u64 == kSignal) {
-        signalfd_siginfo si;
-        while (read(sfd.get(), &si, sizeof si) == sizeof si) {}
-        sum_.stop_reason = "signal";
-        stop = true;
-      } else if (evs[i].data.u64 == kChild) {
-        sum_.stop_reason = "command exited";
-        stop = true;
-      }
-    }
-    if (auto r = c.consume(); !r) {
-      sum_.write_error = r.error().message;
-      stop = true;
-    } else {
-      empty_polls = *r > 0 ? 0 : empty_polls + 1;
-    }
-    writer.flush();
-    if (count_reached) {
-      sum_.stop_reason = "count";
-      stop = true;
-    }
-    if (writer.failed()) {
-      sum_.stop_reason = "write error";
-      stop = true;
-    }
-    auto now = std::chrono::steady_clock::now();
-    if (o.duration_s > 0 && std::chrono::duration<double>(now - start).count() >= o.duration_s) {
-      sum_.stop_reason = "duration";
-      stop = true;
-    }
-    if (now - last_report >= std::chrono::seconds(1)) {
-      last_report = now;
-      placement.update(per_cpu);
-      std::fill(per_cpu.begin(), per_cpu.end(), 0);
-      // The age-out walks the whole tracking map with syscalls: every 5 s is enough for a
-      // 10 s age, and keeps it off a flood's critical path.
-      if ((o.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks % 5 == 0)
-        sum_.tracking_aged += c.age_out_tracking(o.tracking_max_age_ns);
-      uint64_t l = sum(c.lost());
-      if (l > reported_lost) {
-        fmt::print(stderr, "nscope: {} events lost so far: the ring buffer was full (raise "
-                           "--buffer-size, or filter)\n", l);
-        reported_lost = l;
-      }
-    }
-    if (stop) break;
+Result<void> Session::start_collector() {
+  per_cpu_.assign(static_cast<size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF))), 0);
+  placement_.emplace();
+  placement_->add_thread(pthread_self());
+  placement_->add_thread(writer_->thread_handle());
+  auto c = Collector::start(o_.collector,
+                            [this](const void* rec, size_t size) { return on_record(rec, size); });
+  if (!c) return c.error();
+  collector_ = std::move(*c);
+  return {};
+}
+
+// The collector's sink, for every record.
+bool Session::on_record(const void* rec, size_t size) {
+  if (o_.count && n_ >= o_.count) {
+    count_reached_ = true;
+    return false;
   }
+  uint32_t cpu = static_cast<const nscope_event*>(rec)->cpu;
+  if (cpu < per_cpu_.size()) ++per_cpu_[cpu];
+  writer_->push(rec, size);
+  ++n_;
+  if (o_.count && n_ >= o_.count) count_reached_ = true;
+  return true;
+}
 
-  // Detach first, then drain: nothing new arrives, nothing captured is left behind.
-  c.detach();
-  if (!count_reached) (void)c.consume();
-  auto lost = c.lost();
+Result<void> Session::start_command() {
+  if (o_.cmd.empty()) return {};
+  child_ = fork();
+  if (child_ == 0) {
+    setpgid(0, 0);  // its own group: stopping it stops everything it started
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    execl("/bin/sh", "sh", "-c", o_.cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (child_ < 0) return Error::sys(errno, fmt::format("cannot start '{}'", o_.cmd));
+  pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, child_, 0)));
+  return {};
+}
+
+void Session::poll() {
+  start_ = last_report_ = std::chrono::steady_clock::now();
+  while (!poll_once()) {}
+}
+
+// One wait and what follows it; true when the run must stop. The ring is read every 10 ms
+// while events come (the BPF side wakes us only once a batch waits). When a filter lets
+// nothing through, a tenth of those wakeups is plenty: each one costs the traced traffic a
+// context switch. Signals and the command's exit wake us at once either way.
+bool Session::poll_once() {
+  epoll_event evs[4];
+  int k = epoll_wait(epoll_.get(), evs, 4, empty_polls_ >= 10 ? 100 : 10);
+  bool stop = false;
+  for (int i = 0; i < k; ++i) {
+    if (evs[i].data.u64 == kSignal) {
+      signalfd_siginfo si;
+      while (read(signals_.get(), &si, sizeof si) == sizeof si) {}
+      sum_.stop_reason = "signal";
+      stop = true;
+    } else if (evs[i].data.u64 == kChild) {
+      sum_.stop_reason = "command exited";
+      stop = true;
+    }
+  }
+  if (auto r = collector_->consume(); !r) {
+    sum_.write_error = r.error().message;
+    stop = true;
+  } else {
+    empty_polls_ = *r > 0 ? 0 : empty_polls_ + 1;
+  }
+  writer_->flush();
+  if (count_reached_) {
+    sum_.stop_reason = "count";
+    stop = true;
+  }
+  if (writer_->failed()) {
+    sum_.stop_reason = "write error";
+    stop = true;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (o_.duration_s > 0 && std::chrono::duration<double>(now - start_).count() >= o_.duration_s) {
+    sum_.stop_reason = "duration";
+    stop = true;
+  }
+  if (now - last_report_ >= std::chrono::seconds(1)) {
+    last_report_ = now;
+    once_a_second();
+  }
+  return stop;
+}
+
+void Session::once_a_second() {
+  placement_->update(per_cpu_);
+  std::fill(per_cpu_.begin(), per_cpu_.end(), 0);
+  // The age-out walks the whole tracking map with syscalls: every 5 s is enough for a 10 s
+  // age, and keeps it off a flood's critical path.
+  if ((o_.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks_ % 5 == 0)
+    sum_.tracking_aged += collector_->age_out_tracking(o_.tracking_max_age_ns);
+  uint64_t l = sum(collector_->lost());
+  if (l > reported_lost_) {
+    if (o_.on_lost) o_.on_lost(l);
+    else diag("{} events lost so far: the ring buffer was full", l);
+    reported_lost_ = l;
+  }
+}
+
+// Detach first, then drain: nothing new arrives, nothing captured is left behind.
+void Session::finish() {
+  collector_->detach();
+  if (!count_reached_) (void)collector_->consume();
+  auto lost = collector_->lost();
   sum_.lost = sum(lost);
-  sum_.tracking_refused = c.tracking_refused();
-  writer.close(stats_line(o, n, lost, sum_));
-  sum_.events = writer.written();
-  if (writer.failed()) {
-    sum_.write_error = writer.error();
+  sum_.tracking_refused = collector_->tracking_refused();
+  writer_->close(stats_line(o_, n_, lost, sum_));
+  sum_.events = writer_->written();
+  if (writer_->failed()) {
+    sum_.write_error = writer_->error();
     if (sum_.stop_reason.empty()) sum_.stop_reason = "write error";
   }
-  if (child > 0) {
-    bool exited = sum_.stop_reason == "command exited";
-    if (!exited) kill(-child, SIGTERM);
-    int status = 0;
-    if (waitpid(child, &status, 0) == child && exited)
-      sum_.command_status = WIFEXITED(status) ? WEXITSTATUS(status)
-                            : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                                  : -1;
-    kill(-child, SIGTERM);  // what the command left running in its group
-  }
-  return sum_;
+  reap_command();
+}
+
+void Session::reap_command() {
+  if (child_ <= 0) return;
+  bool exited = sum_.stop_reason == "command exited";
+  if (!exited) kill(-child_, SIGTERM);
+  int status = 0;
+  if (waitpid(child_, &status, 0) == child_ && exited)
+    sum_.command_status = WIFEXITED(status)     ? WEXITSTATUS(status)
+                          : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                                : -1;
+  kill(-child_, SIGTERM);  // what the command left running in its group
+}
+
+}  // namespace
+
+// Errors are setup failures (load, attach, open file); once running it always detaches and
+// flushes before returning.
+Result<SessionSummary> run_collect(const SessionOptions& o) {
+  Session s(o);
+  return s.run();
 }
 
 }  // namespace nscope

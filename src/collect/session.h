@@ -6,6 +6,7 @@
 #include <string>
 
 #include "collect/collector.h"
+#include "collect/probes.h"
 #include "events/format.h"
 #include "util/result.h"
 
@@ -21,11 +22,14 @@ struct SessionOptions {
   uint64_t count = 0;           // 0: no limit
   std::string cmdline;          // recorded in the startup event
   uint32_t initial_netns = 0;   // the host's netns inode, recorded for sort
-  std::function<std::string_view(uint32_t)> drop_reason;  // drop reason names
-  // Names of probed functions by address, and --stack frames (see DecodeContext).
-  std::function<std::string_view(uint64_t)> function_at;
-  std::function<std::string_view(const uint64_t*, uint32_t)> stack;
+  const DropReasons* drop_reasons = nullptr;  // drop reason names; none: values only
+  // Events name probed functions by address, or carry stack frames: kallsyms must be
+  // readable (checked at the start, read at the first event).
+  bool names_by_address = false;
   uint64_t tracking_max_age_ns = 10'000'000'000ull;         // age-out for skb-tracking
+  // Called about once a second while the ring buffer loses events, with the total lost so
+  // far. Without it, a diagnostic says so.
+  std::function<void(uint64_t lost)> on_lost;
 };
 
 struct SessionSummary {

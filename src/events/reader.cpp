@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "events/format.h"
+#include "events/free_points.h"
 
 namespace nscope {
 namespace {
@@ -755,7 +756,7 @@ bool known_section(std::string_view key) {
 
 bool StartupInfo::traces_frees() const {
   for (const auto& p : probes)
-    if (p == "skb:kfree_skb" || p == "skb:consume_skb") return true;
+    if (free_points::is_free_tracepoint(p)) return true;
   return false;
 }
 

@@ -7,6 +7,7 @@
 #include <deque>
 #include <type_traits>
 
+#include "events/free_points.h"
 #include "events/probe_form.h"
 #include "events/retis_text.h"
 #include "util/append.h"
@@ -47,12 +48,12 @@ SeriesEnd series_end(const Series& s, ConsumeTraced consume, std::string_view* d
   if (s.events.empty()) return SeriesEnd::in_flight;
   const Event& last = *s.events.back();
   std::string_view sym = last.symbol;
-  if (last.has_drop || sym == "skb:kfree_skb" || sym == "kfree_skb") {
+  if (last.has_drop || free_points::is_drop(sym)) {
     if (drop_reason) *drop_reason = last.has_drop ? last.drop_reason : std::string_view();
     return SeriesEnd::dropped;
   }
   if (!s.tracked) return SeriesEnd::unknown;
-  if (sym == "skb:consume_skb" || sym == "consume_skb") return SeriesEnd::delivered;
+  if (free_points::is_consume(sym)) return SeriesEnd::delivered;
   if (consume == ConsumeTraced::no && is_receive_symbol(sym)) return SeriesEnd::delivered;
   return SeriesEnd::in_flight;
 }
@@ -122,7 +123,9 @@ std::optional<std::vector<std::string>> retis_cmdline_probes(std::string_view cm
       probe_stack = true;
     }
   }
-  if (probe_stack && probes.empty()) probes = {"tp:skb:kfree_skb", "tp:skb:consume_skb"};
+  if (probe_stack && probes.empty())
+    probes = {"tp:" + std::string(free_points::kDropTracepoint),
+              "tp:" + std::string(free_points::kConsumeTracepoint)};
   return probes;
 }
 
@@ -139,7 +142,8 @@ ConsumeTraced consume_traced(const StartupInfo& st) {
   }
   for (const auto& spec : probes) {
     auto f = parse_probe_form(spec);
-    if (f && f->matches({}, f->kind == ProbeKind::tracepoint ? "skb:consume_skb" : "consume_skb"))
+    if (f && f->matches({}, f->kind == ProbeKind::tracepoint ? free_points::kConsumeTracepoint
+                                                                : free_points::kConsume))
       return ConsumeTraced::yes;
   }
   return ConsumeTraced::no;

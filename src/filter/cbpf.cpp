@@ -39,175 +39,228 @@ std::string where(size_t pc, const CbpfInsn& i) {
   return fmt::format("instruction {} (code {:#06x}, k {:#x})", pc, i.code, i.k);
 }
 
-Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitter::Label fail) {
-  const uint32_t limit = NSCOPE_FILTER_BYTES;
-  if (prog.empty()) {  // this packet shape never matches
-    e.mov64_imm(0, 0);
-    e.exit();
+// One classic program into eBPF, instruction by instruction, each class by its own method.
+// Only reachable instructions are translated: the verifier refuses code no path reaches.
+class Translator {
+ public:
+  Translator(Emitter& e, const std::vector<CbpfInsn>& prog, Emitter::Label fail)
+      : e_(e), prog_(prog), fail_(fail), at_(prog.size()) {
+    for (auto& l : at_) l = e_.label();
+  }
+  Result<void> run();
+
+ private:
+  Result<Emitter::Label> target(size_t pc, uint32_t rel) const;
+  bool beyond(const CbpfInsn& i) const;
+  Result<void> find_reachable();
+  Result<void> one(size_t pc, const CbpfInsn& i);
+  Result<void> load(size_t pc, const CbpfInsn& i);
+  void load_packet_ind(const CbpfInsn& i);
+  Result<void> alu(size_t pc, const CbpfInsn& i);
+  Result<void> jump(size_t pc, const CbpfInsn& i);
+  Result<void> ret(size_t pc, const CbpfInsn& i);
+  Result<void> misc(size_t pc, const CbpfInsn& i);
+  Error bad(size_t pc, const CbpfInsn& i, std::string_view what) const {
+    return Error::usage(where(pc, i) + " " + std::string(what));
+  }
+
+  static constexpr uint32_t kLimit = NSCOPE_FILTER_BYTES;
+  Emitter& e_;
+  const std::vector<CbpfInsn>& prog_;
+  Emitter::Label fail_;
+  std::vector<Emitter::Label> at_;
+  std::vector<bool> reach_;
+};
+
+Result<void> Translator::run() {
+  if (prog_.empty()) {  // this packet shape never matches
+    e_.mov64_imm(0, 0);
+    e_.exit();
     return {};
   }
-  std::vector<Emitter::Label> at(prog.size());
-  for (auto& l : at) l = e.label();
-  auto target = [&](size_t pc, uint32_t rel) -> Result<Emitter::Label> {
-    if (rel >= 0x80000000u)
-      return Error::msg("-f: " + where(pc, prog[pc]) + " jumps backwards (a loop, as `protochain` "
-                        "compiles to), which nscope cannot run in the kernel");
-    if (pc + 1 + rel >= prog.size())
-      return Error::msg("-f: " + where(pc, prog[pc]) + " jumps past the end of the program");
-    return at[pc + 1 + rel];
-  };
-  // The verifier refuses code no path reaches, so only reachable instructions are
-  // translated. A load beyond what nscope reads of a packet ends its path (no match).
-  auto beyond = [&](const CbpfInsn& i) {
-    uint16_t mode = BPF_MODE(i.code);
-    bool packet_load = (BPF_CLASS(i.code) == BPF_LD && (mode == BPF_ABS || mode == BPF_IND)) ||
-                       (BPF_CLASS(i.code) == BPF_LDX && mode == BPF_MSH);
-    return packet_load && i.k < 0x80000000u && uint64_t{i.k} + bytes(BPF_SIZE(i.code)) > limit;
-  };
-  std::vector<bool> reach(prog.size());
-  reach[0] = true;
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    if (!reach[pc]) continue;
-    const CbpfInsn& i = prog[pc];
+  if (auto r = find_reachable(); !r) return r;
+  for (size_t pc = 0; pc < prog_.size(); ++pc) {
+    e_.bind(at_[pc]);
+    if (!reach_[pc]) continue;
+    if (auto r = one(pc, prog_[pc]); !r) return r;
+  }
+  return {};
+}
+
+Result<Emitter::Label> Translator::target(size_t pc, uint32_t rel) const {
+  if (rel >= 0x80000000u)
+    return bad(pc, prog_[pc], "jumps backwards (a loop, as `protochain` compiles to), which "
+                              "nscope cannot run in the kernel");
+  if (pc + 1 + rel >= prog_.size()) return bad(pc, prog_[pc], "jumps past the end of the program");
+  return at_[pc + 1 + rel];
+}
+
+// A load beyond what nscope reads of a packet ends its path (no match).
+bool Translator::beyond(const CbpfInsn& i) const {
+  uint16_t mode = BPF_MODE(i.code);
+  bool packet_load = (BPF_CLASS(i.code) == BPF_LD && (mode == BPF_ABS || mode == BPF_IND)) ||
+                     (BPF_CLASS(i.code) == BPF_LDX && mode == BPF_MSH);
+  return packet_load && i.k < 0x80000000u && uint64_t{i.k} + bytes(BPF_SIZE(i.code)) > kLimit;
+}
+
+Result<void> Translator::find_reachable() {
+  reach_.assign(prog_.size(), false);
+  reach_[0] = true;
+  for (size_t pc = 0; pc < prog_.size(); ++pc) {
+    if (!reach_[pc]) continue;
+    const CbpfInsn& i = prog_[pc];
     std::vector<uint64_t> next;
     if (BPF_CLASS(i.code) == BPF_RET || beyond(i)) continue;
     if (BPF_CLASS(i.code) == BPF_JMP && BPF_OP(i.code) == BPF_JA) {
       if (auto t = target(pc, i.k); !t) return t.error();
       next = {pc + 1 + uint64_t{i.k}};
+    } else if (BPF_CLASS(i.code) == BPF_JMP) {
+      next = {pc + 1 + i.jt, pc + 1 + i.jf};
+    } else {
+      next = {pc + 1};
     }
-    else if (BPF_CLASS(i.code) == BPF_JMP) next = {pc + 1 + i.jt, pc + 1 + i.jf};
-    else next = {pc + 1};
     for (uint64_t n : next) {
-      if (n >= prog.size())
-        return Error::msg("-f: " + where(pc, i) + " runs past the end of the program");
-      reach[n] = true;
-    }
-  }
-
-  for (size_t pc = 0; pc < prog.size(); ++pc) {
-    const CbpfInsn& i = prog[pc];
-    e.bind(at[pc]);
-    if (!reach[pc]) continue;
-    if (beyond(i)) {
-      e.ja(fail);
-      continue;
-    }
-    const uint16_t cls = BPF_CLASS(i.code);
-    const bool src_x = BPF_SRC(i.code) == BPF_X;
-    switch (cls) {
-      case BPF_LD:
-      case BPF_LDX: {
-        const uint16_t mode = BPF_MODE(i.code), size = BPF_SIZE(i.code);
-        const int dst = cls == BPF_LD ? kA : kX;
-        if (mode == BPF_IMM) {
-          e.mov32_imm(dst, static_cast<int32_t>(i.k));
-        } else if (mode == BPF_LEN) {
-          e.mov32_reg(dst, kWirelen);
-        } else if (mode == BPF_MEM) {
-          if (i.k >= kScratchSlots) return Error::msg("-f: " + where(pc, i) + " uses a scratch slot out of range");
-          e.load(BPF_W, dst, 10, mem_slot(i.k));
-        } else if (mode == BPF_ABS || mode == BPF_MSH) {
-          if (i.k >= 0x80000000u)
-            return Error::msg("-f: " + where(pc, i) + " reads Linux socket metadata (SKF_AD), which a "
-                              "tracepoint has no packet socket for");
-          if (cls == BPF_LDX && !(mode == BPF_MSH && size == BPF_B))
-            return Error::msg("-f: " + where(pc, i) + " is not a valid classic BPF load");
-          const uint32_t n = bytes(size);
-          e.jmp_imm(BPF_JLT, kCaplen, static_cast<int32_t>(i.k + n), fail);
-          if (mode == BPF_MSH) {  // X = 4 * (P[k] & 0xf)
-            e.load(BPF_B, kX, kBuf, static_cast<int16_t>(i.k));
-            e.alu32_imm(BPF_AND, kX, 0xf);
-            e.alu32_imm(BPF_LSH, kX, 2);
-          } else {
-            load_swap(e, size, kBuf, static_cast<int16_t>(i.k));
-          }
-        } else if (mode == BPF_IND && cls == BPF_LD) {
-          const uint32_t n = bytes(size);
-          // T2 = X + k, bounded for the verifier, then checked against caplen.
-          e.mov32_reg(kT2, kX);
-          e.alu64_imm(BPF_ADD, kT2, static_cast<int32_t>(i.k));
-          e.jmp_imm(BPF_JGT, kT2, static_cast<int32_t>(limit - n), fail);
-          e.mov64_reg(kT1, kT2);
-          e.alu64_imm(BPF_ADD, kT1, static_cast<int32_t>(n));
-          e.jmp_reg(BPF_JGT, kT1, kCaplen, fail);
-          // pointer += offset: the verifier keeps the pointer's type only this way round.
-          e.mov64_reg(kT1, kBuf);
-          e.alu64_reg(BPF_ADD, kT1, kT2);
-          load_swap(e, size, kT1, 0);
-        } else {
-          return Error::msg("-f: " + where(pc, i) + " uses a load mode nscope cannot translate");
-        }
-        break;
-      }
-      case BPF_ST:
-      case BPF_STX:
-        if (i.k >= kScratchSlots) return Error::msg("-f: " + where(pc, i) + " uses a scratch slot out of range");
-        e.store(BPF_W, 10, mem_slot(i.k), cls == BPF_ST ? kA : kX);
-        break;
-      case BPF_ALU: {
-        const uint16_t op = BPF_OP(i.code);
-        if (op == BPF_NEG) {
-          e.alu32_imm(BPF_NEG, kA, 0);
-          break;
-        }
-        if (op != BPF_ADD && op != BPF_SUB && op != BPF_MUL && op != BPF_DIV && op != BPF_OR &&
-            op != BPF_AND && op != BPF_LSH && op != BPF_RSH && op != BPF_MOD && op != BPF_XOR)
-          return Error::msg("-f: " + where(pc, i) + " uses an unknown arithmetic operation");
-        if (src_x) {
-          if (op == BPF_DIV || op == BPF_MOD) e.jmp32_imm(BPF_JEQ, kX, 0, fail);  // classic: returns 0
-          e.alu32_reg(op, kA, kX);
-        } else {
-          if ((op == BPF_DIV || op == BPF_MOD) && i.k == 0)
-            return Error::msg("-f: " + where(pc, i) + " divides by zero");
-          if ((op == BPF_LSH || op == BPF_RSH) && i.k >= 32)
-            return Error::msg("-f: " + where(pc, i) + " shifts by 32 or more");
-          e.alu32_imm(op, kA, static_cast<int32_t>(i.k));
-        }
-        break;
-      }
-      case BPF_JMP: {
-        const uint16_t op = BPF_OP(i.code);
-        if (op == BPF_JA) {
-          auto t = target(pc, i.k);
-          if (!t) return t.error();
-          e.ja(*t);
-          break;
-        }
-        if (op != BPF_JEQ && op != BPF_JGT && op != BPF_JGE && op != BPF_JSET)
-          return Error::msg("-f: " + where(pc, i) + " uses an unknown jump");
-        auto jt = target(pc, i.jt), jf = target(pc, i.jf);
-        if (!jt) return jt.error();
-        if (!jf) return jf.error();
-        if (src_x) e.jmp32_reg(op, kA, kX, *jt);
-        else e.jmp32_imm(op, kA, static_cast<int32_t>(i.k), *jt);
-        if (i.jf != 0) e.ja(*jf);
-        break;
-      }
-      case BPF_RET: {
-        if (BPF_RVAL(i.code) == BPF_K) {
-          e.mov64_imm(0, i.k != 0);
-        } else if (BPF_RVAL(i.code) == BPF_A) {
-          Emitter::Label zero = e.label();
-          e.mov64_imm(0, 0);
-          e.jmp32_imm(BPF_JEQ, kA, 0, zero);
-          e.mov64_imm(0, 1);
-          e.bind(zero);
-        } else {
-          return Error::msg("-f: " + where(pc, i) + " returns X, which classic BPF does not allow");
-        }
-        e.exit();
-        break;
-      }
-      case BPF_MISC:
-        if (BPF_MISCOP(i.code) == BPF_TAX) e.mov32_reg(kX, kA);
-        else if (BPF_MISCOP(i.code) == BPF_TXA) e.mov32_reg(kA, kX);
-        else return Error::msg("-f: " + where(pc, i) + " uses an unknown misc operation");
-        break;
-      default:
-        return Error::msg("-f: " + where(pc, i) + " has an unknown instruction class");
+      if (n >= prog_.size()) return bad(pc, i, "runs past the end of the program");
+      reach_[n] = true;
     }
   }
   return {};
+}
+
+Result<void> Translator::one(size_t pc, const CbpfInsn& i) {
+  if (beyond(i)) {
+    e_.ja(fail_);
+    return {};
+  }
+  const uint16_t cls = BPF_CLASS(i.code);
+  switch (cls) {
+    case BPF_LD:
+    case BPF_LDX: return load(pc, i);
+    case BPF_ST:
+    case BPF_STX:
+      if (i.k >= kScratchSlots) return bad(pc, i, "uses a scratch slot out of range");
+      e_.store(BPF_W, 10, mem_slot(i.k), cls == BPF_ST ? kA : kX);
+      return {};
+    case BPF_ALU: return alu(pc, i);
+    case BPF_JMP: return jump(pc, i);
+    case BPF_RET: return ret(pc, i);
+    case BPF_MISC: return misc(pc, i);
+    default: return bad(pc, i, "has an unknown instruction class");
+  }
+}
+
+Result<void> Translator::load(size_t pc, const CbpfInsn& i) {
+  const uint16_t cls = BPF_CLASS(i.code), mode = BPF_MODE(i.code), size = BPF_SIZE(i.code);
+  const int dst = cls == BPF_LD ? kA : kX;
+  if (mode == BPF_IMM) {
+    e_.mov32_imm(dst, static_cast<int32_t>(i.k));
+  } else if (mode == BPF_LEN) {
+    e_.mov32_reg(dst, kWirelen);
+  } else if (mode == BPF_MEM) {
+    if (i.k >= kScratchSlots) return bad(pc, i, "uses a scratch slot out of range");
+    e_.load(BPF_W, dst, 10, mem_slot(i.k));
+  } else if (mode == BPF_ABS || mode == BPF_MSH) {
+    if (i.k >= 0x80000000u)
+      return bad(pc, i, "reads Linux socket metadata (SKF_AD), which a tracepoint has no "
+                        "packet socket for");
+    if (cls == BPF_LDX && !(mode == BPF_MSH && size == BPF_B))
+      return bad(pc, i, "is not a valid classic BPF load");
+    e_.jmp_imm(BPF_JLT, kCaplen, static_cast<int32_t>(i.k + bytes(size)), fail_);
+    if (mode == BPF_MSH) {  // X = 4 * (P[k] & 0xf)
+      e_.load(BPF_B, kX, kBuf, static_cast<int16_t>(i.k));
+      e_.alu32_imm(BPF_AND, kX, 0xf);
+      e_.alu32_imm(BPF_LSH, kX, 2);
+    } else {
+      load_swap(e_, size, kBuf, static_cast<int16_t>(i.k));
+    }
+  } else if (mode == BPF_IND && cls == BPF_LD) {
+    load_packet_ind(i);
+  } else {
+    return bad(pc, i, "uses a load mode nscope cannot translate");
+  }
+  return {};
+}
+
+// A = P[X + k]: T2 = X + k, bounded for the verifier, then checked against caplen.
+void Translator::load_packet_ind(const CbpfInsn& i) {
+  const uint16_t size = BPF_SIZE(i.code);
+  const uint32_t n = bytes(size);
+  e_.mov32_reg(kT2, kX);
+  e_.alu64_imm(BPF_ADD, kT2, static_cast<int32_t>(i.k));
+  e_.jmp_imm(BPF_JGT, kT2, static_cast<int32_t>(kLimit - n), fail_);
+  e_.mov64_reg(kT1, kT2);
+  e_.alu64_imm(BPF_ADD, kT1, static_cast<int32_t>(n));
+  e_.jmp_reg(BPF_JGT, kT1, kCaplen, fail_);
+  // pointer += offset: the verifier keeps the pointer's type only this way round.
+  e_.mov64_reg(kT1, kBuf);
+  e_.alu64_reg(BPF_ADD, kT1, kT2);
+  load_swap(e_, size, kT1, 0);
+}
+
+Result<void> Translator::alu(size_t pc, const CbpfInsn& i) {
+  const uint16_t op = BPF_OP(i.code);
+  if (op == BPF_NEG) {
+    e_.alu32_imm(BPF_NEG, kA, 0);
+    return {};
+  }
+  if (op != BPF_ADD && op != BPF_SUB && op != BPF_MUL && op != BPF_DIV && op != BPF_OR &&
+      op != BPF_AND && op != BPF_LSH && op != BPF_RSH && op != BPF_MOD && op != BPF_XOR)
+    return bad(pc, i, "uses an unknown arithmetic operation");
+  if (BPF_SRC(i.code) == BPF_X) {
+    if (op == BPF_DIV || op == BPF_MOD) e_.jmp32_imm(BPF_JEQ, kX, 0, fail_);  // classic: returns 0
+    e_.alu32_reg(op, kA, kX);
+    return {};
+  }
+  if ((op == BPF_DIV || op == BPF_MOD) && i.k == 0) return bad(pc, i, "divides by zero");
+  if ((op == BPF_LSH || op == BPF_RSH) && i.k >= 32) return bad(pc, i, "shifts by 32 or more");
+  e_.alu32_imm(op, kA, static_cast<int32_t>(i.k));
+  return {};
+}
+
+Result<void> Translator::jump(size_t pc, const CbpfInsn& i) {
+  const uint16_t op = BPF_OP(i.code);
+  if (op == BPF_JA) {
+    auto t = target(pc, i.k);
+    if (!t) return t.error();
+    e_.ja(*t);
+    return {};
+  }
+  if (op != BPF_JEQ && op != BPF_JGT && op != BPF_JGE && op != BPF_JSET)
+    return bad(pc, i, "uses an unknown jump");
+  auto jt = target(pc, i.jt), jf = target(pc, i.jf);
+  if (!jt) return jt.error();
+  if (!jf) return jf.error();
+  if (BPF_SRC(i.code) == BPF_X) e_.jmp32_reg(op, kA, kX, *jt);
+  else e_.jmp32_imm(op, kA, static_cast<int32_t>(i.k), *jt);
+  if (i.jf != 0) e_.ja(*jf);
+  return {};
+}
+
+Result<void> Translator::ret(size_t pc, const CbpfInsn& i) {
+  if (BPF_RVAL(i.code) == BPF_K) {
+    e_.mov64_imm(0, i.k != 0);
+  } else if (BPF_RVAL(i.code) == BPF_A) {
+    Emitter::Label zero = e_.label();
+    e_.mov64_imm(0, 0);
+    e_.jmp32_imm(BPF_JEQ, kA, 0, zero);
+    e_.mov64_imm(0, 1);
+    e_.bind(zero);
+  } else {
+    return bad(pc, i, "returns X, which classic BPF does not allow");
+  }
+  e_.exit();
+  return {};
+}
+
+Result<void> Translator::misc(size_t pc, const CbpfInsn& i) {
+  if (BPF_MISCOP(i.code) == BPF_TAX) e_.mov32_reg(kX, kA);
+  else if (BPF_MISCOP(i.code) == BPF_TXA) e_.mov32_reg(kA, kX);
+  else return bad(pc, i, "uses an unknown misc operation");
+  return {};
+}
+
+Result<void> translate_one(Emitter& e, const std::vector<CbpfInsn>& prog, Emitter::Label fail) {
+  return Translator(e, prog, fail).run();
 }
 
 }  // namespace
@@ -279,7 +332,7 @@ Result<std::vector<bpf_insn>> translate_packet_filter(const std::vector<CbpfInsn
   e.mov64_imm(0, 0);
   e.exit();
   std::vector<bpf_insn> out;
-  if (!e.finish(&out)) return Error::msg("-f: the compiled filter is too long for eBPF jumps");
+  if (!e.finish(&out)) return Error::usage("the compiled filter is too long for eBPF jumps");
   return out;
 }
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "filter/pcap.h"
+#include "filter/pcap_filter.h"
 #include "util/result.h"
 
 namespace nscope::filter {

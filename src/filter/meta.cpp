@@ -87,7 +87,7 @@ class Lexer {
   }
 
   static Error err(int col, const std::string& what) {
-    return Error::msg(fmt::format("-m: {} (column {})", what, col));
+    return Error::usage(fmt::format("{} (column {})", what, col));
   }
 
  private:
@@ -488,7 +488,7 @@ Result<std::vector<bpf_insn>> compile_meta_filter(const std::string& expr, const
   e.mov64_imm(0, 0);
   e.exit();
   std::vector<bpf_insn> out;
-  if (!e.finish(&out) || out.size() > 60000) return Error::msg("-m: the expression is too long");
+  if (!e.finish(&out) || out.size() > 60000) return Error::usage("the expression is too long");
   return out;
 }
 

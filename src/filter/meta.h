@@ -41,11 +41,12 @@ struct MetaNode {
   std::unique_ptr<MetaNode> lhs, rhs;
 };
 
-// Pure syntax. Errors say what and where: "-m: expected a value after '==' (column 15)".
+// Pure syntax. Errors (usage errors) say what and where: "expected a value after '=='
+// (column 15)"; the caller says which option the expression came from.
 Result<std::unique_ptr<MetaNode>> parse_meta(const std::string& expr);
 
 // Parses, checks every field against `vmlinux` and compiles the body of
-// nscope_filter_meta(skb). Errors: "-m: no field 'devv' in struct sk_buff (column 9)".
+// nscope_filter_meta(skb). Errors: "no field 'devv' in struct sk_buff (column 9)".
 Result<std::vector<bpf_insn>> compile_meta_filter(const std::string& expr, const btf* vmlinux);
 
 }  // namespace nscope::filter

@@ -142,6 +142,8 @@ Result<void> register_filter_sections() {
         libbpf_register_prog_handler(kRawTpSection, BPF_PROG_TYPE_RAW_TRACEPOINT,
                                      static_cast<bpf_attach_type>(0), &o) < 0 ||
         libbpf_register_prog_handler(kKprobeSection, BPF_PROG_TYPE_KPROBE,
+                                     static_cast<bpf_attach_type>(0), &o) < 0 ||
+        libbpf_register_prog_handler(kTcSection, BPF_PROG_TYPE_SCHED_CLS,
                                      static_cast<bpf_attach_type>(0), &o) < 0)
       err = errno ? errno : EINVAL;
   });

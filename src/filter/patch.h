@@ -25,6 +25,7 @@ int prepare_load(::bpf_program* prog, ::bpf_prog_load_opts* opts, long cookie);
 inline constexpr const char* kTracingSection = "nscope.tp_btf";   // BTF tracepoints
 inline constexpr const char* kRawTpSection = "nscope.raw_tp";     // raw tracepoints (tests)
 inline constexpr const char* kKprobeSection = "nscope.kprobe";    // kprobes and kretprobes
+inline constexpr const char* kTcSection = "nscope.tc";            // tc classifiers (tests)
 
 struct StubBody {
   uint64_t magic;              // NSCOPE_STUB_*

@@ -333,10 +333,17 @@ TEST(Collect, BadInputExitsTwoNamingTheChoices) {
   r = nst::nscope({"collect", "-p", "kprobe:"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("kprobe:FUNC"), std::string::npos) << r.err;
+  // Sizes and times read as every option reads them (src/cli/units.h); a bad one is named.
   r = nst::nscope({"collect", "--buffer-size", "lots"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--buffer-size: 'lots': give a size such as 64M (at most 2G)"),
+            std::string::npos) << r.err;
+  r = nst::nscope({"collect", "--buffer-size", "4G"});
   EXPECT_EQ(r.exit_code, 2);
   r = nst::nscope({"collect", "--duration", "-3"});
   EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--duration: '-3': give a time such as 10s, 500ms or 2m"),
+            std::string::npos) << r.err;
   // Every bad value is a usage error that names it, none a silent default.
   for (const char* count : {"-1", "0", "ten"}) {
     r = nst::nscope({"collect", "--count", count, "--duration", "1s"});

@@ -18,7 +18,7 @@
 #include "events/reader.h"
 #include "filter/cbpf.h"
 #include "filter/patch.h"
-#include "filter_test.skel.h"
+#include "filter_test_run.h"
 #include "netlink/rtnl.h"
 #include "nscope.h"
 #include "testenv.h"
@@ -126,43 +126,6 @@ Frame make_frame(std::mt19937& rng) {
   return f;
 }
 
-// Loads the test program with the compiled filter put in; runs one packet at a time.
-class KernelFilter {
- public:
-  explicit KernelFilter(const std::vector<bpf_insn>& code) {
-    EXPECT_TRUE(nscope::filter::register_filter_sections().ok());
-    skel_ = filter_test::open();
-    if (!skel_) return;
-    nscope::filter::PatchScope patch({{NSCOPE_STUB_PACKET, code}});
-    if (filter_test::load(skel_) != 0) error_ = "load failed: " + patch.error();
-  }
-  ~KernelFilter() {
-    if (skel_) filter_test::destroy(skel_);
-  }
-  bool ok() const { return skel_ && error_.empty(); }
-  const std::string& error() const { return error_; }
-
-  // `read`: how much of the packet the kernel copies for the filter.
-  int run(const uint8_t* data, uint32_t len, bool l2, uint32_t read = NSCOPE_FILTER_BYTES) {
-    nscope_filter_test_input in{};
-    in.caplen = std::min<uint32_t>(len, read);
-    in.wirelen = len;
-    in.is_l2 = l2;
-    std::memcpy(in.data, data, in.caplen);
-    uint32_t key = 0;
-    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.input), &key, &in, BPF_ANY) != 0) return -2;
-    skel_->data->result = -1;
-    uint64_t args[1] = {0};
-    LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof args);
-    if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.run_packet_filter), &opts) != 0) return -3;
-    return skel_->data->result;
-  }
-
- private:
-  filter_test* skel_ = nullptr;
-  std::string error_;
-};
-
 TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
   const std::vector<std::string> exprs = {
       "udp port 5353", "icmp", "arp", "tcp[tcpflags] & tcp-syn != 0", "ip6 and tcp",
@@ -183,7 +146,7 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
     ASSERT_TRUE(eth.ok()) << eth.error().message;
     auto code = nscope::filter::translate_packet_filter(*eth, raw ? *raw : std::vector<CbpfInsn>{});
     ASSERT_TRUE(code.ok()) << code.error().message;
-    KernelFilter k(*code);
+    nst::FilterTestRun k(nst::FilterTestRun::Stub::packet, *code);
     ASSERT_TRUE(k.ok()) << k.error();
     // collect copies only what the filter can read: the verdicts must not change.
     const uint32_t need = std::max(nscope::filter::packet_bytes_needed(*eth),
@@ -192,10 +155,10 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
       const auto& b = f.bytes;
       uint32_t len = static_cast<uint32_t>(b.size());
       bool want = nscope::filter::run_cbpf(*eth, b.data(), std::min<uint32_t>(len, NSCOPE_FILTER_BYTES), len);
-      int got = k.run(b.data(), len, true);
+      int got = k.packet(b.data(), len, true);
       ASSERT_GE(got, 0) << "test run failed";
       EXPECT_EQ(got != 0, want) << "Ethernet frame of " << len << " bytes";
-      EXPECT_EQ(k.run(b.data(), len, true, need) != 0, want) << "reading " << need << " bytes";
+      EXPECT_EQ(k.packet(b.data(), len, true, need) != 0, want) << "reading " << need << " bytes";
       matched += want;
       ++compared;
       // The same packet seen from its IP header (as at a tracepoint before the link header).
@@ -203,10 +166,10 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
       const uint8_t* ip = b.data() + f.l2;
       uint32_t iplen = len - static_cast<uint32_t>(f.l2);
       bool want_raw = raw && nscope::filter::run_cbpf(*raw, ip, std::min<uint32_t>(iplen, NSCOPE_FILTER_BYTES), iplen);
-      int got_raw = k.run(ip, iplen, false);
+      int got_raw = k.packet(ip, iplen, false);
       ASSERT_GE(got_raw, 0);
       EXPECT_EQ(got_raw != 0, want_raw) << "IP packet of " << iplen << " bytes";
-      EXPECT_EQ(k.run(ip, iplen, false, need) != 0, want_raw) << "reading " << need << " bytes";
+      EXPECT_EQ(k.packet(ip, iplen, false, need) != 0, want_raw) << "reading " << need << " bytes";
       ++compared;
     }
   }

@@ -276,7 +276,7 @@ TEST(SortPcapMore, LargeSeriesStayWholeAndMaxTextNamesItself) {
   for (const char* bad : {"0", "lots", "-1M", "12Q"}) {
     auto u = nst::nscope({"sort", dir / "big.json", "-o", dir / "u.json", "--max-text", bad});
     EXPECT_EQ(u.exit_code, 2) << bad;
-    EXPECT_NE(u.err.find("--max-text '" + std::string(bad) + "': give a size such as 512M"),
+    EXPECT_NE(u.err.find("--max-text: '" + std::string(bad) + "': give a size such as 512M"),
               std::string::npos)
         << u.err;
     EXPECT_FALSE(exists(dir / "u.json"));

@@ -139,7 +139,7 @@ TEST_F(MetaBtf, ErrorsNameTheFieldAndColumn) {
     const char* says;
   };
   for (const auto& c : std::vector<Case>{
-           {"sk_buff.devv == 1", "-m: no field 'devv' in struct sk_buff (column 9)"},
+           {"sk_buff.devv == 1", "no field 'devv' in struct sk_buff (column 9)"},
            {"sk_buff.dev.nd_net.nett.ns.inum == 1", "no field 'nett' in possible_net_t (column 20)"},
            {"skb.len == 1", "a field starts at sk_buff"},
            {"sk_buff.dev == \"x\"", "compare it with a number"},

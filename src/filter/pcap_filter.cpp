@@ -1,5 +1,5 @@
 // Kept apart from the eBPF code: pcap/bpf.h and linux/bpf.h both define struct bpf_insn.
-#include "filter/pcap.h"
+#include "filter/pcap_filter.h"
 
 #include <pcap/pcap.h>
 
