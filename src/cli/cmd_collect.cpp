@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/event_files.h"
 #include "cli/units.h"
 #include "collect/plan.h"
 #include "collect/session.h"
@@ -143,12 +144,9 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
           "N"));
   c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)")
       ->check(size_check("64M (at most 2G)", 1ull << 31));
-  c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
-  c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
-  c->add_option("--format", a->format,
+  add_text_options(c, a->ethernet, a->utc, a->format,
                 "Printed text: nscope (the default: the namespace on its own line) or retis "
-                "(exactly as `retis collect` prints events)")
-      ->check(CLI::IsMember({"nscope", "retis"}));
+                "(exactly as `retis collect` prints events)");
   c->add_option("--netns", a->netns,
                 "Only events in these network namespaces (NSREF[,NSREF...]; !NSREF leaves one out)");
   c->add_option("-f,--filter-packet", a->packet_filter,

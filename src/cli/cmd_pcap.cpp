@@ -110,15 +110,13 @@ int run_pcap(const PcapArgs& a) {
 Runner register_pcap(CLI::App& app) {
   auto a = std::make_shared<PcapArgs>();
   auto* c = app.add_subcommand("pcap", "Write the packets of a recorded event file as pcapng");
-  c->add_option("FILE", a->file, "Event file from `nscope collect -o` or `retis collect -o` (- for stdin)")
-      ->required();
+  add_event_file_options(c, a->file, a->skip_bad);
   c->add_option("-o,--out", a->out, "pcapng file to write (- for standard output)")->required();
   c->add_option("-p,--probe", a->probes,
                 "Only events at these probes, in collect -p's forms (net:netif_receive_skb, "
                 "tp:net:*, kprobe:ip_rcv, kretprobe:ovs_dp_upcall, fentry:FUNC, fexit:FUNC) "
                 "or a bare name (netif_receive_skb); a probe that matches no event is an error")
       ->delimiter(',');
-  c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
   return [a, c]() { return c->parsed() ? run_pcap(*a) : -1; };
 }
 

@@ -69,15 +69,10 @@ int run_print(const PrintArgs& a) {
 Runner register_print(CLI::App& app) {
   auto a = std::make_shared<PrintArgs>();
   auto* c = app.add_subcommand("print", "Print a recorded event file (nscope's or Retis's) as text");
-  c->add_option("FILE", a->file, "Event file from `nscope collect -o` or `retis collect -o` (- for stdin)")
-      ->required();
-  c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
-  c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
-  c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
-  c->add_option("--format", a->format,
-                "nscope (the default: the namespace on its own line) or retis (exactly as "
-                "`retis print` shows events)")
-      ->check(CLI::IsMember({"nscope", "retis"}));
+  add_event_file_options(c, a->file, a->skip_bad);
+  add_text_options(c, a->ethernet, a->utc, a->format,
+                   "nscope (the default: the namespace on its own line) or retis (exactly as "
+                   "`retis print` shows events)");
   return [a, c]() { return c->parsed() ? run_print(*a) : -1; };
 }
 

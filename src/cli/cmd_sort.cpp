@@ -119,8 +119,7 @@ int run_sort(const SortArgs& a) {
 Runner register_sort(CLI::App& app) {
   auto a = std::make_shared<SortArgs>();
   auto* c = app.add_subcommand("sort", "Group a recorded event file into one series per packet");
-  c->add_option("FILE", a->file, "Event file from `nscope collect -o` or `retis collect -o` (- for stdin)")
-      ->required();
+  add_event_file_options(c, a->file, a->skip_bad);
   c->add_option("-o,--out", a->out, "Write the series as JSON lines to FILE instead of text");
   c->add_option("--window", a->window,
                 "A packet's series is complete after this long without its events, in the "
@@ -134,13 +133,9 @@ Runner register_sort(CLI::App& app) {
                 "events as they were read); the oldest series is written out past that "
                 "(default 512M)")
       ->check(size_check("512M or 2G"));
-  c->add_flag("-e,--ethernet", a->ethernet, "Print link-layer headers");
-  c->add_flag("--utc", a->utc, "Print UTC wall-clock times instead of monotonic ns");
-  c->add_flag("--skip-bad", a->skip_bad, "Skip malformed lines with a warning instead of stopping");
-  c->add_option("--format", a->format,
-                "nscope (the default: each series with its path and end) or retis (exactly as "
-                "`retis sort` prints series)")
-      ->check(CLI::IsMember({"nscope", "retis"}));
+  add_text_options(c, a->ethernet, a->utc, a->format,
+                   "nscope (the default: each series with its path and end) or retis (exactly as "
+                   "`retis sort` prints series)");
   return [a, c]() { return c->parsed() ? run_sort(*a) : -1; };
 }
 

@@ -29,6 +29,20 @@ inline int usable_cpus() {
   return CPU_COUNT(&set);
 }
 
+// The options of the commands that read an event file: FILE, and --skip-bad.
+inline void add_event_file_options(CLI::App* c, std::string& file, bool& skip_bad) {
+  c->add_option("FILE", file, "Event file from `nscope collect -o` or `retis collect -o` (- for stdin)")->required();
+  c->add_flag("--skip-bad", skip_bad, "Skip malformed lines with a warning instead of stopping");
+}
+
+// The options of the commands that print events: -e, --utc, and --format, whose help says
+// what nscope's text is for that command.
+inline void add_text_options(CLI::App* c, bool& ethernet, bool& utc, std::string& format, const std::string& format_help) {
+  c->add_flag("-e,--ethernet", ethernet, "Print link-layer headers");
+  c->add_flag("--utc", utc, "Print UTC wall-clock times instead of monotonic ns");
+  c->add_option("--format", format, format_help)->check(CLI::IsMember({"nscope", "retis"}));
+}
+
 // Opens an event file for reading; warnings go to stderr as "nscope: FILE:LINE: ...".
 inline std::unique_ptr<EventFileReader> open_event_file(const std::string& path, bool skip_bad,
                                                        bool keep_text = false) {

@@ -141,8 +141,7 @@ std::unordered_map<uint32_t, std::string> namespace_names(const ScanResult& scan
     if (n.initial) *initial = static_cast<uint32_t>(n.inode);
     if (!n.names.empty()) names[static_cast<uint32_t>(n.inode)] = n.names.front();
     else if (n.container)
-      names[static_cast<uint32_t>(n.inode)] =
-          n.container->name.empty() ? n.container->id.substr(0, 12) : n.container->name;
+      names[static_cast<uint32_t>(n.inode)] = container_name_or_id(*n.container);
   }
   return names;
 }
