@@ -26,8 +26,6 @@ struct Holder {
   uint32_t sockets = 0;   // socket: how many sockets of pid live in the namespace
   std::string path;       // mount: mount point as seen inside its mount namespace
   uint64_t mntns = 0;     // mount: inode of the mount namespace the mount lives in
-  std::string mntns_path; // mount, when no process runs in that mount namespace: a path that
-                          // opens it (an fd or bind mount of it), to enter it and open `path`
   uint64_t netns = 0;     // peer: inode of the namespace where the veth's other end lives
   int ifindex = 0;        // peer: that other end's ifindex
   std::string ifname;     // peer: that other end's name
@@ -49,6 +47,15 @@ struct Namespace {
   uint64_t owner = 0;               // inode of the owning user namespace, 0 unknown
   std::optional<Container> container;
   std::optional<uint32_t> interfaces;  // net only
+  // A mount of it in a mount namespace nobody runs in: a path that opens that mount
+  // namespace (an fd or a bind mount of it), and the mount's path inside. One is enough to
+  // open the namespace; kept here, not in every Holder, which lists hold by the thousand.
+  struct MountWayIn {
+    uint64_t mntns = 0;
+    std::string mntns_path;
+    std::string path;
+  };
+  std::optional<MountWayIn> mount_way_in;
 };
 
 struct ScanResult {

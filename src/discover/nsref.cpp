@@ -236,22 +236,23 @@ Result<Fd> open_netns(const Namespace& n, std::string* from) {
   }
   // A socket made inside and kept elsewhere: the namespace behind a copy of its fd; a mount
   // in a mount namespace nobody runs in: the mount, opened from inside that namespace.
-  for (auto& h : n.holders) {
-    Result<Fd> fd = Error::msg("no way in");
-    if (h.kind == HolderKind::socket) fd = netns_of_process_fd(h.pid, h.fd, SIOCGSKNS);
-    else if (h.kind == HolderKind::mount && !h.mntns_path.empty()) fd = open_in_mntns(h.mntns_path, h.path);
-    else continue;
+  auto take = [&](Result<Fd> fd, std::string how) -> std::optional<Fd> {
     if (!fd) {
       last = fd.error().code;
-      continue;
+      return std::nullopt;
     }
     struct stat st {};
-    if (fstat(fd->get(), &st) != 0 || st.st_ino != n.inode) continue;  // the fd was reused
-    if (from)
-      *from = h.kind == HolderKind::socket ? fmt::format("socket fd {} of pid {}", h.fd, h.pid)
-                                           : fmt::format("{} in mount namespace {}", h.path, h.mntns);
+    if (fstat(fd->get(), &st) != 0 || st.st_ino != n.inode) return std::nullopt;  // the fd was reused
+    if (from) *from = std::move(how);
     return std::move(fd.value());
-  }
+  };
+  for (auto& h : n.holders)
+    if (h.kind == HolderKind::socket)
+      if (auto fd = take(netns_of_process_fd(h.pid, h.fd, SIOCGSKNS), fmt::format("socket fd {} of pid {}", h.fd, h.pid)))
+        return std::move(*fd);
+  if (const auto& w = n.mount_way_in)
+    if (auto fd = take(open_in_mntns(w->mntns_path, w->path), fmt::format("{} in mount namespace {}", w->path, w->mntns)))
+      return std::move(*fd);
   if (paths.empty() && last == ENOENT)
     return Error{ErrorKind::gone, ENOENT, fmt::format("network namespace {} has no holder that can be opened", n.inode)};
   return Error::sys(last, fmt::format("cannot open network namespace {}", n.inode));

@@ -389,7 +389,7 @@ class Scan {
     h.mntns = cur.ino;
     h.pid = cur.pid;
     if (cur.pid) b_.add_path(n, proc_path(opts_, cur.pid, "root" + m.path));
-    else h.mntns_path = cur.opener;
+    else if (!n.mount_way_in) n.mount_way_in = Namespace::MountWayIn{cur.ino, cur.opener, m.path};
     n.holders.push_back(std::move(h));
   }
 
