@@ -32,8 +32,15 @@ bool already_in(int netns_fd) {
          target.st_ino == here.st_ino && target.st_dev == here.st_dev;
 }
 
-// setns, unless the thread is there already.
-int enter(int netns_fd) { return already_in(netns_fd) ? 0 : setns(netns_fd, CLONE_NEWNET); }
+// setns; refused without CAP_SYS_ADMIN even into the namespace the thread is in, which is
+// then no failure (asked only after a refusal: the question costs two stats).
+int enter(int netns_fd) {
+  if (setns(netns_fd, CLONE_NEWNET) == 0) return 0;
+  int err = errno;
+  if (err == EPERM && already_in(netns_fd)) return 0;
+  errno = err;
+  return -1;
+}
 }  // namespace
 
 Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
@@ -55,11 +62,14 @@ Result<void> in_netns(int netns_fd, const std::function<void()>& fn) {
 Result<void> visit_netns(int netns_fd, const std::function<void()>& fn) {
   Fd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!home) return Error::sys(errno, "cannot open this thread's network namespace");
-  if (already_in(netns_fd)) {
-    fn();
-    return {};
+  if (setns(netns_fd, CLONE_NEWNET) != 0) {
+    int err = errno;
+    if (err == EPERM && already_in(netns_fd)) {  // no way back needed
+      fn();
+      return {};
+    }
+    return Error::sys(err, "cannot enter network namespace");
   }
-  if (setns(netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter network namespace");
   struct Return {  // also when fn throws
     int home;
     ~Return() {
