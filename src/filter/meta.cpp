@@ -210,7 +210,7 @@ class Parser {
       n->is_string = true;
       n->str = tok_.text;
     } else {
-      return Lexer::err(tok_.col, fmt::format("expected a number or a \"string\" after '{}' (column {})", n->op, op_col));
+      return Lexer::err(op_col, fmt::format("expected a number or a \"string\" after '{}'", n->op));
     }
     if (auto r = advance(); !r) return r.error();
     return n;

@@ -103,7 +103,9 @@ TEST(MetaParse, ErrorsSayWhatAndWhere) {
        }) {
     auto t = nscope::filter::parse_meta(c.expr);
     ASSERT_FALSE(t.ok()) << c.expr;
-    EXPECT_NE(t.error().message.find(c.says), std::string::npos) << c.expr << " -> " << t.error().message;
+    const std::string& m = t.error().message;
+    EXPECT_NE(m.find(c.says), std::string::npos) << c.expr << " -> " << m;
+    EXPECT_EQ(m.find("(column"), m.rfind("(column")) << "one position, said once: " << m;
   }
   std::string deep(200, '(');
   EXPECT_FALSE(nscope::filter::parse_meta(deep).ok());
