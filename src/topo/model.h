@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "discover/model.h"
@@ -98,10 +99,18 @@ struct TopoEndpoint {
   std::string ifname;
 };
 
+// Every kind of topo edge: "veth"; "master" (port -> bridge/bond); "vlan", "macvlan",
+// "macvtap", "ipvlan", "ipvtap", "vxlan" (device -> its lower device); "vxlan", "geneve"
+// (tunnel -> underlay device); "link" (any other lower device); "tun" (device -> the
+// process holding it). The README's topo section lists the same (a unit test keeps them so).
+inline constexpr std::string_view kTopoEdgeKinds[] = {"veth",   "master", "vlan",   "macvlan", "macvtap", "ipvlan",
+                                                      "ipvtap", "vxlan",  "geneve", "link",    "tun"};
+// The edge from a device to its lower device, named by the device's own kind where that
+// kind is one of the edge kinds above, else "link".
+std::string_view lower_edge_kind(std::string_view device_kind);
+
 struct TopoEdge {
-  // "veth", "master" (port -> bridge/bond), "vlan", "macvlan", "macvtap", "ipvlan", "vxlan"
-  // (device -> underlay), "link" (any other lower device), "tun" (device -> owning process)
-  std::string kind;
+  std::string kind;  // one of kTopoEdgeKinds
   TopoEndpoint from, to;
   bool dangling = false;   // the far end lives in a namespace nscope could not otherwise find
   int owner_pid = 0;       // tun: the process holding the device

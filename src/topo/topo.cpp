@@ -24,6 +24,12 @@ namespace nscope {
 
 std::string node_id(uint64_t inode) { return std::to_string(inode); }
 
+std::string_view lower_edge_kind(std::string_view device_kind) {
+  for (std::string_view k : {"vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", "vxlan"})
+    if (k == device_kind) return k;
+  return "link";
+}
+
 namespace {
 
 std::vector<std::string> addr_strings(const std::vector<AddrInfo>& addrs, int ifindex) {
@@ -193,7 +199,6 @@ class Assembler {
       if (it == readings_[i].nsids.end()) return std::nullopt;
       return it->second;
     };
-    static const std::set<std::string> named{"vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", "vxlan"};
     for (auto& l : readings_[i].links) {
       if (l.master) {
         TopoEdge e;
@@ -204,8 +209,7 @@ class Assembler {
       }
       if (l.kind != "veth" && l.link && l.link != l.ifindex) {
         TopoEdge e;
-        std::string k = l.display_kind();
-        e.kind = named.count(k) ? k : "link";
+        e.kind = lower_edge_kind(l.display_kind());
         e.from = endpoint(me, l.ifindex);
         if (auto far = far_node(l)) {
           e.to = endpoint(*far, l.link);

@@ -3,6 +3,11 @@
 // owners; dangling links; and the renderers over the result. No root needed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
 #include "render/render.h"
 #include "topo/show.h"
 #include "topo/topo.h"
@@ -259,3 +264,35 @@ TEST(ShowAssemble, InterfacesPortsPeersAndParents) {
 }
 
 }  // namespace
+
+// Every edge kind topo emits is in the one list, and the README names each of them.
+TEST(TopoEdgeKinds, OneListInTheCodeAndTheReadme) {
+  World w = world(true);
+  int ifindex = 100;
+  for (const char* kind : {"vlan", "macvlan", "macvtap", "ipvlan", "ipvtap", "vxlan", "dummy"})
+    w.readings[0].links.push_back(link(ifindex++, std::string("lo-") + kind, kind, 9));
+  w.readings[0].links.push_back(link(ifindex, "gn0", "geneve"));
+  w.readings[0].links.back().vxlan = VxlanInfo{7, 9, "192.0.2.9", false, "", 6081};
+  TunOwner o;
+  o.pid = 1;
+  o.ifname = "tap0";
+  o.netns = 1;
+  w.readings[0].links.push_back(link(ifindex + 1, "tap0", "tun"));
+  TopoModel m = assemble_topo(w.scan, w.readings, {o});
+  std::set<std::string> seen;
+  for (auto& e : m.edges) seen.insert(e.kind);
+  for (auto& k : seen)
+    EXPECT_NE(std::find(std::begin(kTopoEdgeKinds), std::end(kTopoEdgeKinds), k), std::end(kTopoEdgeKinds)) << k;
+  for (std::string_view k : kTopoEdgeKinds) EXPECT_TRUE(seen.count(std::string(k))) << "never emitted: " << k;
+  EXPECT_EQ(lower_edge_kind("dummy"), "link");
+
+  std::ifstream f(std::string(NSCOPE_FIXTURES) + "/../../README.md");
+  std::stringstream text;
+  text << f.rdbuf();
+  std::string readme = text.str();
+  auto at = readme.find("Edge kinds:");
+  ASSERT_NE(at, std::string::npos);
+  std::string para = readme.substr(at, readme.find("\n\n", at) - at);
+  for (std::string_view k : kTopoEdgeKinds)
+    EXPECT_NE(para.find("`" + std::string(k) + "`"), std::string::npos) << "README does not name " << k << ": " << para;
+}
