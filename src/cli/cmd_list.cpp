@@ -25,8 +25,7 @@ int run_list(const ListArgs& a) {
   if (!types)
     throw UsageError(fmt::format("unknown namespace type '{}'; valid types: {}, or all", bad,
                                  all_ns_type_names()));
-  bool net_only = types->size() == 1 && types->front() == NsType::net;
-  std::vector<std::string> cols = default_list_columns(net_only);
+  std::vector<std::string> cols = default_list_columns();
   if (!a.columns.empty() && !parse_list_columns(a.columns, &cols, &bad))
     throw UsageError(fmt::format("unknown column '{}'; valid columns: {}", bad, list_column_names()));
 

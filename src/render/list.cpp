@@ -94,22 +94,29 @@ std::string_view list_column_names() {
          "INITIAL, COMMAND";
 }
 
-std::vector<std::string> default_list_columns(bool net_only) {
-  if (net_only) return {"NS", "TYPE", "NPROCS", "PID", "NSID", "IFACES", "HOLDERS", "NAME",
-                        "CONTAINER", "COMMAND"};
-  return {"NS", "TYPE", "NPROCS", "PID", "HOLDERS", "CONTAINER", "COMMAND"};
+std::vector<std::string> default_list_columns() {
+  // The net columns stay with other types too: their rows show "-" there.
+  return {"NS", "TYPE", "NPROCS", "PID", "NSID", "IFACES", "HOLDERS", "NAME", "CONTAINER", "COMMAND"};
 }
 
 bool parse_list_columns(std::string_view spec, std::vector<std::string>* cols, std::string* bad) {
-  if (spec.starts_with('+')) spec.remove_prefix(1);
-  else cols->clear();
+  // "+A,+B" or "+A,B" add to the columns there are; "A,B" replaces them.
+  bool add = trim(spec).starts_with('+');
+  if (!add) cols->clear();
+  // Added columns go before COMMAND, which stays last: it is free text, as wide as it gets.
+  auto at = [&] {
+    auto cmd = std::find(cols->begin(), cols->end(), "COMMAND");
+    return add ? cmd : cols->end();
+  };
   for (auto part : split(spec, ',')) {
+    part = trim(part);
+    if (part.starts_with('+')) part.remove_prefix(1);
     std::string c = upper(trim(part));
     if (std::find(kColumns.begin(), kColumns.end(), c) == kColumns.end()) {
-      *bad = std::string(trim(part));
+      *bad = std::string(part);
       return false;
     }
-    cols->push_back(c);
+    if (std::find(cols->begin(), cols->end(), c) == cols->end()) cols->insert(at(), c);
   }
   return true;
 }

@@ -17,7 +17,7 @@ std::string_view list_column_names();  // for help and errors
 // "NS,TYPE,..." (case-insensitive, "+COL" appends to the defaults) -> columns;
 // an unknown one returns false and sets *bad.
 bool parse_list_columns(std::string_view spec, std::vector<std::string>* cols, std::string* bad);
-std::vector<std::string> default_list_columns(bool net_only);
+std::vector<std::string> default_list_columns();
 
 void render_list_table(const ScanResult& r, const std::vector<std::string>& cols, bool header,
                        std::ostream& out);

@@ -1054,6 +1054,25 @@ void expect_readable_through_mntns(uint64_t inode, uint64_t mntns, const std::st
 
 // ---- beyond the basic holder kinds ----------------------------------------------------
 
+// -t all keeps the net columns (issue 21: NAME, NSID and IFACES went missing), and added
+// columns come before COMMAND without repeating one that is there.
+TEST(List, AllTypesKeepTheNetColumnsAndAddedOnesComeBeforeCommand) {
+  REQUIRE_ROOT();
+  NamedNetns ns(unique_name('c'));
+  ASSERT_TRUE(ns.ok()) << ns.error();
+  uint64_t inode = ns_inode(ns.path());
+  auto row = table_row(list_table({"-t", "all", "-o", "+ID,+COOKIE,+NAME"}), inode);
+  ASSERT_TRUE(row);
+  EXPECT_EQ((*row)["NAME"], ns.name()) << row->line;
+  EXPECT_EQ((*row)["IFACES"], "1") << row->line;
+  EXPECT_NE((*row)["COOKIE"], "-") << row->line;
+  RunResult r = nscope({"list", "-t", "all", "-o", "+ID,+COOKIE,+NAME"});
+  std::string header = r.out.substr(0, r.out.find('\n'));
+  EXPECT_EQ(words(header), (std::vector<std::string>{"NS", "TYPE", "NPROCS", "PID", "NSID", "IFACES", "HOLDERS",
+                                                     "NAME", "CONTAINER", "ID", "COOKIE", "COMMAND"}))
+      << header;
+}
+
 // HOLDERS: a count never reads as a pid ("processes:2" beside "pid:N"), and the copies of
 // /run/netns/NAME that each `ip netns exec` leaves in its mount namespace count once
 // (issue 21).

@@ -49,6 +49,14 @@ TEST(ListColumns, ParseAndReject) {
   EXPECT_EQ(cols, (std::vector<std::string>{"NS", "TYPE", "COOKIE"}));
   ASSERT_TRUE(parse_list_columns("+nsid", &cols, &bad));
   EXPECT_EQ(cols.back(), "NSID");
+  // As lsns users expect: each part may carry its '+', a column already there is not
+  // repeated, and added columns go before COMMAND, which stays last.
+  cols = default_list_columns();
+  ASSERT_TRUE(parse_list_columns("+ID,+COOKIE,+name", &cols, &bad));
+  EXPECT_EQ(cols, (std::vector<std::string>{"NS", "TYPE", "NPROCS", "PID", "NSID", "IFACES", "HOLDERS", "NAME",
+                                            "CONTAINER", "ID", "COOKIE", "COMMAND"}));
+  ASSERT_TRUE(parse_list_columns("ns,ns,type", &cols, &bad));
+  EXPECT_EQ(cols, (std::vector<std::string>{"NS", "TYPE"}));
   EXPECT_FALSE(parse_list_columns("NS,BOGUS", &cols, &bad));
   EXPECT_EQ(bad, "BOGUS");
 }
@@ -78,7 +86,7 @@ TEST(ListOutput, TableAndJsonFromOneModel) {
   r.namespaces.push_back(n);
   r.skipped["vanished"] = 1;
   std::ostringstream os;
-  render_list_table(r, default_list_columns(true), true, os);
+  render_list_table(r, default_list_columns(), true, os);
   std::string text = os.str();
   EXPECT_NE(text.find("NS         TYPE NPROCS"), std::string::npos) << text;
   EXPECT_NE(text.find("mount:/run/netns/web-1"), std::string::npos) << text;
