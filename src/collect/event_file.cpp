@@ -57,9 +57,14 @@ bool EventFile::fail(int err) {
 }
 
 // Writes n bytes at off. A direct write the file system refuses (EINVAL) or cuts short is
-// finished through the page cache, which is then used from here on.
+// finished through the page cache, which is then used from here on. The end of the last
+// whole line is known after every piece written, so a full disk keeps every event that fit.
 bool EventFile::write_at(const char* p, size_t n, off_t off) {
   size_t done = 0;
+  auto mark_lines = [&](size_t from, size_t len) {
+    if (const void* nl = memrchr(p + from, '\n', len))
+      line_end_ = std::max(line_end_, off + (static_cast<const char*>(nl) - p) + 1);
+  };
   while (done < n) {
     ssize_t w = seekable_ ? pwrite(fd_, p + done, n - done, off + static_cast<off_t>(done))
                           : write(fd_, p + done, n - done);
@@ -70,14 +75,13 @@ bool EventFile::write_at(const char* p, size_t n, off_t off) {
       continue;
     }
     if (w <= 0) return fail(w < 0 ? errno : ENOSPC);
+    mark_lines(done, static_cast<size_t>(w));
     done += static_cast<size_t>(w);
     if (direct_ && done < n) {  // short: what is left is no longer block aligned
       direct_ = false;
       if (!set_direct(false)) return fail(errno);
     }
   }
-  const void* nl = memrchr(p, '\n', n);
-  if (nl) line_end_ = std::max(line_end_, off + (static_cast<const char*>(nl) - p) + 1);
   return true;
 }
 

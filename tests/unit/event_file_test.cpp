@@ -5,7 +5,10 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cstdlib>
 #include <fstream>
@@ -98,3 +101,37 @@ TEST(EventFile, APipeGetsPlainWrites) {
 }
 
 }  // namespace
+
+// A disk that fills in the middle of a batch keeps every whole event that fit, not just
+// those of earlier batches (issue 21: a 256 KiB file system kept none). The file-size limit
+// stands in for the full disk: writes past it are cut short, then fail with EFBIG.
+TEST(EventFile, AFullDiskKeepsEveryWholeEventThatFit) {
+  TempFile t;
+  ASSERT_GE(t.fd, 0);
+  constexpr rlim_t kLimit = 256 << 10;
+  std::string chunk = lines(0, 20000);  // about 1.3 MB, appended at once
+  ASSERT_GT(chunk.size(), 4 * kLimit);
+  struct rlimit old {};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = kLimit;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool ok;
+  std::string err;
+  {
+    nscope::EventFile f(t.fd, t.path);
+    ok = f.append(chunk) && f.sync();
+    err = f.error();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(err.find("keeps every whole event"), std::string::npos) << err;
+  std::string got = t.content();
+  EXPECT_GT(got.size(), kLimit - 4096) << "what fit was thrown away";
+  EXPECT_LE(got.size(), kLimit);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back(), '\n');
+  EXPECT_EQ(chunk.compare(0, got.size(), got), 0) << "not a prefix of what was appended";
+}
