@@ -32,8 +32,9 @@ struct Dir {
   DIR* d;
 };
 
-const char* skip_reason(int err) {
-  return (err == EACCES || err == EPERM) ? "permission denied" : "vanished";
+// What was skipped, by kind, and why: "processes' namespaces (permission denied)".
+std::string skip_reason(const char* what, int err) {
+  return std::string(what) + ((err == EACCES || err == EPERM) ? " (permission denied)" : " (vanished)");
 }
 
 // readlinkat into a small buffer; the ns links are "net:[4026531840]".
@@ -82,9 +83,13 @@ dev_t nsfs_dev() {
   return dev;
 }
 
-void walk_fds(int piddir, uint32_t tgid, const nscope_task_rec& task, KernelWalk& out) {
+void walk_fds(int piddir, uint32_t tgid, const nscope_task_rec& task, KernelWalk& out,
+              std::map<std::string, uint64_t>& skipped) {
   Dir fds(openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fds.d) return;
+  if (!fds.d) {
+    ++skipped[skip_reason("processes' fds", errno)];
+    return;
+  }
   int dfd = dirfd(fds.d);
   char buf[128];
   while (dirent* de = readdir(fds.d)) {
@@ -114,7 +119,11 @@ void walk_fds(int piddir, uint32_t tgid, const nscope_task_rec& task, KernelWalk
       out.files.push_back(rec);
     } else if (link.starts_with("socket:[")) {
       auto net = socket_netns_inode(static_cast<int>(tgid), static_cast<int>(rec.fd));
-      if (!net || *net == task.inum[NSCOPE_SLOT_NET]) continue;
+      if (!net) {
+        ++skipped[skip_reason("sockets' namespaces", net.error().code)];
+        continue;
+      }
+      if (*net == task.inum[NSCOPE_SLOT_NET]) continue;
       rec.kind = NSCOPE_REC_SOCK;
       rec.inum = static_cast<uint32_t>(*net);
       out.files.push_back(rec);
@@ -145,7 +154,7 @@ void procfs_walk(const ProcfsOptions& opts, KernelWalk& out,
     uint32_t tgid = static_cast<uint32_t>(std::atoi(de->d_name));
     Fd piddir(openat(procfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!piddir) {
-      ++skipped[skip_reason(errno)];
+      ++skipped[skip_reason("processes", errno)];
       continue;
     }
     nscope_task_rec task{};
@@ -154,7 +163,7 @@ void procfs_walk(const ProcfsOptions& opts, KernelWalk& out,
     Fd nsdir(openat(piddir.get(), "ns", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     int err = nsdir ? read_ns_slots(nsdir.get(), task.inum) : errno;
     if (err) {
-      ++skipped[skip_reason(err)];
+      ++skipped[skip_reason("processes' namespaces", err)];
       if (task.inum[NSCOPE_SLOT_NET] == 0 && task.inum[NSCOPE_SLOT_MNT] == 0) continue;
     }
     {
@@ -181,7 +190,7 @@ void procfs_walk(const ProcfsOptions& opts, KernelWalk& out,
         }
       }
     }
-    if (opts.fds) walk_fds(piddir.get(), tgid, task, out);
+    if (opts.fds) walk_fds(piddir.get(), tgid, task, out, skipped);
   }
 }
 

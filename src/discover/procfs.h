@@ -17,7 +17,7 @@ struct ProcfsOptions {
 };
 
 // Fills out.tasks and out.files. Processes that vanish or refuse are counted in `skipped`
-// under "vanished" or "permission denied"; the walk itself never fails.
+// by kind and why ("processes' fds (permission denied)"); the walk itself never fails.
 void procfs_walk(const ProcfsOptions& opts, KernelWalk& out,
                  std::map<std::string, uint64_t>& skipped);
 

@@ -229,6 +229,9 @@ class Scan {
     if (!root_)
       res_.notes.push_back("not root: other users' processes, fds and sockets, mounts in other "
                            "mount namespaces and hidden network namespaces need root");
+    else if (b_.wanted(NsType::net))
+      res_.notes.push_back("walked /proc, not the kernel: a network namespace that only a veth "
+                           "peer or an fd in flight (in a unix socket) keeps alive is not seen");
   }
 
   // Processes and threads; threads are reported only where they differ from their leader.

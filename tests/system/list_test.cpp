@@ -496,7 +496,12 @@ class ListHolder : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(s.setup());
     json doc = bpf ? list_json_bpf(extra) : nscope_list_json(extra);
     ASSERT_FALSE(doc.is_null());
-    if (!bpf) EXPECT_EQ(doc.value("source", ""), "procfs");
+    if (!bpf) {
+      EXPECT_EQ(doc.value("source", ""), "procfs");
+      // The /proc walk says what it cannot see (issue 21).
+      EXPECT_NE(doc.value("notes", json::array()).dump().find("only a veth peer or an fd in flight"), std::string::npos)
+          << doc.value("notes", json()).dump();
+    }
     if constexpr (requires { s.check(doc, bpf); }) s.check(doc, bpf);
     else s.check(doc);
     s.check_table(list_table(extra));
@@ -899,6 +904,11 @@ TEST(List, NonRootFallsBackToProcfsWithANote) {
   EXPECT_TRUE(note) << "no note saying root is needed: " << doc.value("notes", json()).dump();
   // Its own netns (the host's) is there.
   EXPECT_NE(find_ns(doc, "net", own_ns_inode("net")), nullptr);
+  // What it skipped is said by kind and why: "processes' namespaces (permission denied)".
+  EXPECT_FALSE(doc["skipped"].empty());
+  for (auto& [why, n] : doc["skipped"].items())
+    EXPECT_TRUE(why.ends_with("(permission denied)") || why.ends_with("(vanished)")) << why;
+  EXPECT_TRUE(doc["skipped"].contains("processes' namespaces (permission denied)")) << doc["skipped"].dump();
 
   RunResult t = run({bin, "list"}, nobody);
   ASSERT_EQ(t.exit_code, 0) << t.describe();
