@@ -473,21 +473,27 @@ class ShowBuilder {
       for (auto* e : {&f.peer, &f.parent, &f.underlay})
         if (*e && !(*e)->same_ns && !(*e)->netns && (*e)->nsid) want.insert(*(*e)->nsid);
     if (want.empty() || !ns_.fd) return out;
-    std::vector<Fd> fds;
-    std::vector<int> raw;
-    std::vector<uint64_t> inodes;
-    for (auto& n : s.namespaces) {
-      if (n.type != NsType::net || n.inode == m_.ns.inode || is_hidden(n)) continue;
-      auto fd = open_netns(n);
-      if (!fd) continue;
-      raw.push_back(fd->get());
-      inodes.push_back(n.inode);
-      fds.push_back(std::move(fd.value()));
+    // A batch of fds at a time: a host may hold more namespaces than a process may open files.
+    constexpr size_t kBatch = 256;
+    std::vector<const Namespace*> nets;
+    for (auto& n : s.namespaces)
+      if (n.type == NsType::net && n.inode != m_.ns.inode && !is_hidden(n)) nets.push_back(&n);
+    for (size_t start = 0; start < nets.size() && out.size() < want.size(); start += kBatch) {
+      std::vector<Fd> fds;
+      std::vector<int> raw;
+      std::vector<uint64_t> inodes;
+      for (size_t i = start; i < std::min(nets.size(), start + kBatch); ++i) {
+        auto fd = open_netns(*nets[i]);
+        if (!fd) continue;
+        raw.push_back(fd->get());
+        inodes.push_back(nets[i]->inode);
+        fds.push_back(std::move(fd.value()));
+      }
+      (void)visit_netns(ns_.fd.get(), [&] {
+        if (auto rt = Rtnl::open())
+          for (auto& [nsid, k] : match_nsids(*rt, raw, want)) out.try_emplace(nsid, inodes[k]);
+      });
     }
-    (void)visit_netns(ns_.fd.get(), [&] {
-      if (auto rt = Rtnl::open())
-        for (auto& [nsid, k] : match_nsids(*rt, raw, want)) out[nsid] = inodes[k];
-    });
     return out;
   }
 
