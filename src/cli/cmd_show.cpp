@@ -3,7 +3,6 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "discover/nsref.h"
 #include "render/render.h"
 #include "topo/show.h"
 
