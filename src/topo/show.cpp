@@ -169,7 +169,6 @@ struct Candidate {
   std::vector<std::string> names;
   std::string container;
   bool initial = false;
-  bool hidden = false;
 };
 
 std::vector<int> fds_of(const std::vector<Candidate>& cands, size_t first) {
@@ -241,7 +240,6 @@ void place_end(LinkEnd& e, const Candidate& c) {
   e.netns_names = c.names;
   e.container = c.container;
   e.initial = c.initial;
-  e.hidden = c.hidden;
 }
 
 // One `show`, phase by phase: resolve the reference, read the namespace (directly, or through
