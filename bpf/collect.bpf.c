@@ -5,7 +5,9 @@
  * sets each slot's target and argument layout before load and attaches the slots it uses.
  * tp_btf rather than raw_tp: the kernel types the arguments, so fields are read with plain
  * loads instead of a bpf_probe_read_kernel() call each, several times cheaper per event.
- * Events go to one ring buffer; an event it cannot take is counted per slot and CPU. */
+ * Each CPU writes its events into a ring buffer of its own (rings[cpu]), so producers never
+ * take a lock another CPU holds; an event its ring cannot take is counted per slot and CPU.
+ * (User space may put one ring at every index: the shared mode, for comparison.) */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -45,10 +47,20 @@ struct {
 	__type(value, struct nscope_pkt_buf);
 } pkt_scratch SEC(".maps");
 
-struct {
+/* One ring buffer per CPU, indexed by CPU id. User space sizes the outer array to the
+ * possible CPUs and creates and inserts the rings (each --buffer-size / online CPUs); an
+ * index without a ring (a CPU that came online later) counts its events as lost. */
+struct ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20); /* --buffer-size */
-} events SEC(".maps");
+	__uint(max_entries, 1 << 16);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct ring);
+} rings SEC(".maps");
 
 /* --stack: the frames are taken before the event is reserved (the program's context is then
  * no longer needed), into this per-CPU scratch. */
@@ -92,7 +104,7 @@ __u64 track_refused = 0;
 /* Wake the reader only once a batch is waiting: one wakeup per event would cost more than
  * the event itself, and the reader also polls on a short timeout. Even asking how much
  * waits reads a cache line the reader writes, so each CPU asks once per 64 KiB it adds. */
-static __always_inline __u64 wakeup_flag(__u64 size)
+static __always_inline __u64 wakeup_flag(void *ring, __u64 size)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&unchecked, &zero);
@@ -103,7 +115,7 @@ static __always_inline __u64 wakeup_flag(__u64 size)
 	if (*n < (64 << 10))
 		return BPF_RB_NO_WAKEUP;
 	*n = 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+	return bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									   : BPF_RB_NO_WAKEUP;
 }
 
@@ -404,6 +416,8 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 	struct pkt_view view = {};
 	struct nscope_stack_ext *st = NULL;
 	struct nscope_event *e;
+	void *ring;
+	__u32 cpu;
 	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
 	__u64 now = 0;
 	__u32 zero = 0;
@@ -449,7 +463,9 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 		}
 	}
 
-	e = bpf_ringbuf_reserve(&events, record_size, 0);
+	cpu = bpf_get_smp_processor_id();
+	ring = bpf_map_lookup_elem(&rings, &cpu);
+	e = ring ? bpf_ringbuf_reserve(ring, record_size, 0) : NULL;
 	if (!e) {
 		count(&lost, slot);
 		if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
@@ -458,7 +474,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 	}
 	e->ts = now;
 	e->probe = slot;
-	e->cpu = bpf_get_smp_processor_id();
+	e->cpu = cpu;
 	if (kp) {
 		__u64 id = bpf_get_current_pid_tgid();
 
@@ -554,7 +570,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 	if (tv && (cfg.flags & NSCOPE_PROBE_FREES))
 		untrack(skb, kp);
 #undef cfg
-	bpf_ringbuf_submit(e, wakeup_flag(record_size));
+	bpf_ringbuf_submit(e, wakeup_flag(ring, record_size));
 	return 0;
 }
 

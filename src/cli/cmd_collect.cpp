@@ -1,4 +1,6 @@
 // `nscope collect`: packet events at kernel tracepoints, tagged with their network namespace.
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
@@ -8,6 +10,7 @@
 #include "cli/units.h"
 #include "collect/plan.h"
 #include "collect/session.h"
+#include "util/cpus.h"
 #include "util/diag.h"
 #include "util/strings.h"
 
@@ -23,7 +26,9 @@ struct CollectArgs {
   std::string cmd;
   std::string duration;
   uint64_t count = 0;
-  std::string buffer_size = "32M";
+  std::string buffer_size;         // empty: 4M a CPU, at least 32M
+  size_t readers = 0;              // 0: one per 4 CPUs
+  std::string cpus;                // --cpus LIST
   bool ethernet = false;
   bool utc = false;
   std::string format = "nscope";
@@ -39,7 +44,11 @@ SessionOptions session_options(const CollectArgs& a, const Plan& plan, const std
   so.collector.collectors = plan.collectors;
   so.collector.probes = plan.probes;
   so.collector.filters = plan.filters;
-  so.collector.buffer_size = *size_bytes(a.buffer_size);  // checked by CLI11
+  if (!a.buffer_size.empty()) so.collector.buffer_size = *size_bytes(a.buffer_size);  // checked by CLI11
+  so.collector.readers = a.readers;
+  // One ring for every CPU instead of one each: for measuring what per-CPU rings save.
+  so.collector.shared_ring = getenv("NSCOPE_SHARED_RING") != nullptr;
+  if (!a.cpus.empty()) so.cpus = *parse_cpu_list(a.cpus);  // checked by CLI11
   so.duration_s = a.duration.empty() ? 0 : static_cast<double>(*time_ns(a.duration)) / 1e9;
   so.count = a.count;
   so.cmd = a.cmd;
@@ -100,6 +109,22 @@ Error in_flags(PlanInput in, Error e) {
   }
 }
 
+// --cpus: a CPU list this process may run on.
+CLI::Validator cpus_check() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        auto cpus = parse_cpu_list(v);
+        if (!cpus) return cpus.error().message;
+        std::vector<int> allowed = allowed_cpus();
+        for (int c : *cpus)
+          if (!std::binary_search(allowed.begin(), allowed.end(), c))
+            return fmt::format("CPU {} is not one nscope may run on (it may use {})", c,
+                               format_cpu_list(allowed));
+        return {};
+      },
+      "LIST");
+}
+
 int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   PlanRequest req;
   req.collectors = a.collectors;
@@ -142,8 +167,18 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
                        : "'" + v + "': give a number of events above 0";
           },
           "N"));
-  c->add_option("--buffer-size", a->buffer_size, "Ring buffer size (default 32M)")
+  c->add_option("--buffer-size", a->buffer_size,
+                "Ring buffers' size, all CPUs together: each CPU has its own (default 4M a CPU, "
+                "at least 32M)")
       ->check(size_check("64M (at most 2G)", 1ull << 31));
+  c->add_option("--readers", a->readers,
+                "Threads that read and format events, each for a share of the CPUs (default: one "
+                "per 4 CPUs)")
+      ->check(CLI::Range(1, 256));
+  c->add_option("--cpus", a->cpus,
+                "Run nscope's threads on these CPUs (0-3,8); default: away from the CPUs the "
+                "traced traffic runs on")
+      ->check(cpus_check());
   add_text_options(c, a->ethernet, a->utc, a->format,
                 "Printed text: nscope (the default: the namespace on its own line) or retis "
                 "(exactly as `retis collect` prints events)");

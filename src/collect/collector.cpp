@@ -17,6 +17,7 @@
 #include "bpfload/libbpf_log.h"
 #include "collect.skel.h"
 #include "filter/patch.h"
+#include "util/cpus.h"
 #include "util/diag.h"
 
 namespace nscope {
@@ -47,7 +48,9 @@ bpf_program* slot_program(collect* s, size_t i, ProbeKind kind) {
 // Opens the programs, configures them for cfg and loads them. direct: packet bytes are read
 // with plain loads (see direct_packet in collect.bpf.c), which older kernels refuse. multi:
 // the kprobe programs load as kprobe-multi (attached to all of a slot's functions at once).
-Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool direct, bool multi) {
+// ring: each ring's bytes; a_ring: one of the rings (made before, make_rings), the pattern for
+// the array that holds them, which is indexed by CPU id, so it spans the possible CPUs.
+Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, int a_ring, bool direct, bool multi) {
   struct Owner {
     collect* s = collect::open();
     ~Owner() {
@@ -109,8 +112,11 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, bool d
 
   if (bpf_map__set_max_entries(skel.s->maps.tracking, cfg.tracking_entries) != 0)
     return bpf_error(errno, "cannot size the tracking map");
-  if (bpf_map__set_max_entries(skel.s->maps.events, static_cast<uint32_t>(ring)) != 0)
-    return bpf_error(errno, "cannot size the ring buffer");
+  // A real ring is the pattern, so its size is the rings' own (kernels before 5.10 compare
+  // sizes).
+  if (bpf_map__set_inner_map_fd(skel.s->maps.rings, a_ring) != 0 ||
+      bpf_map__set_max_entries(skel.s->maps.rings, static_cast<uint32_t>(libbpf_num_possible_cpus())) != 0)
+    return bpf_error(errno, "cannot size the ring buffers");
   filter::PatchScope patch(std::move(bodies));
   if (collect::load(skel.s) != 0) {
     int err = errno;
@@ -129,6 +135,12 @@ uint64_t ring_size_for(uint64_t requested) {
   return size;
 }
 
+uint64_t default_buffer_size(size_t cpus) { return std::max<uint64_t>(32ull << 20, (4ull << 20) * cpus); }
+
+size_t default_readers(size_t rings, size_t run_cpus) {
+  return std::max<size_t>(1, std::min((rings + 3) / 4, run_cpus));
+}
+
 Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, Sink sink) {
   if (cfg.probes.empty()) return Error::msg("no probes to attach");
   if (cfg.probes.size() > NSCOPE_MAX_PROBES)
@@ -139,7 +151,10 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   c->nslots_ = cfg.probes.size();
   c->ncpus_ = libbpf_num_possible_cpus();
   if (auto r = filter::register_filter_sections(); !r) return r.error();
-  uint64_t ring = ring_size_for(cfg.buffer_size);
+  std::vector<int> online = online_cpus();
+  size_t nrings = cfg.shared_ring ? 1 : online.size();
+  uint64_t total = cfg.buffer_size ? cfg.buffer_size : default_buffer_size(online.size());
+  c->ring_bytes_ = ring_size_for(std::max<uint64_t>(total / nrings, 64 << 10));
   // Plain loads from packet memory where the kernel allows them, else the helper. The
   // variable forces the helper, for tests and for a kernel whose plain loads misbehave.
   // kprobe-multi where the kernel has it (5.18+ with CONFIG_FPROBE, found by trial as `nscope
@@ -147,21 +162,64 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   c->multi_ = std::any_of(cfg.probes.begin(), cfg.probes.end(), [](const ProbeSpec& p) {
                 return p.kind == ProbeKind::kprobe || p.kind == ProbeKind::kretprobe;
               }) && probe_features().supports("kprobe_multi");
+  if (auto r = c->make_rings(cfg, online.size()); !r) return r.error();
   Result<collect*> skel = Error::msg("");
-  if (!getenv("NSCOPE_NO_DIRECT_PACKET")) skel = open_and_load(cfg, ring, true, c->multi_);
+  int a_ring = c->rings_.front().get();
+  if (!getenv("NSCOPE_NO_DIRECT_PACKET")) skel = open_and_load(cfg, c->ring_bytes_, a_ring, true, c->multi_);
   if (!skel) {
     libbpf_log_take();  // the refusal of plain loads is not news
-    skel = open_and_load(cfg, ring, false, c->multi_);
+    skel = open_and_load(cfg, c->ring_bytes_, a_ring, false, c->multi_);
   }
   if (!skel) return skel.error();
   c->skel_ = skel.value();
-
-  c->rb_ = ring_buffer__new(bpf_map__fd(c->skel_->maps.events), on_record, c.get(), nullptr);
-  if (!c->rb_) return bpf_error(errno, "cannot open the ring buffer");
+  if (auto r = c->give_rings(cfg); !r) return r.error();
 
   for (size_t i = 0; i < cfg.probes.size(); ++i)
     if (auto r = c->attach(i, cfg.probes[i]); !r) return r.error();
   return c;
+}
+
+// One ring per online CPU (or one for all).
+Result<void> Collector::make_rings(const CollectorConfig& cfg, size_t ncpus) {
+  for (size_t i = 0; i < (cfg.shared_ring ? 1 : ncpus); ++i) {
+    Fd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nscope_ring", 0, 0, static_cast<uint32_t>(ring_bytes_),
+                           nullptr));
+    if (!ring) return bpf_error(errno, fmt::format("cannot make a {}-byte ring buffer", ring_bytes_));
+    rings_.push_back(std::move(ring));
+  }
+  return {};
+}
+
+// Each ring put at its CPU's index in the programs' array; then the readers, each over a
+// contiguous share of the rings.
+Result<void> Collector::give_rings(const CollectorConfig& cfg) {
+  std::vector<int> online = online_cpus();
+  int outer = bpf_map__fd(skel_->maps.rings);
+  for (size_t i = 0; i < online.size(); ++i) {
+    auto cpu = static_cast<uint32_t>(online[i]);
+    int fd = rings_[cfg.shared_ring ? 0 : i].get();
+    if (bpf_map_update_elem(outer, &cpu, &fd, BPF_ANY) != 0)
+      return bpf_error(errno, fmt::format("cannot give CPU {} its ring buffer", cpu));
+  }
+  size_t nreaders = std::clamp<size_t>(cfg.readers, 1, rings_.size());
+  readers_.resize(nreaders);
+  for (size_t r = 0; r < nreaders; ++r) {
+    Reader& rd = readers_[r];
+    rd.owner = this;
+    rd.index = r;
+    // Rings [begin, end): an even share, the first readers taking one more when it does not
+    // divide.
+    size_t begin = r * rings_.size() / nreaders, end = (r + 1) * rings_.size() / nreaders;
+    for (size_t i = begin; i < end; ++i) {
+      if (cfg.shared_ring) rd.cpus = online;
+      else rd.cpus.push_back(online[i]);
+      int fd = rings_[i].get();
+      bool ok = rd.rb ? ring_buffer__add(rd.rb, fd, on_record, &rd) == 0
+                      : (rd.rb = ring_buffer__new(fd, on_record, &rd, nullptr)) != nullptr;
+      if (!ok) return bpf_error(errno, "cannot open the ring buffers");
+    }
+  }
+  return {};
 }
 
 Result<void> Collector::attach(size_t slot, const ProbeSpec& ps) {
@@ -223,15 +281,15 @@ bpf_link* Collector::attach_kprobe(bpf_program* prog, const std::vector<const ch
 }
 
 int Collector::on_record(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<Collector*>(ctx);
+  auto* rd = static_cast<Reader*>(ctx);
   if (size < sizeof(nscope_event)) return 0;
-  return self->sink_(data, size) ? 0 : -ECANCELED;
+  return rd->owner->sink_(rd->index, data, size) ? 0 : -ECANCELED;
 }
 
-int Collector::epoll_fd() const { return ring_buffer__epoll_fd(rb_); }
+int Collector::epoll_fd(size_t reader) const { return ring_buffer__epoll_fd(readers_[reader].rb); }
 
-Result<int> Collector::consume() {
-  int n = ring_buffer__consume(rb_);
+Result<int> Collector::consume(size_t reader) {
+  int n = ring_buffer__consume(readers_[reader].rb);
   if (n < 0 && n != -ECANCELED) return Error::sys(-n, "cannot read the ring buffer");
   return n < 0 ? 0 : n;
 }
@@ -281,7 +339,8 @@ uint64_t Collector::tracking_refused() const { return skel_->bss->track_refused;
 
 Collector::~Collector() {
   detach();
-  if (rb_) ring_buffer__free(rb_);
+  for (Reader& rd : readers_)
+    if (rd.rb) ring_buffer__free(rd.rb);
   if (skel_) collect::destroy(skel_);
 }
 

@@ -1,5 +1,10 @@
 // Owns the collect BPF programs: loads them configured for the chosen probes, attaches
 // them, hands ring-buffer records to a sink, and detaches on destruction (always).
+//
+// Each online CPU has a ring buffer of its own, so CPUs never contend for one. The rings are
+// split among `readers`, each a contiguous set of CPUs read by one thread; a reader reads
+// its rings one after another, so events reach the sink in time order per CPU, not across
+// CPUs.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +16,7 @@
 #include "collect/probes.h"
 #include "filter/filter.h"
 #include "nscope.h"
+#include "util/fd.h"
 #include "util/result.h"
 
 struct collect;
@@ -23,23 +29,35 @@ namespace nscope {
 struct CollectorConfig {
   uint32_t collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOPE_COLLECT_DEV;
   std::vector<ProbeSpec> probes;          // slot i is probes[i]
-  uint64_t buffer_size = 32ull << 20;     // ring buffer bytes, a power of two
+  // All the rings' bytes together, split evenly among the online CPUs (each ring a power
+  // of two, at least 64 KiB); 0: default_buffer_size().
+  uint64_t buffer_size = 0;
+  bool shared_ring = false;               // one ring for every CPU (for comparison)
+  size_t readers = 1;                     // at most one per ring
   uint32_t tracking_entries = 65536;      // skb-tracking map size (two entries a packet)
   filter::FilterSet filters;              // --netns, -f, -m: decided in the kernel
 };
 
 class Collector {
  public:
-  // Returns false to stop consuming (the record stays unconsumed).
-  using Sink = std::function<bool(const void* record, size_t size)>;
+  // Called on reader `reader`'s thread for each record; returns false to stop that read
+  // (the record is dropped: used once --count is reached).
+  using Sink = std::function<bool(size_t reader, const void* record, size_t size)>;
 
   static Result<std::unique_ptr<Collector>> start(const CollectorConfig& cfg, Sink sink);
   Collector(const Collector&) = delete;
   Collector& operator=(const Collector&) = delete;
   ~Collector();
 
-  int epoll_fd() const;               // becomes readable when a batch is waiting
-  Result<int> consume();              // hands every waiting record to the sink
+  size_t readers() const { return readers_.size(); }
+  const std::vector<int>& reader_cpus(size_t reader) const { return readers_[reader].cpus; }
+  uint64_t ring_bytes() const { return ring_bytes_; }  // each ring's size
+  size_t rings() const { return rings_.size(); }
+  // Reader `reader`'s rings: becomes readable when a batch is waiting in one of them.
+  int epoll_fd(size_t reader) const;
+  // Hands every record waiting in reader `reader`'s rings to the sink. Each reader is used by
+  // one thread at a time; different readers may be read at once.
+  Result<int> consume(size_t reader);
   void detach();                      // programs off the tracepoints; idempotent
   // Events the ring buffer could not take: [slot][cpu].
   std::vector<std::vector<uint64_t>> lost() const;
@@ -54,7 +72,15 @@ class Collector {
 
  private:
   Collector() = default;
+  struct Reader {
+    Collector* owner = nullptr;
+    size_t index = 0;
+    std::vector<int> cpus;
+    ring_buffer* rb = nullptr;
+  };
   static int on_record(void* ctx, void* data, size_t size);
+  Result<void> make_rings(const CollectorConfig& cfg, size_t ncpus);
+  Result<void> give_rings(const CollectorConfig& cfg);
   Result<void> attach(size_t slot, const ProbeSpec& ps);
   // A kprobe (kretprobe with ret) on `functions`: one kprobe-multi link for all with multi_,
   // else a plain kprobe on the one function given.
@@ -65,7 +91,9 @@ class Collector {
   std::vector<bpf_link*> links_;
   std::vector<std::string> skipped_;
   bool multi_ = false;  // kprobes load and attach as kprobe-multi
-  ring_buffer* rb_ = nullptr;
+  std::vector<Fd> rings_;        // one per online CPU (one in all with shared_ring)
+  std::vector<Reader> readers_;  // never resized once started: ring_buffer holds pointers
+  uint64_t ring_bytes_ = 0;
   Sink sink_;
   size_t nslots_ = 0;
   int ncpus_ = 0;
@@ -73,5 +101,10 @@ class Collector {
 
 // Rounds a user's --buffer-size to what the ring buffer takes (a power of two >= 4 KiB).
 uint64_t ring_size_for(uint64_t requested);
+// All rings together when --buffer-size is not given: 4 MiB a CPU, at least 32 MiB.
+uint64_t default_buffer_size(size_t cpus);
+// Readers when --readers is not given: one per 4 rings, no more than the CPUs nscope's threads
+// may run on.
+size_t default_readers(size_t rings, size_t run_cpus);
 
 }  // namespace nscope

@@ -57,12 +57,11 @@ std::string KernelSymbols::describe(uint64_t addr) const {
   return fmt::format("{}+{:#x}", h.name, h.offset);
 }
 
-const KernelSymbols& AddressNames::symbols() {
-  if (!ksyms_) {
-    auto k = KernelSymbols::load();
-    ksyms_ = k ? std::move(*k) : KernelSymbols();
-  }
-  return *ksyms_;
+const KernelSymbols& LazyKernelSymbols::get() {
+  std::call_once(once_, [this] {
+    if (auto k = KernelSymbols::load()) ksyms_ = std::move(*k);
+  });
+  return ksyms_;
 }
 
 std::string_view AddressNames::function_at(uint64_t ip) {

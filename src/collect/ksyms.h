@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,11 +44,22 @@ class KernelSymbols {
   std::string names_;
 };
 
+// /proc/kallsyms read once, at the first call from any thread, once nscope's own programs are
+// loaded and listed there, so their frames can be told apart. Empty when it cannot be read.
+class LazyKernelSymbols {
+ public:
+  const KernelSymbols& get();
+
+ private:
+  std::once_flag once_;
+  KernelSymbols ksyms_;
+};
+
 // Names for what the kernel side reports by address: a kprobe glob's functions and --stack
-// frames, from /proc/kallsyms, each name made once. kallsyms is read at the first event,
-// once nscope's own programs are loaded and listed there, so their frames can be told apart.
+// frames, each name made once. One per thread; the symbols are shared.
 class AddressNames {
  public:
+  explicit AddressNames(LazyKernelSymbols& ksyms) : ksyms_(ksyms) {}
   // The function at `ip`, interned.
   std::string_view function_at(uint64_t ip);
   // The frames from the traced code out, one "func+0xoff" a line; the tracing machinery on
@@ -55,10 +67,10 @@ class AddressNames {
   std::string_view stack(const uint64_t* ips, uint32_t n);
 
  private:
-  const KernelSymbols& symbols();
+  const KernelSymbols& symbols() { return ksyms_.get(); }
   static bool is_tracing_glue(std::string_view name);
 
-  std::optional<KernelSymbols> ksyms_;
+  LazyKernelSymbols& ksyms_;
   SymbolTable names_;
   std::unordered_map<uint64_t, std::string_view> functions_;
   // Stacks by their frames' bytes; looked up without building a key (C++20 transparent

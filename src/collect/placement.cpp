@@ -2,6 +2,8 @@
 
 #include <sched.h>
 
+#include "util/cpus.h"
+
 namespace nscope {
 namespace {
 constexpr uint64_t kMinEventsPerInterval = 20000;
@@ -21,26 +23,27 @@ std::vector<int> cpus_away_from_events(const std::vector<uint64_t>& events_per_c
   return out.empty() ? allowed : out;
 }
 
-Placement::Placement() {
+Placement::Placement(std::vector<int> fixed)
+    : allowed_(fixed.empty() ? allowed_cpus() : std::move(fixed)), current_(allowed_), fixed_(!fixed.empty()) {}
+
+void Placement::apply(pthread_t t) const {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof set, &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) allowed_.push_back(c);
-  current_ = allowed_;
+  for (int c : current_) CPU_SET(c, &set);
+  pthread_setaffinity_np(t, sizeof set, &set);
 }
 
-void Placement::add_thread(pthread_t t) { threads_.push_back(t); }
+void Placement::add_thread(pthread_t t) {
+  threads_.push_back(t);
+  apply(t);
+}
 
 void Placement::update(const std::vector<uint64_t>& events_per_cpu) {
-  if (allowed_.size() < 2) return;
+  if (fixed_ || allowed_.size() < 2) return;
   std::vector<int> want = cpus_away_from_events(events_per_cpu, allowed_, kMinEventsPerInterval);
   if (want == current_) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int c : want) CPU_SET(c, &set);
-  for (pthread_t t : threads_) pthread_setaffinity_np(t, sizeof set, &set);
   current_ = std::move(want);
+  for (pthread_t t : threads_) apply(t);
 }
 
 }  // namespace nscope

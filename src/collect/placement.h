@@ -3,7 +3,8 @@
 // them are better off anywhere else, where they do not take time from the traffic being
 // watched. Once a second the busiest CPUs (more than an even share of the events) are left
 // out of the threads' affinity, within the affinity nscope started with, and never all of
-// them. The traffic's own processes are not touched.
+// them. The traffic's own processes are not touched. A user who names the CPUs (--cpus) gets
+// exactly those, and nothing moves.
 #pragma once
 
 #include <pthread.h>
@@ -21,15 +22,20 @@ std::vector<int> cpus_away_from_events(const std::vector<uint64_t>& events_per_c
 
 class Placement {
  public:
-  Placement();  // remembers the calling thread's affinity as the allowed set
-  void add_thread(pthread_t t);
+  // `fixed` empty: the calling thread's affinity is the allowed set, and update() moves the
+  // threads within it. Else the threads run on `fixed` and stay there.
+  explicit Placement(std::vector<int> fixed = {});
+  void add_thread(pthread_t t);  // also moves it onto current()
   // Events per CPU since the last call; moves the threads when the answer changes.
   void update(const std::vector<uint64_t>& events_per_cpu);
   const std::vector<int>& current() const { return current_; }
 
  private:
+  void apply(pthread_t t) const;
+
   std::vector<pthread_t> threads_;
   std::vector<int> allowed_, current_;
+  bool fixed_ = false;
 };
 
 }  // namespace nscope

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -15,8 +16,11 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <deque>
+#include <mutex>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -24,6 +28,7 @@
 #include "collect/ksyms.h"
 #include "collect/placement.h"
 #include "collect/writer.h"
+#include "util/cpus.h"
 #include "util/diag.h"
 #include "util/fd.h"
 
@@ -89,14 +94,30 @@ std::string stats_line(const SessionOptions& o, uint64_t events,
   return dump({{"stats", std::move(st)}});
 }
 
-// One run, its phases in order: open the output, block the signals, start the writer and
-// the collector, start the command, poll until something says stop, then finish (detach,
-// drain, stats, reap the command). Members are declared in the order they must be built:
-// what the writer and the collector's sink refer to comes first, so it is destroyed last.
+// One ring reader: its thread, its formatting (with the names it interns) and its counts.
+struct RingReader {
+  explicit RingReader(LazyKernelSymbols& ksyms) : addrs(ksyms) {}
+  SymbolTable reason_names;
+  AddressNames addrs;
+  std::optional<EventFormatter> fmt;
+  // Events per CPU of this reader (by position in its CPUs), for Placement: written by the
+  // reader only, read by the poll thread.
+  std::vector<int> cpus;
+  std::unique_ptr<std::atomic<uint64_t>[]> per_cpu;
+  uint64_t events = 0;  // read once the thread is joined
+  std::thread thread;
+};
+
+// One run, its phases in order: open the output, block the signals, start the writer, the
+// collector and a thread for each of its readers, start the command, wait until something
+// says stop, then finish (detach, let the readers drain, stats, reap the command). Members
+// are declared in the order they must be built: what the writer and the readers refer to
+// comes first, so it is destroyed last.
 class Session {
  public:
   explicit Session(const SessionOptions& o) : o_(o) {}
   ~Session() {
+    stop_readers();
     if (signals_blocked_) pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
   }
   Session(const Session&) = delete;
@@ -109,11 +130,15 @@ class Session {
   Result<void> block_signals();
   void start_writer();
   Result<void> start_collector();
-  bool on_record(const void* rec, size_t size);
+  void start_readers();
+  void read_rings(RingReader& r, size_t index);
+  bool on_record(size_t reader, const void* rec, size_t size);
+  void wake();
   Result<void> start_command();
-  void poll();
-  bool poll_once();
+  void wait();
+  bool wait_once();
   void once_a_second();
+  void stop_readers();
   void finish();
   void reap_command();
 
@@ -123,29 +148,29 @@ class Session {
   sigset_t old_mask_{};
   bool signals_blocked_ = false;
   Fd signals_;
-  // What the writer's decoding refers to.
-  SymbolTable reason_names_;
-  AddressNames addrs_;
+  Fd wake_;  // an eventfd the readers write to: --count reached, or a read failed
+  LazyKernelSymbols ksyms_;
+  int64_t mono_offset_ = 0;
   std::vector<std::string> symbols_;
   std::optional<EventWriter> writer_;
-  // What the collector's sink counts.
-  uint64_t n_ = 0;
-  bool count_reached_ = false;
-  // Events per CPU, for keeping this process's threads off the CPUs the traffic runs on.
-  std::vector<uint64_t> per_cpu_;
+  std::deque<RingReader> readers_;
+  std::atomic<uint64_t> counted_{0};  // with --count: records taken, over all readers
+  std::atomic<bool> count_reached_{false}, stop_{false};
+  std::mutex read_error_mu_;
+  std::string read_error_;
   std::optional<Placement> placement_;
+  std::vector<uint64_t> last_per_cpu_;
   std::unique_ptr<Collector> collector_;
   Fd epoll_;
   pid_t child_ = -1;
   Fd pidfd_;
-  // The poll loop's clock.
+  // The wait loop's clock.
   std::chrono::steady_clock::time_point start_, last_report_;
   uint64_t reported_lost_ = 0;
   unsigned ticks_ = 0;
-  unsigned empty_polls_ = 0;
 };
 
-enum : uint64_t { kRing = 1, kSignal = 2, kChild = 3 };  // what woke the poll
+enum : uint64_t { kWake = 1, kSignal = 2, kChild = 3 };  // what woke the wait
 
 Result<SessionSummary> Session::run() {
   if (o_.names_by_address)
@@ -161,6 +186,7 @@ Result<SessionSummary> Session::run() {
   diag("{} probe{} attached{}; Ctrl-C to stop", o_.collector.probes.size(),
        o_.collector.probes.size() == 1 ? "" : "s",
        collector_->kprobe_multi() ? " (kprobes through kprobe-multi)" : "");
+  start_readers();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
@@ -168,11 +194,14 @@ Result<SessionSummary> Session::run() {
     ev.data.u64 = tag;
     epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
   };
-  watch(collector_->epoll_fd(), kRing);
+  watch(wake_.get(), kWake);
   watch(signals_.get(), kSignal);
-  if (auto r = start_command(); !r) return r.error();
+  if (auto r = start_command(); !r) {
+    stop_readers();
+    return r.error();
+  }
   if (pidfd_) watch(pidfd_.get(), kChild);
-  poll();
+  wait();
   finish();
   return sum_;
 }
@@ -196,57 +225,119 @@ Result<void> Session::block_signals() {
   signal(SIGPIPE, SIG_IGN);
   signals_.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signals_) return Error::sys(errno, "signalfd");
+  wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) return Error::sys(errno, "eventfd");
   return {};
 }
 
 void Session::start_writer() {
-  int64_t offset = mono_to_utc_ns();
+  mono_offset_ = mono_to_utc_ns();
   WriterOptions wo;
   wo.text_fd = o_.print ? STDOUT_FILENO : -1;
   wo.json_fd = out_.get();
   wo.json_path = o_.out_path;
-  wo.text = o_.text;
-  wo.text.mono_to_utc_ns = offset;
-  wo.decode.collectors = o_.collector.collectors;
-  if (o_.drop_reasons)
-    wo.decode.drop_reason = [this](uint32_t v) {
-      return reason_names_.intern(o_.drop_reasons->name(v));
-    };
-  if (o_.names_by_address) {
-    wo.decode.function_at = [this](uint64_t ip) { return addrs_.function_at(ip); };
-    wo.decode.stack = [this](const uint64_t* ips, uint32_t n) { return addrs_.stack(ips, n); };
-  }
   for (auto& p : o_.collector.probes) symbols_.push_back(p.by_address() ? "" : p.symbol());
-  for (auto& s : symbols_) wo.decode.slot_symbols.push_back(s);
-  for (auto& p : o_.collector.probes) wo.decode.slot_types.push_back(p.probe_type());
   writer_.emplace(wo);
-  writer_->write_json_line(startup_line(o_, offset));
+  writer_->write_json_line(startup_line(o_, mono_offset_));
 }
 
 Result<void> Session::start_collector() {
-  per_cpu_.assign(static_cast<size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF))), 0);
-  placement_.emplace();
+  placement_.emplace(o_.cpus);
   placement_->add_thread(pthread_self());
   placement_->add_thread(writer_->thread_handle());
-  auto c = Collector::start(o_.collector,
-                            [this](const void* rec, size_t size) { return on_record(rec, size); });
+  CollectorConfig cfg = o_.collector;
+  if (!cfg.readers)
+    cfg.readers = default_readers(cfg.shared_ring ? 1 : online_cpus().size(), placement_->current().size());
+  auto c = Collector::start(cfg, [this](size_t reader, const void* rec, size_t size) {
+    return on_record(reader, rec, size);
+  });
   if (!c) return c.error();
   collector_ = std::move(*c);
   return {};
 }
 
-// The collector's sink, for every record.
-bool Session::on_record(const void* rec, size_t size) {
-  if (o_.count && n_ >= o_.count) {
-    count_reached_ = true;
-    return false;
+// A thread per reader, each with its own formatting: what it decodes by name (drop reasons,
+// functions, stacks) it interns itself; kallsyms is read once for all.
+void Session::start_readers() {
+  int ncpus = static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_CONF)));
+  last_per_cpu_.assign(static_cast<size_t>(ncpus), 0);
+  for (size_t i = 0; i < collector_->readers(); ++i) {
+    RingReader& r = readers_.emplace_back(ksyms_);
+    DecodeContext dc;
+    dc.collectors = o_.collector.collectors;
+    if (o_.drop_reasons)
+      dc.drop_reason = [this, &r](uint32_t v) { return r.reason_names.intern(o_.drop_reasons->name(v)); };
+    if (o_.names_by_address) {
+      dc.function_at = [&r](uint64_t ip) { return r.addrs.function_at(ip); };
+      dc.stack = [&r](const uint64_t* ips, uint32_t n) { return r.addrs.stack(ips, n); };
+    }
+    for (auto& s : symbols_) dc.slot_symbols.push_back(s);
+    for (auto& p : o_.collector.probes) dc.slot_types.push_back(p.probe_type());
+    TextOptions text = o_.text;
+    text.mono_to_utc_ns = mono_offset_;
+    r.fmt.emplace(*writer_, text, std::move(dc));
+    r.cpus = collector_->reader_cpus(i);
+    // At least a cache line each, so readers never write the same one.
+    r.per_cpu = std::make_unique<std::atomic<uint64_t>[]>(std::max<size_t>(r.cpus.size(), 8));
   }
+  for (size_t i = 0; i < readers_.size(); ++i) {
+    readers_[i].thread = std::thread([this, i] { read_rings(readers_[i], i); });
+    placement_->add_thread(readers_[i].thread.native_handle());
+  }
+}
+
+// A reader's thread. Its rings are read every 10 ms while events come (the BPF side wakes it
+// only once a batch waits). When a filter lets nothing through, a tenth of those wakeups is
+// plenty: each one costs the traced traffic a context switch. Once told to stop (after the
+// programs are detached) it reads what is left, unless --count is reached.
+void Session::read_rings(RingReader& r, size_t index) {
+  int fd = collector_->epoll_fd(index);
+  unsigned empty_polls = 0;
+  for (bool last = false; !last;) {
+    last = stop_.load();
+    if (!last) {
+      epoll_event ev;
+      epoll_wait(fd, &ev, 1, empty_polls >= 10 ? 100 : 10);
+    }
+    if (count_reached_.load()) break;
+    auto n = collector_->consume(index);
+    if (!n) {
+      std::lock_guard lk(read_error_mu_);
+      read_error_ = n.error().message;
+      wake();
+      break;
+    }
+    empty_polls = *n > 0 ? 0 : empty_polls + 1;
+    r.fmt->flush();
+  }
+  r.fmt->hand_over();
+}
+
+// The collector's sink, for every record, on the thread of the reader that read it.
+bool Session::on_record(size_t reader, const void* rec, size_t size) {
+  if (o_.count) {
+    uint64_t k = counted_.fetch_add(1, std::memory_order_relaxed);
+    if (k >= o_.count) return false;
+    if (k + 1 == o_.count) {
+      count_reached_ = true;
+      wake();
+    }
+  }
+  RingReader& r = readers_[reader];
   uint32_t cpu = static_cast<const nscope_event*>(rec)->cpu;
-  if (cpu < per_cpu_.size()) ++per_cpu_[cpu];
-  writer_->push(rec, size);
-  ++n_;
-  if (o_.count && n_ >= o_.count) count_reached_ = true;
+  auto at = std::lower_bound(r.cpus.begin(), r.cpus.end(), static_cast<int>(cpu));
+  if (at != r.cpus.end() && *at == static_cast<int>(cpu)) {
+    auto& c = r.per_cpu[static_cast<size_t>(at - r.cpus.begin())];
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  r.fmt->push(rec, size);
+  ++r.events;
   return true;
+}
+
+void Session::wake() {
+  uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof one);
 }
 
 Result<void> Session::start_command() {
@@ -264,18 +355,17 @@ Result<void> Session::start_command() {
   return {};
 }
 
-void Session::poll() {
+void Session::wait() {
   start_ = last_report_ = std::chrono::steady_clock::now();
-  while (!poll_once()) {}
+  while (!wait_once()) {}
 }
 
-// One wait and what follows it; true when the run must stop. The ring is read every 10 ms
-// while events come (the BPF side wakes us only once a batch waits). When a filter lets
-// nothing through, a tenth of those wakeups is plenty: each one costs the traced traffic a
-// context switch. Signals and the command's exit wake us at once either way.
-bool Session::poll_once() {
+// One wait and what follows it; true when the run must stop. Signals, the command's exit,
+// --count and a failed read wake it at once; --duration and the writer's failure are checked
+// at least every 50 ms.
+bool Session::wait_once() {
   epoll_event evs[4];
-  int k = epoll_wait(epoll_.get(), evs, 4, empty_polls_ >= 10 ? 100 : 10);
+  int k = epoll_wait(epoll_.get(), evs, 4, 50);
   bool stop = false;
   for (int i = 0; i < k; ++i) {
     if (evs[i].data.u64 == kSignal) {
@@ -286,15 +376,18 @@ bool Session::poll_once() {
     } else if (evs[i].data.u64 == kChild) {
       sum_.stop_reason = "command exited";
       stop = true;
+    } else if (evs[i].data.u64 == kWake) {
+      uint64_t n;
+      (void)!::read(wake_.get(), &n, sizeof n);
     }
   }
-  if (auto r = collector_->consume(); !r) {
-    sum_.write_error = r.error().message;
-    stop = true;
-  } else {
-    empty_polls_ = *r > 0 ? 0 : empty_polls_ + 1;
+  {
+    std::lock_guard lk(read_error_mu_);
+    if (!read_error_.empty()) {
+      sum_.write_error = read_error_;
+      stop = true;
+    }
   }
-  writer_->flush();
   if (count_reached_) {
     sum_.stop_reason = "count";
     stop = true;
@@ -316,8 +409,16 @@ bool Session::poll_once() {
 }
 
 void Session::once_a_second() {
-  placement_->update(per_cpu_);
-  std::fill(per_cpu_.begin(), per_cpu_.end(), 0);
+  std::vector<uint64_t> delta(last_per_cpu_.size(), 0);
+  for (const RingReader& r : readers_)
+    for (size_t i = 0; i < r.cpus.size(); ++i) {
+      auto cpu = static_cast<size_t>(r.cpus[i]);
+      if (cpu >= delta.size()) continue;
+      uint64_t now = r.per_cpu[i].load(std::memory_order_relaxed);
+      delta[cpu] = now - last_per_cpu_[cpu];
+      last_per_cpu_[cpu] = now;
+    }
+  placement_->update(delta);
   // The age-out walks the whole tracking map with syscalls: every 5 s is enough for a 10 s
   // age, and keeps it off a flood's critical path.
   if ((o_.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks_ % 5 == 0)
@@ -330,14 +431,23 @@ void Session::once_a_second() {
   }
 }
 
+// Tells the readers to stop once they have read what is left, and waits for them.
+void Session::stop_readers() {
+  stop_ = true;
+  for (RingReader& r : readers_)
+    if (r.thread.joinable()) r.thread.join();
+}
+
 // Detach first, then drain: nothing new arrives, nothing captured is left behind.
 void Session::finish() {
   collector_->detach();
-  if (!count_reached_) (void)collector_->consume();
+  stop_readers();
+  uint64_t events = 0;
+  for (const RingReader& r : readers_) events += r.events;
   auto lost = collector_->lost();
   sum_.lost = sum(lost);
   sum_.tracking_refused = collector_->tracking_refused();
-  writer_->close(stats_line(o_, n_, lost, sum_));
+  writer_->close(stats_line(o_, events, lost, sum_));
   sum_.events = writer_->written();
   if (writer_->failed()) {
     sum_.write_error = writer_->error();

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "collect/collector.h"
 #include "collect/probes.h"
@@ -13,7 +14,10 @@
 namespace nscope {
 
 struct SessionOptions {
-  CollectorConfig collector;
+  CollectorConfig collector;   // .readers 0: one reader per 4 rings
+  // The CPUs nscope's threads run on (--cpus); empty: anywhere it may, away from the CPUs
+  // the traced traffic runs on (collect/placement.h).
+  std::vector<int> cpus;
   bool print = true;            // text on stdout
   std::string out_path;         // JSON lines, empty for none
   TextOptions text;

@@ -10,25 +10,14 @@ namespace nscope {
 namespace {
 // A batch goes to the writer thread at 1 MiB, or after 200 ms with events in it. Up to 512
 // batches may wait (about 512 MiB): they only pile up when the disk or terminal is slower
-// than the traffic; then the poll thread waits, the ring buffer fills, and its losses are
-// counted.
+// than the traffic; then the readers wait, the rings fill, and their losses are counted.
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr auto kBatchAge = std::chrono::milliseconds(200);
 constexpr size_t kMaxQueued = 512;
-constexpr size_t kMaxSpare = 4;
+constexpr size_t kMaxSpare = 16;
 }  // namespace
 
-EventWriter::EventWriter(WriterOptions opts)
-    : opts_(std::move(opts)), last_hand_over_(std::chrono::steady_clock::now()) {
-  if (opts_.json_fd >= 0) file_ = std::make_unique<EventFile>(opts_.json_fd, opts_.json_path);
-  thread_ = std::thread([this] { run(); });
-}
-
-EventWriter::~EventWriter() {
-  if (thread_.joinable()) close("");
-}
-
-char* EventWriter::Bytes::room(size_t n) {
+char* EventBatch::Bytes::room(size_t n) {
   if (size + n > cap) {
     size_t c = std::max({cap * 2, size + n, kBatchBytes + (64 << 10)});
     auto grown = std::make_unique_for_overwrite<char[]>(c);
@@ -39,50 +28,43 @@ char* EventWriter::Bytes::room(size_t n) {
   return end();
 }
 
+void EventBatch::clear() {
+  text.clear();
+  json.size = 0;
+  events = 0;
+  sync = false;
+}
+
+EventWriter::EventWriter(WriterOptions opts) : opts_(std::move(opts)) {
+  if (opts_.json_fd >= 0) file_ = std::make_unique<EventFile>(opts_.json_fd, opts_.json_path);
+  thread_ = std::thread([this] { run(); });
+}
+
+EventWriter::~EventWriter() {
+  if (thread_.joinable()) close("");
+}
+
 void EventWriter::write_json_line(const std::string& line) {
   // Called before the first event: the writer thread has nothing to write yet.
   if (file_) write_json(line + '\n', true);
 }
 
-void EventWriter::push(const void* record, size_t size) {
-  decode_record(record, size, opts_.decode, ev_);
-  if (opts_.text_fd >= 0) format_event_text(ev_, opts_.text, current_.text);
-  if (opts_.json_fd >= 0) {
-    char* at = current_.json.room(event_json_bound(ev_) + 1);
-    at = format_event_json(ev_, at);
-    *at++ = '\n';
-    current_.json.size = static_cast<size_t>(at - current_.json.data.get());
-  }
-  ++current_.events;
-  if (current_.json.size >= kBatchBytes || current_.text.size() >= kBatchBytes) hand_over();
-}
-
-void EventWriter::flush() {
-  if (!current_.text.empty() ||
-      (current_.events && std::chrono::steady_clock::now() - last_hand_over_ >= kBatchAge)) {
-    current_.sync = true;  // a file being followed shows every event handed over
-    hand_over();
-  }
-}
-
-void EventWriter::hand_over() {
-  last_hand_over_ = std::chrono::steady_clock::now();
-  if (!current_.events && current_.text.empty() && !current_.json.size) return;
+void EventWriter::submit(EventBatch& b) {
+  if (b.empty()) return;
   std::unique_lock lk(mu_);
   room_.wait(lk, [&] { return queue_.size() < kMaxQueued || failed_; });
-  queue_.push_back(std::move(current_));
+  queue_.push_back(std::move(b));
   if (!spare_.empty()) {
-    current_ = std::move(spare_.front());
+    b = std::move(spare_.front());
     spare_.pop_front();
   } else {
-    current_ = Batch();
+    b = EventBatch();
   }
   lk.unlock();
   cv_.notify_one();
 }
 
 void EventWriter::close(const std::string& trailer) {
-  hand_over();
   {
     std::lock_guard lk(mu_);
     closing_ = true;
@@ -135,7 +117,7 @@ bool EventWriter::write_json(std::string_view lines, bool sync) {
 
 void EventWriter::run() {
   while (true) {
-    Batch b;
+    EventBatch b;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return !queue_.empty() || closing_; });
@@ -150,13 +132,42 @@ void EventWriter::run() {
       std::lock_guard lk(mu_);
       if (ok && !failed_) written_ += b.events;
     }
-    b.text.clear();
-    b.json.size = 0;
-    b.events = 0;
-    b.sync = false;
+    b.clear();
     std::lock_guard lk(mu_);
     if (spare_.size() < kMaxSpare) spare_.push_back(std::move(b));
   }
+}
+
+EventFormatter::EventFormatter(EventWriter& out, TextOptions text, DecodeContext decode)
+    : out_(out),
+      text_(std::move(text)),
+      decode_(std::move(decode)),
+      last_hand_over_(std::chrono::steady_clock::now()) {}
+
+void EventFormatter::push(const void* record, size_t size) {
+  decode_record(record, size, decode_, ev_);
+  if (out_.has_text()) format_event_text(ev_, text_, current_.text);
+  if (out_.has_json()) {
+    char* at = current_.json.room(event_json_bound(ev_) + 1);
+    at = format_event_json(ev_, at);
+    *at++ = '\n';
+    current_.json.size = static_cast<size_t>(at - current_.json.data.get());
+  }
+  ++current_.events;
+  if (current_.json.size >= kBatchBytes || current_.text.size() >= kBatchBytes) hand_over();
+}
+
+void EventFormatter::flush() {
+  if (!current_.text.empty() ||
+      (current_.events && std::chrono::steady_clock::now() - last_hand_over_ >= kBatchAge)) {
+    current_.sync = true;  // a file being followed shows every event handed over
+    hand_over();
+  }
+}
+
+void EventFormatter::hand_over() {
+  last_hand_over_ = std::chrono::steady_clock::now();
+  out_.submit(current_);
 }
 
 }  // namespace nscope

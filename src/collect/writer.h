@@ -1,7 +1,13 @@
-// collect's output. The poll thread decodes each ring-buffer record where it lies and formats
-// it at once (text and JSON lines), so a record is read once and never copied; formatted
-// batches go to a writer thread, so a slow terminal or disk does not cost events. The JSON
-// file is an EventFile: it only ever ends with a whole line.
+// collect's output. Each reader thread decodes its ring-buffer records where they lie and
+// formats them at once (text and JSON lines) into batches of its own (EventFormatter): a
+// record is read once and never copied, and formatting grows with the readers. The batches
+// go to one writer thread (EventWriter), so a slow terminal or disk does not cost events.
+// The JSON file is an EventFile: it only ever ends with a whole line.
+//
+// Order: batches are written in the order they are handed over, so events of one reader
+// come out in the order it read them, and a reader's batch may land after a newer one from
+// another reader: by at most how long an event waits in its ring and its batch (a batch is
+// handed over at 1 MiB, or after 200 ms with events in it).
 #pragma once
 
 #include <chrono>
@@ -23,8 +29,24 @@ struct WriterOptions {
   int text_fd = -1;        // text output (stdout), -1 for none
   int json_fd = -1;        // JSON lines output, -1 for none
   std::string json_path;   // for messages
-  TextOptions text;
-  DecodeContext decode;
+};
+
+// Formatted events on their way to the writer thread.
+struct EventBatch {
+  // Grows without zeroing what it reserves (std::string would), for formatting in place.
+  struct Bytes {
+    std::unique_ptr<char[]> data;
+    size_t size = 0, cap = 0;
+    char* room(size_t n);  // n bytes free at end()
+    char* end() { return data.get() + size; }
+    std::string_view view() const { return {data.get(), size}; }
+  };
+  std::string text;
+  Bytes json;
+  uint64_t events = 0;
+  bool sync = false;  // the JSON file shows it all once written
+  bool empty() const { return !events && text.empty() && !json.size; }
+  void clear();
 };
 
 class EventWriter {
@@ -34,13 +56,14 @@ class EventWriter {
   EventWriter(const EventWriter&) = delete;
   EventWriter& operator=(const EventWriter&) = delete;
 
+  bool has_text() const { return opts_.text_fd >= 0; }
+  bool has_json() const { return opts_.json_fd >= 0; }
   void write_json_line(const std::string& line);  // before any event: the startup record
-  // Poll thread: formats one ring-buffer record; blocks only when the writer is far behind.
-  void push(const void* record, size_t size);
-  // Poll thread, after each poll: text goes out at once; JSON once a batch is large or has
-  // waited a moment, so a file being followed fills in as events arrive.
-  void flush();
-  // Writes everything, appends `trailer` (a JSON line, may be empty) and stops the thread.
+  // Any thread: queues `b` for writing and leaves in it an empty batch (one written before,
+  // its memory kept); blocks only when the writer is far behind.
+  void submit(EventBatch& b);
+  // Once every formatter is done: writes everything, appends `trailer` (a JSON line, may be
+  // empty) and stops the thread.
   void close(const std::string& trailer);
 
   std::thread::native_handle_type thread_handle() { return thread_.native_handle(); }
@@ -49,30 +72,12 @@ class EventWriter {
   uint64_t written() const;  // events written
 
  private:
-  // Grows without zeroing what it reserves (std::string would), for formatting in place.
-  struct Bytes {
-    std::unique_ptr<char[]> data;
-    size_t size = 0, cap = 0;
-    char* room(size_t n);  // n bytes free at end()
-    char* end() { return data.get() + size; }
-    std::string_view view() const { return {data.get(), size}; }
-  };
-  struct Batch {
-    std::string text;
-    Bytes json;
-    uint64_t events = 0;
-    bool sync = false;  // the JSON file shows it all once written
-  };
-  void hand_over();
   void run();
   bool write_text(const std::string& buf);
   bool write_json(std::string_view lines, bool sync);
 
   WriterOptions opts_;
-  Event ev_;
-  Batch current_;
-  std::chrono::steady_clock::time_point last_hand_over_;
-  std::deque<Batch> queue_, spare_;
+  std::deque<EventBatch> queue_, spare_;
   mutable std::mutex mu_;
   std::condition_variable cv_, room_;
   bool closing_ = false;
@@ -81,6 +86,30 @@ class EventWriter {
   uint64_t written_ = 0;
   std::unique_ptr<EventFile> file_;  // -o
   std::thread thread_;
+};
+
+// One reader thread's formatting, into batches it submits to the writer.
+class EventFormatter {
+ public:
+  EventFormatter(EventWriter& out, TextOptions text, DecodeContext decode);
+  EventFormatter(const EventFormatter&) = delete;
+  EventFormatter& operator=(const EventFormatter&) = delete;
+
+  // Formats one ring-buffer record.
+  void push(const void* record, size_t size);
+  // After each poll: text goes out at once; JSON once a batch is large or has waited a
+  // moment, so a file being followed fills in as events arrive.
+  void flush();
+  // Submits whatever is formatted (before the writer closes).
+  void hand_over();
+
+ private:
+  EventWriter& out_;
+  TextOptions text_;
+  DecodeContext decode_;
+  Event ev_;
+  EventBatch current_;
+  std::chrono::steady_clock::time_point last_hand_over_;
 };
 
 }  // namespace nscope
