@@ -183,9 +183,11 @@ Result<SessionSummary> Session::run() {
     return r.error();
   }
   for (const auto& why : collector_->skipped()) diag("left out {}", why);
-  diag("{} probe{} attached{}; Ctrl-C to stop", o_.collector.probes.size(),
-       o_.collector.probes.size() == 1 ? "" : "s",
-       collector_->kprobe_multi() ? " (kprobes through kprobe-multi)" : "");
+  diag("{} probe{} attached{} ({} ring buffer{} of {} MiB, {} reader{}); Ctrl-C to stop",
+       o_.collector.probes.size(), o_.collector.probes.size() == 1 ? "" : "s",
+       collector_->kprobe_multi() ? " (kprobes through kprobe-multi)" : "", collector_->rings(),
+       collector_->rings() == 1 ? "" : "s", collector_->ring_bytes() >> 20, collector_->readers(),
+       collector_->readers() == 1 ? "" : "s");
   start_readers();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
