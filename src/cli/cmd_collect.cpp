@@ -26,7 +26,7 @@ struct CollectArgs {
   std::string cmd;
   std::string duration;
   uint64_t count = 0;
-  std::string buffer_size;         // empty: 4M a CPU, at least 32M
+  std::string buffer_size;         // empty: default_buffer_size()
   size_t readers = 0;              // 0: one per 4 CPUs
   std::string cpus;                // --cpus LIST
   bool ethernet = false;
@@ -169,7 +169,7 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
           "N"));
   c->add_option("--buffer-size", a->buffer_size,
                 "Ring buffers' size, all CPUs together: each CPU has its own (default 4M a CPU, "
-                "at least 32M)")
+                "32M to 256M)")
       ->check(size_check("64M (at most 2G)", 1ull << 31));
   c->add_option("--readers", a->readers,
                 "Threads that read and format events, each for a share of the CPUs (default: one "

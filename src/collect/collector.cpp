@@ -135,7 +135,9 @@ uint64_t ring_size_for(uint64_t requested) {
   return size;
 }
 
-uint64_t default_buffer_size(size_t cpus) { return std::max<uint64_t>(32ull << 20, (4ull << 20) * cpus); }
+uint64_t default_buffer_size(size_t cpus) {
+  return std::clamp<uint64_t>((4ull << 20) * cpus, 32ull << 20, 256ull << 20);
+}
 
 size_t default_readers(size_t rings, size_t run_cpus) {
   return std::max<size_t>(1, std::min((rings + 3) / 4, run_cpus));
@@ -205,19 +207,18 @@ Result<void> Collector::give_rings(const CollectorConfig& cfg) {
   readers_.resize(nreaders);
   for (size_t r = 0; r < nreaders; ++r) {
     Reader& rd = readers_[r];
-    rd.owner = this;
-    rd.index = r;
-    // Rings [begin, end): an even share, the first readers taking one more when it does not
+    // Rings [begin, end): an even share, the last readers taking one more when it does not
     // divide.
     size_t begin = r * rings_.size() / nreaders, end = (r + 1) * rings_.size() / nreaders;
+    std::vector<int> fds;
     for (size_t i = begin; i < end; ++i) {
       if (cfg.shared_ring) rd.cpus = online;
       else rd.cpus.push_back(online[i]);
-      int fd = rings_[i].get();
-      bool ok = rd.rb ? ring_buffer__add(rd.rb, fd, on_record, &rd) == 0
-                      : (rd.rb = ring_buffer__new(fd, on_record, &rd, nullptr)) != nullptr;
-      if (!ok) return bpf_error(errno, "cannot open the ring buffers");
+      fds.push_back(rings_[i].get());
     }
+    auto m = MergedRings::open(fds, ring_bytes_);
+    if (!m) return m.error();
+    rd.rings = std::move(*m);
   }
   return {};
 }
@@ -280,18 +281,13 @@ bpf_link* Collector::attach_kprobe(bpf_program* prog, const std::vector<const ch
   return bpf_program__attach_kprobe_multi_opts(prog, nullptr, &o);
 }
 
-int Collector::on_record(void* ctx, void* data, size_t size) {
-  auto* rd = static_cast<Reader*>(ctx);
-  if (size < sizeof(nscope_event)) return 0;
-  return rd->owner->sink_(rd->index, data, size) ? 0 : -ECANCELED;
-}
-
-int Collector::epoll_fd(size_t reader) const { return ring_buffer__epoll_fd(readers_[reader].rb); }
+int Collector::epoll_fd(size_t reader) const { return readers_[reader].rings->epoll_fd(); }
 
 Result<int> Collector::consume(size_t reader) {
-  int n = ring_buffer__consume(readers_[reader].rb);
-  if (n < 0 && n != -ECANCELED) return Error::sys(-n, "cannot read the ring buffer");
-  return n < 0 ? 0 : n;
+  size_t n = readers_[reader].rings->consume([&](const void* rec, size_t size) {
+    return size < sizeof(nscope_event) || sink_(reader, rec, size);
+  });
+  return static_cast<int>(n);
 }
 
 void Collector::detach() {
@@ -339,8 +335,7 @@ uint64_t Collector::tracking_refused() const { return skel_->bss->track_refused;
 
 Collector::~Collector() {
   detach();
-  for (Reader& rd : readers_)
-    if (rd.rb) ring_buffer__free(rd.rb);
+  readers_.clear();  // unmapped before the rings' fds close
   if (skel_) collect::destroy(skel_);
 }
 

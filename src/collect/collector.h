@@ -2,9 +2,9 @@
 // them, hands ring-buffer records to a sink, and detaches on destruction (always).
 //
 // Each online CPU has a ring buffer of its own, so CPUs never contend for one. The rings are
-// split among `readers`, each a contiguous set of CPUs read by one thread; a reader reads
-// its rings one after another, so events reach the sink in time order per CPU, not across
-// CPUs.
+// split among `readers`, each a contiguous set of CPUs read by one thread; a reader merges
+// its rings by time (collect/rings.h), so its events reach the sink in time order. Readers
+// run at once, so across readers they do not.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "collect/probes.h"
+#include "collect/rings.h"
 #include "filter/filter.h"
 #include "nscope.h"
 #include "util/fd.h"
@@ -22,7 +23,6 @@
 struct collect;
 struct bpf_link;
 struct bpf_program;
-struct ring_buffer;
 
 namespace nscope {
 
@@ -73,12 +73,9 @@ class Collector {
  private:
   Collector() = default;
   struct Reader {
-    Collector* owner = nullptr;
-    size_t index = 0;
     std::vector<int> cpus;
-    ring_buffer* rb = nullptr;
+    std::unique_ptr<MergedRings> rings;
   };
-  static int on_record(void* ctx, void* data, size_t size);
   Result<void> make_rings(const CollectorConfig& cfg, size_t ncpus);
   Result<void> give_rings(const CollectorConfig& cfg);
   Result<void> attach(size_t slot, const ProbeSpec& ps);
@@ -92,7 +89,7 @@ class Collector {
   std::vector<std::string> skipped_;
   bool multi_ = false;  // kprobes load and attach as kprobe-multi
   std::vector<Fd> rings_;        // one per online CPU (one in all with shared_ring)
-  std::vector<Reader> readers_;  // never resized once started: ring_buffer holds pointers
+  std::vector<Reader> readers_;
   uint64_t ring_bytes_ = 0;
   Sink sink_;
   size_t nslots_ = 0;
@@ -101,7 +98,7 @@ class Collector {
 
 // Rounds a user's --buffer-size to what the ring buffer takes (a power of two >= 4 KiB).
 uint64_t ring_size_for(uint64_t requested);
-// All rings together when --buffer-size is not given: 4 MiB a CPU, at least 32 MiB.
+// All rings together when --buffer-size is not given: 4 MiB a CPU, 32 to 256 MiB.
 uint64_t default_buffer_size(size_t cpus);
 // Readers when --readers is not given: one per 4 rings, no more than the CPUs nscope's threads
 // may run on.

@@ -1,6 +1,8 @@
 #include "collect/session.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -145,6 +147,7 @@ class Session {
   const SessionOptions& o_;
   SessionSummary sum_;
   Fd out_;
+  cpu_set_t start_affinity_{};  // what --cmd gets back: nscope's own placement is not its
   sigset_t old_mask_{};
   bool signals_blocked_ = false;
   Fd signals_;
@@ -173,6 +176,7 @@ class Session {
 enum : uint64_t { kWake = 1, kSignal = 2, kChild = 3 };  // what woke the wait
 
 Result<SessionSummary> Session::run() {
+  sched_getaffinity(0, sizeof start_affinity_, &start_affinity_);
   if (o_.names_by_address)
     if (auto k = KernelSymbols::load(); !k) return k.error();
   if (auto r = open_output(); !r) return r.error();
@@ -246,6 +250,7 @@ void Session::start_writer() {
 Result<void> Session::start_collector() {
   placement_.emplace(o_.cpus);
   placement_->add_thread(pthread_self());
+  pthread_setname_np(writer_->thread_handle(), "nscope-write");
   placement_->add_thread(writer_->thread_handle());
   CollectorConfig cfg = o_.collector;
   if (!cfg.readers)
@@ -284,6 +289,8 @@ void Session::start_readers() {
   }
   for (size_t i = 0; i < readers_.size(); ++i) {
     readers_[i].thread = std::thread([this, i] { read_rings(readers_[i], i); });
+    // As `top -H` shows them.
+    pthread_setname_np(readers_[i].thread.native_handle(), fmt::format("nscope-read{}", i).c_str());
     placement_->add_thread(readers_[i].thread.native_handle());
   }
 }
@@ -348,6 +355,7 @@ Result<void> Session::start_command() {
   if (child_ == 0) {
     setpgid(0, 0);  // its own group: stopping it stops everything it started
     pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    sched_setaffinity(0, sizeof start_affinity_, &start_affinity_);
     signal(SIGPIPE, SIG_DFL);
     execl("/bin/sh", "sh", "-c", o_.cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);

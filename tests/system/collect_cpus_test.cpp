@@ -18,7 +18,6 @@
 
 #include <fmt/format.h>
 
-#include "events/format.h"
 #include "testenv.h"
 #include "util/cpus.h"
 #include "util/strings.h"
@@ -43,19 +42,6 @@ File read_file_events(const std::string& path) {
     else if (!j.contains("startup")) f.events.push_back(j);
   }
   return f;
-}
-
-// An ICMP echo request's (id, seq) from an event's packet data (a made-up or real Ethernet
-// header, then IPv4); nullopt for anything else.
-std::optional<std::pair<int, int>> echo_request(const json& e) {
-  if (!e.contains("packet")) return std::nullopt;
-  uint8_t b[256];
-  size_t len = 0;
-  if (!nscope::base64_decode(e["packet"]["data"].get<std::string>(), b, sizeof b, &len)) return std::nullopt;
-  if (len < 14 + 20 + 8 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 1) return std::nullopt;
-  const uint8_t* icmp = b + 14 + (b[14] & 0x0f) * 4;
-  if (icmp + 8 > b + len || icmp[0] != 8) return std::nullopt;
-  return std::make_pair(icmp[4] << 8 | icmp[5], icmp[6] << 8 | icmp[7]);
 }
 
 // A shell command that pings from a to b on each online CPU at once (taskset), `n` echoes
@@ -111,7 +97,7 @@ TEST(CollectPerCpu, EveryCpuEveryEventThroughTwoReaders) {
     uint64_t ts = e["common"]["timestamp"];
     disorder = std::max(disorder, clock > ts ? clock - ts : 0);
     clock = std::max(clock, ts);
-    auto key = echo_request(e);
+    auto key = nst::echo_request(e);
     if (!key) continue;
     std::string sym = e["kernel"]["symbol"];
     uint64_t ns = e["netns"]["inum"];
@@ -127,6 +113,32 @@ TEST(CollectPerCpu, EveryCpuEveryEventThroughTwoReaders) {
   ASSERT_EQ(sorted.exit_code, 0) << sorted.describe();
   EXPECT_EQ(sorted.err.find("continued"), std::string::npos) << sorted.err;
   EXPECT_EQ(rings_left(), 0);
+}
+
+// One reader merges its CPUs' rings by time: the file is in time order (to within what an
+// interrupt nesting one event inside another on a CPU can do: microseconds), where reading
+// one ring after the other jumped back by up to a poll's worth of events at every switch.
+TEST(CollectPerCpu, OneReaderWritesInTimeOrder) {
+  if (nscope::online_cpus().size() < 2) GTEST_SKIP() << "one CPU online";
+  nst::VethPair p(217);
+  ASSERT_TRUE(p.ok) << p.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope({"collect", "--readers", "1", "-o", file, "--cmd", pings_on_every_cpu(p, 50)},
+                       nst::with_timeout(std::chrono::seconds(60)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  File f = read_file_events(file);
+  std::set<int> smp;
+  uint64_t clock = 0, disorder = 0;
+  for (const json& e : f.events) {
+    smp.insert(e["common"]["smp_id"].get<int>());
+    uint64_t ts = e["common"]["timestamp"];
+    disorder = std::max(disorder, clock > ts ? clock - ts : 0);
+    clock = std::max(clock, ts);
+  }
+  EXPECT_EQ(smp.size(), nscope::online_cpus().size());
+  EXPECT_GE(f.events.size(), 200u);
+  EXPECT_LT(disorder, 1'000'000u) << "an event more than 1 ms behind one written before it";
 }
 
 // --count is exact however many readers take events at once.
@@ -204,9 +216,24 @@ TEST(CollectPerCpu, CpusPinsEveryThreadAndSigtermDrainsEveryReader) {
   EXPECT_EQ(f.stats["events"], f.events.size());
   size_t requests = 0;
   for (const json& e : f.events)
-    if (echo_request(e) && e["kernel"]["symbol"] == "net:netif_receive_skb") ++requests;
+    if (nst::echo_request(e) && e["kernel"]["symbol"] == "net:netif_receive_skb") ++requests;
   EXPECT_GE(requests, online.size() * 20 * 9 / 10) << "the echo requests, received in b";
   EXPECT_EQ(rings_left(), 0);
+}
+
+// --cpus is where nscope runs, not the command it starts: --cmd keeps the CPUs collect was
+// started with.
+TEST(CollectPerCpu, CommandKeepsItsCpus) {
+  std::vector<int> online = nscope::online_cpus();
+  if (online.size() < 2) GTEST_SKIP() << "one CPU online";
+  nst::TempDir dir;
+  std::string seen = dir / "cpus.txt";
+  auto r = nst::nscope({"collect", "--cpus", std::to_string(online.back()), "-o", "/dev/null", "--cmd",
+                        "grep Cpus_allowed_list /proc/self/status > " + seen},
+                       nst::with_timeout(std::chrono::seconds(20)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  std::string line = nst::read_file(seen);
+  EXPECT_NE(line.find(nscope::format_cpu_list(nscope::allowed_cpus())), std::string::npos) << line;
 }
 
 // A CPU list nscope cannot use is a usage error that names it and what may be used.

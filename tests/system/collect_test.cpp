@@ -510,10 +510,10 @@ void expect_probe_sees_the_ping(const std::string& probe, const std::string& typ
   ASSERT_TRUE(startup.contains("startup"));
   EXPECT_NE(startup["startup"]["probes"].dump().find(probe), std::string::npos) << startup.dump();
   Inside in_b = inside(p.b.path(), p.vb);
-  std::string sent_id;  // the echo request's tracking id, leaving A
+  std::string sent_id;  // the echo request's tracking id, leaving A (not its ARP request's)
   for (const auto& ev : events)
     if (ev["kernel"]["symbol"] == "net:net_dev_start_xmit" && ev.contains("skb-tracking") &&
-        ev.contains("netns") && nst::as_u64(ev["netns"]["inum"]) == p.ino_a)
+        ev.contains("netns") && nst::as_u64(ev["netns"]["inum"]) == p.ino_a && nst::echo_request(ev))
       sent_id = ev["skb-tracking"].dump();
   ASSERT_FALSE(sent_id.empty()) << "no echo request leaving " << p.a.name();
   int seen = 0;

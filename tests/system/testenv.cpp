@@ -1,5 +1,7 @@
 #include "testenv.h"
 
+#include "events/format.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -200,6 +202,17 @@ json nscope_list_json(const std::vector<std::string>& extra) {
 }
 
 // ---- the namespaces in nscope's output ------------------------------------------------
+
+std::optional<std::pair<int, int>> echo_request(const json& e) {
+  if (!e.contains("packet")) return std::nullopt;
+  uint8_t b[256];
+  size_t len = 0;
+  if (!nscope::base64_decode(e["packet"]["data"].get<std::string>(), b, sizeof b, &len)) return std::nullopt;
+  if (len < 14 + 20 + 8 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 1) return std::nullopt;
+  const uint8_t* icmp = b + 14 + (b[14] & 0x0f) * 4;
+  if (icmp + 8 > b + len || icmp[0] != 8) return std::nullopt;
+  return std::make_pair(icmp[4] << 8 | icmp[5], icmp[6] << 8 | icmp[7]);
+}
 
 uint64_t as_u64(const json& j) {
   if (j.is_number_unsigned()) return j.get<uint64_t>();

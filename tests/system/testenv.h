@@ -72,6 +72,9 @@ json nscope_list_json(const std::vector<std::string>& extra = {});
 
 // A JSON number or a decimal string (numbers above 2^53 are strings).
 uint64_t as_u64(const json& j);
+// An event's ICMP echo request, as its (id, seq), from the event's packet data (a made-up or
+// real Ethernet header, then IPv4); nullopt for any other packet or an event without one.
+std::optional<std::pair<int, int>> echo_request(const json& event);
 // The namespace entry of this type and inode, or nullptr.
 const json* find_ns(const json& doc, std::string_view type, uint64_t inode);
 // Its holders of one kind.

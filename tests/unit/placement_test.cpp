@@ -49,4 +49,5 @@ TEST(CollectDefaults, AReaderPerFourRingsAndFourMegabytesACpu) {
   EXPECT_EQ(nscope::default_readers(1, 8), 1u);   // the shared ring
   EXPECT_EQ(nscope::default_buffer_size(2), 32ull << 20);
   EXPECT_EQ(nscope::default_buffer_size(16), 64ull << 20);
+  EXPECT_EQ(nscope::default_buffer_size(128), 256ull << 20);  // 2 MiB a CPU there
 }
