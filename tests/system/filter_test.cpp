@@ -328,8 +328,11 @@ TEST(Filter, EachFilterPassesExactlyItsPackets) {
     EXPECT_EQ(mdns.at("udp5353@A"), 3) << dump(mdns);
     EXPECT_EQ(mdns.at("udp5353@B"), 3) << dump(mdns);
 
+    // How many ARP exchanges a run has depends on its timing (a slow run re-probes a
+    // neighbour): every event is ARP, at least the two exchanges each run makes, both sides.
     Counts arp = f("arp");
-    EXPECT_EQ(arp.total, all.at("arp@A") + all.at("arp@B")) << dump(arp);
+    EXPECT_EQ(arp.total, arp.at("arp@A") + arp.at("arp@B")) << dump(arp);
+    EXPECT_GE(arp.total, 4) << dump(arp);
     EXPECT_EQ(arp.at("arp@A"), arp.at("arp@B")) << dump(arp);
   }
 
