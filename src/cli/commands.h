@@ -5,6 +5,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -41,5 +42,12 @@ Runner register_collect(CLI::App& app, const std::string& cmdline);
 Runner register_print(CLI::App& app);
 Runner register_sort(CLI::App& app);
 Runner register_pcap(CLI::App& app);
+// Acting on a namespace: a command inside it (or in every one), an `ip netns` name for it.
+// command: what followed exec's `--` (split_exec_command).
+Runner register_exec(CLI::App& app, const std::vector<std::string>& command);
+// `nscope [opts] exec [exec opts] -- CMD...`: moves CMD... into `command` and returns the argc
+// that leaves the rest for the parser. A `--` after NSREF or inside CMD stays where it is.
+int split_exec_command(int argc, char** argv, std::vector<std::string>& command);
+Runner register_attach(CLI::App& app);
 
 }  // namespace nscope::cli

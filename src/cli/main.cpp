@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     const char* name;
     std::function<Runner(CLI::App&)> add;
   };
+  std::vector<std::string> exec_command;  // filled below, before any command is added
   const Command commands[] = {
       {"list", register_list},
       {"info", register_info},
@@ -48,8 +49,12 @@ int main(int argc, char** argv) {
       {"print", register_print},
       {"sort", register_sort},
       {"pcap", register_pcap},
+      {"exec", [&exec_command](CLI::App& a) { return register_exec(a, exec_command); }},
+      {"attach", register_attach},
   };
   const char* named = first_positional(argc, argv);
+  // exec's command after `--` is the command's, never nscope's options: cut off before parsing.
+  if (named && std::strcmp(named, "exec") == 0) argc = split_exec_command(argc, argv, exec_command);
   std::vector<Runner> runners;
   for (auto& c : commands)
     if (!named || std::strcmp(c.name, named) == 0) runners.push_back(c.add(app));

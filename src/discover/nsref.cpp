@@ -114,6 +114,16 @@ std::optional<NsRefError> nsref_error_kind(const Error& e) {
   return std::nullopt;
 }
 
+Result<ResolvedNs> resolve_nsref_lazily(const NsRef& ref, const std::function<const ScanResult&()>& scan,
+                                        NsRefFailure* why) {
+  auto direct = resolve_nsref_direct(ref);
+  if (!direct && !(ref.kind == NsRefKind::pid && direct.error().code == EACCES) &&
+      nsref_error_kind(direct.error()) != NsRefError::unknown)
+    return direct.error();
+  if (direct && *direct) return std::move(**direct);
+  return resolve_nsref(ref, scan(), why);
+}
+
 std::string describe_netns(const Namespace& n) {
   std::vector<std::string> parts;
   for (auto& nm : n.names) parts.push_back("name " + nm);

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,13 @@ Result<ResolvedNs> resolve_nsref(const NsRef& ref, const ScanResult& scan,
 // `ip netns` name); an Error when it names something that does not exist or is not a network
 // namespace.
 Result<std::optional<ResolvedNs>> resolve_nsref_direct(const NsRef& ref);
+
+// What every command that takes an NSREF does: an `ip netns` name, pid:N or a path opens at
+// once; anything else, a pid whose /proc/PID/ns/net is refused, or a pid or path that names
+// nothing (the error then lists the namespaces there are), is resolved against `scan()`,
+// called only then.
+Result<ResolvedNs> resolve_nsref_lazily(const NsRef& ref, const std::function<const ScanResult&()>& scan,
+                                        NsRefFailure* why = nullptr);
 
 // Opens a namespace found by a scan through its holders: /run/netns names, the lowest process,
 // threads, bind mounts (through a process in their mount namespace), open fds. The fd is

@@ -277,19 +277,9 @@ class ShowBuilder {
 
   // An `ip netns` name, pid or path opens the namespace at once; the rest need the scan.
   Result<void> resolve(const NsRef& ref) {
-    auto direct = resolve_nsref_direct(ref);
-    // A refused /proc/PID/ns/net, or a pid or path that names nothing (the error then lists
-    // the namespaces there are), goes on to the scan.
-    if (!direct && !(ref.kind == NsRefKind::pid && direct.error().code == EACCES) &&
-        nsref_error_kind(direct.error()) != NsRefError::unknown)
-      return direct.error();
-    if (direct && *direct) {
-      ns_ = std::move(**direct);
-    } else {
-      auto r = resolve_nsref(ref, scan());
-      if (!r) return r.error();
-      ns_ = std::move(r.value());
-    }
+    auto r = resolve_nsref_lazily(ref, [this]() -> const ScanResult& { return scan(); });
+    if (!r) return r.error();
+    ns_ = std::move(r.value());
     m_.ns = ns_.ns;
     m_.opened_from = ns_.opened_from;
     return {};

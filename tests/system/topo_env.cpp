@@ -249,6 +249,9 @@ void TopoEnv::build_container() {
   mkdir((rootfs + "/bin").c_str(), 0755);
   for (auto d : {"/proc", "/dev", "/sys", "/tmp"}) mkdir((rootfs + d).c_str(), 0755);
   if (!must({"cp", "/bin/busybox", rootfs + "/bin/busybox"}, &errors)) return;
+  mkdir((rootfs + "/etc").c_str(), 0755);
+  container_resolv_marker = "search " + p + ".inside.test";
+  std::ofstream(rootfs + "/etc/resolv.conf") << container_resolv_marker << "\nnameserver 192.0.2.53\n";
   if (!must({"runc", "spec", "--bundle", bundle_}, &errors)) return;
   std::ifstream in(bundle_ + "/config.json");
   json cfg = json::parse(in, nullptr, false);

@@ -52,6 +52,7 @@ class TopoEnv {
   // The runc container (busybox sleeping), with host:"<p>rc" <-> container:"eth0".
   std::string container;            // runc name
   pid_t container_pid = 0;
+  std::string container_resolv_marker;  // in the container's own /etc/resolv.conf
   uint64_t ino_container = 0;
   // The hidden namespace: host:"<p>hd" <-> hidden:"<p>hx"; its only fd is in flight in a
   // unix socketpair we hold.

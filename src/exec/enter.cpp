@@ -1,0 +1,173 @@
+#include "exec/enter.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "discover/container.h"
+#include "discover/mountinfo.h"
+#include "util/diag.h"
+
+namespace nscope {
+namespace {
+
+int open_tree(const char* path, unsigned flags) {
+  return static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, path, flags));
+}
+
+int move_mount(int from_fd, const char* to) {
+  return static_cast<int>(syscall(SYS_move_mount, from_fd, "", AT_FDCWD, to, MOVE_MOUNT_F_EMPTY_PATH));
+}
+
+// /etc/netns/NAME/X bound over /etc/X, for each X there, as `ip netns exec` does; what
+// cannot be bound is said and left.
+void bind_etc(const std::string& name) {
+  std::string dir = "/etc/netns/" + name;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
+    std::string from = dir + "/" + e->d_name, to = std::string("/etc/") + e->d_name;
+    if (mount(from.c_str(), to.c_str(), "none", MS_BIND, nullptr) != 0)
+      diag("cannot bind {} over {}: {}", from, to, std::strerror(errno));
+  }
+  closedir(d);
+}
+
+// A sysfs of the network namespace the process is in, on /sys, with the mounts that were
+// under /sys moved back on top of it.
+Result<void> remount_sys(const std::string& name, const std::vector<std::string>& under_sys) {
+  std::vector<std::pair<std::string, Fd>> kept;
+  for (const auto& mp : under_sys) {
+    Fd tree(open_tree(mp.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!tree) diag("{} stays behind: cannot take it along ({})", mp, std::strerror(errno));
+    else kept.emplace_back(mp, std::move(tree));
+  }
+  struct statvfs sv {};
+  unsigned long flags = statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0;
+  if (umount2("/sys", MNT_DETACH) != 0 && errno != EINVAL)
+    return Error::sys(errno, "cannot unmount /sys in the private mount namespace");
+  if (mount(name.empty() ? "sysfs" : name.c_str(), "/sys", "sysfs", flags, nullptr) != 0)
+    return Error::sys(errno, "cannot mount a sysfs of the namespace on /sys");
+  for (auto& [mp, tree] : kept)
+    if (move_mount(tree.get(), mp.c_str()) != 0)
+      diag("{} stays behind: cannot put it back on the new /sys ({})", mp, std::strerror(errno));
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> mounts_under_sys(const std::string& mountinfo_text) {
+  std::vector<std::string> all;
+  for (const auto& m : parse_mountinfo(mountinfo_text))
+    if (m.mount_point.starts_with("/sys/")) all.push_back(m.mount_point);
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  std::vector<std::string> out;
+  for (const auto& mp : all)
+    if (out.empty() || !(mp.starts_with(out.back()) && mp[out.back().size()] == '/')) out.push_back(mp);
+  return out;
+}
+
+Result<void> enter_for_exec(const EnterTarget& t, const std::vector<std::string>& under_sys) {
+  if (t.mntns_fd >= 0) {
+    // As nsenter -n -m: the network namespace first (its fd was opened from the host's view),
+    // then the mount namespace, which also moves root and working directory to its root.
+    if (setns(t.netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter the network namespace");
+    if (setns(t.mntns_fd, CLONE_NEWNS) != 0) return Error::sys(errno, "cannot enter the mount namespace");
+    return {};
+  }
+  if (unshare(CLONE_NEWNS) != 0) return Error::sys(errno, "cannot make a private mount namespace");
+  if (mount("", "/", "none", MS_SLAVE | MS_REC, nullptr) != 0)
+    return Error::sys(errno, "cannot keep the private mounts from the host (mount --make-rslave /)");
+  if (setns(t.netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter the network namespace");
+  if (auto r = remount_sys(t.name, under_sys); !r) return r.error();
+  if (!t.name.empty()) bind_etc(t.name);
+  return {};
+}
+
+Error exec_argv(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // What nscope changed for itself is not the command's.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  signal(SIGPIPE, SIG_DFL);
+  execvp(args[0], args.data());
+  return Error::sys(errno, fmt::format("cannot run '{}'", argv[0]));
+}
+
+Result<Fd> holder_mntns(const Namespace& ns) {
+  if (ns.pid) {
+    Fd fd(::open(fmt::format("/proc/{}/ns/mnt", ns.pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) return fd;
+    if (errno != ENOENT && errno != ESRCH)
+      return Error::sys(errno, fmt::format("cannot open the mount namespace of process {}", ns.pid));
+  }
+  if (ns.mount_way_in) {
+    Fd fd(::open(ns.mount_way_in->mntns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) return fd;
+    return Error::sys(errno, "cannot open the mount namespace of its bind mount");
+  }
+  return Error::msg(fmt::format("no process holds network namespace {}, and no mount of it lives in "
+                                "another mount namespace: --mount has no mount namespace to enter",
+                                ns.inode),
+                    ErrorKind::not_found);
+}
+
+std::string netns_short_label(const Namespace& ns) {
+  if (!ns.names.empty()) return ns.names.front();
+  if (ns.container) return container_label(*ns.container);
+  if (ns.initial) return "host";
+  return std::to_string(ns.inode);
+}
+
+Result<void> attach_netns_name(const std::string& name, int netns_fd) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos || name.size() > 255)
+    return Error::usage(fmt::format("'{}' cannot be an ip netns name: give a file name, such as web-1", name));
+  const char* dir = "/run/netns";
+  if (mkdir(dir, 0755) != 0 && errno != EEXIST) return Error::sys(errno, "cannot make /run/netns");
+  // As ip netns add/attach: /run/netns a shared mount point, so that the names reach every
+  // mount namespace that shares it (and a name made inside `ip netns exec` is seen outside).
+  bool made_mount_point = false;
+  while (mount("", dir, "none", MS_SHARED | MS_REC, nullptr) != 0) {
+    if (errno != EINVAL || made_mount_point) return Error::sys(errno, "cannot make /run/netns shared");
+    if (mount(dir, dir, "none", MS_BIND | MS_REC, nullptr) != 0)
+      return Error::sys(errno, "cannot make /run/netns a mount point");
+    made_mount_point = true;
+  }
+  std::string path = std::string(dir) + "/" + name;
+  Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0));
+  if (!file) {
+    if (errno == EEXIST)
+      return Error{ErrorKind::usage, EEXIST,
+                   fmt::format("an ip netns name '{}' exists already ({}): choose another, or "
+                               "`ip netns del {}` first",
+                               name, path, name)};
+    return Error::sys(errno, "cannot make " + path);
+  }
+  std::string from = fmt::format("/proc/self/fd/{}", netns_fd);
+  if (mount(from.c_str(), path.c_str(), "none", MS_BIND, nullptr) != 0) {
+    int err = errno;
+    unlink(path.c_str());
+    return Error::sys(err, "cannot bind the namespace at " + path);
+  }
+  return {};
+}
+
+}  // namespace nscope
