@@ -38,12 +38,12 @@ Runner register_find(CLI::App& app) {
   auto a = std::make_shared<FindArgs>();
   auto* find = app.add_subcommand(
       "find", "Which network namespaces hold an address, a MAC, an interface, a port or a route");
-  find->add_option("--addr", a->query.addr, "An address or a prefix held by an interface: 10.0.0.2, 10.0.0.0/24, fd00::2")
+  find->add_option("--addr", a->query.addr, "An address, or a prefix, on an interface: 10.0.0.2, 10.0.0.0/24, fd00::2")
       ->type_name("ADDR[/LEN]");
   find->add_option("--mac", a->query.mac, "An interface's MAC address: 02:42:ac:11:00:02")->type_name("MAC");
   find->add_option("--ifname", a->query.ifname, "An interface name, a glob: eth0, 'veth*'")->type_name("GLOB");
   find->add_option("--ifindex", a->query.ifindex, "An interface index")->type_name("N");
-  find->add_option("--port", a->query.port, "TCP or UDP sockets on a port, listening or connected: tcp:8080, udp:53, 53")
+  find->add_option("--port", a->query.port, "TCP or UDP sockets on a port, in any state: tcp:8080, udp:53, 53")
       ->type_name("[tcp:|udp:]PORT");
   find->add_option("--route", a->query.route, "Routes to, covering, or within a prefix: 10.1.0.0/16")
       ->type_name("PREFIX");

@@ -51,14 +51,16 @@ std::string socket_line(const FindSockHit& h) {
                               endpoint(k.family, k.local, k.lport), endpoint(k.family, k.remote, k.rport));
   if (k.ifindex) s += fmt::format(" bound to ifindex {}", k.ifindex);
   std::string owners;
-  for (auto& o : h.owners) owners += fmt::format("{}pid {} ({}) fd {}", owners.empty() ? "" : ", ", o.pid, o.command, o.fd);
+  for (auto& o : h.owners)
+    owners += fmt::format("{}pid {} ({}) fd {}", owners.empty() ? "" : ", ", o.pid, o.command, o.fd);
   if (!owners.empty()) s += ": " + owners;
   else s += k.inode ? ": no process found holding it" : ": no process holds it";
   return s;
 }
 
 std::string route_line(const FindRouteHit& h) {
-  return fmt::format("route {} table {} ({})", route_to_text(h.route, h.devs), rt_table_name(h.route.table), h.relation);
+  return fmt::format("route {} table {} ({})", route_to_text(h.route, h.devs), rt_table_name(h.route.table),
+                     h.relation);
 }
 
 json netns_json(const FindNsHits& h) {

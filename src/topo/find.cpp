@@ -104,9 +104,10 @@ Result<PortSpec> parse_port_spec(std::string_view s) {
 Result<std::string> parse_mac(std::string_view s) {
   std::string out;
   auto groups = split(s, s.find('-') != std::string_view::npos ? '-' : ':');
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
   bool ok = groups.size() == 6;
   for (auto g : groups) {
-    ok = ok && !g.empty() && g.size() <= 2 && std::all_of(g.begin(), g.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    ok = ok && !g.empty() && g.size() <= 2 && std::all_of(g.begin(), g.end(), hex);
     if (!ok) break;
     if (!out.empty()) out += ':';
     if (g.size() == 1) out += '0';
@@ -159,7 +160,8 @@ Result<FindQuery> parse_find_query(const FindQueryText& t) {
   if (t.ifindex) {
     auto v = t.ifindex->size() > 10 ? std::nullopt : parse_u64(*t.ifindex);
     if (!v || *v == 0 || *v > 0x7fffffff)
-      return Error::usage(fmt::format("--ifindex: '{}' is not an interface index, a number from 1 (e.g. 2)", *t.ifindex));
+      return Error::usage(
+          fmt::format("--ifindex: '{}' is not an interface index, a number from 1 (e.g. 2)", *t.ifindex));
     q.ifindex = static_cast<int>(*v);
   }
   if (t.port) {

@@ -193,8 +193,8 @@ TEST(FindValues, QueryNeedsACriterionAndNamesTheBadOption) {
 // ---- interfaces ---------------------------------------------------------------------------
 
 struct Box {
-  std::vector<LinkInfo> links{link(1, "lo"), link(2, "eth0", "02:42:ac:11:00:02"), link(3, "veth1", "aa:bb:cc:00:00:01"),
-                              link(4, "veth2", "aa:bb:cc:00:00:02")};
+  std::vector<LinkInfo> links{link(1, "lo"), link(2, "eth0", "02:42:ac:11:00:02"),
+                              link(3, "veth1", "aa:bb:cc:00:00:01"), link(4, "veth2", "aa:bb:cc:00:00:02")};
   std::vector<AddrInfo> addrs{addr(1, "127.0.0.1", 8),   addr(2, "10.0.0.2", 24), addr(2, "fd00::2", 64),
                               addr(2, "fe80::1", 64),     addr(3, "10.0.0.3", 24), addr(4, "192.168.1.1", 24)};
 };
@@ -388,8 +388,9 @@ TEST(FindMatch, RoutesExactCoveringWithinAndNotDefault) {
   Box b;
   RouteInfo multi = route("10.1.0.0", 16, 0, "unicast");
   multi.nexthops = {{"10.0.0.1", 2, 1}, {"10.0.0.9", 9, 1}};
-  auto hits = match_routes(want, {route("10.1.0.0", 16, 3, "unicast", "10.0.0.254"), route("192.168.0.0", 16, 2), multi},
-                           b.links);
+  std::vector<RouteInfo> routes{route("10.1.0.0", 16, 3, "unicast", "10.0.0.254"), route("192.168.0.0", 16, 2),
+                                multi};
+  auto hits = match_routes(want, routes, b.links);
   ASSERT_EQ(hits.size(), 2u);
   EXPECT_EQ(hits[0].devs, (std::map<int, std::string>{{3, "veth1"}}));
   EXPECT_EQ(hits[0].relation, "exact");
