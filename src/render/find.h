@@ -18,7 +18,7 @@ void render_find_text(const FindResult& r, std::ostream& out);
 nlohmann::json find_to_json(const FindResult& r);
 
 // One line per reason a namespace could not be searched, naming each such namespace:
-// "skipped 2 network namespaces: cannot enter it: ...: netns 4026532281 (blue), netns ...".
+// "skipped 2 network namespaces (cannot enter network namespace: ...): netns 4026532281 (blue), ...".
 std::vector<std::string> find_skip_notes(const FindResult& r);
 // "no match for --addr 10.0.0.9 in 402 network namespaces".
 std::string find_no_match_note(const FindResult& r);

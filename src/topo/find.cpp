@@ -415,7 +415,7 @@ class Searcher {
       } else if (fd.error().code == ENOENT || fd.error().code == ESRCH) {
         results_[i].why = "went away before it could be opened";
       } else {
-        results_[i].why = "cannot open it: " + fd.error().message;
+        results_[i].why = fd.error().message;  // "cannot open network namespace N: ..."
       }
     }
   }
@@ -474,7 +474,7 @@ class Searcher {
       if (!entered[i] && raw_[i] >= 0) {
         int code = entered[i].error().code;
         results_[i].why = code == ENOENT || code == EINVAL ? "went away before it could be entered"
-                                                           : "cannot enter it: " + entered[i].error().message;
+                                                           : entered[i].error().message;  // "cannot enter ..."
       }
   }
 

@@ -421,11 +421,11 @@ FindResult made_up_result() {
   Namespace locked;
   locked.inode = 4026533000;
   locked.names = {"red"};
-  r.skipped.push_back({locked, "cannot enter it: Operation not permitted"});
+  r.skipped.push_back({locked, "cannot enter network namespace: Operation not permitted"});
   Namespace locked2 = locked;
   locked2.inode = 4026533001;
   locked2.names = {};
-  r.skipped.push_back({locked2, "cannot enter it: Operation not permitted"});
+  r.skipped.push_back({locked2, "cannot enter network namespace: Operation not permitted"});
   return r;
 }
 
@@ -475,7 +475,8 @@ TEST(FindRender, SkippedNamespacesByReasonAndTheNoMatchLine) {
   auto notes = find_skip_notes(r);
   ASSERT_EQ(notes.size(), 2u);
   EXPECT_EQ(notes[0],
-            "skipped 2 network namespaces (cannot enter it: Operation not permitted): netns 4026533000 (red), "
+            "skipped 2 network namespaces (cannot enter network namespace: Operation not permitted): netns "
+            "4026533000 (red), "
             "netns 4026533001");
   EXPECT_EQ(notes[1], "skipped 1 network namespace (went away before it could be entered): netns 4026532999");
   EXPECT_EQ(find_no_match_note(r),
