@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
       {"info", register_info},
       {"show", register_show},
       {"topo", register_topo},
+      {"find", register_find},
       {"collect", [&cmdline](CLI::App& a) { return register_collect(a, cmdline); }},
       {"print", register_print},
       {"sort", register_sort},

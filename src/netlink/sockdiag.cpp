@@ -7,7 +7,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <functional>
+
 #include "netlink/nl.h"
+#include "netlink/rtnl.h"
 #include "netlink/socket.h"
 #include "util/strings.h"
 
@@ -19,7 +23,7 @@ constexpr uint8_t kEstablished = 1;
 constexpr uint8_t kClose = 7;
 constexpr uint8_t kListen = 10;
 
-Result<std::string> dump_on(NlSocket& s, int family, int protocol) {
+Result<std::string> dump_on(NlSocket& s, int family, int protocol, std::string_view bytecode = {}) {
   char buf[256];
   nlmsghdr* nlh = nl::put_header(buf);
   nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
@@ -34,6 +38,7 @@ Result<std::string> dump_on(NlSocket& s, int family, int protocol) {
   req->sdiag_family = static_cast<uint8_t>(family);
   req->sdiag_protocol = static_cast<uint8_t>(protocol);
   req->idiag_states = ~0u;
+  if (!bytecode.empty()) nl::attr_put(nlh, INET_DIAG_REQ_BYTECODE, bytecode.size(), bytecode.data());
   return s.request(nlh, "sock_diag inet dump");
 }
 
@@ -100,7 +105,7 @@ namespace {
 
 // One walk of the TCP table for both families: the old TCPDIAG_GETSOCK request, which the
 // kernel serves with the family left open.
-Result<std::string> tcp_compat_dump(NlSocket& s) {
+Result<std::string> tcp_compat_dump(NlSocket& s, std::string_view bytecode = {}) {
   char buf[256];
   nlmsghdr* nlh = nl::put_header(buf);
   nlh->nlmsg_type = TCPDIAG_GETSOCK;
@@ -108,18 +113,27 @@ Result<std::string> tcp_compat_dump(NlSocket& s) {
   auto* req = static_cast<inet_diag_req*>(nl::put_extra_header(nlh, sizeof(inet_diag_req)));
   req->idiag_family = AF_INET;
   req->idiag_states = ~0u;
+  if (!bytecode.empty()) nl::attr_put(nlh, INET_DIAG_REQ_BYTECODE, bytecode.size(), bytecode.data());
   return s.request(nlh, "sock_diag tcp dump");
 }
+
+// What sockstat says the calling thread's namespace uses.
+SockStat sockstat_here() {
+  SockStat st;
+  if (auto t = read_file("/proc/thread-self/net/sockstat")) parse_sockstat(*t, st);
+  if (auto t = read_file("/proc/thread-self/net/sockstat6")) parse_sockstat(*t, st);
+  return st;
+}
+
+// sockstat says this protocol has no socket here (a missing line says nothing).
+bool none(const std::optional<uint32_t>& v) { return v && *v == 0; }
 
 }  // namespace
 
 Result<std::vector<SockCount>> count_sockets() {
   auto s = NlSocket::open(NETLINK_SOCK_DIAG);
   if (!s) return s.error();
-  SockStat st;
-  if (auto t = read_file("/proc/thread-self/net/sockstat")) parse_sockstat(*t, st);
-  if (auto t = read_file("/proc/thread-self/net/sockstat6")) parse_sockstat(*t, st);
-  auto none = [](const std::optional<uint32_t>& v) { return v && *v == 0; };
+  SockStat st = sockstat_here();
 
   std::vector<SockCount> out;
   std::string errors;
@@ -177,6 +191,101 @@ Result<std::vector<SockCount>> count_sockets() {
     out.push_back(std::move(c));
   }
   if (out.empty() && !errors.empty()) return Error::msg("sock_diag: " + errors);
+  return out;
+}
+
+// ---- one socket at a time (find --port) ---------------------------------------------------
+
+std::string_view InetSock::state_name() const {
+  static constexpr std::string_view names[] = {"UNKNOWN",  "ESTAB",      "SYN-SENT",  "SYN-RECV", "FIN-WAIT-1",
+                                               "FIN-WAIT-2", "TIME-WAIT", "UNCONN",    "CLOSE-WAIT", "LAST-ACK",
+                                               "LISTEN",   "CLOSING",    "SYN-RECV"};
+  return state < std::size(names) ? names[state] : "UNKNOWN";
+}
+
+Result<void> parse_inet_diag_sockets(const void* buf, size_t len, std::string_view proto, std::vector<InetSock>& out,
+                                     int family) {
+  return for_each_message(buf, len, [&](const nlmsghdr* nlh) -> Result<void> {
+    if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK) return {};
+    if (nlh->nlmsg_len < nl::kHdrLen + sizeof(inet_diag_msg)) return Error::msg("truncated inet_diag_msg");
+    auto* m = static_cast<const inet_diag_msg*>(nl::payload(nlh));
+    if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6) return {};
+    if (family && m->idiag_family != family) return {};
+    size_t alen = m->idiag_family == AF_INET ? 4 : 16;
+    InetSock s;
+    s.proto = proto;
+    s.family = m->idiag_family;
+    s.state = m->idiag_state;
+    s.local = format_addr(s.family, m->id.idiag_src, alen);
+    s.remote = format_addr(s.family, m->id.idiag_dst, alen);
+    s.lport = ntohs(m->id.idiag_sport);
+    s.rport = ntohs(m->id.idiag_dport);
+    s.inode = m->idiag_inode;
+    s.uid = m->idiag_uid;
+    s.ifindex = static_cast<int>(m->id.idiag_if);
+    out.push_back(std::move(s));
+    return {};
+  });
+}
+
+std::string port_filter_bytecode(uint16_t port) {
+  // "sport == P" (8 bytes), a JMP (4), "dport == P" (8). A failed test's `no` leads 4 bytes
+  // past its own end: for the first, over the JMP onto the second test; for the second, past
+  // the end (reject). A passed test runs on: the first into the JMP, whose `no` leads to the
+  // end, the second to the end itself (accept). Every `no` lands where the `yes` chain goes,
+  // as the kernel's audit (inet_diag_bc_audit) requires.
+  const inet_diag_bc_op ops[] = {{INET_DIAG_BC_S_EQ, 8, 12}, {0, 0, port}, {INET_DIAG_BC_JMP, 4, 12},
+                                 {INET_DIAG_BC_D_EQ, 8, 12}, {0, 0, port}};
+  return std::string(reinterpret_cast<const char*>(ops), sizeof ops);
+}
+
+namespace {
+
+using DumpFn = std::function<Result<std::string>(std::string_view bytecode)>;
+
+// One dump into `out`, with the port filter `bytecode`; asked again without it when the
+// kernel refuses the filter (EINVAL), as one before 4.16 refuses S_EQ.
+Result<void> dump_sockets(const DumpFn& dump, std::string_view bytecode, std::string_view proto, int family,
+                          std::vector<InetSock>& out) {
+  auto once = [&](std::string_view bc) -> Result<void> {
+    auto raw = dump(bc);
+    if (!raw) return raw.error();
+    std::vector<InetSock> got;
+    if (auto r = parse_inet_diag_sockets(raw->data(), raw->size(), proto, got, family); !r) return r;
+    out.insert(out.end(), std::make_move_iterator(got.begin()), std::make_move_iterator(got.end()));
+    return {};
+  };
+  Result<void> r = once(bytecode);
+  if (!r && !bytecode.empty() && r.error().code == EINVAL) r = once({});
+  return r;
+}
+
+}  // namespace
+
+Result<std::vector<InetSock>> list_inet_sockets(int protocol, uint16_t port) {
+  if (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP) return Error::sys(EINVAL, "sock_diag: not TCP or UDP");
+  auto s = NlSocket::open(NETLINK_SOCK_DIAG);
+  if (!s) return s.error();
+  SockStat st = sockstat_here();
+  std::string bc = port ? port_filter_bytecode(port) : std::string();
+  std::vector<InetSock> out;
+  auto v2 = [&](int fam) -> DumpFn { return [&, fam](std::string_view b) { return dump_on(*s, fam, protocol, b); }; };
+  if (protocol == IPPROTO_TCP) {
+    if (!(none(st.tcp) && none(st.tcp6) && none(st.tcp_tw))) {
+      auto compat = [&](std::string_view b) { return tcp_compat_dump(*s, b); };
+      if (!dump_sockets(compat, bc, "tcp", 0, out)) {
+        // A kernel without the compat request: one dump per family.
+        out.clear();
+        for (int fam : {AF_INET, AF_INET6})
+          if (auto r = dump_sockets(v2(fam), bc, "tcp", fam, out); !r) return r.error().prefixed("sock_diag tcp: ");
+      }
+    }
+  } else {
+    for (auto [fam, skip] : {std::pair{AF_INET, none(st.udp)}, std::pair{AF_INET6, none(st.udp6)}})
+      if (!skip)
+        if (auto r = dump_sockets(v2(fam), bc, "udp", fam, out); !r) return r.error().prefixed("sock_diag udp: ");
+  }
+  if (port) std::erase_if(out, [&](const InetSock& k) { return k.lport != port && k.rport != port; });
   return out;
 }
 

@@ -1,6 +1,7 @@
-// Socket counts of the calling thread's network namespace through sock_diag
-// (NETLINK_SOCK_DIAG): TCP and UDP over IPv4 and IPv6, and unix sockets. Counts only: no
-// addresses, so a namespace with many sockets still answers quickly.
+// Sockets of the calling thread's network namespace through sock_diag (NETLINK_SOCK_DIAG):
+// counts of TCP and UDP over IPv4 and IPv6 and of unix sockets (no addresses, so a namespace
+// with many sockets still answers quickly), and the TCP or UDP sockets on one port, one by
+// one (`nscope find --port`).
 #pragma once
 
 #include <cstddef>
@@ -42,6 +43,36 @@ struct SockStat {
 };
 void parse_sockstat(std::string_view text, SockStat& out);  // either file's text
 Result<void> parse_unix_diag_messages(const void* buf, size_t len, SockCount& c);
+
+// One TCP or UDP socket as sock_diag lists it.
+struct InetSock {
+  std::string proto;        // "tcp", "udp"
+  int family = 0;           // AF_INET / AF_INET6
+  uint8_t state = 0;        // the kernel's TCP state number (UDP: 7 unconnected, 1 connected)
+  std::string local, remote;  // addresses: "0.0.0.0", "::", "10.0.0.2"
+  uint16_t lport = 0, rport = 0;
+  uint64_t inode = 0;       // the socket's inode; 0 when no file holds it (TIME-WAIT, kernel)
+  uint32_t uid = 0;
+  int ifindex = 0;          // SO_BINDTODEVICE, 0 when not bound
+  // As ss says it: "LISTEN", "ESTAB", "UNCONN", "TIME-WAIT", "SYN-SENT", ...
+  std::string_view state_name() const;
+};
+
+// Every TCP (IPPROTO_TCP) or UDP (IPPROTO_UDP) socket of this namespace, IPv4 and IPv6, whose
+// local or remote port is `port` (0: every one). The kernel filters by port (inet_diag
+// bytecode) so a busy namespace sends only what matches; a kernel that refuses the bytecode
+// is asked for everything and the port is checked here. As in count_sockets, a family
+// sockstat says has no socket is not dumped.
+Result<std::vector<InetSock>> list_inet_sockets(int protocol, uint16_t port);
+
+// The sockets in a reply (SOCK_DIAG_BY_FAMILY or the TCPDIAG_GETSOCK compat dump) appended to
+// `out`, each with proto `proto`; with `family` set, only that family's.
+Result<void> parse_inet_diag_sockets(const void* buf, size_t len, std::string_view proto,
+                                     std::vector<InetSock>& out, int family = 0);
+
+// inet_diag bytecode (INET_DIAG_REQ_BYTECODE) that keeps a socket whose source or destination
+// port is `port`: "sport == port || dport == port", laid out as ss lays out an OR.
+std::string port_filter_bytecode(uint16_t port);
 
 // The raw dump for (family, protocol): AF_INET/AF_INET6 with IPPROTO_TCP/UDP, or AF_UNIX.
 Result<std::string> sock_diag_dump_raw(int family, int protocol);

@@ -92,9 +92,7 @@ json netns_to_json(const Namespace& n) {
   return j;
 }
 
-namespace {
-
-json addr_json(const AddrInfo& a) {
+json addr_to_json(const AddrInfo& a) {
   json j = {{"family", a.family == AF_INET6 ? "inet6" : "inet"},
             {"address", a.address},
             {"prefixlen", a.prefixlen},
@@ -104,7 +102,7 @@ json addr_json(const AddrInfo& a) {
   return j;
 }
 
-json route_json(const RouteInfo& r) {
+json route_to_json(const RouteInfo& r) {
   json j = {{"family", r.family == AF_INET6 ? "inet6" : "inet"},
             {"dst", r.dst},
             {"type", r.type},
@@ -124,14 +122,12 @@ json route_json(const RouteInfo& r) {
   return j;
 }
 
-}  // namespace
-
 json show_to_json(const ShowModel& m) {
   json ifaces = json::array();
   for (auto& f : m.interfaces) {
     json j = link_to_json(f.link);
     json addrs = json::array();
-    for (auto& a : f.addrs) addrs.push_back(addr_json(a));
+    for (auto& a : f.addrs) addrs.push_back(addr_to_json(a));
     j["addresses"] = std::move(addrs);
     j["master_name"] = opt_str(f.master);
     if (f.link.kind == "bridge" || f.link.kind == "bond" || !f.ports.empty()) j["ports"] = f.ports;
@@ -146,8 +142,8 @@ json show_to_json(const ShowModel& m) {
     ifaces.push_back(std::move(j));
   }
   json routes = json::array(), defaults = json::array(), rules = json::array();
-  for (auto& r : m.routes) routes.push_back(route_json(r));
-  for (auto& r : m.default_routes) defaults.push_back(route_json(r));
+  for (auto& r : m.routes) routes.push_back(route_to_json(r));
+  for (auto& r : m.default_routes) defaults.push_back(route_to_json(r));
   for (auto& r : m.rules)
     rules.push_back({{"family", r.family == AF_INET6 ? "inet6" : "inet"},
                      {"priority", r.priority},

@@ -2,6 +2,7 @@
 // Graphviz. Each renders the same model; none gathers anything.
 #pragma once
 
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -15,6 +16,12 @@ namespace nscope {
 // One interface, as both show and topo print it in JSON.
 nlohmann::json link_to_json(const LinkInfo& l);
 nlohmann::json link_end_to_json(const LinkEnd& e);
+// An address and a route, as show prints them in JSON.
+nlohmann::json addr_to_json(const AddrInfo& a);
+nlohmann::json route_to_json(const RouteInfo& r);
+// A route as `ip route` prints it ("10.1.0.0/16 via 10.0.0.1 dev eth0 proto static"), its
+// devices named from `names` (ifindex -> name; the number when missing).
+std::string route_to_text(const RouteInfo& r, const std::map<int, std::string>& names);
 // The namespace's identity: inode, id, cookie, nsid, names, initial, container, pid, command.
 nlohmann::json netns_to_json(const Namespace& n);
 

@@ -105,7 +105,9 @@ std::string iface_details(const ShowIface& f) {
   return s;
 }
 
-std::string route_text(const RouteInfo& r, const std::map<int, std::string>& names) {
+}  // namespace
+
+std::string route_to_text(const RouteInfo& r, const std::map<int, std::string>& names) {
   auto dev = [&](int oif) {
     auto it = names.find(oif);
     return it == names.end() ? std::to_string(oif) : it->second;
@@ -126,6 +128,8 @@ std::string route_text(const RouteInfo& r, const std::map<int, std::string>& nam
   if (r.priority) s += fmt::format(" metric {}", r.priority);
   return s;
 }
+
+namespace {
 
 std::string human(uint64_t v) {
   if (v < 10000) return std::to_string(v);
@@ -202,13 +206,13 @@ void show_routes(const ShowModel& m, std::ostream& out) {
   out << "\nRoutes (main table)\n";
   if (auto it = m.errors.find("routes"); it != m.errors.end()) out << "  cannot read: " << it->second << '\n';
   else if (m.routes.empty()) out << "  none\n";
-  for (auto& r : m.routes) out << "  " << (r.family == AF_INET6 ? "inet6 " : "") << route_text(r, names) << '\n';
+  for (auto& r : m.routes) out << "  " << (r.family == AF_INET6 ? "inet6 " : "") << route_to_text(r, names) << '\n';
   out << "  default route: ";
   if (m.errors.count("routes")) out << "unknown\n";
   else if (m.default_routes.empty()) out << "none\n";
   else {
     std::string s;
-    for (auto& r : m.default_routes) s += (s.empty() ? "" : "; ") + route_text(r, names);
+    for (auto& r : m.default_routes) s += (s.empty() ? "" : "; ") + route_to_text(r, names);
     out << s << '\n';
   }
   if (!m.other_tables.empty()) {
