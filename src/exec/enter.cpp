@@ -24,48 +24,12 @@
 namespace nscope {
 namespace {
 
-int open_tree(const char* path, unsigned flags) {
-  return static_cast<int>(syscall(SYS_open_tree, AT_FDCWD, path, flags));
+int open_tree(int dirfd, const char* path, unsigned flags) {
+  return static_cast<int>(syscall(SYS_open_tree, dirfd, path, flags));
 }
 
 int move_mount(int from_fd, const char* to) {
   return static_cast<int>(syscall(SYS_move_mount, from_fd, "", AT_FDCWD, to, MOVE_MOUNT_F_EMPTY_PATH));
-}
-
-// /etc/netns/NAME/X bound over /etc/X, for each X there, as `ip netns exec` does; what
-// cannot be bound is said and left.
-void bind_etc(const std::string& name) {
-  std::string dir = "/etc/netns/" + name;
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
-    std::string from = dir + "/" + e->d_name, to = std::string("/etc/") + e->d_name;
-    if (mount(from.c_str(), to.c_str(), "none", MS_BIND, nullptr) != 0)
-      diag("cannot bind {} over {}: {}", from, to, std::strerror(errno));
-  }
-  closedir(d);
-}
-
-// A sysfs of the network namespace the process is in, on /sys, with the mounts that were
-// under /sys moved back on top of it.
-Result<void> remount_sys(const std::string& name, const std::vector<std::string>& under_sys) {
-  std::vector<std::pair<std::string, Fd>> kept;
-  for (const auto& mp : under_sys) {
-    Fd tree(open_tree(mp.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
-    if (!tree) diag("{} stays behind: cannot take it along ({})", mp, std::strerror(errno));
-    else kept.emplace_back(mp, std::move(tree));
-  }
-  struct statvfs sv {};
-  unsigned long flags = statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0;
-  if (umount2("/sys", MNT_DETACH) != 0 && errno != EINVAL)
-    return Error::sys(errno, "cannot unmount /sys in the private mount namespace");
-  if (mount(name.empty() ? "sysfs" : name.c_str(), "/sys", "sysfs", flags, nullptr) != 0)
-    return Error::sys(errno, "cannot mount a sysfs of the namespace on /sys");
-  for (auto& [mp, tree] : kept)
-    if (move_mount(tree.get(), mp.c_str()) != 0)
-      diag("{} stays behind: cannot put it back on the new /sys ({})", mp, std::strerror(errno));
-  return {};
 }
 
 }  // namespace
@@ -82,6 +46,57 @@ std::vector<std::string> mounts_under_sys(const std::string& mountinfo_text) {
   return out;
 }
 
+SysMounts::SysMounts(const std::vector<std::string>& under_sys) {
+  for (const auto& mp : under_sys) {
+    Fd tree(open_tree(AT_FDCWD, mp.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
+    if (!tree) diag("{} stays behind: cannot take it along ({})", mp, std::strerror(errno));
+    else kept_.emplace_back(mp, std::move(tree));
+  }
+}
+
+Result<void> SysMounts::remount(const std::string& name) {
+  struct statvfs sv {};
+  unsigned long flags = statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0;
+  if (umount2("/sys", MNT_DETACH) != 0 && errno != EINVAL)
+    return Error::sys(errno, "cannot unmount /sys in the private mount namespace");
+  if (mount(name.empty() ? "sysfs" : name.c_str(), "/sys", "sysfs", flags, nullptr) != 0)
+    return Error::sys(errno, "cannot mount a sysfs of the namespace on /sys");
+  for (auto& [mp, tree] : kept_) {
+    Fd copy(open_tree(tree.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH));
+    if (!copy || move_mount(copy.get(), mp.c_str()) != 0)
+      diag("{} stays behind: cannot put it back on the new /sys ({})", mp, std::strerror(errno));
+  }
+  return {};
+}
+
+void EtcBinds::bind(const std::string& name) {
+  if (name.empty()) return;
+  std::string dir = "/etc/netns/" + name;
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (!std::strcmp(e->d_name, ".") || !std::strcmp(e->d_name, "..")) continue;
+    std::string from = dir + "/" + e->d_name, to = std::string("/etc/") + e->d_name;
+    if (mount(from.c_str(), to.c_str(), "none", MS_BIND, nullptr) != 0)
+      diag("cannot bind {} over {}: {}", from, to, std::strerror(errno));
+    else
+      bound_.push_back(to);
+  }
+  closedir(d);
+}
+
+void EtcBinds::undo() {
+  for (const auto& to : bound_) umount2(to.c_str(), MNT_DETACH);
+  bound_.clear();
+}
+
+Result<void> private_mount_namespace() {
+  if (unshare(CLONE_NEWNS) != 0) return Error::sys(errno, "cannot make a private mount namespace");
+  if (mount("", "/", "none", MS_SLAVE | MS_REC, nullptr) != 0)
+    return Error::sys(errno, "cannot keep the private mounts from the host (mount --make-rslave /)");
+  return {};
+}
+
 Result<void> enter_for_exec(const EnterTarget& t, const std::vector<std::string>& under_sys) {
   if (t.mntns_fd >= 0) {
     // As nsenter -n -m: the network namespace first (its fd was opened from the host's view),
@@ -90,12 +105,12 @@ Result<void> enter_for_exec(const EnterTarget& t, const std::vector<std::string>
     if (setns(t.mntns_fd, CLONE_NEWNS) != 0) return Error::sys(errno, "cannot enter the mount namespace");
     return {};
   }
-  if (unshare(CLONE_NEWNS) != 0) return Error::sys(errno, "cannot make a private mount namespace");
-  if (mount("", "/", "none", MS_SLAVE | MS_REC, nullptr) != 0)
-    return Error::sys(errno, "cannot keep the private mounts from the host (mount --make-rslave /)");
+  if (auto r = private_mount_namespace(); !r) return r.error();
+  SysMounts sys(under_sys);
   if (setns(t.netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter the network namespace");
-  if (auto r = remount_sys(t.name, under_sys); !r) return r.error();
-  if (!t.name.empty()) bind_etc(t.name);
+  if (auto r = sys.remount(t.name); !r) return r.error();
+  EtcBinds etc;
+  etc.bind(t.name);
   return {};
 }
 

@@ -28,9 +28,39 @@ struct EnterTarget {
 // /sys/kernel/tracing, /sys/kernel/debug, ... Read once, before entering anything.
 std::vector<std::string> mounts_under_sys(const std::string& mountinfo_text);
 
-// Enters `t` in the calling process, which must be single-threaded (a child just forked, or
-// nscope itself about to exec). Nothing outside the process changes: the mount namespace it
-// changes is its own copy, a slave of the host's so that nothing propagates back.
+// The mounts that were under /sys, taken along each time /sys is replaced: detached copies
+// made once (open_tree), copied again for every new /sys and moved onto it (move_mount).
+class SysMounts {
+ public:
+  // Copies `under_sys` as the calling thread's mount namespace has them; what cannot be
+  // copied is said (diag) and left behind.
+  explicit SysMounts(const std::vector<std::string>& under_sys);
+  // /sys a new sysfs of the calling thread's network namespace (`name` shows as its source),
+  // with the copies on it.
+  Result<void> remount(const std::string& name);
+
+ private:
+  std::vector<std::pair<std::string, Fd>> kept_;
+};
+
+// /etc/netns/NAME/X bound over /etc/X for each X there, as `ip netns exec` does; undone for
+// the next namespace when one thread serves several.
+class EtcBinds {
+ public:
+  void bind(const std::string& name);
+  void undo();
+
+ private:
+  std::vector<std::string> bound_;
+};
+
+// A private mount namespace for the calling thread (its own copy of the host's, a slave of it
+// so that nothing propagates back).
+Result<void> private_mount_namespace();
+
+// Enters `t` in the calling process, which must be single-threaded (nscope about to exec):
+// a private mount namespace, the network namespace, /sys and /etc/netns as ip netns exec
+// has them; or with t.mntns_fd that mount namespace. Nothing outside the process changes.
 // `under_sys`: mounts_under_sys() of the host's mount namespace.
 Result<void> enter_for_exec(const EnterTarget& t, const std::vector<std::string>& under_sys);
 

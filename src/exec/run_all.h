@@ -1,5 +1,12 @@
 // `nscope exec --all`: one command in every network namespace, up to N at once, each one's
 // output kept whole and handed back in namespace order.
+//
+// N worker threads each make one private mount namespace of their own and then, namespace by
+// namespace: enter the network namespace, put a sysfs of it on /sys (with what was under the
+// host's /sys), bind /etc/netns/NAME, and spawn the command (posix_spawn: a vfork from the
+// thread, so the child has the thread's namespaces). The commands one worker runs share its
+// mount namespace, one after another, instead of each copying the host's: on a host with 400
+// named namespaces that copy (800 mounts) cost more than the command.
 #pragma once
 
 #include <functional>
