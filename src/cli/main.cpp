@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
       {"info", register_info},
       {"show", register_show},
       {"topo", register_topo},
+      {"pids", register_pids},
+      {"identify", register_identify},
       {"collect", [&cmdline](CLI::App& a) { return register_collect(a, cmdline); }},
       {"print", register_print},
       {"sort", register_sort},
