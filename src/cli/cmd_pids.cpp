@@ -20,7 +20,8 @@ struct PidsArgs {
 };
 
 int run_pids(const PidsArgs& a) {
-  auto r = build_pids(a.ref, {.bpf = !a.no_bpf});
+  // The pids alone (the default) need no scan when the reference opens directly.
+  auto r = build_pids(a.ref, {.bpf = !a.no_bpf, .holders = a.holders || a.json});
   // An unknown or ambiguous reference is a usage error (exit 2) that lists the candidates.
   if (!r) fail(r.error());
   std::ios::sync_with_stdio(false);

@@ -1,11 +1,14 @@
 #include "discover/pids.h"
 
 #include <algorithm>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
 
+#include "discover/netns.h"
 #include "discover/nsref.h"
+#include "discover/pidwalk.h"
 #include "discover/scan.h"
 
 namespace nscope {
@@ -49,19 +52,49 @@ Result<PidsReport> pids_report(std::string_view ref, const ScanResult& scan) {
   if (!r) return r.error();
   PidsReport rep;
   rep.ns = std::move(r->ns);
-  rep.scanned = r->from_scan;
+  rep.holders_known = r->from_scan;
   order_holders(rep.ns.holders);
   rep.pids = process_pids(rep.ns);
   rep.notes = scan.notes;
   rep.skipped = scan.skipped;
   rep.source = scan.source;
-  if (!rep.scanned)
+  if (!rep.holders_known)
     rep.notes.push_back(fmt::format("network namespace {} was made after the scan: who holds it is unknown; "
                                     "run again", rep.ns.inode));
   return rep;
 }
 
+namespace {
+
+// The pids of a namespace opened directly, from /proc: no scan, no holders.
+PidsReport walk_report(ResolvedNs r) {
+  PidsReport rep;
+  rep.ns = std::move(r.ns);
+  rep.holders_known = false;
+  rep.source = "procfs";
+  uint64_t initial = initial_netns_inode();
+  PidWalk walk(rep.ns.inode);
+  walk.list(initial != 0 && rep.ns.inode != initial, 0);
+  // As show does: a second thread pays off only on a busy host.
+  std::jthread more;
+  if (walk.size() > 256) more = std::jthread([&] { walk.help(); });
+  walk.help();
+  if (more.joinable()) more.join();
+  rep.pids = walk.pids();
+  if (size_t n = walk.refused())
+    rep.notes.push_back(fmt::format("not seen: {} processes whose network namespace this user may not read "
+                                    "(another user's process needs CAP_SYS_PTRACE)",
+                                    n));
+  return rep;
+}
+
+}  // namespace
+
 Result<PidsReport> build_pids(std::string_view ref, const PidsOptions& opts) {
+  if (!opts.holders)
+    if (auto parsed = parse_nsref(ref))
+      if (auto direct = resolve_nsref_direct(*parsed); direct && *direct) return walk_report(std::move(**direct));
+  // Everything else, errors included (the scan lists the candidates), goes through the scan.
   ScanOptions so;
   so.types = {NsType::net};
   so.bpf = opts.bpf;

@@ -194,6 +194,8 @@ TEST(Pids, SamePidsAsIpNetnsPidsByEveryReference) {
   ASSERT_EQ(ns_inode(proc(exec.pid(), "ns/net")), inode) << "ip netns exec did not get to sleep";
 
   std::set<int> ours{a->pid(), b->pid(), exec.pid()};
+  // A name, pid:N and a path open directly and are answered by a /proc walk; an inode needs
+  // the scan: both ways must give ip's pids.
   for (const std::string& ref : {ns.name(), std::to_string(inode), "pid:" + std::to_string(a->pid()), ns.path()}) {
     SCOPED_TRACE("NSREF " + ref);
     expect_same_pids_as_ip(ns.name(), ref, ours);

@@ -325,7 +325,7 @@ TEST(Pids, HoldersProcessesFirstAndPidsAsIpNetnsPids) {
   EXPECT_EQ(r->ns.holders[0].pid, 200);
   EXPECT_EQ(r->ns.holders[1].pid, 300);
   EXPECT_EQ(r->pids, (std::vector<int>{200, 300}));
-  EXPECT_TRUE(r->scanned);
+  EXPECT_TRUE(r->holders_known);
   EXPECT_EQ(pids_report("4026532281", s)->pids, r->pids);
 }
 
