@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "discover/caps.h"
 #include "discover/mountinfo.h"
 #include "discover/netns.h"
 #include "discover/scan.h"
@@ -82,22 +83,10 @@ TaskStatus parse_status(std::string_view text) {
   return s;
 }
 
-// Whether this process has CAP_SYS_PTRACE (bit 19 of CapEff in /proc/self/status).
-bool have_cap_sys_ptrace() {
-  auto text = read_file("/proc/self/status");
-  if (!text) return false;
-  for (auto line : split(*text, '\n'))
-    if (line.starts_with("CapEff:")) return (parse_u64(trim(line.substr(7)), 16).value_or(0) >> 19) & 1;
-  return false;
-}
-
 // A permission Error for a path under /proc/PID that the kernel guards with ptrace rights.
 Error ptrace_denied(const std::string& path, int err) {
-  std::string why = have_cap_sys_ptrace()
-                        ? "refused even with CAP_SYS_PTRACE (a security module, or a process in "
-                          "another user namespace)"
-                        : "the namespaces of another user's process need CAP_SYS_PTRACE (run nscope as root)";
-  return Error{ErrorKind::permission, err, fmt::format("cannot read {}: {}: {}", path, std::strerror(err), why)};
+  return Error{ErrorKind::permission, err,
+               fmt::format("cannot read {}: {}: {}", path, std::strerror(err), ptrace_refusal_reason())};
 }
 
 bool is_for_children(std::string_view link) { return link.ends_with("_for_children"); }

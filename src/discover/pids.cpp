@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "discover/caps.h"
 #include "discover/netns.h"
 #include "discover/nsref.h"
 #include "discover/pidwalk.h"
@@ -82,9 +83,8 @@ PidsReport walk_report(ResolvedNs r) {
   if (more.joinable()) more.join();
   rep.pids = walk.pids();
   if (size_t n = walk.refused())
-    rep.notes.push_back(fmt::format("not seen: {} processes whose network namespace this user may not read "
-                                    "(another user's process needs CAP_SYS_PTRACE)",
-                                    n));
+    rep.notes.push_back(fmt::format("not seen: {} {} whose /proc/PID/ns/net could not be read: {}", n,
+                                    n == 1 ? "process" : "processes", ptrace_refusal_reason()));
   return rep;
 }
 
