@@ -307,11 +307,16 @@ TEST(Pids, HoldersIpCannotSee) {
     ASSERT_NE(c.inode, 0u);
     std::string ref = std::to_string(c.inode);
     EXPECT_EQ(ok({"pids", ref}).out, "") << "no process is in it";
-    auto rows = holder_rows(ok({"pids", "-l", ref}).out);
-    bool found = std::any_of(rows.begin(), rows.end(), [&](const HolderRow& r) {
-      return r.kind == c.kind && r.pid == (c.pid ? std::to_string(c.pid) : "-") && r.detail.rfind(c.detail, 0) == 0;
-    });
-    EXPECT_TRUE(found) << "no " << c.kind << " row with " << c.detail;
+    // The kernel walk and the /proc walk both see every one of these.
+    for (std::string walk : {"", "--no-bpf"}) {
+      std::vector<std::string> args{"pids", "-l", ref};
+      if (!walk.empty()) args.push_back(walk);
+      auto rows = holder_rows(ok(args).out);
+      bool found = std::any_of(rows.begin(), rows.end(), [&](const HolderRow& r) {
+        return r.kind == c.kind && r.pid == (c.pid ? std::to_string(c.pid) : "-") && r.detail.rfind(c.detail, 0) == 0;
+      });
+      EXPECT_TRUE(found) << "no " << c.kind << " row with " << c.detail << " " << walk;
+    }
     json j = parse_json(ok({"pids", "--json", ref}));
     ASSERT_TRUE(j.is_object());
     EXPECT_TRUE(j["pids"].empty()) << j.dump();
@@ -456,8 +461,16 @@ TEST(Identify, ThreadInAnotherNetnsThanItsProcess) {
   uint64_t thread_net = ns_inode(task_ns + "/net");
   ASSERT_NE(thread_net, own_ns_inode("net"));
 
+  json nobpf = parse_json(ok({"identify", "--json", "--no-bpf", std::to_string(tid)}));
+  ASSERT_TRUE(nobpf.is_object());
+  EXPECT_EQ(nobpf["source"], "procfs");
+  ASSERT_NE(link_of(nobpf, "net"), nullptr);
+  EXPECT_EQ(as_u64((*link_of(nobpf, "net"))["inode"]), thread_net);
+  EXPECT_TRUE((*link_of(nobpf, "net"))["scanned"].get<bool>()) << "the /proc walk sees threads too";
+
   json t = parse_json(ok({"identify", "--json", std::to_string(tid)}));
   ASSERT_TRUE(t.is_object());
+  EXPECT_EQ(t["source"], "bpf");
   EXPECT_EQ(t["target"]["kind"], "thread");
   EXPECT_EQ(t["target"]["pid"], child.pid());
   EXPECT_EQ(t["target"]["tid"], tid);
