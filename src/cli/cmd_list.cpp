@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/scan_notes.h"
 #include "render/list.h"
 #include "discover/scan.h"
 
@@ -40,12 +41,7 @@ int run_list(const ListArgs& a) {
   std::ios::sync_with_stdio(false);
   render_list_table(r, cols, !a.noheadings, std::cout);
   std::cout.flush();
-  for (auto& note : r.notes) std::cerr << "nscope: " << note << '\n';
-  if (!r.skipped.empty()) {
-    std::string s;
-    for (auto& [why, n] : r.skipped) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", n, why);
-    std::cerr << "nscope: skipped: " << s << '\n';
-  }
+  print_scan_notes(r.notes, r.skipped);
   return 0;
 }
 }  // namespace

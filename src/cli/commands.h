@@ -37,6 +37,9 @@ Runner register_info(CLI::App& app);
 Runner register_show(CLI::App& app);
 Runner register_topo(CLI::App& app);
 Runner register_find(CLI::App& app);
+// Who is in one network namespace; every namespace of a process, thread or nsfs file.
+Runner register_pids(CLI::App& app);
+Runner register_identify(CLI::App& app);
 // cmdline: the whole command line, recorded in the event file.
 Runner register_collect(CLI::App& app, const std::string& cmdline);
 // Recorded event files: print as text, sort into one series per packet, write as pcapng.

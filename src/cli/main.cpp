@@ -46,6 +46,8 @@ int main(int argc, char** argv) {
       {"show", register_show},
       {"topo", register_topo},
       {"find", register_find},
+      {"pids", register_pids},
+      {"identify", register_identify},
       {"collect", [&cmdline](CLI::App& a) { return register_collect(a, cmdline); }},
       {"print", register_print},
       {"sort", register_sort},

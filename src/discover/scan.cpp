@@ -227,8 +227,8 @@ class Scan {
     procfs_walk({.proc = opts_.proc}, walk_, res_.skipped);
     res_.source = "procfs";
     if (!root_)
-      res_.notes.push_back("not root: other users' processes, fds and sockets, mounts in other "
-                           "mount namespaces and hidden network namespaces need root");
+      res_.notes.push_back("not root: other users' processes, fds and sockets (CAP_SYS_PTRACE), mounts in "
+                           "other mount namespaces and hidden network namespaces (CAP_SYS_ADMIN) need root");
     else if (b_.wanted(NsType::net))
       res_.notes.push_back("walked /proc, not the kernel: a network namespace that only a veth "
                            "peer or an fd in flight (in a unix socket) keeps alive is not seen");

@@ -22,6 +22,8 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+}  // namespace
+
 // One holder of a kind says who it is ("pid:27308", "mount:/run/netns/a", "fd:PID/FD");
 // several say how many under the plural ("processes:74", "mounts:2"), so a count never
 // reads as a pid. The copies of one mount that other mount namespaces hold (each
@@ -56,6 +58,8 @@ std::string holder_summary(const Namespace& n) {
   return out.empty() ? "-" : out;
 }
 
+namespace {
+
 std::string container_text(const Namespace& n) {
   if (!n.container) return "-";
   const Container& c = *n.container;
@@ -64,7 +68,9 @@ std::string container_text(const Namespace& n) {
   return out;
 }
 
-std::string cell(const Namespace& n, std::string_view col) {
+}  // namespace
+
+std::string list_cell(const Namespace& n, std::string_view col) {
   auto opt = [](uint64_t v) { return v ? std::to_string(v) : std::string("-"); };
   if (col == "NS") return std::to_string(n.inode);
   if (col == "TYPE") return std::string(ns_type_name(n.type));
@@ -86,8 +92,6 @@ std::string cell(const Namespace& n, std::string_view col) {
   if (col == "COMMAND") return n.command.empty() ? "-" : n.command;
   return "?";
 }
-
-}  // namespace
 
 std::string_view list_column_names() {
   return "NS, TYPE, ID, COOKIE, NSID, NPROCS, PID, IFACES, HOLDERS, NAME, CONTAINER, OWNER, "
@@ -121,19 +125,12 @@ bool parse_list_columns(std::string_view spec, std::vector<std::string>* cols, s
   return true;
 }
 
-void render_list_table(const ScanResult& r, const std::vector<std::string>& cols, bool header,
-                       std::ostream& out) {
-  std::vector<std::vector<std::string>> rows;
-  rows.reserve(r.namespaces.size() + 1);
-  if (header) rows.emplace_back(cols.begin(), cols.end());
-  for (auto& n : r.namespaces) {
-    auto& row = rows.emplace_back();
-    row.reserve(cols.size());
-    for (auto& c : cols) row.push_back(cell(n, c));
-  }
-  std::vector<size_t> width(cols.size(), 0);
-  for (auto& row : rows)
+void render_columns(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
+  std::vector<size_t> width;
+  for (auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
   std::string line;
   for (auto& row : rows) {
     line.clear();
@@ -144,6 +141,19 @@ void render_list_table(const ScanResult& r, const std::vector<std::string>& cols
     line += '\n';
     out << line;
   }
+}
+
+void render_list_table(const ScanResult& r, const std::vector<std::string>& cols, bool header,
+                       std::ostream& out) {
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(r.namespaces.size() + 1);
+  if (header) rows.emplace_back(cols.begin(), cols.end());
+  for (auto& n : r.namespaces) {
+    auto& row = rows.emplace_back();
+    row.reserve(cols.size());
+    for (auto& c : cols) row.push_back(list_cell(n, c));
+  }
+  render_columns(rows, out);
 }
 
 nlohmann::json json_u64(uint64_t v) {
@@ -162,67 +172,72 @@ nlohmann::json container_json(const std::optional<Container>& c) {
   return cj;
 }
 
+nlohmann::json holder_to_json(const Holder& h) {
+  nlohmann::json j = {{"kind", holder_kind_name(h.kind)}};
+  switch (h.kind) {
+    case HolderKind::process:
+      j["pid"] = h.pid;
+      j["command"] = h.command;
+      if (!h.via.empty()) j["via"] = h.via;
+      break;
+    case HolderKind::thread:
+      j["pid"] = h.pid;
+      j["tid"] = h.tid;
+      j["command"] = h.command;
+      break;
+    case HolderKind::mount:
+      j["path"] = h.path;
+      j["mntns"] = h.mntns;
+      if (h.pid) j["pid"] = h.pid;
+      break;
+    case HolderKind::fd:
+      j["pid"] = h.pid;
+      j["fd"] = h.fd;
+      j["command"] = h.command;
+      break;
+    case HolderKind::socket:
+      j["pid"] = h.pid;
+      j["fd"] = h.fd;
+      j["sockets"] = h.sockets;
+      j["command"] = h.command;
+      break;
+    case HolderKind::peer:
+      j["netns"] = h.netns;
+      j["ifindex"] = h.ifindex;
+      j["ifname"] = h.ifname;
+      j["peer_ifindex"] = h.peer_ifindex;
+      break;
+  }
+  return j;
+}
+
+nlohmann::json namespace_to_json(const Namespace& n) {
+  using nlohmann::json;
+  json holders = json::array();
+  for (auto& h : n.holders) holders.push_back(holder_to_json(h));
+  json j = {{"type", ns_type_name(n.type)},
+            {"inode", n.inode},
+            {"id", n.id ? json_u64(n.id) : json(nullptr)},
+            {"initial", n.initial},
+            {"holders", std::move(holders)},
+            {"processes", n.processes},
+            {"pid", n.pid ? json(n.pid) : json(nullptr)},
+            {"command", n.command},
+            {"owner", n.owner ? json(n.owner) : json(nullptr)}};
+  if (n.type == NsType::net) {
+    j["cookie"] = n.cookie ? json_u64(n.cookie) : json(nullptr);
+    j["nsid"] = n.nsid ? json(*n.nsid) : json(nullptr);
+    j["names"] = n.names;
+    j["interfaces"] = n.interfaces ? json(*n.interfaces) : json(nullptr);
+  }
+  j["container"] = container_json(n.container);
+  return j;
+}
+
 nlohmann::json list_to_json(const ScanResult& r) {
   using nlohmann::json;
   json nss = json::array();
-  for (auto& n : r.namespaces) {
-    json holders = json::array();
-    for (auto& h : n.holders) {
-      json j = {{"kind", holder_kind_name(h.kind)}};
-      switch (h.kind) {
-        case HolderKind::process:
-          j["pid"] = h.pid;
-          j["command"] = h.command;
-          if (!h.via.empty()) j["via"] = h.via;
-          break;
-        case HolderKind::thread:
-          j["pid"] = h.pid;
-          j["tid"] = h.tid;
-          j["command"] = h.command;
-          break;
-        case HolderKind::mount:
-          j["path"] = h.path;
-          j["mntns"] = h.mntns;
-          if (h.pid) j["pid"] = h.pid;
-          break;
-        case HolderKind::fd:
-          j["pid"] = h.pid;
-          j["fd"] = h.fd;
-          j["command"] = h.command;
-          break;
-        case HolderKind::socket:
-          j["pid"] = h.pid;
-          j["fd"] = h.fd;
-          j["sockets"] = h.sockets;
-          j["command"] = h.command;
-          break;
-        case HolderKind::peer:
-          j["netns"] = h.netns;
-          j["ifindex"] = h.ifindex;
-          j["ifname"] = h.ifname;
-          j["peer_ifindex"] = h.peer_ifindex;
-          break;
-      }
-      holders.push_back(std::move(j));
-    }
-    json j = {{"type", ns_type_name(n.type)},
-              {"inode", n.inode},
-              {"id", n.id ? json_u64(n.id) : json(nullptr)},
-              {"initial", n.initial},
-              {"holders", std::move(holders)},
-              {"processes", n.processes},
-              {"pid", n.pid ? json(n.pid) : json(nullptr)},
-              {"command", n.command},
-              {"owner", n.owner ? json(n.owner) : json(nullptr)}};
-    if (n.type == NsType::net) {
-      j["cookie"] = n.cookie ? json_u64(n.cookie) : json(nullptr);
-      j["nsid"] = n.nsid ? json(*n.nsid) : json(nullptr);
-      j["names"] = n.names;
-      j["interfaces"] = n.interfaces ? json(*n.interfaces) : json(nullptr);
-    }
-    j["container"] = container_json(n.container);
-    nss.push_back(std::move(j));
-  }
+  for (auto& n : r.namespaces) nss.push_back(namespace_to_json(n));
   json out = {{"namespaces", std::move(nss)}, {"skipped", r.skipped}, {"source", r.source}};
   if (!r.notes.empty()) out["notes"] = r.notes;
   return out;

@@ -23,6 +23,17 @@ void render_list_table(const ScanResult& r, const std::vector<std::string>& cols
                        std::ostream& out);
 nlohmann::json list_to_json(const ScanResult& r);
 
+// The pieces list is made of, for commands that show namespaces or holders the same way
+// (pids, identify): one column's cell of a namespace ("-" when unknown), its HOLDERS summary
+// ("pid:4711 mounts:2"), a holder and a namespace as list --json writes them.
+std::string list_cell(const Namespace& n, std::string_view col);
+std::string holder_summary(const Namespace& n);
+nlohmann::json holder_to_json(const Holder& h);
+nlohmann::json namespace_to_json(const Namespace& n);
+// Rows of cells as columns padded to the widest cell, one space apart; the last column is
+// not padded.
+void render_columns(const std::vector<std::vector<std::string>>& rows, std::ostream& out);
+
 // A namespace's container as list --json writes it, or null.
 nlohmann::json container_json(const std::optional<Container>& c);
 

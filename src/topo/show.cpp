@@ -20,6 +20,7 @@
 
 #include "discover/container.h"
 #include "discover/netns.h"
+#include "discover/pidwalk.h"
 #include "discover/scan.h"
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
@@ -92,75 +93,19 @@ uint64_t inode_of(const char* path) {
   return stat(path, &st) == 0 ? st.st_ino : 0;
 }
 
-// Processes (thread-group leaders) whose network namespace is `inode`: what `ip netns pids`
-// finds, from /proc directly. readlink of ns/net formats "net:[INODE]" without opening the
-// namespace: the cheapest question /proc answers about it. Threads that call help() share the
-// walk.
-class PidWalk {
- public:
-  explicit PidWalk(uint64_t inode) : want_(fmt::format("net:[{}]", inode)) {}
-
-  // Lists /proc; then the walk is open to helpers. Kernel threads all live in the initial
-  // network namespace: when looking for another one, kthreadd (pid 2) and its children (one
-  // read of /proc/2/task/2/children) are left out, which is most of a quiet host's pids.
-  // `self`: our own pid, left out unless we live in that namespace ourselves: the main thread
-  // visits the namespace while a helper walks, and /proc/self/ns/net would then name it.
-  void list(bool skip_kthreads, int self) {
-    std::vector<int> kthreads;
-    if (skip_kthreads)
-      if (auto text = read_file("/proc/2/task/2/children")) {
-        for (auto w : split(trim(*text), ' '))
-          if (auto v = parse_u64(w)) kthreads.push_back(static_cast<int>(*v));
-        kthreads.push_back(2);
-        std::sort(kthreads.begin(), kthreads.end());
-      }
-    proc_.reset(::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    std::unique_ptr<DIR, int (*)(DIR*)> d(proc_ ? fdopendir(::dup(proc_.get())) : nullptr, closedir);
-    if (d)
-      while (dirent* e = readdir(d.get()))
-        if (e->d_name[0] >= '1' && e->d_name[0] <= '9') {
-          int pid = std::atoi(e->d_name);
-          if (pid != self && !std::binary_search(kthreads.begin(), kthreads.end(), pid))
-            pids_.push_back(pid);
-        }
-    hit_ = std::make_unique<std::atomic<bool>[]>(pids_.size());
-    listed_.store(true, std::memory_order_release);
+// The processes PidWalk found, with their command lines ("[comm]" for a kernel thread).
+std::vector<ProcessRef> with_commands(const std::vector<int>& pids) {
+  std::vector<ProcessRef> out;
+  for (int pid : pids) {
+    ProcessRef p{pid, {}};
+    auto cmd = read_file(fmt::format("/proc/{}/cmdline", p.pid));
+    p.command = cmd ? cmdline_to_string(*cmd) : std::string();
+    if (p.command.empty())
+      if (auto comm = read_file(fmt::format("/proc/{}/comm", p.pid))) p.command = "[" + std::string(trim(*comm)) + "]";
+    out.push_back(std::move(p));
   }
-  // Checks pids until none are left; a helper that comes before list() does nothing.
-  void help() {
-    if (!listed_.load(std::memory_order_acquire)) return;
-    char path[64], link[64];
-    for (size_t i; (i = next_.fetch_add(1)) < pids_.size();) {
-      snprintf(path, sizeof path, "%d/ns/net", pids_[i]);
-      ssize_t n = readlinkat(proc_.get(), path, link, sizeof link);
-      if (n == static_cast<ssize_t>(want_.size()) && std::memcmp(link, want_.data(), want_.size()) == 0)
-        hit_[i].store(true, std::memory_order_relaxed);
-    }
-  }
-  size_t size() const { return pids_.size(); }
-  // After every helper is done.
-  std::vector<ProcessRef> result() const {
-    std::vector<ProcessRef> out;
-    for (size_t i = 0; i < pids_.size(); ++i)
-      if (hit_[i].load(std::memory_order_relaxed)) out.push_back({pids_[i], {}});
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.pid < b.pid; });
-    for (auto& p : out) {
-      auto cmd = read_file(fmt::format("/proc/{}/cmdline", p.pid));
-      p.command = cmd ? cmdline_to_string(*cmd) : std::string();
-      if (p.command.empty())
-        if (auto comm = read_file(fmt::format("/proc/{}/comm", p.pid))) p.command = "[" + std::string(trim(*comm)) + "]";
-    }
-    return out;
-  }
-
- private:
-  std::string want_;
-  Fd proc_;
-  std::vector<int> pids_;
-  std::unique_ptr<std::atomic<bool>[]> hit_;
-  std::atomic<bool> listed_{false};
-  std::atomic<size_t> next_{0};
-};
+  return out;
+}
 
 // A namespace a far end may live in, with what we know about it.
 struct Candidate {
@@ -368,7 +313,7 @@ class ShowBuilder {
     if (more.joinable()) more.join();
     if (!entered) return Error::sys(entered.error().code, fmt::format("cannot enter network namespace {}", ns_.ns.inode));
     if (walk_procs) {
-      m_.processes = walk.result();
+      m_.processes = with_commands(walk.pids());
       m_.ns.processes = static_cast<uint32_t>(m_.processes.size());
       if (!m_.processes.empty()) {
         m_.ns.pid = m_.processes.front().pid;
