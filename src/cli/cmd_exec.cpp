@@ -69,8 +69,7 @@ int exec_one(const ExecArgs& a, const std::string& ref_text, const std::vector<s
     mnt = std::move(*m);
     t.mntns_fd = mnt.get();
   }
-  auto mi = read_file("/proc/self/mountinfo");
-  if (auto e = enter_for_exec(t, mounts_under_sys(mi ? *mi : "")); !e)
+  if (auto e = enter_for_exec(t, mounts_under_sys()); !e)
     fail(e.error().prefixed(fmt::format("network namespace {}: ", r->ns.inode)));
   Error e = exec_argv(argv);
   std::cerr << "nscope: " << e.message << '\n';

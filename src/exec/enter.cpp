@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <cerrno>
 #include <cstring>
 
@@ -20,6 +22,7 @@
 #include "discover/container.h"
 #include "discover/mountinfo.h"
 #include "util/diag.h"
+#include "util/strings.h"
 
 namespace nscope {
 namespace {
@@ -95,6 +98,87 @@ Result<void> private_mount_namespace() {
   if (mount("", "/", "none", MS_SLAVE | MS_REC, nullptr) != 0)
     return Error::sys(errno, "cannot keep the private mounts from the host (mount --make-rslave /)");
   return {};
+}
+
+namespace {
+
+// listmount/statmount as Linux 6.8 defines them (Debian 12's headers predate them).
+constexpr long kStatmountSyscall = 457, kListmountSyscall = 458;
+constexpr unsigned kStatxMntIdUnique = 0x4000;
+constexpr uint64_t kStatmountMntBasic = 0x2, kStatmountMntPoint = 0x10;
+struct MntIdReq {
+  uint32_t size = sizeof(MntIdReq), spare = 0;
+  uint64_t mnt_id = 0, param = 0;
+};
+// struct statmount's fixed part: the fields read here, at their offsets, then str[] at 512.
+struct StatmountHead {
+  uint32_t size, spare1;
+  uint64_t mask;
+  uint32_t sb_dev_major, sb_dev_minor;
+  uint64_t sb_magic;
+  uint32_t sb_flags, fs_type;
+  uint64_t mnt_id, mnt_parent_id;
+  uint32_t mnt_id_old, mnt_parent_id_old;
+  uint64_t mnt_attr, mnt_propagation, mnt_peer_group, mnt_master, propagate_from;
+  uint32_t mnt_root, mnt_point;
+  uint64_t spare2[50];
+};
+static_assert(sizeof(StatmountHead) == 512);
+
+std::optional<uint64_t> unique_mount_id(const char* path) {
+  struct statx sx {};
+  if (statx(AT_FDCWD, path, AT_NO_AUTOMOUNT | AT_SYMLINK_NOFOLLOW, kStatxMntIdUnique, &sx) != 0 ||
+      !(sx.stx_mask & kStatxMntIdUnique))
+    return std::nullopt;
+  return sx.stx_mnt_id;
+}
+
+// The mounts right under /sys's mount, each checked: its path is under /sys and leads to it.
+// Kernels differ in whether listmount gives a mount's children or all below it: the deeper
+// ones must hang from one it gave. nullopt when any of that does not hold.
+std::optional<std::vector<std::string>> listmount_under_sys() {
+  auto sys = unique_mount_id("/sys");
+  if (!sys) return std::nullopt;
+  MntIdReq req;
+  req.mnt_id = *sys;
+  uint64_t ids[512];
+  long n = syscall(kListmountSyscall, &req, ids, std::size(ids), 0);
+  if (n < 0 || n >= static_cast<long>(std::size(ids))) return std::nullopt;
+  std::vector<std::string> out;
+  std::vector<uint64_t> parents;
+  alignas(8) char buf[sizeof(StatmountHead) + 4096];
+  for (long i = 0; i < n; ++i) {
+    MntIdReq r;
+    r.mnt_id = ids[i];
+    r.param = kStatmountMntBasic | kStatmountMntPoint;
+    if (syscall(kStatmountSyscall, &r, buf, sizeof buf, 0) != 0) return std::nullopt;
+    StatmountHead h;
+    std::memcpy(&h, buf, sizeof h);
+    if ((h.mask & (kStatmountMntBasic | kStatmountMntPoint)) != (kStatmountMntBasic | kStatmountMntPoint) ||
+        h.mnt_id != ids[i] || h.size > sizeof buf ||
+        sizeof h + h.mnt_point >= h.size)
+      return std::nullopt;
+    if (h.mnt_parent_id != *sys) {
+      parents.push_back(h.mnt_parent_id);
+      continue;
+    }
+    const char* at = buf + sizeof h + h.mnt_point;
+    std::string path(at, strnlen(at, h.size - sizeof h - h.mnt_point));
+    if (!path.starts_with("/sys/") || unique_mount_id(path.c_str()) != ids[i]) return std::nullopt;
+    out.push_back(std::move(path));
+  }
+  for (uint64_t p : parents)
+    if (std::find(ids, ids + n, p) == ids + n) return std::nullopt;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> mounts_under_sys() {
+  if (auto fast = listmount_under_sys()) return *fast;
+  auto mi = read_file("/proc/self/mountinfo");
+  return mounts_under_sys(mi ? *mi : "");
 }
 
 Result<void> enter_for_exec(const EnterTarget& t, const std::vector<std::string>& under_sys) {

@@ -27,6 +27,11 @@ struct EnterTarget {
 // only (each is taken with what is mounted below it): /sys/fs/cgroup, /sys/fs/bpf,
 // /sys/kernel/tracing, /sys/kernel/debug, ... Read once, before entering anything.
 std::vector<std::string> mounts_under_sys(const std::string& mountinfo_text);
+// The same, asked of the kernel mount by mount (listmount and statmount, Linux 6.8): a few
+// syscalls where mountinfo is a line for every mount of the host (800 on a host with 400
+// ip netns names, 0.28 ms to read here). Falls back to mountinfo where the kernel has no
+// listmount, or says anything it cannot check.
+std::vector<std::string> mounts_under_sys();
 
 // The mounts that were under /sys, taken along each time /sys is replaced: detached copies
 // made once (open_tree), copied again for every new /sys and moved onto it (move_mount).

@@ -53,8 +53,7 @@ class AllRunner {
   AllRunner(const std::vector<const Namespace*>& nss, const RunAllOptions& o,
             const std::function<void(size_t, NsRun&)>& done)
       : nss_(nss), o_(o), done_(done), runs_(nss.size()), finished_(nss.size()) {
-    auto mi = read_file("/proc/self/mountinfo");
-    under_sys_ = mounts_under_sys(mi ? *mi : "");
+    under_sys_ = mounts_under_sys();
     for (const auto& a : o_.argv) argv_.push_back(const_cast<char*>(a.c_str()));
     argv_.push_back(nullptr);
   }

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "exec/enter.h"
 #include "testenv.h"
 #include "topo_env.h"
 
@@ -91,6 +92,22 @@ TEST_F(Exec, MountsUnderSysArePutBack) {
   // The new /sys is a sysfs of the namespace itself.
   Out sys = run_nscope({"exec", env_->a, "--", "findmnt", "-n", "-o", "FSTYPE", "--mountpoint", "/sys"});
   EXPECT_EQ(sys.out, "sysfs\n") << sys.describe();
+}
+
+// What the kernel lists under /sys (listmount, where it has it) is what mountinfo says: the
+// outermost mounts only.
+TEST(ExecSys, MountsUnderSysAsMountinfoSaysThem) {
+  std::string mi = nst::read_file("/proc/self/mountinfo");
+  EXPECT_EQ(nscope::mounts_under_sys(), nscope::mounts_under_sys(mi));
+  auto fixture = nscope::mounts_under_sys(
+      "30 25 0:26 / /sys rw - sysfs sysfs rw\n"
+      "31 30 0:27 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"
+      "32 31 0:28 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+      "33 30 0:7 / /sys/kernel/debug rw - debugfs debugfs rw\n"
+      "34 33 0:12 / /sys/kernel/debug/tracing rw - tracefs tracefs rw\n"
+      "35 30 0:29 / /sys/fs/bpf rw - bpf bpf rw\n"
+      "36 25 0:30 / /system rw - tmpfs tmpfs rw\n");
+  EXPECT_EQ(fixture, (std::vector<std::string>{"/sys/fs/bpf", "/sys/fs/cgroup", "/sys/kernel/debug"}));
 }
 
 // /etc/netns/NAME/* is bound over /etc/* for a named namespace, as ip netns exec does.
@@ -193,6 +210,31 @@ TEST_F(Exec, BadInput) {
     Out o = run_nscope(args);
     EXPECT_EQ(o.code, 2) << o.describe();
   }
+}
+
+// --all --mount: each command in the mount namespace of a process in its network namespace
+// (the container's own files); a namespace no process holds says why it was not run.
+TEST_F(Exec, AllWithMountSeesEachContainersFiles) {
+  Out o = run_nscope({"exec", "--all", "--mount", "--json", "--", "/bin/busybox", "cat", "/etc/resolv.conf"});
+  EXPECT_LE(o.code, 1) << o.describe();
+  bool container = false, named = false;
+  std::istringstream lines(o.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    json r = json::parse(line, nullptr, false);
+    ASSERT_FALSE(r.is_discarded()) << line;
+    uint64_t ino = nst::as_u64(r["netns"]["inode"]);
+    if (ino == env_->ino_container) {
+      container = true;
+      EXPECT_NE(r["stdout"].get<std::string>().find(env_->container_resolv_marker), std::string::npos) << line;
+    }
+    if (ino == env_->ino_a) {  // only a name holds it
+      named = true;
+      EXPECT_TRUE(r["exit"].is_null()) << line;
+      EXPECT_NE(r.value("error", "").find("--mount has no mount namespace to enter"), std::string::npos) << line;
+    }
+  }
+  EXPECT_TRUE(container && named) << o.out;
 }
 
 // The host keeps no trace: no mount, no nsid, no /run/netns entry.
