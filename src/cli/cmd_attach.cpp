@@ -36,7 +36,11 @@ int run_attach(const AttachArgs& a) {
                                 "open holds it (it is seen only as a veth peer)",
                                 describe_netns(r->ns)),
                     ErrorKind::not_found));
-  if (auto e = attach_netns_name(a.name, r->fd.get()); !e) fail(e.error());
+  if (auto e = attach_netns_name(a.name, r->fd.get()); !e) {
+    Error err = e.error();
+    if (err.code == EPERM || err.code == EACCES) err.message += " (naming a namespace needs CAP_SYS_ADMIN: run nscope attach as root)";
+    fail(err);
+  }
   std::cerr << fmt::format("nscope: network namespace {} is now ip netns '{}' (ip netns del {} removes the name)\n",
                            r->ns.inode, a.name, a.name);
   return 0;

@@ -69,8 +69,11 @@ int exec_one(const ExecArgs& a, const std::string& ref_text, const std::vector<s
     mnt = std::move(*m);
     t.mntns_fd = mnt.get();
   }
-  if (auto e = enter_for_exec(t, mounts_under_sys()); !e)
-    fail(e.error().prefixed(fmt::format("network namespace {}: ", r->ns.inode)));
+  if (auto e = enter_for_exec(t, mounts_under_sys()); !e) {
+    Error err = e.error().prefixed(fmt::format("network namespace {}: ", r->ns.inode));
+    if (err.code == EPERM) err.message += " (entering a namespace needs CAP_SYS_ADMIN: run nscope exec as root)";
+    fail(err);
+  }
   Error e = exec_argv(argv);
   std::cerr << "nscope: " << e.message << '\n';
   return 127;

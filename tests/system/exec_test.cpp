@@ -205,6 +205,11 @@ TEST_F(Exec, BadInput) {
   Out missing = run_nscope({"exec", env_->a, "--", env_->p + "-no-such-command"});
   EXPECT_EQ(missing.code, 127) << missing.describe();
   EXPECT_NE(missing.err.find("cannot run '" + env_->p + "-no-such-command'"), std::string::npos) << missing.err;
+  // Without root: the capability that is missing, by name.
+  Out nobody = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NSCOPE_BIN, "exec", env_->a,
+                    "--", "true"});
+  EXPECT_EQ(nobody.code, 1) << nobody.describe();
+  EXPECT_NE(nobody.err.find("needs CAP_SYS_ADMIN"), std::string::npos) << nobody.describe();
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"exec", env_->a}, {"exec", "--json", env_->a, "--", "true"}, {"exec", "--all"}}) {
     Out o = run_nscope(args);
