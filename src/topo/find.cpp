@@ -381,19 +381,8 @@ void search_here(Rtnl& rt, const FindQuery& q, NsSearch& s) {
 // then name the processes that hold the sockets found.
 class Searcher {
  public:
-  Searcher(const FindQuery& q, const FindOptions& opts) : q_(q), opts_(opts) {
-    ScanOptions so;
-    so.types = {NsType::net};
-    so.bpf = opts.bpf;
-    so.proc = opts.proc;
-    scan_ = scan_namespaces(so);
-    for (auto& n : scan_.namespaces)
-      if (n.type == NsType::net) nets_.push_back(&n);
-    for (size_t i = 0; i < nets_.size(); ++i) by_inode_[nets_[i]->inode] = i;
-    fds_.resize(nets_.size());
-    raw_.assign(nets_.size(), -1);
+  Searcher(const FindQuery& q, const FindOptions& opts) : q_(q), opts_(opts), on_(scan(opts)) {
     results_.resize(nets_.size());
-    remote_.resize(nets_.size());
   }
 
   FindResult run() {
@@ -405,38 +394,33 @@ class Searcher {
   }
 
  private:
+  static ScanResult scan(const FindOptions& opts) {
+    ScanOptions so;
+    so.types = {NsType::net};
+    so.bpf = opts.bpf;
+    so.proc = opts.proc;
+    return scan_namespaces(so);
+  }
+
+  // Every namespace that has a holder we can open was opened (OpenNets): say why the others
+  // were not.
   void open_all() {
-    for (size_t i = 0; i < nets_.size(); ++i) {
-      if (is_hidden(*nets_[i])) continue;
-      auto fd = open_netns(*nets_[i]);
-      if (fd) {
-        fds_[i] = std::move(fd.value());
-        raw_[i] = fds_[i].get();
-      } else if (fd.error().code == ENOENT || fd.error().code == ESRCH) {
-        results_[i].why = "went away before it could be opened";
-      } else {
-        results_[i].why = fd.error().message;  // "cannot open network namespace N: ..."
-      }
-    }
+    for (size_t i = 0; i < nets_.size(); ++i)
+      if (on_.gone[i]) results_[i].why = "went away before it could be opened";
+      else if (!on_.error[i].empty()) results_[i].why = on_.error[i];
   }
 
   // A namespace with no fd is read through a veth into it (links and addresses by nsid,
   // as topo does), when interfaces are all the query asks about.
   void plan_hidden_reads() {
     bool by_nsid = q_.wants_interfaces() && !q_.wants_routes() && !q_.wants_sockets();
-    for (size_t x = 0; x < nets_.size(); ++x) {
-      if (raw_[x] >= 0 || !results_[x].why.empty()) continue;
+    on_.plan_hidden_reads([&](size_t x) {
+      if (!results_[x].why.empty()) return false;
       results_[x].why = by_nsid ? "no holder to open it, and no namespace nscope could enter has a veth into it"
                                 : "no holder to open it (only a veth leads there): its routes and sockets cannot be "
                                   "read from outside";
-      if (!by_nsid) continue;
-      for (const PeerWay& w : peer_ways_into(*nets_[x])) {
-        auto y = by_inode_.find(w.netns);
-        if (y == by_inode_.end() || raw_[y->second] < 0) continue;
-        remote_[y->second].emplace_back(w.ifindex, x);
-        break;
-      }
-    }
+      return by_nsid;
+    });
   }
 
   void search_one(size_t i) {
@@ -523,13 +507,12 @@ class Searcher {
 
   const FindQuery& q_;
   const FindOptions& opts_;
-  ScanResult scan_;
-  std::vector<const Namespace*> nets_;
-  std::unordered_map<uint64_t, size_t> by_inode_;
-  std::vector<Fd> fds_;
-  std::vector<int> raw_;  // fds_ as ints, -1 where none
+  OpenNets on_;
+  const ScanResult& scan_ = on_.scan;
+  const std::vector<const Namespace*>& nets_ = on_.nets;
+  const std::vector<int>& raw_ = on_.raw;  // fds as ints, -1 where none
+  const std::vector<std::vector<std::pair<int, size_t>>>& remote_ = on_.through;  // (ifindex, hidden x)
   std::vector<NsSearch> results_;
-  std::vector<std::vector<std::pair<int, size_t>>> remote_;  // per namespace: (veth ifindex, hidden target)
 };
 
 }  // namespace

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
 #include <map>
 #include <optional>
 #include <set>
@@ -17,6 +20,7 @@
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
 #include "netlink/sockdiag.h"
+#include "util/fd.h"
 
 namespace nscope {
 
@@ -62,5 +66,29 @@ struct PeerWay {
   int ifindex = 0;     // the near end there, whose link-netnsid names x
 };
 std::vector<PeerWay> peer_ways_into(const Namespace& x);
+
+// Every network namespace of a scan, opened through its holders where one allows: what the
+// commands that read them all (topo, find) start from. nets[i] and its fd (raw[i] -1 where
+// none); why one was not opened (gone[i]: its holders went away since the scan, error[i]
+// otherwise; a hidden one has neither); and, once planned, which opened namespace reads a
+// hidden one through a veth into it.
+struct OpenNets {
+  explicit OpenNets(ScanResult s);
+  OpenNets(const OpenNets&) = delete;
+  OpenNets& operator=(const OpenNets&) = delete;
+
+  // For each namespace with no fd that has not gone, for which want(x) holds: the first
+  // opened namespace with a veth into it reads it (through[y] gets (that veth's ifindex, x)).
+  void plan_hidden_reads(const std::function<bool(size_t)>& want);
+
+  ScanResult scan;
+  std::vector<const Namespace*> nets;
+  std::unordered_map<uint64_t, size_t> by_inode;
+  std::vector<Fd> fds;
+  std::vector<int> raw;
+  std::vector<char> gone;
+  std::vector<std::string> error;
+  std::vector<std::vector<std::pair<int, size_t>>> through;  // per namespace: (ifindex, hidden x)
+};
 
 }  // namespace nscope

@@ -282,18 +282,8 @@ namespace {
 // pairs leave open.
 class Gatherer {
  public:
-  explicit Gatherer(const TopoOptions& opts) : opts_(opts) {
-    ScanOptions so;
-    so.types = {NsType::net};
-    so.bpf = opts.bpf;
-    scan_ = scan_namespaces(so);
-    for (auto& n : scan_.namespaces)
-      if (n.type == NsType::net) nets_.push_back(&n);
-    for (size_t i = 0; i < nets_.size(); ++i) by_inode_[nets_[i]->inode] = i;
-    fds_.resize(nets_.size());
-    raw_.assign(nets_.size(), -1);
+  explicit Gatherer(const TopoOptions& opts) : opts_(opts), on_(scan(opts)) {
     readings_.resize(nets_.size());
-    remote_.resize(nets_.size());
   }
 
   TopoModel run() {
@@ -317,34 +307,26 @@ class Gatherer {
   }
 
  private:
-  // An fd for every namespace that has a holder we can open.
+  static ScanResult scan(const TopoOptions& opts) {
+    ScanOptions so;
+    so.types = {NsType::net};
+    so.bpf = opts.bpf;
+    return scan_namespaces(so);
+  }
+
+  // Every namespace that has a holder we can open was opened (OpenNets); its reading says
+  // which could not be.
   void open_all() {
     for (size_t i = 0; i < nets_.size(); ++i) {
       readings_[i].id = node_id(nets_[i]->inode);
-      if (is_hidden(*nets_[i])) continue;
-      auto fd = open_netns(*nets_[i]);
-      if (fd) {
-        fds_[i] = std::move(fd.value());
-        raw_[i] = fds_[i].get();
-      } else if (fd.error().code == ENOENT || fd.error().code == ESRCH) {
-        readings_[i].gone = true;  // its holders went away since the scan
-      } else {
-        readings_[i].error = fd.error().message;
-      }
+      readings_[i].gone = on_.gone[i];  // its holders went away since the scan
+      readings_[i].error = on_.error[i];
     }
   }
 
   // Namespaces with no fd are read from a namespace that has a veth into them, by nsid.
   void plan_hidden_reads() {
-    for (size_t x = 0; x < nets_.size(); ++x) {
-      if (raw_[x] >= 0 || readings_[x].gone) continue;
-      for (const PeerWay& w : peer_ways_into(*nets_[x])) {
-        auto y = by_inode_.find(w.netns);
-        if (y == by_inode_.end() || raw_[y->second] < 0) continue;
-        remote_[y->second].emplace_back(w.ifindex, x);
-        break;
-      }
-    }
+    on_.plan_hidden_reads([](size_t) { return true; });
   }
 
   // Inside namespace i: its links and addresses, the hidden namespaces planned through it,
@@ -475,13 +457,12 @@ class Gatherer {
   }
 
   const TopoOptions& opts_;
-  ScanResult scan_;
-  std::vector<const Namespace*> nets_;
-  std::unordered_map<uint64_t, size_t> by_inode_;
-  std::vector<Fd> fds_;
-  std::vector<int> raw_;                                     // fds_ as ints, -1 where none
+  OpenNets on_;
+  const ScanResult& scan_ = on_.scan;
+  const std::vector<const Namespace*>& nets_ = on_.nets;
+  const std::vector<int>& raw_ = on_.raw;  // fds as ints, -1 where none
   std::vector<NsReading> readings_;
-  std::vector<std::vector<std::pair<int, size_t>>> remote_;  // per reading: (ifindex, hidden target)
+  const std::vector<std::vector<std::pair<int, size_t>>>& remote_ = on_.through;  // (ifindex, hidden x)
 };
 
 }  // namespace
