@@ -18,7 +18,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROG=${0##*/}
-SCENARIO=$HERE/../list/scenario.sh
+# shellcheck source=../lib/scenario_bench.sh
+. "$HERE/../lib/scenario_bench.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -29,8 +30,6 @@ usage: $PROG NSCOPE_BIN [--runs K] [--netns N] [--out DIR]
 USAGE
   exit 2
 }
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 [[ $# -ge 1 ]] || usage
 case $1 in -h|--help|-*) usage ;; esac
@@ -47,36 +46,12 @@ while [[ $# -gt 0 ]]; do
 done
 (( RUNS >= 3 )) || usage
 (( N >= 1 && N <= 60000 )) || usage
-[[ $NSCOPE == */* ]] || NSCOPE=$(command -v "$NSCOPE" || true)
-[[ -n $NSCOPE && -x $NSCOPE ]] || die "NSCOPE_BIN is not an executable file"
-NSCOPE=$(realpath "$NSCOPE")
-[[ $NSCOPE != *[[:space:]]* ]] || die "NSCOPE_BIN path must not contain spaces"
-[[ $(id -u) -eq 0 ]] || die "must run as root"
-for c in hyperfine jq ip xargs; do command -v "$c" >/dev/null || die "missing: $c (scripts/install-deps.sh bench)"; done
+bench_require hyperfine jq ip xargs
 
-OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-OUT=$(realpath "$OUT")
+bench_out
 
 PFX=nfb$$
-CHILD=''
-run_child() {
-  local rc=0
-  "$@" & CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=''
-  return "$rc"
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $CHILD ]]; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
-  "$SCENARIO" down --prefix "$PFX" >&2 || { log "scenario down reported leftovers"; rc=1; }
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 addr_of() { echo "100.64.$(( $1 / 250 )).$(( $1 % 250 + 1 ))"; }
 

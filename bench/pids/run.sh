@@ -18,7 +18,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PROG=${0##*/}
-SCENARIO=$HERE/../list/scenario.sh
+# shellcheck source=../lib/scenario_bench.sh
+. "$HERE/../lib/scenario_bench.sh"
 
 usage() {
   cat >&2 <<USAGE
@@ -31,8 +32,6 @@ usage: $PROG NSCOPE_BIN [--runs K] [--netns N] [--procs M] [--idle P] [--out DIR
 USAGE
   exit 2
 }
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 [[ $# -ge 1 ]] || usage
 case $1 in -h|--help|-*) usage ;; esac
@@ -50,37 +49,16 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 (( RUNS >= 3 && N >= 2 )) || usage
-[[ $NSCOPE == */* ]] || NSCOPE=$(command -v "$NSCOPE" || true)
-[[ -n $NSCOPE && -x $NSCOPE ]] || die "NSCOPE_BIN is not an executable file"
-NSCOPE=$(realpath "$NSCOPE")
-[[ $NSCOPE != *[[:space:]]* ]] || die "NSCOPE_BIN path must not contain spaces"
-[[ $(id -u) -eq 0 ]] || die "must run as root"
-for c in hyperfine jq ip; do command -v "$c" >/dev/null || die "missing: $c (scripts/install-deps.sh bench)"; done
+bench_require hyperfine jq ip
 
-OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$OUT"
-OUT=$(realpath "$OUT")
+bench_out
 
 PFX=nsp$$
-CHILD='' SLEEPER=''
-run_child() {
-  local rc=0
-  "$@" & CHILD=$!
-  wait "$CHILD" || rc=$?
-  CHILD=''
-  return "$rc"
-}
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if [[ -n $CHILD ]]; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
+SLEEPER=''
+bench_extra_cleanup() {
   if [[ -n $SLEEPER ]]; then kill -KILL "$SLEEPER" 2>/dev/null || true; wait "$SLEEPER" 2>/dev/null || true; fi
-  "$SCENARIO" down --prefix "$PFX" >&2 || { log "scenario down reported leftovers"; rc=1; }
-  exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_traps
 
 log "scenario up: $N named namespaces, $PROCS process-held, $IDLE sleepers (prefix $PFX) ..."
 run_child "$SCENARIO" up --prefix "$PFX" --netns "$N" --procs "$PROCS" --idle "$IDLE" --hidden 1 > "$OUT/scenario.txt"

@@ -1,0 +1,52 @@
+# Shared by the benchmarks that build a host with many namespaces with bench/list/scenario.sh
+# (bench/topo, bench/find, bench/exec, bench/pids): checking NSCOPE_BIN and the tools, the
+# results folder, a child that a signal stops, and the scenario torn down on every exit.
+# Source it after setting HERE (the script's folder) and PROG (its name).
+
+SCENARIO=$HERE/../list/scenario.sh
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# NSCOPE (as given) made absolute and checked; root, and the tools named, are there.
+bench_require() {
+  [[ $NSCOPE == */* ]] || NSCOPE=$(command -v "$NSCOPE" || true)
+  [[ -n $NSCOPE && -x $NSCOPE ]] || die "NSCOPE_BIN is not an executable file"
+  NSCOPE=$(realpath "$NSCOPE")
+  [[ $NSCOPE != *[[:space:]]* ]] || die "NSCOPE_BIN path must not contain spaces"
+  [[ $(id -u) -eq 0 ]] || die "must run as root"
+  local c
+  for c in "$@"; do command -v "$c" >/dev/null || die "missing: $c (scripts/install-deps.sh bench)"; done
+}
+
+# OUT: as given, or $HERE/results/<date>-<time> (gitignored); made, and absolute.
+bench_out() {
+  OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)}
+  mkdir -p "$OUT"
+  OUT=$(realpath "$OUT")
+}
+
+# Runs a command in the background and waits, so that a signal reaches the script at once.
+CHILD=''
+run_child() {
+  local rc=0
+  "$@" & CHILD=$!
+  wait "$CHILD" || rc=$?
+  CHILD=''
+  return "$rc"
+}
+
+# From here on, every exit stops the child, runs bench_extra_cleanup when the script has one,
+# and tears the scenario with prefix $PFX down.
+bench_traps() {
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [[ -n $CHILD ]]; then kill -TERM "$CHILD" 2>/dev/null || true; wait "$CHILD" 2>/dev/null || true; fi
+  if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup; fi
+  "$SCENARIO" down --prefix "$PFX" >&2 || { log "scenario down reported leftovers"; rc=1; }
+  exit "$rc"
+}
