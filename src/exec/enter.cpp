@@ -49,26 +49,22 @@ std::vector<std::string> mounts_under_sys(const std::string& mountinfo_text) {
   return out;
 }
 
-SysMounts::SysMounts(const std::vector<std::string>& under_sys) {
-  for (const auto& mp : under_sys) {
+Result<void> SysMounts::remount(const std::string& name) {
+  std::vector<std::pair<std::string, Fd>> kept;
+  for (const auto& mp : under_sys_) {
     Fd tree(open_tree(AT_FDCWD, mp.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE));
     if (!tree) diag("{} stays behind: cannot take it along ({})", mp, std::strerror(errno));
-    else kept_.emplace_back(mp, std::move(tree));
+    else kept.emplace_back(mp, std::move(tree));
   }
-}
-
-Result<void> SysMounts::remount(const std::string& name) {
   struct statvfs sv {};
   unsigned long flags = statvfs("/sys", &sv) == 0 && (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0;
   if (umount2("/sys", MNT_DETACH) != 0 && errno != EINVAL)
     return Error::sys(errno, "cannot unmount /sys in the private mount namespace");
   if (mount(name.empty() ? "sysfs" : name.c_str(), "/sys", "sysfs", flags, nullptr) != 0)
     return Error::sys(errno, "cannot mount a sysfs of the namespace on /sys");
-  for (auto& [mp, tree] : kept_) {
-    Fd copy(open_tree(tree.get(), "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH));
-    if (!copy || move_mount(copy.get(), mp.c_str()) != 0)
+  for (auto& [mp, tree] : kept)
+    if (move_mount(tree.get(), mp.c_str()) != 0)
       diag("{} stays behind: cannot put it back on the new /sys ({})", mp, std::strerror(errno));
-  }
   return {};
 }
 
@@ -190,7 +186,7 @@ Result<void> enter_for_exec(const EnterTarget& t, const std::vector<std::string>
     return {};
   }
   if (auto r = private_mount_namespace(); !r) return r.error();
-  SysMounts sys(under_sys);
+  SysMounts sys(under_sys);  // taken along from the private copy
   if (setns(t.netns_fd, CLONE_NEWNET) != 0) return Error::sys(errno, "cannot enter the network namespace");
   if (auto r = sys.remount(t.name); !r) return r.error();
   EtcBinds etc;

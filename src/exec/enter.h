@@ -33,19 +33,19 @@ std::vector<std::string> mounts_under_sys(const std::string& mountinfo_text);
 // listmount, or says anything it cannot check.
 std::vector<std::string> mounts_under_sys();
 
-// The mounts that were under /sys, taken along each time /sys is replaced: detached copies
-// made once (open_tree), copied again for every new /sys and moved onto it (move_mount).
+// The mounts that were under /sys, taken along each time /sys is replaced: copied from where
+// they are (open_tree), /sys replaced, the copies moved onto it (move_mount). Copied from the
+// live mounts each time, since kernels before 6.15 refuse to copy a detached one.
 class SysMounts {
  public:
-  // Copies `under_sys` as the calling thread's mount namespace has them; what cannot be
-  // copied is said (diag) and left behind.
-  explicit SysMounts(const std::vector<std::string>& under_sys);
+  explicit SysMounts(std::vector<std::string> under_sys) : under_sys_(std::move(under_sys)) {}
   // /sys a new sysfs of the calling thread's network namespace (`name` shows as its source),
-  // with the copies on it.
+  // with the mounts that were under the old one on it; what cannot be taken along is said
+  // (diag) and left behind.
   Result<void> remount(const std::string& name);
 
  private:
-  std::vector<std::pair<std::string, Fd>> kept_;
+  std::vector<std::string> under_sys_;
 };
 
 // /etc/netns/NAME/X bound over /etc/X for each X there, as `ip netns exec` does; undone for

@@ -310,6 +310,26 @@ TEST(ExecAll, FiftyNamespacesEachAnswerOnce) {
   }
   for (const auto& [name, ino] : inode) EXPECT_EQ(seen[name], 1) << name;
 
+  // One worker remakes /sys for one namespace after another: each still has the mounts that
+  // were under the host's /sys.
+  Out host = run({"findmnt", "-n", "-o", "FSTYPE", "--mountpoint", "/sys/fs/cgroup"});
+  if (host.code == 0 && !host.out.empty()) {
+    Out m = run_nscope({"exec", "--all", "-j", "1", "--json", "--", "findmnt", "-n", "-o", "FSTYPE",
+                        "--mountpoint", "/sys/fs/cgroup"});
+    std::istringstream ml(m.out);
+    int ours = 0;
+    while (std::getline(ml, line)) {
+      json r = json::parse(line, nullptr, false);
+      ASSERT_FALSE(r.is_discarded()) << line;
+      for (const auto& n : r["netns"]["names"])
+        if (inode.count(n.get<std::string>())) {
+          ++ours;
+          EXPECT_EQ(r["stdout"], host.out) << line;
+        }
+    }
+    EXPECT_EQ(ours, 50);
+  }
+
   Out t = run_nscope({"exec", "--all", "--", "readlink", "/proc/self/ns/net"});
   EXPECT_LE(t.code, 1) << t.describe();
   for (const auto& [name, ino] : inode)
