@@ -98,9 +98,11 @@ void prefixed(std::ostream& os, const std::string& label, std::string_view text)
 int exec_all(const ExecArgs& a, const std::vector<std::string>& argv) {
   ScanResult scan = scan_nets(!a.no_bpf);
   for (const auto& note : scan.notes) std::cerr << "nscope: " << note << '\n';
+  // Once per namespace: a scan racing namespaces that die and are made (their inodes reused)
+  // has been seen to list one twice.
   std::vector<const Namespace*> nss;
   for (const auto& n : scan.namespaces)
-    if (n.type == NsType::net) nss.push_back(&n);
+    if (n.type == NsType::net && (nss.empty() || nss.back()->inode != n.inode)) nss.push_back(&n);
   RunAllOptions o;
   o.argv = argv;
   o.mount = a.mount;
