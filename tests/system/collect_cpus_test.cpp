@@ -44,6 +44,24 @@ File read_file_events(const std::string& path) {
   return f;
 }
 
+// The CPUs a file's events came from, and how far its worst event is behind one written
+// before it (0 for a file in time order).
+struct Order {
+  std::set<int> cpus;
+  uint64_t disorder = 0;
+};
+Order order_of(const File& f) {
+  Order o;
+  uint64_t clock = 0;
+  for (const json& e : f.events) {
+    o.cpus.insert(e["common"]["smp_id"].get<int>());
+    uint64_t ts = e["common"]["timestamp"];
+    o.disorder = std::max(o.disorder, clock > ts ? clock - ts : 0);
+    clock = std::max(clock, ts);
+  }
+  return o;
+}
+
 // A shell command that pings from a to b on each online CPU at once (taskset), `n` echoes
 // each, and waits for all of them.
 std::string pings_on_every_cpu(const nst::VethPair& p, int n) {
@@ -89,14 +107,9 @@ TEST(CollectPerCpu, EveryCpuEveryEventThroughTwoReaders) {
   EXPECT_EQ(f.stats["events"], f.events.size());
 
   // Echo requests (ICMP type 8) by pinger (ICMP id) and sequence: sent from a, received in b.
-  std::set<int> smp;
+  Order order = order_of(f);
   std::map<std::string, std::set<std::pair<int, int>>> requests;  // "xmit a" / "recv b"
-  uint64_t clock = 0, disorder = 0;
   for (const json& e : f.events) {
-    smp.insert(e["common"]["smp_id"].get<int>());
-    uint64_t ts = e["common"]["timestamp"];
-    disorder = std::max(disorder, clock > ts ? clock - ts : 0);
-    clock = std::max(clock, ts);
     auto key = nst::echo_request(e);
     if (!key) continue;
     std::string sym = e["kernel"]["symbol"];
@@ -104,10 +117,10 @@ TEST(CollectPerCpu, EveryCpuEveryEventThroughTwoReaders) {
     if (sym == "net:net_dev_start_xmit" && ns == p.ino_a) requests["xmit a"].insert(*key);
     if (sym == "net:netif_receive_skb" && ns == p.ino_b) requests["recv b"].insert(*key);
   }
-  EXPECT_EQ(smp.size(), cpus) << "events from every CPU";
+  EXPECT_EQ(order.cpus.size(), cpus) << "events from every CPU";
   EXPECT_GE(requests["xmit a"].size(), cpus * n * 9 / 10);  // ping -W 1 may give up on a few
   EXPECT_EQ(requests["recv b"], requests["xmit a"]) << "every request seen at both ends";
-  EXPECT_LT(disorder, 1'000'000'000u) << "file order within a second of time order";
+  EXPECT_LT(order.disorder, 1'000'000'000u) << "file order within a second of time order";
 
   auto sorted = nst::nscope({"sort", file}, nst::with_timeout(std::chrono::seconds(30)));
   ASSERT_EQ(sorted.exit_code, 0) << sorted.describe();
@@ -128,17 +141,10 @@ TEST(CollectPerCpu, OneReaderWritesInTimeOrder) {
                        nst::with_timeout(std::chrono::seconds(60)));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   File f = read_file_events(file);
-  std::set<int> smp;
-  uint64_t clock = 0, disorder = 0;
-  for (const json& e : f.events) {
-    smp.insert(e["common"]["smp_id"].get<int>());
-    uint64_t ts = e["common"]["timestamp"];
-    disorder = std::max(disorder, clock > ts ? clock - ts : 0);
-    clock = std::max(clock, ts);
-  }
-  EXPECT_EQ(smp.size(), nscope::online_cpus().size());
+  Order order = order_of(f);
+  EXPECT_EQ(order.cpus.size(), nscope::online_cpus().size());
   EXPECT_GE(f.events.size(), 200u);
-  EXPECT_LT(disorder, 1'000'000u) << "an event more than 1 ms behind one written before it";
+  EXPECT_LT(order.disorder, 1'000'000u) << "an event more than 1 ms behind one written before it";
 }
 
 // --count is exact however many readers take events at once.
