@@ -73,6 +73,10 @@ struct nscope_dev_rec {
 	__u32 pad;
 	__u64 peer_net_cookie;
 	char name[NSCOPE_IFNAME_LEN];
+	/* The struct net_device's address: what stays when a device moves to another namespace
+	 * (its ifindex may not). Only compared, never shown. */
+	__u64 key;
+	__u64 peer_key; /* veth: the other end's */
 };
 
 /* Where nsiter.bpf.c reads inside kernel structures: byte offsets that user space finds in
@@ -260,5 +264,46 @@ struct nscope_stack_ext {
  * nscope.kretprobe (kretprobe: the arguments were saved at the function's entry). */
 #define NSCOPE_KRET_ARGS 6 /* arguments saved at entry for a kretprobe, in registers */
 
+
+/* `nscope watch` (bpf/watch.bpf.c): what the kernel tells about namespaces as it happens.
+ * Each record says what a task did; user space turns it into events and, for what a record
+ * cannot say (names, holders, devices, deaths), walks the kernel again. */
+enum nscope_watch_kind {
+	NSCOPE_WATCH_CLONE = 1,   /* clone/fork with CLONE_NEW* flags: `after` is the child's */
+	NSCOPE_WATCH_UNSHARE = 2, /* unshare() returned 0 */
+	NSCOPE_WATCH_SETNS = 3,   /* setns() returned 0 */
+	NSCOPE_WATCH_EXIT = 4,    /* the last thread of a process outside the initial net or
+				   * mount namespace exited: `before` is what it was in */
+	NSCOPE_WATCH_MOUNT = 5,   /* mount, umount or move_mount returned 0 */
+	NSCOPE_WATCH_NETDEV = 6,  /* a network device changed (rtnetlink's netdevice notifier ran) */
+	NSCOPE_WATCH_NET_CLEANUP = 7, /* the kernel finished dismantling dead network namespaces */
+};
+
+struct nscope_watch_rec {
+	__u64 ts;   /* bpf_ktime_get_ns() */
+	__u32 kind; /* enum nscope_watch_kind */
+	__u32 pid;  /* tgid of the task that did it */
+	__u32 tid;
+	__u32 child; /* CLONE: the new task's tid */
+	__u64 flags; /* CLONE/UNSHARE: the clone flags; SETNS: the nstype argument */
+	__u32 before[NSCOPE_SLOT_COUNT]; /* namespace inodes before (the parent's for CLONE) */
+	__u32 after[NSCOPE_SLOT_COUNT];  /* and after */
+	__u64 net_cookie_before;
+	__u64 net_cookie_after;
+	char comm[NSCOPE_COMM_LEN];
+};
+
+/* Addresses user space finds in /proc/kallsyms and writes into watch.bpf.c's read-only data
+ * before load; 0 turns that hook off. */
+struct nscope_watch_cfg {
+	__u64 rtnetlink_event; /* the netdevice notifier that sends RTM_NEWLINK/RTM_DELLINK */
+	__u64 cleanup_net;     /* the work function that dismantles dead network namespaces */
+	__u32 init_net_inum;   /* exits outside these two are reported */
+	__u32 init_mnt_inum;
+	__u32 all_exits;       /* report every process exit outside the initial namespaces of
+				* any type (watch -t with more than net) */
+	__u32 pad;
+	__u32 init_inum[NSCOPE_SLOT_COUNT];
+};
 
 #endif /* NSCOPE_SHARED_H */

@@ -119,6 +119,7 @@ static __always_inline void emit_dev(struct walk_state *w, void *dev)
 	rec.kind = NSCOPE_REC_DEV;
 	rec.net_inum = ns_inum((void *)w->net, off.net_ns);
 	rec.ifindex = read_u32(dev, off.dev_ifindex);
+	rec.key = (__u64)dev;
 	bpf_probe_read_kernel_str(rec.name, sizeof(rec.name), (const char *)dev + off.dev_name);
 	kind = PTR(PTR(dev, off.dev_link_ops), off.link_ops_kind);
 	bpf_probe_read_kernel_str(link_kind, sizeof(link_kind), kind); /* "" if none */
@@ -128,6 +129,7 @@ static __always_inline void emit_dev(struct walk_state *w, void *dev)
 		peer = PTR(dev, off.dev_priv);
 		peer_net = PTR(peer, off.dev_net);
 		rec.peer_ifindex = read_u32(peer, off.dev_ifindex);
+		rec.peer_key = (__u64)peer;
 		rec.peer_net_inum = ns_inum(peer_net, off.net_ns);
 		rec.peer_net_cookie = read_ptr(peer_net, off.net_cookie);
 	}

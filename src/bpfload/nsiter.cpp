@@ -236,7 +236,21 @@ Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out) {
   return {};
 }
 
-Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts) {
+struct KernelWalker::Impl {
+  KernelWalkOptions opts;
+  SkelPtr skel;
+  nsiter_light_fds fds{};
+  std::unique_ptr<ring_buffer, void (*)(ring_buffer*)> rb{nullptr, ring_buffer__free};
+  KernelWalk* into = nullptr;  // where the ring buffer's callback puts records
+  std::string buf;
+};
+
+KernelWalker::KernelWalker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KernelWalker::KernelWalker(KernelWalker&&) noexcept = default;
+KernelWalker& KernelWalker::operator=(KernelWalker&&) noexcept = default;
+KernelWalker::~KernelWalker() = default;
+
+Result<KernelWalker> KernelWalker::open(const KernelWalkOptions& opts) {
   auto offsets = nsiter_offsets();
   if (!offsets) return offsets.error();
   uint32_t steps = opts.nets ? opts.net_steps : 0;
@@ -244,26 +258,48 @@ Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts) {
     steps = static_cast<uint32_t>(std::max(1L, std::atol(t)));
   auto skel = load(*offsets, steps);
   if (!skel) return skel.error();
-  const nsiter_light_fds fds = nsiter_light_get_fds(skel->get());
-
-  KernelWalk out;
-  std::string buf;
-  if (auto r = run_iter(fds.dump_tasks, "dump_tasks", buf); !r) return r.error();
-  if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
-  if (opts.nets) {  // dump_tasks walked them on its first call
-    std::unique_ptr<ring_buffer, void (*)(ring_buffer*)> rb(
-        ring_buffer__new(fds.nets, ringbuf_record, &out, nullptr), ring_buffer__free);
-    if (!rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
-    if (int n = ring_buffer__consume(rb.get()); n < 0)
-      return Error::sys(-n, "cannot read the namespace walk's ring buffer");
-    out.nets_complete =
-        nsiter_light_walk_dropped(skel->get()) == 0 && nsiter_light_walk_truncated(skel->get()) == 0;
+  auto impl = std::make_unique<Impl>();
+  impl->opts = opts;
+  impl->skel = std::move(*skel);
+  impl->fds = nsiter_light_get_fds(impl->skel.get());
+  if (opts.nets) {
+    Impl* raw = impl.get();
+    impl->rb.reset(ring_buffer__new(
+        impl->fds.nets,
+        [](void* ctx, void* data, size_t size) {
+          return ringbuf_record(static_cast<Impl*>(ctx)->into, data, size);
+        },
+        raw, nullptr));
+    if (!impl->rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
   }
-  if (opts.files) {
-    if (auto r = run_iter(fds.dump_files, "dump_files", buf); !r) return r.error();
-    if (auto r = parse_walk_records(buf.data(), buf.size(), out); !r) return r.error();
+  return KernelWalker(std::move(impl));
+}
+
+Result<KernelWalk> KernelWalker::run() {
+  Impl& m = *impl_;
+  KernelWalk out;
+  nsiter_light_reset_counters(m.skel.get());
+  if (auto r = run_iter(m.fds.dump_tasks, "dump_tasks", m.buf); !r) return r.error();
+  if (auto r = parse_walk_records(m.buf.data(), m.buf.size(), out); !r) return r.error();
+  if (m.opts.nets) {  // dump_tasks walked them on its first call
+    m.into = &out;
+    int n = ring_buffer__consume(m.rb.get());
+    m.into = nullptr;
+    if (n < 0) return Error::sys(-n, "cannot read the namespace walk's ring buffer");
+    out.nets_complete = nsiter_light_walk_dropped(m.skel.get()) == 0 &&
+                        nsiter_light_walk_truncated(m.skel.get()) == 0;
+  }
+  if (m.opts.files) {
+    if (auto r = run_iter(m.fds.dump_files, "dump_files", m.buf); !r) return r.error();
+    if (auto r = parse_walk_records(m.buf.data(), m.buf.size(), out); !r) return r.error();
   }
   return out;
+}
+
+Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts) {
+  auto w = KernelWalker::open(opts);
+  if (!w) return w.error();
+  return w->run();
 }
 
 }  // namespace nscope

@@ -1,6 +1,7 @@
 // Runs the kernel-side walks of bpf/nsiter.bpf.c and returns their records.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,22 @@ struct KernelWalkOptions {
 
 // Needs root (CAP_BPF + CAP_PERFMON); an Error says what the kernel refused.
 Result<KernelWalk> kernel_walk(const KernelWalkOptions& opts);
+
+// The same walk, loaded once and run again and again (`watch` walks at every change; the
+// load is most of a walk's time).
+class KernelWalker {
+ public:
+  static Result<KernelWalker> open(const KernelWalkOptions& opts);
+  Result<KernelWalk> run();
+  KernelWalker(KernelWalker&&) noexcept;
+  KernelWalker& operator=(KernelWalker&&) noexcept;
+  ~KernelWalker();
+
+ private:
+  struct Impl;
+  explicit KernelWalker(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // Where the iterators read in the running kernel's structures, from its BTF.
 Result<nscope_kernel_offsets> nsiter_offsets(const std::string& btf_path = "/sys/kernel/btf/vmlinux");

@@ -58,3 +58,9 @@ __u32 nsiter_light_walk_truncated(const struct nsiter *skel)
 {
 	return skel->bss->walk_truncated;
 }
+
+void nsiter_light_reset_counters(struct nsiter *skel)
+{
+	skel->bss->walk_dropped = 0;
+	skel->bss->walk_truncated = 0;
+}

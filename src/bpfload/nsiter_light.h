@@ -35,6 +35,8 @@ struct nsiter_light_fds nsiter_light_get_fds(const struct nsiter *skel);
 /* The net walk's counters (.bss): records the ring buffer refused; whether it hit its bound. */
 __u64 nsiter_light_walk_dropped(const struct nsiter *skel);
 __u32 nsiter_light_walk_truncated(const struct nsiter *skel);
+/* Zeroes those counters, for a walk again with the same programs. */
+void nsiter_light_reset_counters(struct nsiter *skel);
 
 #ifdef __cplusplus
 }

@@ -94,4 +94,10 @@ bool AddressNames::is_tracing_glue(std::string_view name) {
   return name.empty();
 }
 
+uint64_t KernelSymbols::address_of(std::string_view name) const {
+  for (const auto& s : syms_)
+    if (std::string_view(names_).substr(s.name_off, s.name_len) == name) return s.addr;
+  return 0;
+}
+
 }  // namespace nscope

@@ -34,6 +34,8 @@ class KernelSymbols {
   // "ip_rcv+0x4", or "0xffffffff81a2b3c4" when no symbol covers it.
   std::string describe(uint64_t addr) const;
   size_t size() const { return syms_.size(); }
+  // The address of the first symbol named `name`, or 0.
+  uint64_t address_of(std::string_view name) const;
 
  private:
   struct Sym {

@@ -200,8 +200,8 @@ class Scan {
     // netns directories), the other slow part.
     std::future<Result<KernelWalk>> pending;
     if (opts_.bpf && root_)
-      pending = std::async(std::launch::async, [want_net = b_.wanted(NsType::net)] {
-        return kernel_walk({.files = true, .nets = want_net});
+      pending = std::async(std::launch::async, [want_net = b_.wanted(NsType::net), this] {
+        return opts_.walk ? opts_.walk() : kernel_walk({.files = true, .nets = want_net});
       });
     if (b_.wanted(NsType::net)) own_mounts_ = nsids_of_own_mounts();
     bool walked = false;
