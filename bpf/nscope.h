@@ -70,7 +70,7 @@ struct nscope_dev_rec {
 	__u32 ifindex;
 	__u32 peer_ifindex;   /* veth: the other end's ifindex, else 0 */
 	__u32 peer_net_inum;  /* veth: the other end's netns inode, else 0 */
-	__u32 pad;
+	__u32 flags;          /* NSCOPE_DEV_* */
 	__u64 peer_net_cookie;
 	char name[NSCOPE_IFNAME_LEN];
 	/* The struct net_device's address: what stays when a device moves to another namespace
@@ -78,6 +78,7 @@ struct nscope_dev_rec {
 	__u64 key;
 	__u64 peer_key; /* veth: the other end's */
 };
+#define NSCOPE_DEV_VETH 1u /* a veth (its peer may not be set yet: it is being made) */
 
 /* Where nsiter.bpf.c reads inside kernel structures: byte offsets that user space finds in
  * the running kernel's BTF (src/bpfload/nsiter.cpp) and writes into the programs' read-only

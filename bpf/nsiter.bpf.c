@@ -126,6 +126,7 @@ static __always_inline void emit_dev(struct walk_state *w, void *dev)
 	/* veth: struct veth_priv starts with `struct net_device __rcu *peer` (may be NULL). */
 	if (link_kind[0] == 'v' && link_kind[1] == 'e' && link_kind[2] == 't' &&
 	    link_kind[3] == 'h' && link_kind[4] == 0) {
+		rec.flags |= NSCOPE_DEV_VETH;
 		peer = PTR(dev, off.dev_priv);
 		peer_net = PTR(peer, off.dev_net);
 		rec.peer_ifindex = read_u32(peer, off.dev_ifindex);

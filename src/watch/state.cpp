@@ -81,6 +81,8 @@ void WatchState::reset(const ScanResult& scan, const KernelWalk& walk) {
 std::optional<WatchEvent> WatchState::born(NsType t, uint64_t inode, uint64_t cookie, const char* how,
                                            const nscope_watch_rec* r) {
   if (!wanted(t) || inode == 0) return std::nullopt;
+  // A walk or scan that began before a death may still show the dead namespace.
+  if (t == NsType::net && cookie && buried_.count(cookie)) return std::nullopt;
   Key k{t, inode};
   auto it = nses_.find(k);
   if (it != nses_.end()) {
@@ -107,6 +109,14 @@ void WatchState::died(const Key& k, std::vector<WatchEvent>& out) {
   if (it == nses_.end()) return;
   if (it->second.container) out.push_back(about(WatchEventKind::container_stopped, it->second));
   out.push_back(about(WatchEventKind::destroyed, it->second));
+  if (uint64_t c = it->second.cookie; k.first == NsType::net && c) {
+    buried_.insert(c);
+    burial_order_.push_back(c);
+    if (burial_order_.size() > kBuriedMax) {
+      buried_.erase(burial_order_.front());
+      burial_order_.pop_front();
+    }
+  }
   nses_.erase(it);
 }
 
@@ -184,16 +194,17 @@ void WatchState::take_devices(const KernelWalk& walk, std::map<uint64_t, Dev>& i
     v.peer_key = d.peer_key;
     v.peer_ifindex = static_cast<int>(d.peer_ifindex);
     v.peer_net = d.peer_net_inum;
+    v.veth = d.flags & NSCOPE_DEV_VETH;
     into[v.key] = v;
   }
 }
 
 int64_t WatchState::settle_at() const {
   int64_t at = 0;
-  for (const auto& [k, d] : missing_) {
-    int64_t t = d.missing_since + opts_.device_grace_ns;
-    at = at ? std::min(at, t) : t;
-  }
+  auto take = [&](int64_t t) { at = at ? std::min(at, t) : t; };
+  for (const auto& [k, d] : missing_) take(d.missing_since + opts_.device_grace_ns);
+  for (const auto& [k, d] : devs_)
+    if (!d.told) take(d.first_seen + opts_.device_grace_ns);
   return at;
 }
 
@@ -245,29 +256,31 @@ std::vector<WatchEvent> WatchState::on_walk(const KernelWalk& walk, const WatchE
     }
     return e;
   };
-  std::unordered_set<uint64_t> paired;  // veth ends already told as half of a pair
-  for (const auto& [key, d] : now) {
+  // Devices found again (moved, renamed) or new. A new device is told once it is settled: a
+  // veth with its other end (the kernel registers one end, then the other, then pairs them),
+  // anything else at once; a veth whose other end does not show within the grace is told
+  // alone.
+  for (auto& [key, d] : now) {
     const Dev* o = nullptr;
     if (auto was = devs_.find(key); was != devs_.end()) {
       o = &was->second;
     } else if (auto m = missing_.find(key); m != missing_.end()) {
       o = &m->second;  // it was between two namespaces at the last walk
     }
-    // An address the kernel reused for a new device after the old one's namespace died.
-    if (o && dead.count(o->net)) o = nullptr;
-    if (!o) {
-      if (paired.count(key)) continue;
-      if (d.peer_key && now.count(d.peer_key) && !devs_.count(d.peer_key) && !missing_.count(d.peer_key)) {
-        const Dev& p = now.at(d.peer_key);
-        WatchEvent e = dev_event(WatchEventKind::veth_created, d);
-        e.peer_ifname = p.name;
-        e.peer_ifindex = p.ifindex;
-        e.peer_inode = p.net;
-        paired.insert(d.peer_key);
+    // The kernel reuses a freed device's address at once: the same address is the same
+    // device only with its ifindex or its name (a move keeps one of them, mostly both).
+    if (o && (dead.count(o->net) || (o->ifindex != d.ifindex && o->name != d.name))) {
+      if (o->told && !dead.count(o->net)) {
+        WatchEvent e = dev_event(WatchEventKind::iface_deleted, *o);
+        e.pid = e.tid = 0;
+        e.comm.clear();
         out.push_back(std::move(e));
-      } else {
-        out.push_back(dev_event(WatchEventKind::iface_created, d));
       }
+      o = nullptr;
+    }
+    if (!o || !o->told) {
+      d.told = false;
+      d.first_seen = o ? o->first_seen : now_ns;
       continue;
     }
     if (o->net != d.net) {
@@ -282,20 +295,42 @@ std::vector<WatchEvent> WatchState::on_walk(const KernelWalk& walk, const WatchE
       out.push_back(std::move(e));
     }
   }
+  for (auto& [key, d] : now) {
+    if (d.told) continue;
+    Dev* p = nullptr;
+    if (d.veth && d.peer_key)
+      if (auto it = now.find(d.peer_key); it != now.end()) p = &it->second;
+    if (p && !p->told) {
+      WatchEvent e = dev_event(WatchEventKind::veth_created, d);
+      e.peer_ifname = p->name;
+      e.peer_ifindex = p->ifindex;
+      e.peer_inode = p->net;
+      out.push_back(std::move(e));
+      d.told = p->told = true;
+    } else if (!d.veth || p || now_ns - d.first_seen >= opts_.device_grace_ns) {
+      out.push_back(dev_event(WatchEventKind::iface_created, d));
+      d.told = true;
+    }
+  }
   // A device a walk does not find may be on its way to another namespace (the kernel unlists
-  // it from one before it lists it in the other): deleted only when the next walk does not
-  // find it either. One whose namespace died goes with it, untold.
+  // it from one before it lists it in the other): deleted only when no walk finds it for the
+  // grace. One whose namespace died goes with it, untold; so does one never told.
   std::map<uint64_t, Dev> missing;
   for (const auto& [key, o] : missing_) {
-    if (now.count(key) || dead.count(o.net)) continue;
+    if (now.count(key)) continue;
+    if (dead.count(o.net)) {
+      // Gone before its namespace died: deleted, not taken along.
+      if (o.told) out.push_back(dev_event(WatchEventKind::iface_deleted, o));
+      continue;
+    }
     if (now_ns - o.missing_since >= opts_.device_grace_ns) {
       WatchEvent e = dev_event(WatchEventKind::iface_deleted, o);
       e.pid = e.tid = 0;  // a later walk's changes are not who deleted it
       e.comm.clear();
-      out.push_back(std::move(e));
-    }
-    else
+      if (o.told) out.push_back(std::move(e));
+    } else {
       missing[key] = o;
+    }
   }
   for (const auto& [key, o] : devs_)
     if (!now.count(key) && !dead.count(o.net)) {
@@ -324,22 +359,24 @@ std::vector<WatchEvent> WatchState::on_scan(const ScanResult& scan, uint64_t sin
     ns.initial = n.initial;
     ns.names = n.names;
 
-    std::set<std::pair<uint64_t, std::string>> mounts;
+    // By path: the copies of a mount that other mount namespaces get (each `unshare -m`,
+    // each `ip netns exec` makes some) are the same name, not a new one.
+    std::map<std::string, uint64_t> mounts;  // path -> a mount namespace holding it
     for (const auto& h : n.holders)
-      if (h.kind == HolderKind::mount) mounts.insert({h.mntns, h.path});
+      if (h.kind == HolderKind::mount) mounts.emplace(h.path, h.mntns);
     if (ns.scanned) {
-      for (const auto& m : mounts)
-        if (!ns.mounts.count(m)) {
+      for (const auto& [path, mntns] : mounts)
+        if (!ns.mounts.count(path)) {
           WatchEvent e = about(WatchEventKind::named, ns);
-          e.mntns = m.first;
-          e.path = m.second;
+          e.mntns = mntns;
+          e.path = path;
           out.push_back(std::move(e));
         }
-      for (const auto& m : ns.mounts)
-        if (!mounts.count(m)) {
+      for (const auto& [path, mntns] : ns.mounts)
+        if (!mounts.count(path)) {
           WatchEvent e = about(WatchEventKind::unnamed, ns);
-          e.mntns = m.first;
-          e.path = m.second;
+          e.mntns = mntns;
+          e.path = path;
           out.push_back(std::move(e));
         }
       if (!same_container(ns.container, n.container)) {
@@ -355,10 +392,10 @@ std::vector<WatchEvent> WatchState::on_scan(const ScanResult& scan, uint64_t sin
     } else {
       // Its first scan: the mounts made in the moments after its birth are news; what a
       // snapshot shows is not (reset marks those scanned afterwards).
-      for (const auto& m : mounts) {
+      for (const auto& [path, mntns] : mounts) {
         WatchEvent e = about(WatchEventKind::named, ns);
-        e.mntns = m.first;
-        e.path = m.second;
+        e.mntns = mntns;
+        e.path = path;
         e.names = n.names;
         out.push_back(std::move(e));
       }

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,7 +66,7 @@ class WatchState {
     uint64_t inode = 0;
     uint64_t cookie = 0;
     std::vector<std::string> names;
-    std::set<std::pair<uint64_t, std::string>> mounts;  // (mntns, path)
+    std::map<std::string, uint64_t> mounts;  // nsfs bind mounts: path -> a mntns holding it
     uint32_t processes = 0;
     bool initial = false;
     bool scanned = false;
@@ -79,6 +81,9 @@ class WatchState {
     uint64_t peer_key = 0;
     int peer_ifindex = 0;
     uint64_t peer_net = 0;
+    bool veth = false;
+    bool told = true;          // its creation was told (a veth waits for its other end)
+    int64_t first_seen = 0;    // when a walk first found it
     int64_t missing_since = 0;
   };
   using Key = std::pair<NsType, uint64_t>;
@@ -100,6 +105,11 @@ class WatchState {
   std::map<uint64_t, Dev> devs_;  // by key (the kernel's net_device)
   std::map<uint64_t, Dev> missing_;  // not found by the last walk: moving, or deleted
   uint64_t epoch_ = 0;
+  // Cookies of network namespaces told dead (never reused, unlike inodes), the newest
+  // kBuriedMax: a walk that began before a death cannot bring one back.
+  static constexpr size_t kBuriedMax = 1 << 16;
+  std::unordered_set<uint64_t> buried_;
+  std::deque<uint64_t> burial_order_;
   std::vector<WatchEvent> pending_;  // deaths found by born() (an inode reused), told first
 };
 

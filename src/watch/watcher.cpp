@@ -195,6 +195,10 @@ class Watcher {
     std::optional<KernelWalk> walked;
     std::optional<ScanResult> scanned;
     const uint64_t since = state_.epoch();
+    // What asked for this pass is served by it; what the records read after it ask for
+    // (changes during the walk) makes the next.
+    walk_at_ = 0;
+    if (scan) scan_at_ = 0;
     if (scan) {
       walked.emplace();
       auto r = full_scan(*walked);
@@ -223,11 +227,7 @@ class Watcher {
     emit_all(state_.on_walk(*walked, by ? &*by : nullptr, since, clock_ns(CLOCK_MONOTONIC)));
     if (scanned) emit_all(state_.on_scan(*scanned, since));
     last_walk_ = clock_ns(CLOCK_MONOTONIC);
-    walk_at_ = 0;
-    if (scan) {
-      last_scan_ = last_walk_;
-      scan_at_ = 0;
-    }
+    if (scan) last_scan_ = last_walk_;
     if (int64_t at = state_.settle_at()) want_walk(at);
     return {};
   }
