@@ -4,6 +4,7 @@
  *                                call also every live network namespace and its devices,
  *                                by following struct net's list (a circular list through
  *                                net_namespace_list), into the ring buffer `nets`;
+ *   walk_only   (iter/bpf_map)   only the network namespaces and their devices;
  *   dump_files  (iter/task_file) open nsfs files, and sockets living in another netns
  *                                than the task that holds them.
  * Records are defined in nscope.h, shared with user space. */
@@ -34,6 +35,10 @@ struct iter_meta {
 struct iter_task_ctx {
 	struct iter_meta *meta;
 	struct task_struct *task;
+};
+struct iter_bpf_map_ctx {
+	struct iter_meta *meta;
+	void *map;
 };
 struct iter_task_file_ctx {
 	struct iter_meta *meta;
@@ -189,6 +194,16 @@ static __always_inline void walk_nets(void)
 	bpf_loop(walk_max_steps, walk_step, &w, 0);
 	if (!w.done)
 		walk_truncated = 1;
+}
+
+/* The namespaces and devices alone (`watch` walks them at every device change): an iterator
+ * over BPF maps, of which there are few, that walks on its first call and writes nothing. */
+SEC("iter/bpf_map")
+int walk_only(struct iter_bpf_map_ctx *ctx)
+{
+	if (ctx->map && read_ptr(ctx->meta, off.meta_seq_num) == 0)
+		walk_nets();
+	return 0;
 }
 
 SEC("iter/task")

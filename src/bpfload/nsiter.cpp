@@ -103,6 +103,8 @@ constexpr CtxField kContext[] = {
     {"bpf_iter__task_file", "task", 8},
     {"bpf_iter__task_file", "fd", 16},
     {"bpf_iter__task_file", "file", 24},
+    {"bpf_iter__bpf_map", "meta", 0},
+    {"bpf_iter__bpf_map", "map", 8},
 };
 
 }  // namespace
@@ -279,9 +281,13 @@ Result<KernelWalk> KernelWalker::run() {
   Impl& m = *impl_;
   KernelWalk out;
   nsiter_light_reset_counters(m.skel.get());
-  if (auto r = run_iter(m.fds.dump_tasks, "dump_tasks", m.buf); !r) return r.error();
-  if (auto r = parse_walk_records(m.buf.data(), m.buf.size(), out); !r) return r.error();
-  if (m.opts.nets) {  // dump_tasks walked them on its first call
+  if (m.opts.tasks) {
+    if (auto r = run_iter(m.fds.dump_tasks, "dump_tasks", m.buf); !r) return r.error();
+    if (auto r = parse_walk_records(m.buf.data(), m.buf.size(), out); !r) return r.error();
+  } else if (m.opts.nets) {
+    if (auto r = run_iter(m.fds.walk_only, "walk_only", m.buf); !r) return r.error();
+  }
+  if (m.opts.nets) {  // dump_tasks or walk_only walked them on its first call
     m.into = &out;
     int n = ring_buffer__consume(m.rb.get());
     m.into = nullptr;

@@ -19,6 +19,7 @@ struct KernelWalk {
 };
 
 struct KernelWalkOptions {
+  bool tasks = true;  // false: the namespaces and devices only (nets must be true)
   bool files = true;
   bool nets = true;
   // The net walk's bound in steps (a namespace or a device each). Tests lower it through

@@ -44,6 +44,7 @@ struct nsiter_light_fds nsiter_light_get_fds(const struct nsiter *skel)
 	struct nsiter_light_fds fds = {
 		.dump_tasks = skel->progs.dump_tasks.prog_fd,
 		.dump_files = skel->progs.dump_files.prog_fd,
+		.walk_only = skel->progs.walk_only.prog_fd,
 		.nets = skel->maps.nets.map_fd,
 	};
 	return fds;

@@ -18,6 +18,7 @@ struct nsiter; /* the generated skeleton: owns the programs, the maps and the .b
 struct nsiter_light_fds {
 	int dump_tasks; /* iter/task; with nets, walks struct net's list on its first call */
 	int dump_files; /* iter/task_file */
+	int walk_only;  /* iter/bpf_map: walks struct net's list on its first call, nothing else */
 	int nets;       /* the ring buffer of that walk */
 };
 

@@ -105,6 +105,8 @@ int run_watch(const WatchArgs& a) {
   auto stats = run_watcher(o);
   if (!stats) fail(stats.error());
   if (stats->lost) diag("{} changes were lost by the kernel side (each told as a lost event)", stats->lost);
+  diag("watch ended: {} events told; {} walks of the namespaces and {} full scans", stats->events, stats->walks,
+       stats->scans);
   return 0;
 }
 }  // namespace

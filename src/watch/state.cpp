@@ -87,8 +87,10 @@ std::optional<WatchEvent> WatchState::born(NsType t, uint64_t inode, uint64_t co
   auto it = nses_.find(k);
   if (it != nses_.end()) {
     // An inode is reused once its namespace died; the cookie is not.
-    if (!(t == NsType::net && cookie && it->second.cookie && cookie != it->second.cookie))
+    if (!(t == NsType::net && cookie && it->second.cookie && cookie != it->second.cookie)) {
+      if (!it->second.cookie) it->second.cookie = cookie;
       return std::nullopt;
+    }
     std::vector<WatchEvent> gone;
     died(k, gone);  // the old one's death comes first; its events are returned by the caller
     pending_.insert(pending_.end(), gone.begin(), gone.end());
@@ -354,7 +356,10 @@ std::vector<WatchEvent> WatchState::on_scan(const ScanResult& scan, uint64_t sin
       pending_.clear();
       out.push_back(std::move(*e));
     }
-    Ns& ns = nses_[k];
+    auto it = nses_.find(k);
+    if (it == nses_.end()) continue;  // a scan that began before its death
+    Ns& ns = it->second;
+    if (n.type == NsType::net && n.cookie && ns.cookie && n.cookie != ns.cookie) continue;
     if (!ns.cookie && n.type == NsType::net) ns.cookie = n.cookie;
     ns.initial = n.initial;
     ns.names = n.names;

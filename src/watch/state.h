@@ -28,7 +28,7 @@ struct WatchOptions {
   std::set<uint64_t> netns;
   // A device no walk finds is deleted only after this long: one moving to another namespace
   // is in neither for a while (the kernel waits for RCU grace periods in between).
-  int64_t device_grace_ns = 100'000'000;
+  int64_t device_grace_ns = 250'000'000;
 };
 
 class WatchState {

@@ -31,6 +31,7 @@ constexpr int64_t kWalkDelay = 0;                // a device changed, namespaces
 constexpr int64_t kWalkGap = 5'000'000;
 constexpr int64_t kScanDelay = 20'000'000;       // a mount changed, a process exited
 constexpr int64_t kScanGap = 100'000'000;
+constexpr int64_t kDrainGap = 2'000'000;         // records are read at most this often
 constexpr int64_t kBackstop = 1'000'000'000;     // while busy, a scan at least this often
 constexpr int64_t kBusyFor = 5'000'000'000;      // "busy": a record in the last 5 s
 
@@ -48,7 +49,7 @@ class Watcher {
     auto full = KernelWalker::open({.files = true, .nets = net});
     if (!full) return full.error();
     full_ = std::move(*full);
-    auto fast = KernelWalker::open({.files = false, .nets = true});
+    auto fast = KernelWalker::open({.tasks = false, .files = false, .nets = true});
     if (!fast) return fast.error();
     fast_ = std::move(*fast);
     timer_ = Fd(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
@@ -74,6 +75,16 @@ class Watcher {
       if (fds[1].revents & POLLIN) {
         uint64_t ticks;
         (void)!read(timer_.get(), &ticks, sizeof ticks);
+      }
+      // The ring wakes us at each record: under a churn, read them in batches, a few
+      // milliseconds apart, not one wakeup each.
+      if (fds[0].revents & POLLIN) {
+        int64_t gap = clock_ns(CLOCK_MONOTONIC) - last_drain_;
+        if (gap < kDrainGap) {
+          timespec ts{0, static_cast<long>(kDrainGap - gap)};
+          nanosleep(&ts, nullptr);
+        }
+        last_drain_ = clock_ns(CLOCK_MONOTONIC);
       }
       if (auto r = read_records(); !r) return r.error();
       if (auto r = work(clock_ns(CLOCK_MONOTONIC)); !r) return r.error();
@@ -210,10 +221,6 @@ class Watcher {
       stats_.walks++;
       walked = std::move(*w);
     }
-    const int64_t took = clock_ns(CLOCK_MONOTONIC) - now;
-    if (getenv("NSCOPE_WATCH_DEBUG"))
-      fprintf(stderr, "watch: %s at %.3f took %.2f ms\n", scan ? "scan" : "walk", (now % 10'000'000'000) / 1e9,
-              took / 1e6);
     // What the kernel recorded up to the end of the walk is told first: a namespace the walk
     // found is then told as made by whoever made it, not as merely seen.
     if (auto r = read_records(); !r) return r;
@@ -224,7 +231,8 @@ class Watcher {
       by->comm = kickers_.begin()->second;
     }
     kickers_.clear();
-    emit_all(state_.on_walk(*walked, by ? &*by : nullptr, since, clock_ns(CLOCK_MONOTONIC)));
+    auto walk_events = state_.on_walk(*walked, by ? &*by : nullptr, since, clock_ns(CLOCK_MONOTONIC));
+    emit_all(std::move(walk_events));
     if (scanned) emit_all(state_.on_scan(*scanned, since));
     last_walk_ = clock_ns(CLOCK_MONOTONIC);
     if (scan) last_scan_ = last_walk_;
@@ -242,7 +250,7 @@ class Watcher {
   uint64_t lost_told_ = 0;
   bool stop_ = false;
   int64_t walk_at_ = 0, scan_at_ = 0;  // when a walk / scan is wanted, 0: not
-  int64_t last_walk_ = 0, last_scan_ = 0, last_record_ = 0;
+  int64_t last_walk_ = 0, last_scan_ = 0, last_record_ = 0, last_drain_ = 0;
   std::set<std::pair<int, std::string>> kickers_;  // who changed devices since the last walk
 };
 
