@@ -49,7 +49,10 @@ trap cleanup EXIT INT TERM
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 
-"$NSCOPE" watch --json --no-snapshot >"$OUT/watch.json" 2>"$OUT/watch.err" & wpid=$!; pids+=("$wpid")
+# Each line is stamped with the time it reached the reader: latency is action -> delivery.
+"$NSCOPE" watch --json --no-snapshot 2>"$OUT/watch.err" \
+  > >(python3 -u -c 'import sys, time
+for l in sys.stdin: sys.stdout.write(f"{time.time():.6f} {l}")' >"$OUT/watch.stamped") & wpid=$!; pids+=("$wpid")
 ip monitor all-nsid >"$OUT/nsid.txt" 2>&1 & pids+=($!)
 ip netns monitor >"$OUT/netns.txt" 2>&1 & pids+=($!)
 for _ in $(seq 100); do grep -q watching "$OUT/watch.err" && break; sleep 0.2; done
@@ -64,17 +67,25 @@ c0=$(ticks "$wpid"); s0=$(date +%s.%N)
 s1=$(date +%s.%N); c1=$(ticks "$wpid")
 sleep 2  # the last deaths
 kill "$wpid"; wait "$wpid" || true
+sleep 0.5
+cut -d' ' -f2- "$OUT/watch.stamped" >"$OUT/watch.json"
 
 python3 - "$OUT" "$idle_ticks" "$IDLE" "$((c1 - c0))" "$s0" "$s1" "$HZ" "$COUNT" "$RATE" <<'PY'
 import json, statistics, sys
 out, idle_ticks, idle_s, churn_ticks, s0, s1, hz, count, rate = sys.argv[1:]
 idle_ticks, idle_s, churn_ticks, hz = int(idle_ticks), float(idle_s), int(churn_ticks), int(hz)
 s0, s1 = float(s0), float(s1)
-ev = [json.loads(l) for l in open(f"{out}/watch.json") if l.strip()]
+ev = []
+for l in open(f"{out}/watch.stamped"):
+    if not l.strip(): continue
+    at, doc = l.split(" ", 1)
+    e = json.loads(doc)
+    e["_at"] = float(at)
+    ev.append(e)
 log = [json.loads(l) for l in open(f"{out}/churn.log") if l.strip()]
-t_ev = lambda e: int(e["time"][11:13]) * 3600 + int(e["time"][14:16]) * 60 + float(e["time"][17:-1])
-def day_s(ns):  # the log's realtime ns as seconds of the UTC day, like the events' times
-    return (ns / 1e9) % 86400
+t_ev = lambda e: e["_at"]  # when the reader got it
+def day_s(ns):  # the log's realtime ns, in seconds like the stamps
+    return ns / 1e9
 made, told, first = {}, {}, {}
 lat = {"created": [], "destroyed": [], "veth-created": [], "iface-moved": [], "container-started": []}
 for a in log:
@@ -109,7 +120,7 @@ netns_made = sum(l.startswith("add ") for l in open(f"{out}/netns.txt"))
 netns_ended = sum(l.startswith("delete ") for l in open(f"{out}/netns.txt"))
 named = sum(1 for a in log if a["op"] == "create" and a["kind"] == "named")
 wall = s1 - s0
-in_churn = [e for e in ev if s0 % 86400 <= t_ev(e) <= s1 % 86400 + 2]
+in_churn = [e for e in ev if s0 <= t_ev(e) <= s1 + 2]
 def pct(v, p):
     v = sorted(x for x in v if x is not None)
     return v[min(len(v) - 1, int(p * len(v)))] * 1000 if v else float("nan")
@@ -122,6 +133,7 @@ lines = [
     f"- told right: {len(made) - len(wrong)} of {len(made)} namespaces made and ended exactly once; "
     f"veth pairs missed {bad_veth}, moves wrong {bad_move}",
     f"- events: {len(ev)} in all, {len(in_churn) / wall:.0f} a second during the churn; lost by the kernel side: {lost}",
+    "- latency: from the churn's log time (just after its action returned) to the line reaching a reader of watch's output",
     f"- watch's CPU: {100 * churn_ticks / hz / wall:.1f}% of one core during the churn; "
     f"{100 * idle_ticks / hz / idle_s:.2f}% idle ({idle_ticks} ticks in {idle_s:.0f} s)",
     "",
