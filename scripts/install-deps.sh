@@ -8,7 +8,7 @@ build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev z
 test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static
            tshark libclang-rt-14-dev
            qemu-system-x86 kmod cpio)  # tests/kernels: Debian's own kernel in a VM
-bench_pkgs=(hyperfine libbenchmark-dev time iperf3 bpftrace)
+bench_pkgs=(hyperfine libbenchmark-dev time iperf3 bpftrace python3)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
