@@ -1,5 +1,5 @@
-// nf_tables trace messages and nscope's trace table requests, from bytes; the join of
-// traces to packet events.
+// nf_tables trace messages and nscope's trace table requests, from bytes; the
+// join of traces to packet events.
 #include <arpa/inet.h>
 #include <endian.h>
 #include <linux/netfilter.h>
@@ -20,15 +20,17 @@ using namespace nscope;
 
 namespace {
 
-// A trace message as nf_tables sends one (nf_tables_trace.c): big-endian numbers, the
-// verdict nested.
-std::string trace_msg(uint8_t family, const char* table, const char* chain, uint32_t type,
-                      int32_t verdict, std::optional<uint64_t> handle, const std::string& nh,
-                      const char* verdict_chain = nullptr) {
+// A trace message as nf_tables sends one (nf_tables_trace.c): big-endian
+// numbers, the verdict nested.
+std::string trace_msg(uint8_t family, const char *table, const char *chain,
+                      uint32_t type, int32_t verdict,
+                      std::optional<uint64_t> handle, const std::string &nh,
+                      const char *verdict_chain = nullptr) {
   std::string buf(2048, '\0');
-  nlmsghdr* nlh = nl::put_header(buf.data());
+  nlmsghdr *nlh = nl::put_header(buf.data());
   nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE;
-  auto* g = static_cast<nfgenmsg*>(nl::put_extra_header(nlh, sizeof(nfgenmsg)));
+  auto *g =
+      static_cast<nfgenmsg *>(nl::put_extra_header(nlh, sizeof(nfgenmsg)));
   g->nfgen_family = family;
   nl::attr_put_u32(nlh, NFTA_TRACE_ID, htonl(0xabcd));
   nl::attr_put_u32(nlh, NFTA_TRACE_TYPE, htonl(type));
@@ -39,11 +41,14 @@ std::string trace_msg(uint8_t family, const char* table, const char* chain, uint
     nl::attr_put(nlh, NFTA_TRACE_RULE_HANDLE, 8, &h);
   }
   if (type == NFT_TRACETYPE_POLICY) {
-    nl::attr_put_u32(nlh, NFTA_TRACE_POLICY, htonl(static_cast<uint32_t>(verdict)));
+    nl::attr_put_u32(nlh, NFTA_TRACE_POLICY,
+                     htonl(static_cast<uint32_t>(verdict)));
   } else {
-    nlattr* v = nl::nest_start(nlh, NFTA_TRACE_VERDICT);
-    nl::attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl(static_cast<uint32_t>(verdict)));
-    if (verdict_chain) nl::attr_put_strz(nlh, NFTA_VERDICT_CHAIN, verdict_chain);
+    nlattr *v = nl::nest_start(nlh, NFTA_TRACE_VERDICT);
+    nl::attr_put_u32(nlh, NFTA_VERDICT_CODE,
+                     htonl(static_cast<uint32_t>(verdict)));
+    if (verdict_chain)
+      nl::attr_put_strz(nlh, NFTA_VERDICT_CHAIN, verdict_chain);
     nl::nest_end(nlh, v);
   }
   nl::attr_put_u32(nlh, NFTA_TRACE_IIF, htonl(7));
@@ -55,17 +60,42 @@ std::string trace_msg(uint8_t family, const char* table, const char* chain, uint
 
 // An IPv4 ICMP echo request header (20 bytes) and its first 8 ICMP bytes.
 std::string icmp4(uint8_t ttl, uint16_t id, uint16_t seq) {
-  uint8_t h[28] = {0x45, 0, 0, 84, 0x75, 0x89, 0x40, 0, ttl, 1, 0x12, 0x34,
-                   10, 91, 1, 2, 10, 91, 2, 2,
-                   8, 0, 0xab, 0xcd, static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id),
-                   static_cast<uint8_t>(seq >> 8), static_cast<uint8_t>(seq)};
-  return std::string(reinterpret_cast<char*>(h), sizeof h);
+  uint8_t h[28] = {0x45,
+                   0,
+                   0,
+                   84,
+                   0x75,
+                   0x89,
+                   0x40,
+                   0,
+                   ttl,
+                   1,
+                   0x12,
+                   0x34,
+                   10,
+                   91,
+                   1,
+                   2,
+                   10,
+                   91,
+                   2,
+                   2,
+                   8,
+                   0,
+                   0xab,
+                   0xcd,
+                   static_cast<uint8_t>(id >> 8),
+                   static_cast<uint8_t>(id),
+                   static_cast<uint8_t>(seq >> 8),
+                   static_cast<uint8_t>(seq)};
+  return std::string(reinterpret_cast<char *>(h), sizeof h);
 }
 
-}  // namespace
+} // namespace
 
 TEST(NftTrace, ParsesARuleVerdict) {
-  std::string m = trace_msg(NFPROTO_INET, "filter", "input", NFT_TRACETYPE_RULE, NF_DROP, 7, icmp4(64, 1, 1));
+  std::string m = trace_msg(NFPROTO_INET, "filter", "input", NFT_TRACETYPE_RULE,
+                            NF_DROP, 7, icmp4(64, 1, 1));
   auto t = parse_nft_trace(m.data(), m.size());
   ASSERT_TRUE(t) << t.error().message;
   EXPECT_EQ(nft_family_name(t->family), "inet");
@@ -81,14 +111,16 @@ TEST(NftTrace, ParsesARuleVerdict) {
 }
 
 TEST(NftTrace, ParsesAPolicyAndAJump) {
-  std::string p = trace_msg(NFPROTO_IPV4, "t", "c", NFT_TRACETYPE_POLICY, NF_ACCEPT, std::nullopt, icmp4(64, 1, 1));
+  std::string p = trace_msg(NFPROTO_IPV4, "t", "c", NFT_TRACETYPE_POLICY,
+                            NF_ACCEPT, std::nullopt, icmp4(64, 1, 1));
   auto t = parse_nft_trace(p.data(), p.size());
   ASSERT_TRUE(t);
   EXPECT_EQ(nft_family_name(t->family), "ip");
   EXPECT_FALSE(t->rule_handle);
   EXPECT_TRUE(t->has_policy);
   EXPECT_EQ(nft_trace_verdict(*t), "accept");
-  std::string j = trace_msg(NFPROTO_INET, "t", "c", NFT_TRACETYPE_RULE, NFT_JUMP, 3, icmp4(64, 1, 1), "other");
+  std::string j = trace_msg(NFPROTO_INET, "t", "c", NFT_TRACETYPE_RULE,
+                            NFT_JUMP, 3, icmp4(64, 1, 1), "other");
   auto tj = parse_nft_trace(j.data(), j.size());
   ASSERT_TRUE(tj);
   EXPECT_EQ(nft_trace_verdict(*tj), "jump");
@@ -104,14 +136,17 @@ TEST(NftTrace, VerdictNames) {
 }
 
 TEST(NftTrace, RefusesOtherAndTruncatedMessages) {
-  std::string m = trace_msg(NFPROTO_INET, "filter", "input", NFT_TRACETYPE_RULE, NF_DROP, 7, icmp4(64, 1, 1));
+  std::string m = trace_msg(NFPROTO_INET, "filter", "input", NFT_TRACETYPE_RULE,
+                            NF_DROP, 7, icmp4(64, 1, 1));
   EXPECT_FALSE(parse_nft_trace(m.data(), 10));
   std::string other = m;
-  reinterpret_cast<nlmsghdr*>(other.data())->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
+  reinterpret_cast<nlmsghdr *>(other.data())->nlmsg_type =
+      (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
   EXPECT_FALSE(parse_nft_trace(other.data(), other.size()));
   std::string cut = m;
   // An attribute claiming more than the message holds.
-  auto* a = reinterpret_cast<nlattr*>(cut.data() + nl::kHdrLen + nl::align(sizeof(nfgenmsg)));
+  auto *a = reinterpret_cast<nlattr *>(cut.data() + nl::kHdrLen +
+                                       nl::align(sizeof(nfgenmsg)));
   a->nla_len = 4000;
   EXPECT_FALSE(parse_nft_trace(cut.data(), cut.size()));
 }
@@ -129,15 +164,18 @@ TEST(NftTrace, TableBatchIsBeginMessagesEnd) {
   std::vector<uint16_t> types;
   std::vector<uint32_t> seqs;
   int left = static_cast<int>(b.bytes.size());
-  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(b.bytes.data()); nl::msg_ok(nlh, left);
-       nlh = nl::msg_next(nlh, &left)) {
+  for (auto *nlh = reinterpret_cast<const nlmsghdr *>(b.bytes.data());
+       nl::msg_ok(nlh, left); nlh = nl::msg_next(nlh, &left)) {
     types.push_back(nlh->nlmsg_type);
     seqs.push_back(nlh->nlmsg_seq);
   }
   EXPECT_EQ(left, 0);
-  auto nft = [](int m) { return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | m); };
-  std::vector<uint16_t> want{NFNL_MSG_BATCH_BEGIN, nft(NFT_MSG_NEWTABLE), nft(NFT_MSG_NEWCHAIN),
-                             nft(NFT_MSG_NEWRULE),  nft(NFT_MSG_NEWCHAIN), nft(NFT_MSG_NEWRULE),
+  auto nft = [](int m) {
+    return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | m);
+  };
+  std::vector<uint16_t> want{NFNL_MSG_BATCH_BEGIN,  nft(NFT_MSG_NEWTABLE),
+                             nft(NFT_MSG_NEWCHAIN), nft(NFT_MSG_NEWRULE),
+                             nft(NFT_MSG_NEWCHAIN), nft(NFT_MSG_NEWRULE),
                              NFNL_MSG_BATCH_END};
   EXPECT_EQ(types, want);
   EXPECT_EQ(b.messages, 5u);
@@ -147,13 +185,14 @@ TEST(NftTrace, TableBatchIsBeginMessagesEnd) {
 
 TEST(NftJoin, KeyIgnoresTtlAndChecksum) {
   std::string a = icmp4(64, 5, 1), b = icmp4(63, 5, 1);
-  b[10] = 0x55;  // checksum
+  b[10] = 0x55; // checksum
   EXPECT_NE(nft_packet_key(a, {}), 0u);
   EXPECT_EQ(nft_packet_key(a, {}), nft_packet_key(b, {}));
-  EXPECT_EQ(nft_packet_key(a, {}), nft_packet_key(a.substr(0, 20), a.substr(20)));
+  EXPECT_EQ(nft_packet_key(a, {}),
+            nft_packet_key(a.substr(0, 20), a.substr(20)));
   EXPECT_NE(nft_packet_key(a, {}), nft_packet_key(icmp4(64, 5, 2), {}));
   EXPECT_EQ(nft_packet_key("", {}), 0u);
-  EXPECT_EQ(nft_packet_key(std::string(20, '\0'), {}), 0u);  // not IP
+  EXPECT_EQ(nft_packet_key(std::string(20, '\0'), {}), 0u); // not IP
 }
 
 TEST(NftJoin, JoinsInItsNamespaceNearestInTimeAfterTheDelay) {
@@ -174,7 +213,7 @@ TEST(NftJoin, JoinsInItsNamespaceNearestInTimeAfterTheDelay) {
     return e;
   };
   j.note(packet(1000, 1, 42, 1));
-  j.note(packet(1010, 2, 42, 1));  // the same packet in namespace 2
+  j.note(packet(1010, 2, 42, 1)); // the same packet in namespace 2
   j.note(packet(1020, 1, 43, 2));
   NftJoiner::Trace t;
   t.ts = 1015;
@@ -182,17 +221,21 @@ TEST(NftJoin, JoinsInItsNamespaceNearestInTimeAfterTheDelay) {
   t.key = nft_packet_key(icmp4(63, 5, 1), {});
   j.add(t);
   NftJoiner::Trace u = t;
-  u.key = nft_packet_key(icmp4(63, 9, 9), {});  // nothing like it
+  u.key = nft_packet_key(icmp4(63, 9, 9), {}); // nothing like it
   j.add(u);
   int calls = 0;
-  j.resolve(1100, false, [&](const NftJoiner::Trace&, const NftJoiner::Seen*) { ++calls; });
+  j.resolve(
+      1100, false,
+      [&](const NftJoiner::Trace &, const NftJoiner::Seen *) { ++calls; });
   EXPECT_EQ(calls, 0) << "too early: its packet event may still be on its way";
-  std::vector<const NftJoiner::Seen*> got;
+  std::vector<const NftJoiner::Seen *> got;
   std::vector<NftJoiner::Seen> copies;
-  j.resolve(1115, false, [&](const NftJoiner::Trace&, const NftJoiner::Seen* m) {
-    got.push_back(m);
-    if (m) copies.push_back(*m);
-  });
+  j.resolve(1115, false,
+            [&](const NftJoiner::Trace &, const NftJoiner::Seen *m) {
+              got.push_back(m);
+              if (m)
+                copies.push_back(*m);
+            });
   ASSERT_EQ(got.size(), 2u);
   ASSERT_NE(got[0], nullptr);
   EXPECT_EQ(copies[0].netns, 2u);
