@@ -13,6 +13,10 @@
 #include <vector>
 
 #include "collect/nft_tracer.h"
+#include "events/format.h"
+#include "events/reader.h"
+#include "events/sort.h"
+#include "events/symbols.h"
 #include "netlink/nft_trace.h"
 #include "netlink/nl.h"
 
@@ -243,4 +247,94 @@ TEST(NftJoin, JoinsInItsNamespaceNearestInTimeAfterTheDelay) {
   EXPECT_EQ(copies[0].traces, 1u);
   EXPECT_EQ(got[1], nullptr);
   EXPECT_EQ(j.pending(), 0u);
+}
+
+namespace {
+
+Event nft_event(uint64_t ts, std::string_view verdict, int64_t handle,
+                bool policy = false) {
+  Event e;
+  e.ts = ts;
+  e.probe_type = "nftrace";
+  e.symbol = "nft:trace";
+  e.has_netns = true;
+  e.netns_inum = 4026532241;
+  e.has_tracking = true;
+  e.track_ts = 1;
+  e.orig_head = 2;
+  e.has_rare = true;
+  e.nft.has = true;
+  e.nft.family = "inet";
+  e.nft.table = "filter";
+  e.nft.chain = "input";
+  e.nft.verdict = verdict;
+  e.nft.has_rule = !policy;
+  e.nft.rule_handle = handle;
+  e.nft.policy = policy;
+  e.nft.table_handle = 1;
+  e.nft.chain_handle = 1;
+  return e;
+}
+
+} // namespace
+
+TEST(NftSort, APathEndsAtTheRuleThatDroppedIt) {
+  Event recv;
+  recv.ts = 10;
+  recv.symbol = "net:netif_receive_skb";
+  recv.probe_type = "raw_tracepoint";
+  recv.has_netns = true;
+  recv.netns_inum = 4026532241;
+  recv.has_tracking = true;
+  recv.track_ts = 1;
+  recv.orig_head = 2;
+  Event cont = nft_event(11, "continue", 3), drop = nft_event(12, "drop", 7);
+  Series s;
+  s.tracked = true;
+  s.events = {&recv, &cont, &drop};
+  series_path(s, s.path);
+  s.end = series_end(s, ConsumeTraced::no, &s.drop_reason);
+  EXPECT_EQ(s.end, SeriesEnd::dropped);
+  ASSERT_EQ(nft_decision(s), &drop);
+  std::string text;
+  format_series_text(s, {}, {}, text);
+  EXPECT_NE(text.find("; dropped by inet filter input handle 7\n"),
+            std::string::npos)
+      << text;
+  std::string json;
+  format_series_json(s, {}, json);
+  EXPECT_NE(json.find("\"by\":{\"family\":\"inet\",\"table\":\"filter\","
+                      "\"chain\":\"input\","
+                      "\"handle\":7,\"policy\":false}"),
+            std::string::npos)
+      << json;
+
+  // A chain's policy accepted it: the path ends as its other events say, not
+  // dropped.
+  Event accept = nft_event(12, "accept", 0, true);
+  s.events = {&recv, &cont, &accept};
+  s.end = series_end(s, ConsumeTraced::no, &s.drop_reason);
+  EXPECT_EQ(s.end, SeriesEnd::in_flight);
+  EXPECT_EQ(nft_decision(s), nullptr);
+}
+
+TEST(NftSort, TheSectionReadsBackWithItsFamily) {
+  Event e = nft_event(5, "drop", 7);
+  std::string line;
+  format_event_json(e, line);
+  EXPECT_NE(
+      line.find(
+          "\"nft\":{\"table_name\":\"filter\",\"chain_name\":\"input\","
+          "\"verdict\":"
+          "\"drop\",\"table_handle\":1,\"chain_handle\":1,\"rule_handle\":7,"
+          "\"policy\":false,\"family\":\"inet\"}"),
+      std::string::npos)
+      << line;
+  SymbolTable syms;
+  Event back;
+  ASSERT_TRUE(parse_event_line(line, syms, back, nullptr).ok());
+  EXPECT_TRUE(back.nft.has);
+  EXPECT_EQ(back.nft.family, "inet");
+  EXPECT_EQ(back.nft.rule_handle, 7);
+  EXPECT_EQ(back.nft.verdict, "drop");
 }
