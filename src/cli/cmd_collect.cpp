@@ -36,6 +36,7 @@ struct CollectArgs {
   std::string packet_filter;       // -f
   std::string meta_filter;         // -m
   bool stack = false;              // --stack
+  bool allow_system_changes = false;  // -c nft may add its table to namespaces
 };
 
 // The options that shape the run, from the plan and the flags of the output.
@@ -62,6 +63,8 @@ SessionOptions session_options(const CollectArgs& a, const Plan& plan, const std
   so.initial_netns = plan.initial_netns;
   so.drop_reasons = &plan.drop_reasons;
   so.names_by_address = plan.names_by_address;
+  so.nft_targets = plan.nft_targets;
+  so.nft_joined_only = !a.packet_filter.empty() || !a.meta_filter.empty();
   so.on_lost = [](uint64_t lost) {
     diag("{} events lost so far: the ring buffer was full (raise --buffer-size, or filter)", lost);
   };
@@ -78,6 +81,15 @@ int report(const SessionSummary& s, size_t nprobes) {
     fmt::print(stderr, "nscope: skb-tracking: {} entries aged out (their free was not seen), {} "
                        "packets not followed (the tracking map was full)\n",
                s.tracking_aged, s.tracking_refused);
+  if (s.nft) {
+    const NftStats& n = s.nft_stats;
+    fmt::print(stderr, "nscope: nft: {} traces, {} joined to a packet, {} events written{}\n",
+               n.traces, n.joined, n.written,
+               n.overruns ? fmt::format("; trace messages lost {} time{} (the netlink socket's "
+                                        "buffer was full)",
+                                        n.overruns, n.overruns == 1 ? "" : "s")
+                          : "");
+  }
   if (!s.write_error.empty()) {
     fmt::print(stderr, "nscope: {}\n", s.write_error);
     return 1;
@@ -105,6 +117,9 @@ Error in_flags(PlanInput in, Error e) {
     case PlanInput::netns: return around("--netns: ", "");
     case PlanInput::packet_filter: return around("-f ", "");
     case PlanInput::meta_filter: return around("-m: ", "");
+    case PlanInput::system_changes:
+      return around("-c nft: ", "; give --allow-system-changes to allow it");
+    case PlanInput::ovs: return around("-c ovs: ", "");
     default: return e;
   }
 }
@@ -132,6 +147,7 @@ int run_collect_cmd(const CollectArgs& a, const std::string& cmdline) {
   req.stack = a.stack;
   req.netns = a.netns;
   req.filters = {a.packet_filter, a.meta_filter};
+  req.allow_system_changes = a.allow_system_changes;
   PlanInput failed = PlanInput::other;
   auto plan = build_plan(req, &failed);
   if (!plan) fail(in_flags(failed, plan.error()));
@@ -146,11 +162,15 @@ Runner register_collect(CLI::App& app, const std::string& cmdline) {
   auto a = std::make_shared<CollectArgs>();
   auto* c = app.add_subcommand("collect", "Packet events at kernel tracepoints, with their namespace");
   c->add_option("-c,--collectors", a->collectors,
-                "Collectors: skb, ns, dev, skb-tracking, skb-drop, ct (default: all)")
+                "Collectors: skb, ns, dev, skb-tracking, skb-drop, ct (default: these), nft "
+                "(with --allow-system-changes), ovs")
       ->delimiter(',');
   c->add_option("-p,--probe", a->probes,
                 "Probes: GROUP:NAME or tp:GROUP:NAME, kprobe:FUNC, kretprobe:FUNC, fentry:FUNC, "
                 "fexit:FUNC, * globs (default: net:netif_receive_skb, net:net_dev_start_xmit)");
+  c->add_flag("--allow-system-changes", a->allow_system_changes,
+             "Let -c nft add a table of its own (inet nscope_trace_PID) to each traced "
+             "namespace; removed on exit");
   c->add_flag("--stack", a->stack, "Record the kernel stack of each event");
   c->add_option("-o,--out", a->out, "Write events as JSON lines to FILE");
   c->add_flag("--print", a->print, "Print events as text too when writing a file");

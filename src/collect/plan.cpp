@@ -82,7 +82,7 @@ Result<BtfPtr> kernel_btf() {
 
 }  // namespace
 
-Result<uint32_t> parse_collectors(const std::vector<std::string>& list) {
+Result<uint32_t> parse_collectors(const std::vector<std::string>& list, HostCollectors* host) {
   if (list.empty()) return kAllCollectors;
   uint32_t mask = 0;
   for (const auto& item : list)
@@ -94,6 +94,8 @@ Result<uint32_t> parse_collectors(const std::vector<std::string>& list) {
       else if (part == "skb-tracking") mask |= NSCOPE_COLLECT_TRACK;
       else if (part == "skb-drop") mask |= NSCOPE_COLLECT_DROP;
       else if (part == "ct") mask |= NSCOPE_COLLECT_CT;
+      else if (part == "nft" && host) host->nft = true;
+      else if (part == "ovs" && host) host->ovs = true;
       else
         return Error::usage(
             fmt::format("unknown collector '{}'; valid collectors: {}", part, kCollectorNames));
@@ -146,6 +148,47 @@ std::unordered_map<uint32_t, std::string> namespace_names(const ScanResult& scan
   return names;
 }
 
+Result<void> check_host_collectors(const HostCollectors& host, bool allow_system_changes,
+                                   PlanInput& in) {
+  if (host.nft && !allow_system_changes) {
+    in = PlanInput::system_changes;
+    return Error::usage(
+        "the nft collector adds an nf_tables table (inet nscope_trace_PID, removed on exit) to "
+        "each traced network namespace");
+  }
+  if (host.ovs) {
+    in = PlanInput::ovs;
+    if (access("/sys/module/openvswitch", F_OK) != 0)
+      return Error::usage("the ovs collector needs the openvswitch kernel module, which is not "
+                          "loaded (no /sys/module/openvswitch): this host has no Open vSwitch "
+                          "datapath to trace");
+    return Error::usage("the ovs collector is not available in this build yet; its tracepoints "
+                        "can be probed directly: -p openvswitch:ovs_dp_upcall (BTF tracepoint)");
+  }
+  return {};
+}
+
+std::vector<NftTarget> nft_targets(const ScanResult& scan, const filter::FilterSet& f) {
+  std::vector<NftTarget> out;
+  for (const Namespace& n : scan.namespaces) {
+    if (n.type != NsType::net) continue;
+    auto inode = static_cast<uint32_t>(n.inode);
+    bool named = std::any_of(f.netns.begin(), f.netns.end(),
+                             [&](const auto& x) { return x.inum == inode; });
+    if (f.netns_mode == NSCOPE_NETNS_INCLUDE && !named) continue;
+    if (f.netns_mode == NSCOPE_NETNS_EXCLUDE && named) continue;
+    NftTarget t;
+    t.inode = inode;
+    t.cookie = n.cookie;
+    t.label = std::to_string(n.inode);
+    if (!n.names.empty()) t.label += " (" + n.names.front() + ")";
+    else if (n.initial) t.label += " (host)";
+    t.ns = n;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 Result<void> netns_filter(const std::vector<std::string>& refs, const ScanResult& scan,
                           filter::FilterSet& f) {
   std::vector<std::string_view> parts;
@@ -175,8 +218,9 @@ Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed) {
   PlanInput& in = failed ? *failed : ignored;
   Plan plan;
   in = PlanInput::collectors;
-  auto collectors = parse_collectors(req.collectors);
+  auto collectors = parse_collectors(req.collectors, &plan.host);
   if (!collectors) return collectors.error();
+  if (auto r = check_host_collectors(plan.host, req.allow_system_changes, in); !r) return r.error();
   plan.collectors = *collectors | (req.stack ? NSCOPE_COLLECT_STACK : 0);
   in = PlanInput::no_probes;
   auto specs = probe_specs(req.probes);
@@ -206,6 +250,7 @@ Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed) {
   }
   in = PlanInput::other;
   plan.drop_reasons = DropReasons(vmlinux->get());
+  if (plan.host.nft) plan.nft_targets = nft_targets(scan, plan.filters);
   return plan;
 }
 

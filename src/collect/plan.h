@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "collect/nft_tracer.h"
 #include "collect/probes.h"
 #include "discover/model.h"
 #include "filter/filter.h"
@@ -25,6 +26,14 @@ struct PlanRequest {
   bool stack = false;                   // the kernel stack of each event
   std::vector<std::string> netns;       // NSREF or !NSREF, or lists of them
   filter::FilterExpressions filters;    // pcap-filter and sk_buff field expressions
+  bool allow_system_changes = false;    // --allow-system-changes: nft may add its tables
+};
+
+// The collectors that are not BPF programs' work: they change the host (nft: a table in
+// each traced namespace) or need a module (ovs).
+struct HostCollectors {
+  bool nft = false;
+  bool ovs = false;
 };
 
 struct Plan {
@@ -37,6 +46,8 @@ struct Plan {
   DropReasons drop_reasons{nullptr};  // from the running kernel's BTF
   // Events name things by address (--stack frames, a glob's functions): kallsyms is needed.
   bool names_by_address = false;
+  HostCollectors host;
+  std::vector<NftTarget> nft_targets;  // -c nft: the namespaces its table goes into
 };
 
 // Which part of the request a failed plan is about, so the caller can say it in its user's
@@ -52,6 +63,8 @@ enum class PlanInput {
   netns,            // a namespace reference
   packet_filter,    // the pcap-filter expression (the message starts with it, quoted)
   meta_filter,      // the sk_buff field expression
+  system_changes,   // a collector that changes the host, without the permission to
+  ovs,              // the ovs collector on a host that cannot have it
 };
 
 // The whole plan, from the running kernel (BTF, tracefs, /proc). Errors: usage errors that
@@ -61,9 +74,18 @@ Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed = nullptr);
 
 // The steps of build_plan that need no root, for tests and for each other.
 
-inline constexpr std::string_view kCollectorNames = "skb, ns, dev, skb-tracking, skb-drop, ct";
-// The collectors' bitmask; all of them when `list` is empty.
-Result<uint32_t> parse_collectors(const std::vector<std::string>& list);
+inline constexpr std::string_view kCollectorNames =
+    "skb, ns, dev, skb-tracking, skb-drop, ct, nft, ovs";
+// The BPF collectors' bitmask; all of them when `list` is empty (nft and ovs are never
+// implied). nft and ovs go into *host, and are unknown without it.
+Result<uint32_t> parse_collectors(const std::vector<std::string>& list,
+                                  HostCollectors* host = nullptr);
+// nft without the permission to change the host, ovs without its module: usage errors, with
+// `in` set to the input they are about.
+Result<void> check_host_collectors(const HostCollectors& host, bool allow_system_changes,
+                                   PlanInput& in);
+// The network namespaces nft traces: every one the scan found, or those --netns keeps.
+std::vector<NftTarget> nft_targets(const ScanResult& scan, const filter::FilterSet& f);
 // The probe specs of comma-separated lists, trimmed; the defaults when `list` is empty.
 Result<std::vector<std::string>> probe_specs(const std::vector<std::string>& list);
 // Following a packet needs to see where it ends: skb-tracking adds the free tracepoints

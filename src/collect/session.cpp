@@ -83,7 +83,7 @@ uint64_t sum(const std::vector<std::vector<uint64_t>>& v) {
 std::string stats_line(const SessionOptions& o, uint64_t events,
                        const std::vector<std::vector<uint64_t>>& lost, const SessionSummary& sm) {
   nlohmann::ordered_json st;
-  st["events"] = events;
+  st["events"] = events + sm.nft_stats.written;
   st["lost"] = sum(lost);
   st["tracking"] = {{"aged_out", sm.tracking_aged}, {"refused", sm.tracking_refused}};
   auto& by_probe = st["lost_by_probe"] = nlohmann::ordered_json::object();
@@ -92,6 +92,12 @@ std::string stats_line(const SessionOptions& o, uint64_t events,
     auto& cpus = by_probe[o.collector.probes[i].spec()] = nlohmann::ordered_json::object();
     for (size_t cpu = 0; cpu < lost[i].size(); ++cpu)
       if (lost[i][cpu]) cpus[std::to_string(cpu)] = lost[i][cpu];
+  }
+  if (sm.nft) {
+    const NftStats& n = sm.nft_stats;
+    // Netlink says that messages were lost, not how many: each overflow is one count.
+    st["nft"] = {{"traces", n.traces}, {"joined", n.joined}, {"written", n.written},
+                 {"overruns", n.overruns}, {"malformed", n.bad}};
   }
   return dump({{"stats", std::move(st)}});
 }
@@ -156,6 +162,9 @@ class Session {
   int64_t mono_offset_ = 0;
   std::vector<std::string> symbols_;
   std::optional<EventWriter> writer_;
+  // -c nft: declared after the writer its thread writes to, so it stops first.
+  std::unique_ptr<NftTracer> nft_;
+  uint64_t reported_overruns_ = 0;
   std::deque<RingReader> readers_;
   std::atomic<uint64_t> counted_{0};  // with --count: records taken, over all readers
   std::atomic<bool> count_reached_{false}, stop_{false};
@@ -182,6 +191,16 @@ Result<SessionSummary> Session::run() {
   if (auto r = open_output(); !r) return r.error();
   if (auto r = block_signals(); !r) return r.error();
   start_writer();
+  if (!o_.nft_targets.empty()) {
+    auto t = NftTracer::start(o_.nft_targets);
+    if (!t) {
+      writer_->close("");
+      return t.error();
+    }
+    nft_ = std::move(*t);
+    diag("nft: table inet {} added in {} network namespace{}; removed on exit",
+         nft_trace_table_name(getpid()), nft_->namespaces(), nft_->namespaces() == 1 ? "" : "s");
+  }
   if (auto r = start_collector(); !r) {
     writer_->close("");
     return r.error();
@@ -283,6 +302,7 @@ void Session::start_readers() {
     TextOptions text = o_.text;
     text.mono_to_utc_ns = mono_offset_;
     r.fmt.emplace(*writer_, text, std::move(dc));
+    if (nft_) r.fmt->observe([j = &nft_->joiner()](const Event& e) { j->note(e); });
     r.cpus = collector_->reader_cpus(i);
     // At least a cache line each, so readers never write the same one.
     r.per_cpu = std::make_unique<std::atomic<uint64_t>[]>(std::max<size_t>(r.cpus.size(), 8));
@@ -292,6 +312,11 @@ void Session::start_readers() {
     // As `top -H` shows them.
     pthread_setname_np(readers_[i].thread.native_handle(), fmt::format("nscope-read{}", i).c_str());
     placement_->add_thread(readers_[i].thread.native_handle());
+  }
+  if (nft_) {
+    TextOptions text = o_.text;
+    text.mono_to_utc_ns = mono_offset_;
+    nft_->run(*writer_, text, o_.nft_joined_only);
   }
 }
 
@@ -433,6 +458,13 @@ void Session::once_a_second() {
   // age, and keeps it off a flood's critical path.
   if ((o_.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks_ % 5 == 0)
     sum_.tracking_aged += collector_->age_out_tracking(o_.tracking_max_age_ns);
+  if (nft_) {
+    uint64_t o = nft_->stats().overruns;
+    if (o > reported_overruns_)
+      diag("nft: trace messages lost {} time{} so far: the netlink socket's buffer was full", o,
+           o == 1 ? "" : "s");
+    reported_overruns_ = o;
+  }
   uint64_t l = sum(collector_->lost());
   if (l > reported_lost_) {
     if (o_.on_lost) o_.on_lost(l);
@@ -452,6 +484,11 @@ void Session::stop_readers() {
 void Session::finish() {
   collector_->detach();
   stop_readers();
+  if (nft_) {
+    nft_->stop();  // every trace read is written, the tables are removed
+    sum_.nft = true;
+    sum_.nft_stats = nft_->stats();
+  }
   uint64_t events = 0;
   for (const RingReader& r : readers_) events += r.events;
   auto lost = collector_->lost();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "collect/collector.h"
+#include "collect/nft_tracer.h"
 #include "collect/probes.h"
 #include "events/format.h"
 #include "util/result.h"
@@ -34,6 +35,10 @@ struct SessionOptions {
   // Called about once a second while the ring buffer loses events, with the total lost so
   // far. Without it, a diagnostic says so.
   std::function<void(uint64_t lost)> on_lost;
+  // -c nft: the namespaces to trace with nf_tables' own tracing (empty: no nft). With
+  // nft_joined_only (a -f or -m filter), traces joined to no packet event are left out.
+  std::vector<NftTarget> nft_targets;
+  bool nft_joined_only = false;
 };
 
 struct SessionSummary {
@@ -46,6 +51,8 @@ struct SessionSummary {
   // With --cmd, when collect stopped because it exited: its status as a shell reports it (its
   // exit code, or 128 + the signal that ended it). -1 otherwise.
   int command_status = -1;
+  bool nft = false;  // nft ran: its counts follow
+  NftStats nft_stats;
 };
 
 // Errors are setup failures (load, attach, open file); once running it always detaches and

@@ -154,6 +154,7 @@ void EventFormatter::push(const void* record, size_t size) {
     current_.json.size = static_cast<size_t>(at - current_.json.data.get());
   }
   ++current_.events;
+  if (observe_) observe_(ev_);
   if (current_.json.size >= kBatchBytes || current_.text.size() >= kBatchBytes) hand_over();
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -102,12 +103,15 @@ class EventFormatter {
   void flush();
   // Submits whatever is formatted (before the writer closes).
   void hand_over();
+  // Called with every event once it is formatted (nft joins traces to them).
+  void observe(std::function<void(const Event&)> fn) { observe_ = std::move(fn); }
 
  private:
   EventWriter& out_;
   TextOptions text_;
   DecodeContext decode_;
   Event ev_;
+  std::function<void(const Event&)> observe_;
   EventBatch current_;
   std::chrono::steady_clock::time_point last_hand_over_;
 };

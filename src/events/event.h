@@ -67,6 +67,7 @@ struct SkbVlanAccel {  // skb.vlan_accel
 struct NftInfo {
   bool has = false, policy = false, has_rule = false;
   std::string_view table, chain, verdict, verdict_chain;
+  std::string_view family;  // "inet", "ip"...: nscope's addition, empty in Retis's files
   int64_t table_handle = 0, chain_handle = 0, rule_handle = 0;
 };
 

@@ -583,7 +583,7 @@ size_t event_json_bound(const Event& e) {
   return 4096 + 6 * (e.ct.proto_state.size() + e.ct_parent.proto_state.size() +
                      e.drop_subsys.size() + e.user.probe_type.size() + e.user.symbol.size() +
                      e.user.path.size() + e.nft.table.size() + e.nft.chain.size() +
-                     e.nft.verdict.size() + e.nft.verdict_chain.size() + e.ovs.action.size() +
+                     e.nft.verdict.size() + e.nft.verdict_chain.size() + e.nft.family.size() + e.ovs.action.size() +
                      e.ovs.nat_dir.size() + e.ovs.nat_min_addr.size() + e.ovs.nat_max_addr.size() +
                      e.ovs.lookup.dpflow.size() + 2 * e.ovs.lookup.ofpflows.size() + e.ovs_detrace.dpflow.size() +
                      2 * e.ovs_detrace.ofpflows.size() +
@@ -727,6 +727,10 @@ void json_rare(Cursor& o, const Event& e) {
     }
     o.lit(",\"policy\":");
     o.boolean(n.policy);
+    if (!n.family.empty()) {
+      o.lit(",\"family\":");
+      o.str(n.family);
+    }
     o.ch('}');
   }
   if (e.ovs.kind != OvsKind::none) {

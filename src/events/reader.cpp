@@ -684,6 +684,7 @@ void parse_nft(Obj& n, Event& e) {
   must(n.i("chain_handle", INT64_MIN, INT64_MAX, e.nft.chain_handle), n, "chain_handle");
   e.nft.has_rule = n.i("rule_handle", INT64_MIN, INT64_MAX, e.nft.rule_handle);
   must(n.b("policy", e.nft.policy), n, "policy");
+  n.s("family", e.nft.family);  // nscope's files only
   n.finish();
 }
 

@@ -44,6 +44,16 @@ bool is_receive_symbol(std::string_view sym) {
 }
 }  // namespace
 
+const Event* nft_decision(const Series& s) {
+  for (auto it = s.events.rbegin(); it != s.events.rend(); ++it) {
+    const NftInfo& n = (*it)->nft;
+    if (n.has && (n.verdict == "drop" || n.verdict == "accept" || n.verdict == "queue" ||
+                  n.verdict == "stolen"))
+      return n.verdict == "drop" ? *it : nullptr;
+  }
+  return nullptr;
+}
+
 SeriesEnd series_end(const Series& s, ConsumeTraced consume, std::string_view* drop_reason) {
   if (s.events.empty()) return SeriesEnd::in_flight;
   const Event& last = *s.events.back();
@@ -52,6 +62,9 @@ SeriesEnd series_end(const Series& s, ConsumeTraced consume, std::string_view* d
     if (drop_reason) *drop_reason = last.has_drop ? last.drop_reason : std::string_view();
     return SeriesEnd::dropped;
   }
+  // An nft drop is the end, whatever was seen after it in time (a trace is read, and
+  // timed, just after the verdict: the free may come first).
+  if (nft_decision(s)) return SeriesEnd::dropped;
   if (!s.tracked) return SeriesEnd::unknown;
   if (free_points::is_consume(sym)) return SeriesEnd::delivered;
   if (consume == ConsumeTraced::no && is_receive_symbol(sym)) return SeriesEnd::delivered;
@@ -233,6 +246,22 @@ void format_series_text(const Series& s, const TextOptions& opt, const PathNames
     case SeriesEnd::delivered: put(out, "; delivered\n\n"); break;
     case SeriesEnd::dropped:
       put(out, "; dropped");
+      if (const Event* d = nft_decision(s)) {
+        const NftInfo& n = d->nft;
+        put(out, " by ");
+        if (!n.family.empty()) {
+          put(out, n.family);
+          out += ' ';
+        }
+        put(out, n.table);
+        out += ' ';
+        put(out, n.chain);
+        if (n.has_rule) {
+          put(out, " handle ");
+          put_num(out, static_cast<uint64_t>(n.rule_handle));
+        }
+        if (n.policy) put(out, " policy");
+      }
       if (!s.drop_reason.empty()) {
         put(out, " (reason ");
         put(out, s.drop_reason);
@@ -294,6 +323,20 @@ void format_series_json(const Series& s, const PathNames& names, std::string& ou
     case SeriesEnd::dropped: put(out, "\"dropped\""); break;
     case SeriesEnd::in_flight: put(out, "\"in_flight\""); break;
     case SeriesEnd::unknown: put(out, "\"unknown\""); break;
+  }
+  if (const Event* d = s.end == SeriesEnd::dropped ? nft_decision(s) : nullptr) {
+    const NftInfo& n = d->nft;
+    put(out, ",\"by\":{\"family\":");
+    if (n.family.empty()) put(out, "null");
+    else json_escape(n.family, out);
+    put(out, ",\"table\":");
+    json_escape(n.table, out);
+    put(out, ",\"chain\":");
+    json_escape(n.chain, out);
+    put(out, ",\"handle\":");
+    if (n.has_rule) put(out, std::to_string(n.rule_handle));
+    else put(out, "null");
+    put(out, n.policy ? ",\"policy\":true}" : ",\"policy\":false}");
   }
   if (s.end == SeriesEnd::dropped && !s.drop_reason.empty()) {
     put(out, ",\"reason\":");

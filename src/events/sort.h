@@ -96,7 +96,8 @@ struct Hop {
 // Where a series ended, from its last event (kernel function names count as the
 // tracepoints of the same name: consume_skb, kfree_skb, netif_receive_skb):
 enum class SeriesEnd {
-  dropped,    // the last event carries skb-drop, or is skb:kfree_skb
+  dropped,    // the last event carries skb-drop, or is skb:kfree_skb; or an nft verdict
+              // dropped it (text: "dropped by inet filter input handle 7")
   delivered,  // the last event is skb:consume_skb; or net:netif_receive_skb in a file that
               // does not trace consume_skb (ConsumeTraced::no), where being received is the
               // last thing that can be seen
@@ -131,6 +132,9 @@ struct SortStats {
 // Computes a series' path and end from its events.
 void series_path(const Series& s, std::vector<Hop>& path);
 SeriesEnd series_end(const Series& s, ConsumeTraced consume, std::string_view* drop_reason);
+// The nft rule or policy that dropped the packet: the last event whose nft verdict ends
+// the packet's way through a chain (accept, drop, queue, stolen), when that verdict is drop.
+const Event* nft_decision(const Series& s);
 
 // How namespaces are named in paths: the startup netns_names, "host" for the initial netns.
 struct PathNames {
@@ -148,7 +152,8 @@ void format_series_text(const Series& s, const TextOptions& opt, const PathNames
 // `lines`, so sections nscope does not model survive), else as format_event_json writes them:
 //   {"id": "#..." | null, "continued": bool, "first_n": N, "events": [...],
 //    "path": [{"netns", "name", "ifindex", "ifname"}],
-//    "end": {"state": "delivered"|"dropped"|"in_flight"|"unknown", "reason"?, "netns"?,
+//    "end": {"state": "delivered"|"dropped"|"in_flight"|"unknown", "by"? (the nft rule:
+//            {"family", "table", "chain", "handle", "policy"}), "reason"?, "netns"?,
 //            "symbol"}}
 void format_series_json(const Series& s, const PathNames& names, std::string& out);
 

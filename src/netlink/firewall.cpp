@@ -1,6 +1,7 @@
 #include "netlink/firewall.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -70,6 +71,12 @@ uint32_t be32(const nlattr* a) {
   std::memcpy(&v, nl::attr_payload(a), 4);
   return ntohl(v);
 }
+uint64_t be64(const nlattr* a) {
+  if (!a || nl::attr_payload_len(a) < 8) return 0;
+  uint64_t v;
+  std::memcpy(&v, nl::attr_payload(a), 8);
+  return be64toh(v);
+}
 uint8_t msg_family(const nlmsghdr* nlh) {
   return static_cast<const nfgenmsg*>(nl::payload(nlh))->nfgen_family;
 }
@@ -80,6 +87,8 @@ FwTable* find_table(std::vector<FwTable>& ts, const std::string& family, const s
     if (t.backend == "nft" && t.family == family && t.name == name) return &t;
   return nullptr;
 }
+
+}  // namespace
 
 Result<std::string> nft_dump(NlSocket& s, int msg) {
   char buf[256];
@@ -92,6 +101,8 @@ Result<std::string> nft_dump(NlSocket& s, int msg) {
   g->res_id = 0;
   return s.request(nlh, "nf_tables dump");
 }
+
+namespace {
 
 // Without module support every netfilter part is built in; with it, asking nfnetlink for a
 // subsystem that is not loaded would load it, which a read-only tool must not do.
@@ -200,6 +211,7 @@ Result<void> parse_nft_tables(const void* buf, size_t len, std::vector<FwTable>&
     t.family = nfproto_name(msg_family(nlh));
     t.name = str(a->tb[NFTA_TABLE_NAME]);
     t.flags = be32(a->tb[NFTA_TABLE_FLAGS]);
+    t.handle = static_cast<int64_t>(be64(a->tb[NFTA_TABLE_HANDLE]));
     out.push_back(std::move(t));
     return {};
   });
@@ -216,6 +228,7 @@ Result<void> parse_nft_chains(const void* buf, size_t len, std::vector<FwTable>&
     FwChain c;
     c.name = str(a->tb[NFTA_CHAIN_NAME]);
     c.type = str(a->tb[NFTA_CHAIN_TYPE]);
+    c.handle = static_cast<int64_t>(be64(a->tb[NFTA_CHAIN_HANDLE]));
     if (a->tb[NFTA_CHAIN_HOOK]) {
       NlAttrs h;
       nl::parse_nested(a->tb[NFTA_CHAIN_HOOK], [&](const nlattr* x) { h.add(x); });

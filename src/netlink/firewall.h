@@ -20,6 +20,7 @@ struct FwChain {
   std::string policy;    // base chains: "accept" / "drop"
   std::string type;      // nft: "filter", "nat", "route"
   uint32_t rules = 0;
+  int64_t handle = 0;    // nft: NFTA_CHAIN_HANDLE
 };
 
 struct FwTable {
@@ -27,6 +28,7 @@ struct FwTable {
   std::string family;    // "ip", "ip6", "inet", "arp", "bridge", "netdev"
   std::string name;
   uint32_t flags = 0;
+  int64_t handle = 0;    // nft: NFTA_TABLE_HANDLE
   std::vector<FwChain> chains;
 };
 
@@ -44,6 +46,10 @@ Result<void> parse_nft_tables(const void* buf, size_t len, std::vector<FwTable>&
 Result<void> parse_nft_chains(const void* buf, size_t len, std::vector<FwTable>& tables);
 // Counts rules into the matching chains.
 Result<void> parse_nft_rules(const void* buf, size_t len, std::vector<FwTable>& tables);
+
+class NlSocket;
+// One nf_tables dump (NFT_MSG_GETTABLE, GETCHAIN, GETRULE) of every family through `s`.
+Result<std::string> nft_dump(NlSocket& s, int msg_type);
 
 // The raw dump of NFT_MSG_GETTABLE / GETCHAIN / GETRULE (for recording fixtures).
 Result<std::string> nft_dump_raw(int msg_type);

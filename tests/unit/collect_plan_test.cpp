@@ -3,6 +3,7 @@
 #include "collect/plan.h"
 
 #include <bpf/btf.h>
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -53,7 +54,34 @@ TEST(CollectPlan, CollectorsByNameAllByDefault) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().kind, ErrorKind::usage);
   EXPECT_EQ(bad.error().message,
-            "unknown collector 'bogus'; valid collectors: skb, ns, dev, skb-tracking, skb-drop, ct");
+            "unknown collector 'bogus'; valid collectors: skb, ns, dev, skb-tracking, skb-drop, "
+            "ct, nft, ovs");
+}
+
+TEST(CollectPlan, NftAndOvsAreHostCollectorsNeverImplied) {
+  HostCollectors none;
+  ASSERT_TRUE(parse_collectors({}, &none).ok());
+  EXPECT_FALSE(none.nft || none.ovs);
+  HostCollectors host;
+  auto m = parse_collectors({"skb,ns,nft"}, &host);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS);
+  EXPECT_TRUE(host.nft);
+  EXPECT_FALSE(parse_collectors({"nft"}).ok()) << "unknown where the caller has no place for it";
+  PlanInput in = PlanInput::other;
+  auto refused = check_host_collectors(host, false, in);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::usage);
+  EXPECT_EQ(in, PlanInput::system_changes);
+  EXPECT_TRUE(check_host_collectors(host, true, in).ok());
+  if (access("/sys/module/openvswitch", F_OK) != 0) {
+    HostCollectors ovs;
+    ovs.ovs = true;
+    auto r = check_host_collectors(ovs, true, in);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(in, PlanInput::ovs);
+    EXPECT_NE(r.error().message.find("openvswitch"), std::string::npos);
+  }
 }
 
 TEST(CollectPlan, ProbeSpecsSplitTrimmedDefaultedAndNeverEmpty) {

@@ -1,0 +1,301 @@
+// System tests for `collect -c nft`: two tenant namespaces and a router between
+// them, real nf_tables rules (added with the `nft` tool), real pings. The
+// tenants are 10.<x>.1.2 and 10.<x>.2.2, the router .1 on each side. Tenant B
+// drops echo requests from A in its input chain; the router accepts ICMP in
+// forward; tenant A accepts echo requests in input.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "testenv.h"
+
+namespace {
+
+using nst::json;
+
+struct Tenants {
+  nst::NamedNetns a{nst::unique_name('a')}, b{nst::unique_name('b')},
+      r{nst::unique_name('r')};
+  std::string ip_a, ip_b;
+  uint64_t ino_a = 0, ino_b = 0, ino_r = 0;
+  int drop_handle = -1; // the rule in B's input chain
+  bool ok = false;
+  std::string error;
+
+  Tenants() {
+    if (!a.ok() || !b.ok() || !r.ok()) {
+      error = a.error() + b.error() + r.error();
+      return;
+    }
+    int x = getpid() % 200 + 20;
+    std::string net = fmt::format("10.{}.", x);
+    ip_a = net + "1.2";
+    ip_b = net + "2.2";
+    std::string va = nst::unique_name('v'), vb = nst::unique_name('w');
+    std::string ra = nst::unique_name('x'), rb = nst::unique_name('y');
+    std::vector<std::vector<std::string>> steps{
+        {"ip", "link", "add", va, "netns", a.name(), "type", "veth", "peer",
+         "name", ra, "netns", r.name()},
+        {"ip", "link", "add", vb, "netns", b.name(), "type", "veth", "peer",
+         "name", rb, "netns", r.name()},
+        {"ip", "-n", a.name(), "addr", "add", ip_a + "/24", "dev", va},
+        {"ip", "-n", b.name(), "addr", "add", ip_b + "/24", "dev", vb},
+        {"ip", "-n", r.name(), "addr", "add", net + "1.1/24", "dev", ra},
+        {"ip", "-n", r.name(), "addr", "add", net + "2.1/24", "dev", rb},
+        {"ip", "-n", a.name(), "link", "set", va, "up"},
+        {"ip", "-n", b.name(), "link", "set", vb, "up"},
+        {"ip", "-n", r.name(), "link", "set", ra, "up"},
+        {"ip", "-n", r.name(), "link", "set", rb, "up"},
+        {"ip", "-n", a.name(), "route", "add", "default", "via", net + "1.1"},
+        {"ip", "-n", b.name(), "route", "add", "default", "via", net + "2.1"},
+        {"ip", "netns", "exec", r.name(), "sysctl", "-qw",
+         "net.ipv4.ip_forward=1"},
+        nft(r, "add table inet filter"),
+        nft(r, "add chain inet filter forward { type filter hook forward "
+               "priority 0; policy accept; }"),
+        nft(r, "add rule inet filter forward ip protocol icmp accept"),
+        nft(a, "add table inet filter"),
+        nft(a, "add chain inet filter input { type filter hook input priority "
+               "0; policy accept; }"),
+        nft(a, "add rule inet filter input icmp type echo-request accept"),
+        nft(b, "add table inet filter"),
+        nft(b, "add chain inet filter input { type filter hook input priority "
+               "0; policy accept; }"),
+        nft(b, "add rule inet filter input icmp type echo-request ip saddr " +
+                   ip_a + " drop")};
+    for (const auto &argv : steps) {
+      auto res = nst::run(argv);
+      if (res.exit_code != 0) {
+        error = res.describe();
+        return;
+      }
+    }
+    auto list = nst::run(nft(b, "-a list chain inet filter input"));
+    std::smatch m;
+    if (std::regex_search(list.out, m, std::regex("drop # handle ([0-9]+)")))
+      drop_handle = std::stoi(m[1]);
+    ino_a = nst::ns_inode(a.path());
+    ino_b = nst::ns_inode(b.path());
+    ino_r = nst::ns_inode(r.path());
+    ok = drop_handle > 0;
+    if (!ok)
+      error = "no handle in: " + list.out;
+  }
+
+  static std::vector<std::string> nft(const nst::NamedNetns &ns,
+                                      const std::string &cmd) {
+    std::vector<std::string> argv{"ip", "netns", "exec", ns.name(), "nft"};
+    std::istringstream is(cmd);
+    for (std::string w; is >> w;)
+      argv.push_back(w);
+    return argv;
+  }
+  std::string netns_arg() const {
+    return a.name() + "," + b.name() + "," + r.name();
+  }
+  // The nscope tables left in any of the three namespaces, one line each.
+  std::string nscope_tables() const {
+    std::string out;
+    for (const auto *ns : {&a, &b, &r}) {
+      auto res = nst::run(
+          {"ip", "netns", "exec", ns->name(), "nft", "list", "tables"});
+      std::istringstream is(res.out);
+      for (std::string line; std::getline(is, line);)
+        if (line.find("nscope_trace_") != std::string::npos)
+          out += ns->name() + ": " + line + "\n";
+    }
+    return out;
+  }
+};
+
+std::vector<json> nft_events(const std::string &path) {
+  std::vector<json> out;
+  std::ifstream f(path);
+  for (std::string line; std::getline(f, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("nft"))
+      out.push_back(j);
+  }
+  return out;
+}
+
+bool have_nft() { return !nst::find_tool("nft").empty(); }
+
+} // namespace
+
+TEST(CollectNft, WithoutTheFlagExits2NamingIt) {
+  auto r = nst::nscope({"collect", "-c", "skb,nft", "--duration", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("--allow-system-changes"), std::string::npos) << r.err;
+}
+
+TEST(CollectNft, OvsWithoutTheModuleExits2) {
+  if (access("/sys/module/openvswitch", F_OK) == 0)
+    GTEST_SKIP() << "openvswitch is loaded here";
+  auto r = nst::nscope({"collect", "-c", "skb,ovs", "--duration", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.describe();
+  EXPECT_NE(r.err.find("openvswitch"), std::string::npos) << r.err;
+}
+
+TEST(CollectNft, DropRuleInATenantNamesNamespaceTableChainHandleVerdict) {
+  if (!have_nft())
+    GTEST_SKIP() << "no nft tool";
+  Tenants t;
+  ASSERT_TRUE(t.ok) << t.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  auto r = nst::nscope(
+      {"collect", "-c", "skb,ns,skb-tracking,nft", "--allow-system-changes",
+       "--netns", t.netns_arg(), "-o", file, "--cmd",
+       "sleep 0.5; ip netns exec " + t.a.name() + " ping -c 1 -W 1 " + t.ip_b},
+      nst::with_timeout(std::chrono::seconds(30)));
+  EXPECT_EQ(r.exit_code, 1) << "ping's status (no reply) " << r.describe();
+  EXPECT_NE(r.err.find("added in 3 network namespaces"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(t.nscope_tables(), "");
+
+  bool dropped = false, forwarded = false;
+  for (const json &ev : nft_events(file)) {
+    const json &n = ev["nft"];
+    uint64_t inum = nst::as_u64(ev["netns"]["inum"]);
+    EXPECT_EQ(n["family"], "inet");
+    EXPECT_TRUE(ev.contains("skb-tracking")) << ev.dump();
+    if (inum == t.ino_b && n["chain_name"] == "input" &&
+        n["verdict"] == "drop") {
+      dropped = true;
+      EXPECT_EQ(n["table_name"], "filter");
+      EXPECT_EQ(n["rule_handle"], t.drop_handle);
+      EXPECT_EQ(n["policy"], false);
+      EXPECT_GT(n["table_handle"].get<int64_t>(), 0);
+      EXPECT_GT(n["chain_handle"].get<int64_t>(), 0);
+    }
+    if (inum == t.ino_r && n["chain_name"] == "forward" &&
+        n["verdict"] == "accept")
+      forwarded = true;
+  }
+  EXPECT_TRUE(dropped) << "no drop verdict in " << t.b.name();
+  EXPECT_TRUE(forwarded) << "no accept verdict in the router";
+
+  auto s = nst::nscope({"sort", file});
+  ASSERT_EQ(s.exit_code, 0) << s.describe();
+  EXPECT_NE(s.out.find(fmt::format("dropped by inet filter input handle {}",
+                                   t.drop_handle)),
+            std::string::npos)
+      << s.out;
+  auto p = nst::nscope({"print", file});
+  ASSERT_EQ(p.exit_code, 0) << p.describe();
+  EXPECT_NE(p.out.find(fmt::format("chain input (", t.drop_handle)),
+            std::string::npos)
+      << p.out;
+  EXPECT_NE(p.out.find(fmt::format("handle {} drop", t.drop_handle)),
+            std::string::npos)
+      << p.out;
+}
+
+TEST(CollectNft, AcceptedPacketShowsAcceptInEachNamespaceItCrosses) {
+  if (!have_nft())
+    GTEST_SKIP() << "no nft tool";
+  Tenants t;
+  ASSERT_TRUE(t.ok) << t.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  // B to A: forwarded by the router, accepted by A's input rule; the reply by
+  // policies.
+  auto r = nst::nscope(
+      {"collect", "-c", "skb,ns,skb-tracking,nft", "--allow-system-changes",
+       "--netns", t.netns_arg(), "-o", file, "--cmd",
+       "sleep 0.5; ip netns exec " + t.b.name() + " ping -c 1 -W 2 " + t.ip_a},
+      nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  std::map<std::string, std::set<uint64_t>>
+      accept_by_id; // tracking id -> namespaces
+  for (const json &ev : nft_events(file)) {
+    if (ev["nft"]["verdict"] != "accept" || !ev.contains("skb-tracking"))
+      continue;
+    std::string id = ev["skb-tracking"]["timestamp"].dump() +
+                     ev["skb-tracking"]["orig_head"].dump();
+    accept_by_id[id].insert(nst::as_u64(ev["netns"]["inum"]));
+  }
+  bool request_seen = false;
+  for (const auto &[id, nss] : accept_by_id)
+    if (nss.count(t.ino_r) && nss.count(t.ino_a))
+      request_seen = true;
+  EXPECT_TRUE(request_seen)
+      << "no packet with accept verdicts in both the router and A";
+  auto s = nst::nscope({"sort", file});
+  ASSERT_EQ(s.exit_code, 0) << s.describe();
+  EXPECT_EQ(s.out.find("dropped by"), std::string::npos) << s.out;
+}
+
+TEST(CollectNft, NoTableLeftAfterAnyWayOfStopping) {
+  if (!have_nft())
+    GTEST_SKIP() << "no nft tool";
+  Tenants t;
+  ASSERT_TRUE(t.ok) << t.error;
+  std::string bin = NSCOPE_BIN;
+  std::string base = bin +
+                     " collect -c skb,ns,nft --allow-system-changes --netns " +
+                     t.netns_arg();
+  // --count: a ping makes the events.
+  auto c = nst::nscope({"collect", "-c", "skb,ns,nft", "--allow-system-changes",
+                        "--netns", t.netns_arg(), "--count", "2", "--cmd",
+                        "sleep 0.5; ip netns exec " + t.b.name() +
+                            " ping -c 3 -i 0.2 " + t.ip_a},
+                       nst::with_timeout(std::chrono::seconds(30)));
+  EXPECT_EQ(c.exit_code, 0) << c.describe();
+  EXPECT_EQ(t.nscope_tables(), "") << "after --count";
+  for (const char *sig : {"INT", "TERM"}) {
+    auto r = nst::run({"sh", "-c",
+                       base + " >/dev/null & p=$!; sleep 1.5; ip netns exec " +
+                           t.a.name() +
+                           " nft list tables | grep -c nscope_trace_; kill -" +
+                           sig + " $p; wait $p"},
+                      nst::with_timeout(std::chrono::seconds(30)));
+    EXPECT_EQ(r.exit_code, 0) << sig << ": " << r.describe();
+    EXPECT_EQ(r.out, "1\n") << sig << ": the table was there while it ran";
+    EXPECT_EQ(t.nscope_tables(), "") << "after SIG" << sig;
+  }
+  // kill -9 leaves the table; the next run removes it and says so.
+  auto k = nst::run(
+      {"sh", "-c",
+       base +
+           " >/dev/null 2>&1 & p=$!; sleep 1.5; kill -9 $p; wait $p; echo $p"},
+      nst::with_timeout(std::chrono::seconds(30)));
+  std::string killed = k.out.substr(0, k.out.find('\n'));
+  EXPECT_NE(t.nscope_tables(), "")
+      << "kill -9 leaves the table: " << k.describe();
+  auto next = nst::nscope({"collect", "-c", "skb,nft", "--allow-system-changes",
+                           "--netns", t.netns_arg(), "--duration", "500ms"},
+                          nst::with_timeout(std::chrono::seconds(30)));
+  EXPECT_EQ(next.exit_code, 0) << next.describe();
+  EXPECT_NE(next.err.find("removed table inet nscope_trace_" + killed),
+            std::string::npos)
+      << next.err;
+  EXPECT_EQ(t.nscope_tables(), "") << "after the run that followed kill -9";
+}
+
+TEST(CollectNft, NamespaceDeletedWhileTracedLeavesNothingAndNoErrors) {
+  if (!have_nft())
+    GTEST_SKIP() << "no nft tool";
+  auto gone = std::make_unique<nst::NamedNetns>(nst::unique_name('g'));
+  ASSERT_TRUE(gone->ok()) << gone->error();
+  std::string name = gone->name();
+  auto r = nst::run({"sh", "-c",
+                     std::string(NSCOPE_BIN) +
+                         " collect -c skb,nft --allow-system-changes --netns " +
+                         name + " & p=$!; sleep 1.5; ip netns del " + name +
+                         "; sleep 1; kill -INT $p; wait $p"},
+                    nst::with_timeout(std::chrono::seconds(30)));
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  EXPECT_EQ(r.err.find("cannot"), std::string::npos) << r.err;
+  // The namespace went with nscope's last socket in it, its table with it:
+  // nothing to find.
+  auto list = nst::nscope_list_json();
+  for (const auto &ns : list["namespaces"])
+    for (const auto &n : ns["names"])
+      EXPECT_NE(n, name);
+}
