@@ -53,5 +53,7 @@ Runner register_exec(CLI::App& app, const std::vector<std::string>& command);
 // that leaves the rest for the parser. A `--` after NSREF or inside CMD stays where it is.
 int split_exec_command(int argc, char** argv, std::vector<std::string>& command);
 Runner register_attach(CLI::App& app);
+// The namespaces, their wiring and live packets in a browser (src/serve/).
+Runner register_serve(CLI::App& app);
 
 }  // namespace nscope::cli

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
       {"pcap", register_pcap},
       {"exec", [&exec_command](CLI::App& a) { return register_exec(a, exec_command); }},
       {"attach", register_attach},
+      {"serve", register_serve},
   };
   const char* named = first_positional(argc, argv);
   // exec's command after `--` is the command's, never nscope's options: cut off before parsing.

@@ -1,0 +1,486 @@
+// nscope serve's page: the wiring (GET /api/topo) drawn with cytoscape and laid out by ELK,
+// what `show` knows about a namespace (GET /api/show/NSREF), the `list` table (GET
+// /api/list), and the live stream (GET /api/events, server-sent events). Everything comes
+// from this server; the token travels in a cookie the server set when the page was opened.
+import cytoscape from 'cytoscape';
+import elk from 'cytoscape-elk';
+
+cytoscape.use(elk);
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  cy: null,
+  topo: null,
+  signature: '',
+  labels: new Map(),      // netns inode -> label
+  config: {},
+  layoutMs: null,
+  liveCount: 0,
+  dropped: 0,             // events this page lost (the server's queue for it was full)
+  tracks: new Map(),      // skb-tracking id -> last interface node id
+  pending: [],            // packet events not shown yet (the newest kLiveShown)
+};
+const kLiveShown = 300;   // a flood is counted in full; only its newest events are drawn
+window.nscope = state;    // for the browser tests and the benchmark
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? '' : String(c)));
+  return e;
+}
+
+async function api(path, options) {
+  const r = await fetch(path, { credentials: 'same-origin', ...options });
+  const body = await r.json().catch(() => ({ error: `${r.status} ${r.statusText}` }));
+  if (!r.ok) throw new Error(body.error || `${r.status}`);
+  return body;
+}
+
+function setStatus(text) { $('#status').textContent = text; }
+
+// ---- wiring -------------------------------------------------------------------------
+
+function nsLabel(n) {
+  let name = (n.names && n.names[0]) || (n.container && (n.container.name || n.container.id)) || String(n.inode || n.node);
+  if (n.initial) name += ' (host)';
+  if (n.hidden) name += ' (hidden)';
+  return name;
+}
+
+function containerText(c) {
+  if (!c) return '';
+  return [c.runtime, c.name || c.id, c.pod].filter(Boolean).join(' ');
+}
+
+function ifaceId(node, ifindex) { return `i:${node}:${ifindex}`; }
+
+// The topo document as cytoscape elements: a box per namespace holding its interfaces, an
+// edge per link; far ends nscope could not place get a node of their own, marked.
+function elements(topo) {
+  const els = [];
+  const known = new Set();
+  state.labels.clear();
+  for (const n of topo.nodes) {
+    const classes = ['ns'];
+    if (n.hidden) classes.push('hidden');
+    if (n.initial) classes.push('initial');
+    if (n.error) classes.push('error');
+    const search = [nsLabel(n), ...(n.names || []), String(n.inode), containerText(n.container), n.command || '']
+      .concat(n.interfaces.flatMap((f) => [f.name, f.mac || '', ...(f.addresses || [])])).join(' ').toLowerCase();
+    els.push({ group: 'nodes', data: { id: `n:${n.node}`, label: nsLabel(n), inode: n.inode, search }, classes: classes.join(' ') });
+    if (n.inode) state.labels.set(String(n.inode), nsLabel(n));
+    for (const f of n.interfaces) {
+      const id = ifaceId(n.node, f.ifindex);
+      known.add(id);
+      els.push({
+        group: 'nodes',
+        data: { id, parent: `n:${n.node}`, label: f.name, iface: f, ns: n.node },
+        classes: `iface kind-${f.kind} ${f.up ? 'up' : 'down'}`,
+      });
+    }
+  }
+  const seen = new Set();
+  for (const e of topo.edges) {
+    const from = e.from.node ? ifaceId(e.from.node, e.from.ifindex) : null;
+    let to;
+    if (e.kind === 'tun') {
+      to = `p:${e.to.pid}`;
+      if (!known.has(to)) {
+        known.add(to);
+        els.push({ group: 'nodes', data: { id: to, label: `pid ${e.to.pid}` }, classes: 'process' });
+      }
+    } else {
+      to = e.to.node ? ifaceId(e.to.node, e.to.ifindex) : null;
+    }
+    if (!from) continue;
+    if (!to || !known.has(to)) {
+      // A far end in a namespace nscope cannot place: drawn on its own, dangling.
+      to = `x:${e.to.netns || '?'}:${e.to.ifindex || e.to.ifname || '?'}`;
+      if (!known.has(to)) {
+        known.add(to);
+        els.push({ group: 'nodes', data: { id: to, label: `${e.to.ifname || '?'} @ ${e.to.netns || 'unknown netns'}` }, classes: 'nowhere' });
+      }
+    }
+    if (!known.has(from)) continue;
+    const key = e.kind === 'veth' ? [from, to].sort().join('|') : `${from}|${to}|${e.kind}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    els.push({
+      group: 'edges',
+      data: { id: `e:${key}:${e.kind}`, source: from, target: to, kind: e.kind },
+      classes: `kind-${e.kind}${e.dangling ? ' dangling' : ''}`,
+    });
+  }
+  return els;
+}
+
+const style = [
+  { selector: 'node', style: { label: 'data(label)', 'font-size': 10, 'text-valign': 'center', 'text-halign': 'center' } },
+  { selector: 'node.ns', style: { shape: 'round-rectangle', 'background-color': '#eef3fb', 'border-color': '#6b8bc3',
+      'border-width': 1, 'text-valign': 'top', 'text-halign': 'center', 'font-weight': 'bold', padding: 6 } },
+  { selector: 'node.ns.initial', style: { 'background-color': '#f3f1e8', 'border-color': '#a8975a' } },
+  { selector: 'node.ns.hidden', style: { 'border-style': 'dashed', 'border-color': '#c62828', 'border-width': 2 } },
+  { selector: 'node.iface', style: { shape: 'round-rectangle', width: 'label', height: 16, padding: 3,
+      'background-color': '#fff', 'border-color': '#8a94a6', 'border-width': 1, 'font-size': 9 } },
+  { selector: 'node.iface.down', style: { color: '#9aa0ab', 'border-style': 'dotted' } },
+  { selector: 'node.kind-bridge', style: { 'background-color': '#e3f2e1', 'border-color': '#4c9a49' } },
+  { selector: 'node.process', style: { shape: 'ellipse', 'background-color': '#fdf0d5', width: 'label', padding: 4, 'font-size': 9 } },
+  { selector: 'node.nowhere', style: { shape: 'round-rectangle', 'background-color': '#fdecea', 'border-color': '#c62828',
+      'border-style': 'dashed', 'border-width': 1, width: 'label', padding: 4, 'font-size': 9 } },
+  { selector: 'edge', style: { width: 1.5, 'line-color': '#6b8bc3', 'curve-style': 'bezier' } },
+  { selector: 'edge.kind-master', style: { 'line-color': '#4c9a49', 'line-style': 'dashed', width: 1 } },
+  { selector: 'edge.dangling', style: { 'line-color': '#c62828', 'line-style': 'dashed' } },
+  { selector: '.faded', style: { opacity: 0.15 } },
+  { selector: '.match', style: { 'border-color': '#ff9800', 'border-width': 3 } },
+  { selector: '.picked', style: { 'border-color': '#e65100', 'border-width': 3, 'line-color': '#e65100', width: 3 } },
+  { selector: '.hit', style: { 'background-color': '#ffcc80', 'line-color': '#ff6d00', width: 4 } },
+  { selector: '.dropped', style: { 'background-color': '#ef9a9a', 'border-color': '#c62828', 'border-width': 3 } },
+];
+
+function layoutOptions() {
+  return {
+    name: 'elk',
+    fit: true,
+    animate: false,
+    nodeDimensionsIncludeLabels: true,
+    elk: {
+      algorithm: 'layered',
+      'elk.direction': 'RIGHT',
+      'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+      'elk.layered.spacing.nodeNodeBetweenLayers': 40,
+      'elk.spacing.nodeNode': 12,
+      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
+      'elk.layered.crossingMinimization.strategy': 'LAYER_SWEEP',
+      'elk.layered.thoroughness': 1,
+    },
+  };
+}
+
+function signature(topo) {
+  return topo.nodes.map((n) => `${n.node}:${n.interfaces.map((f) => `${f.ifindex}${f.name}${f.up}`).join(',')}`).join(';') +
+    '|' + topo.edges.map((e) => `${e.kind}${e.from.node}${e.from.ifindex}${e.to.node || e.to.pid}${e.to.ifindex}`).join(';');
+}
+
+function draw(topo) {
+  const t0 = performance.now();
+  document.body.dataset.layout = 'running';
+  const els = elements(topo);
+  if (!state.cy) {
+    state.cy = cytoscape({ container: $('#graph'), style, elements: [], wheelSensitivity: 0.3, minZoom: 0.02, maxZoom: 4 });
+    state.cy.on('tap', 'node.ns', (ev) => showNamespace(ev.target));
+    state.cy.on('tap', 'node.iface', (ev) => pickInterface(ev.target));
+    state.cy.on('tap', (ev) => { if (ev.target === state.cy) clearPick(); });
+  }
+  const cy = state.cy;
+  cy.batch(() => {
+    cy.elements().remove();
+    cy.add(els);
+  });
+  const layout = cy.layout(layoutOptions());
+  layout.one('layoutstop', () => {
+    state.layoutMs = Math.round(performance.now() - t0);
+    document.body.dataset.layout = 'done';
+    document.body.dataset.layoutMs = String(state.layoutMs);
+    // Since navigation started: what the benchmark reports.
+    document.body.dataset.layoutAt = String(Math.round(performance.now()));
+    const nns = topo.nodes.length;
+    setStatus(`${nns} namespace${nns === 1 ? '' : 's'}, ${cy.edges().length} links · laid out in ${state.layoutMs} ms`);
+    applySearch();
+  });
+  layout.run();
+}
+
+async function refreshTopo(force = false) {
+  try {
+    const topo = await api('/api/topo');
+    const sig = signature(topo);
+    state.topo = topo;
+    if (force || sig !== state.signature) {
+      state.signature = sig;
+      draw(topo);
+    }
+  } catch (err) {
+    setStatus(`topo: ${err.message}`);
+  }
+}
+
+function applySearch() {
+  const cy = state.cy;
+  if (!cy) return;
+  const q = $('#search').value.trim().toLowerCase();
+  cy.batch(() => {
+    cy.elements().removeClass('faded match');
+    if (!q) return;
+    const hits = cy.nodes('.ns').filter((n) => n.data('search').includes(q));
+    hits.addClass('match');
+    const keep = hits.union(hits.descendants()).union(hits.descendants().connectedEdges());
+    cy.elements().not(keep).not(keep.connectedNodes()).addClass('faded');
+  });
+}
+
+function clearPick() { state.cy.elements().removeClass('picked'); }
+
+// An interface: its link and where it leads, highlighted with the far end.
+function pickInterface(node) {
+  clearPick();
+  const edges = node.connectedEdges();
+  node.addClass('picked');
+  edges.addClass('picked');
+  edges.connectedNodes().addClass('picked');
+  const f = node.data('iface');
+  const d = $('#details');
+  d.replaceChildren(el('h3', {}, `${f.name} (${f.kind})`), table([
+    ['ifindex', f.ifindex], ['state', f.state], ['mtu', f.mtu], ['mac', f.mac || '-'],
+    ['addresses', (f.addresses || []).join(' ') || '-'],
+    ['leads to', edges.map((e) => { const o = e.source().same(node) ? e.target() : e.source();
+      const p = o.parent(); return `${e.data('kind')}: ${o.data('label')}${p.nonempty() ? ' in ' + p.data('label') : ''}`; }).join('; ') || '-'],
+  ]));
+}
+
+function table(rows, head) {
+  const t = el('table');
+  if (head) t.append(el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))));
+  const b = el('tbody');
+  for (const r of rows) b.append(el('tr', {}, ...r.map((c) => el('td', {}, c))));
+  t.append(b);
+  return t;
+}
+
+// What `show` knows about one namespace.
+async function showNamespace(node) {
+  clearPick();
+  node.addClass('picked');
+  const d = $('#details');
+  d.replaceChildren(el('h3', {}, node.data('label')), el('p', { class: 'hint' }, 'reading…'));
+  let s;
+  try {
+    s = await api(`/api/show/${encodeURIComponent('inode:' + node.data('inode'))}`);
+  } catch (err) {
+    d.replaceChildren(el('h3', {}, node.data('label')), el('p', {}, err.message));
+    return;
+  }
+  const ns = s.netns;
+  const parts = [el('h3', { 'data-inode': String(ns.inode) }, node.data('label')),
+    table([['inode', ns.inode], ['nsid', ns.nsid ?? '-'], ['names', (ns.names || []).join(' ') || '-'],
+      ['container', containerText(ns.container) || '-'], ['processes', ns.processes]])];
+  const ifaces = table((s.interfaces || []).map((f) => [
+    f.ifindex, f.name, f.kind, f.state,
+    (f.addresses || []).map((a) => `${a.address}/${a.prefixlen}`).join(' '),
+    f.peer ? `peer ${f.peer.ifname || f.peer.ifindex} @ ${f.peer.netns_names?.[0] || f.peer.container || f.peer.netns || '?'}` :
+      f.master ? `master ${f.master}` : '',
+  ]), ['#', 'name', 'kind', 'state', 'addresses', 'link']);
+  ifaces.id = 'show-interfaces';
+  parts.push(el('h4', {}, 'Interfaces'), ifaces);
+  if (s.routes?.length || s.default_routes?.length)
+    parts.push(el('h4', {}, 'Routes'), table([...(s.default_routes || []), ...(s.routes || [])].map((r) =>
+      [r.dst || 'default', r.gateway || '', r.dev || r.oif || '', r.protocol || ''])));
+  if (s.sockets?.length)
+    parts.push(el('h4', {}, 'Sockets'), table(s.sockets.map((k) => Object.entries(k).map(([a, b]) => `${a}=${b}`).join(' ')).map((x) => [x])));
+  if (s.firewall) parts.push(el('h4', {}, 'Firewall'), el('pre', {}, JSON.stringify(s.firewall, null, 1).slice(0, 4000)));
+  if (s.processes?.length)
+    parts.push(el('h4', {}, 'Processes'), table(s.processes.slice(0, 200).map((p) => [p.pid, p.command])));
+  d.replaceChildren(...parts);
+}
+
+// ---- inventory ----------------------------------------------------------------------
+
+const columns = [
+  ['NS', (n) => n.inode], ['NAME', (n) => (n.names || []).join(',')], ['CONTAINER', (n) => containerText(n.container)],
+  ['NPROCS', (n) => n.processes], ['PID', (n) => n.pid ?? ''], ['NSID', (n) => n.nsid ?? ''],
+  ['IFACES', (n) => n.interfaces ?? ''],
+  ['HOLDERS', (n) => (n.holders || []).map((h) => h.kind + ':' + Object.entries(h).filter(([k]) => k !== 'kind')
+    .map(([, v]) => (typeof v === 'object' ? JSON.stringify(v) : v)).join('/')).join(' ')],
+  ['COMMAND', (n) => n.command ?? ''],
+];
+const inv = { rows: [], sortBy: 0, up: true };
+
+async function refreshList() {
+  try {
+    const l = await api('/api/list');
+    inv.rows = l.namespaces;
+    renderList();
+  } catch (err) {
+    $('#list tbody').replaceChildren(el('tr', {}, el('td', {}, err.message)));
+  }
+}
+
+function renderList() {
+  const head = $('#list thead');
+  head.replaceChildren(el('tr', {}, ...columns.map(([name], i) => {
+    const th = el('th', { class: i === inv.sortBy ? `sorted${inv.up ? '' : ' up'}` : '' }, name);
+    th.addEventListener('click', () => { inv.up = inv.sortBy === i ? !inv.up : true; inv.sortBy = i; renderList(); });
+    return th;
+  })));
+  const q = $('#filter').value.trim().toLowerCase();
+  const rows = inv.rows.map((n) => columns.map(([, f]) => f(n)))
+    .filter((cells) => !q || cells.join(' ').toLowerCase().includes(q));
+  const idx = inv.sortBy;
+  rows.sort((a, b) => {
+    const x = a[idx], y = b[idx];
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true });
+    return inv.up ? c : -c;
+  });
+  $('#list tbody').replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map((c) => el('td', {}, c)))));
+}
+
+// ---- live ---------------------------------------------------------------------------
+
+function b64bytes(s) {
+  try { return Uint8Array.from(atob(s), (c) => c.charCodeAt(0)); } catch { return new Uint8Array(); }
+}
+
+// A one-line summary of the packet's first bytes: IPv4/IPv6 addresses and protocol.
+function summary(ev) {
+  const p = ev.packet;
+  if (!p || !p.data) return ev.skb ? `len ${ev.skb.len}` : '';
+  const b = b64bytes(p.data);
+  let off = 0;
+  let type = 0;
+  if (b.length >= 14) { type = (b[12] << 8) | b[13]; off = 14; }
+  if (b.length > 0 && (b[0] >> 4) === 4 && type !== 0x0800 && type !== 0x86dd) { type = 0x0800; off = 0; }
+  const protos = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmp6' };
+  if (type === 0x0800 && b.length >= off + 20) {
+    const ip = (o) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+    return `${ip(off + 12)} > ${ip(off + 16)} ${protos[b[off + 9]] || 'proto ' + b[off + 9]} len ${p.len}`;
+  }
+  if (type === 0x86dd && b.length >= off + 40) return `ipv6 ${protos[b[off + 6]] || 'next ' + b[off + 6]} len ${p.len}`;
+  if (type === 0x0806) return `arp len ${p.len}`;
+  return `len ${p.len}`;
+}
+
+function addLine(cls, text) {
+  const list = $('#events');
+  const li = el('li', { class: cls }, text);
+  list.prepend(li);
+  while (list.childElementCount > 1000) list.lastElementChild.remove();
+}
+
+function flash(eles, cls = 'hit', ms = 1500) {
+  eles.addClass(cls);
+  setTimeout(() => eles.removeClass(cls), ms);
+}
+
+// Each event is counted as it comes; parsing and drawing wait for the next flush, at most
+// 10 times a second, and take only the newest events: a flood must not stall the page.
+let flushTimer = null;
+function queuePacket(data) {
+  state.liveCount++;
+  state.pending.push(data);
+  if (state.pending.length > 2 * kLiveShown) state.pending.splice(0, state.pending.length - kLiveShown);
+  if (!flushTimer) flushTimer = setTimeout(flushPackets, 100);
+}
+
+function flushPackets() {
+  flushTimer = null;
+  const batch = state.pending.splice(0).slice(-kLiveShown);
+  for (const data of batch) onPacket(JSON.parse(data));
+  $('#live-counts').textContent = `${state.liveCount} events${state.dropped ? `, ${state.dropped} dropped (this page was too slow)` : ''}`;
+}
+
+function onPacket(ev) {
+  const inum = ev.netns ? String(ev.netns.inum) : '';
+  const where = state.labels.get(inum) || inum || '?';
+  const dev = ev.dev ? ev.dev.name || `if${ev.dev.ifindex}` : '';
+  const probe = ev.kernel ? ev.kernel.symbol : '';
+  const drop = ev['skb-drop']?.drop_reason;
+  addLine(drop ? 'drop packet' : 'packet',
+    `${(ev.common?.timestamp / 1e9).toFixed(6)} [${where}] ${dev} ${probe} ${summary(ev)}${drop ? ' DROP ' + drop : ''}`);
+  // The packet's path on the wiring: the interface it was seen at, and the link from where
+  // the same packet (skb-tracking) was seen before.
+  if (!state.cy || !ev.dev || !inum) return;
+  const node = state.cy.getElementById(ifaceId(inum, ev.dev.ifindex));
+  if (node.empty()) return;
+  flash(node, drop ? 'dropped' : 'hit');
+  const track = ev['skb-tracking']?.orig_head;
+  if (track) {
+    const before = state.tracks.get(track);
+    if (before && before !== node.id()) flash(node.edgesWith(state.cy.getElementById(before)));
+    state.tracks.set(track, node.id());
+    if (state.tracks.size > 5000) state.tracks.delete(state.tracks.keys().next().value);
+  }
+}
+
+function onCollect(s) {
+  if (s.startup) return addLine('info', `collection started: ${s.startup.probes.join(', ')}`);
+  if (s.stats) return addLine('info', `collection ended: ${s.stats.events} events, ${s.stats.lost} lost in the kernel`);
+  if (s.state) {
+    const text = s.state === 'idle' ? `idle${s.last?.error ? ' (error: ' + s.last.error + ')' : ''}` : s.state;
+    $('#collect-state').textContent = `collection: ${text}${s.lost ? `, ${s.lost} lost` : ''}`;
+    document.body.dataset.collect = s.state;
+    $('#collect-start').disabled = s.state !== 'idle';
+    $('#collect-stop').disabled = s.state === 'idle';
+  }
+}
+
+function connectLive() {
+  const es = new EventSource('/api/events');
+  es.addEventListener('hello', (m) => { const h = JSON.parse(m.data); onCollect(h.collect); document.body.dataset.live = 'connected'; });
+  es.addEventListener('packet', (m) => queuePacket(m.data));
+  es.addEventListener('collect', (m) => onCollect(JSON.parse(m.data)));
+  // A namespace appeared or went away (`nscope watch`): redraw what changed.
+  es.addEventListener('netns', (m) => { addLine('netns', m.data); refreshTopo(); });
+  es.addEventListener('dropped', (m) => { state.dropped = JSON.parse(m.data).dropped; });
+  es.onerror = () => { document.body.dataset.live = 'reconnecting'; };
+}
+
+function setupCollectForm() {
+  const form = $('#collect-form');
+  if (!state.config.allow_collect) {
+    $('#collect-state').textContent = 'read-only (start serve with --allow-collect to collect from here)';
+    return;
+  }
+  form.hidden = false;
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const body = { collectors: f.get('collectors'), netns: f.get('netns'), filter: f.get('filter'), meta: f.get('meta') };
+    try {
+      await api('/api/collect', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    } catch (err) {
+      addLine('drop', `collect: ${err.message}`);
+    }
+  });
+  $('#collect-stop').addEventListener('click', () => api('/api/collect/stop', { method: 'POST' }).catch((err) => addLine('drop', err.message)));
+}
+
+// ---- start --------------------------------------------------------------------------
+
+function setupTabs() {
+  for (const b of document.querySelectorAll('.tab')) {
+    b.addEventListener('click', () => {
+      for (const x of document.querySelectorAll('.tab, .pane')) x.classList.remove('active');
+      b.classList.add('active');
+      $(`#${b.dataset.tab}`).classList.add('active');
+      if (b.dataset.tab === 'inventory') refreshList();
+      else state.cy?.resize();
+    });
+  }
+  $('#search').addEventListener('input', applySearch);
+  $('#search').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && state.cy) { const m = state.cy.nodes('.match'); if (m.nonempty()) state.cy.fit(m, 40); }
+  });
+  $('#filter').addEventListener('input', renderList);
+}
+
+async function main() {
+  setupTabs();
+  try {
+    state.config = await api('/api/config');
+  } catch (err) {
+    setStatus(err.message);
+    return;
+  }
+  setupCollectForm();
+  connectLive();
+  await refreshTopo(true);
+  // The picture follows changes without a reload: until `nscope watch` pushes them, the
+  // wiring is read again every 10 s and redrawn only when it changed.
+  setInterval(() => { if (!document.hidden) refreshTopo(); }, 10000);
+}
+
+main();
