@@ -1,5 +1,5 @@
 # nscope serve's page, built into the binary. The third-party browser libraries (cytoscape,
-# cytoscape-elk, elkjs) and the bundler (esbuild) come from the npm registry at build time,
+# elkjs) and the bundler (esbuild) come from the npm registry at build time,
 # exactly as web/package-lock.json pins them (`npm ci`, in the build dir: nothing lands in
 # the source tree); esbuild bundles them with the project's own web/src/app.js. The files are
 # then embedded with .incbin by a generated .cpp: nothing is fetched at run time.
@@ -31,7 +31,6 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E env NODE_PATH=${NSCOPE_WEB_OUT}/node_modules
           ${NSCOPE_WEB_OUT}/node_modules/.bin/esbuild ${NSCOPE_WEB_SRC}/src/app.js --bundle --minify
           --format=iife --target=es2020 --log-level=warning --legal-comments=linked
-          --alias:elkjs=elkjs/lib/elk.bundled.js
           --outfile=${NSCOPE_WEB_OUT}/dist/app.js
   DEPENDS ${NSCOPE_WEB_OUT}/npm-ci.stamp ${NSCOPE_WEB_JS}
   COMMENT "esbuild: bundling the page's JavaScript"

@@ -108,4 +108,26 @@ std::string sse_format(const LiveEvent& e) {
   return s;
 }
 
+std::string sse_format(const std::vector<LiveEvent>& events) {
+  std::string s;
+  for (size_t i = 0; i < events.size();) {
+    if (events[i].type != "packet") {
+      s += sse_format(events[i++]);
+      continue;
+    }
+    size_t j = i;
+    std::string data;
+    for (; j < events.size() && events[j].type == "packet"; ++j) {
+      data += "data: ";
+      data += events[j].data;
+      data += '\n';
+    }
+    s += "id: " + std::to_string(events[j - 1].id) + "\nevent: packet\n";
+    s += data;
+    s += '\n';
+    i = j;
+  }
+  return s;
+}
+
 }  // namespace nscope::serve

@@ -52,7 +52,7 @@ class LiveClient {
 class LiveHub {
  public:
   // history: events kept for clients that reconnect; client_queue: each client's bound.
-  explicit LiveHub(size_t history = 8192, size_t client_queue = 4096)
+  explicit LiveHub(size_t history = 8192, size_t client_queue = 16384)
       : history_cap_(history), client_cap_(client_queue) {}
   // Numbers the event, keeps it, hands it to every client; returns its id.
   uint64_t publish(std::string_view type, std::string data);
@@ -79,5 +79,10 @@ class LiveHub {
 
 // The SSE text of one event.
 std::string sse_format(const LiveEvent& e);
+// The SSE text of events taken together: consecutive `packet` events go out as one message
+// (one `data:` line each, so the browser gets them as lines joined by '\n', as collect's file
+// has them) whose id is the last one's; a browser handles a flood of messages far slower
+// than a flood of lines. Others go one a message.
+std::string sse_format(const std::vector<LiveEvent>& events);
 
 }  // namespace nscope::serve

@@ -280,7 +280,7 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
     if (ec) break;  // gone, or stuck for longer than the send timeout
     out.clear();
     uint64_t dropped = 0;
-    for (const auto& e : client->take(std::chrono::milliseconds(1000), &dropped)) out += sse_format(e);
+    out = sse_format(client->take(std::chrono::milliseconds(1000), &dropped));
     if (dropped != reported) {
       reported = dropped;
       out += sse_format({0, "dropped", nlohmann::json({{"dropped", dropped}}).dump()});

@@ -106,6 +106,10 @@ TEST(ServeLive, JsonLinesBecomeEvents) {
   EXPECT_EQ(got[1].type, "packet");
   EXPECT_EQ(got[3].type, "collect");
   EXPECT_EQ(sse_format(got[1]), "id: 2\nevent: packet\ndata: {\"common\":{}}\n\n");
+  // Together: the packets in one message, under the last one's id.
+  EXPECT_EQ(sse_format(got), "id: 1\nevent: collect\ndata: {\"startup\":{}}\n\n"
+                             "id: 3\nevent: packet\ndata: {\"common\":{}}\ndata: {\"common\":{}}\n\n"
+                             "id: 4\nevent: collect\ndata: {\"stats\":{}}\n\n");
 }
 
 TEST(ServeCollect, RequestFromJson) {
