@@ -5,6 +5,7 @@
 namespace nscope::serve {
 
 void LiveClient::push(const LiveEvent& e) {
+  bool was_empty;
   {
     std::lock_guard lk(mu_);
     if (closed_) return;
@@ -12,9 +13,10 @@ void LiveClient::push(const LiveEvent& e) {
       queue_.pop_front();
       ++dropped_;
     }
+    was_empty = queue_.empty();
     queue_.push_back(e);
   }
-  cv_.notify_one();
+  if (was_empty) cv_.notify_one();  // a waiting reader waits only on an empty queue
 }
 
 void LiveClient::lose(uint64_t n) {

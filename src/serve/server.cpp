@@ -278,6 +278,9 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
   while (!stopping && !client->closed()) {
     asio::write(sock, asio::buffer(out), ec);
     if (ec) break;  // gone, or stuck for longer than the send timeout
+    // At most 20 messages a second while events flow: a browser handles a few large
+    // messages far faster than many small ones (bench/serve).
+    if (out.size() > 64) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     out.clear();
     uint64_t dropped = 0;
     out = sse_format(client->take(std::chrono::milliseconds(1000), &dropped));

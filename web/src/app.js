@@ -19,6 +19,7 @@ const state = {
   dropped: 0,             // events this page lost (the server's queue for it was full)
   tracks: new Map(),      // skb-tracking id -> last interface node id
   pending: [],            // packet events not shown yet (the newest kLiveShown)
+  timings: {},            // where the time to draw went, for bench/serve
 };
 const kLiveShown = 300;   // a flood is counted in full; only its newest events are drawn
 window.nscope = state;    // for the browser tests and the benchmark
@@ -143,13 +144,102 @@ const style = [
   { selector: 'node.dropped', style: { 'background-color': '#ef9a9a', 'border-color': '#c62828', 'border-width': 3 } },
 ];
 
-// ELK's layered layout over the namespaces alone, each a box sized for its interfaces, with
+// A layered layout over the namespaces alone, each a box sized for its interfaces, with
 // an edge wherever a link joins two of them; the interfaces are then stacked inside their box,
 // ordered by where their links lead, so links cross as little as the boxes do. Laying out
 // the interfaces as ELK children too (hierarchy INCLUDE_CHILDREN) took 9 s for 400
-// namespaces on one bridge in headless Chromium here; this takes a small part of that.
+// namespaces on one bridge in headless Chromium here (bench/serve).
 const IFACE_H = 22;
 const PAD = 10;
+
+// The boxes' places: ELK's layered algorithm (crossing minimisation across layers) up to
+// kElkMax boxes; above that a plain layering that takes milliseconds: breadth-first layers
+// from the host's namespace (or each component's best-connected box), each layer ordered by
+// where its boxes' neighbours in the layer before sit. ELK took 0.7 s (warm node) to 2.5 s
+// (a fresh page in headless Chromium) for 400 namespaces on one bridge on this 2-core VM,
+// most of a 2 s budget from navigation to a drawn page.
+const kElkMax = 120;
+const kLayerRows = 12;     // a layer longer than this may wrap into columns
+const kBoxRows = 24;       // interfaces a box stacks before it starts another column
+
+function quickLayers(graph, rootOf) {
+  const byId = new Map(graph.children.map((c) => [c.id, { ...c, nbrs: [] }]));
+  for (const e of graph.edges) {
+    byId.get(e.sources[0]).nbrs.push(e.targets[0]);
+    byId.get(e.targets[0]).nbrs.push(e.sources[0]);
+  }
+  const placed = new Map();
+  let top = 0;
+  const GAP_X = 80, GAP_Y = 14;
+  // Components, biggest first; each laid out in layers left to right.
+  const seen = new Set();
+  const comps = [];
+  for (const c of graph.children) {
+    if (seen.has(c.id)) continue;
+    const comp = [];
+    const stack = [c.id];
+    seen.add(c.id);
+    while (stack.length) {
+      const id = stack.pop();
+      comp.push(id);
+      for (const n of byId.get(id).nbrs) if (!seen.has(n)) { seen.add(n); stack.push(n); }
+    }
+    comps.push(comp);
+  }
+  comps.sort((x, y) => y.length - x.length);
+  for (const comp of comps) {
+    const root = rootOf(comp) || comp.reduce((b, id) => (byId.get(id).nbrs.length > byId.get(b).nbrs.length ? id : b), comp[0]);
+    const layer = new Map([[root, 0]]);
+    const layers = [[root]];
+    for (let i = 0; i < layers.length; i++) {
+      for (const id of layers[i]) {
+        for (const n of byId.get(id).nbrs) {
+          if (layer.has(n)) continue;
+          layer.set(n, i + 1);
+          (layers[i + 1] = layers[i + 1] || []).push(n);
+        }
+      }
+    }
+    let x = 0, height = 0;
+    const pos = new Map();
+    layers.forEach((ids, i) => {
+      if (i > 0) {
+        const bary = (id) => {
+          const ps = byId.get(id).nbrs.filter((n) => layer.get(n) === i - 1);
+          return ps.length ? ps.reduce((s, n) => s + pos.get(n).order, 0) / ps.length : 0;
+        };
+        ids = ids.map((id) => [bary(id), id]).sort((a, b) => a[0] - b[0]).map(([, id]) => id);
+      }
+      // A long layer (400 containers on one bridge) wraps into columns, so the picture
+      // stays about as wide as it is tall.
+      const rows = Math.max(kLayerRows, Math.ceil(Math.sqrt(ids.length * 4)));
+      let y = 0, w = 0;
+      ids.forEach((id, order) => {
+        if (order > 0 && order % rows === 0) {
+          x += w + GAP_Y * 2;
+          height = Math.max(height, y);
+          y = 0;
+          w = 0;
+        }
+        const c = byId.get(id);
+        pos.set(id, { x, y, order, width: c.width, height: c.height });
+        y += c.height + GAP_Y;
+        w = Math.max(w, c.width);
+      });
+      height = Math.max(height, y);
+      layers[i] = ids;
+      x += w + GAP_X;
+    });
+    // Each layer centred on the tallest.
+    for (const ids of layers) {
+      const bottom = Math.max(...ids.map((id) => pos.get(id).y + pos.get(id).height));
+      const shift = (height - bottom) / 2;
+      for (const id of ids) { const p = pos.get(id); placed.set(id, { ...p, y: top + p.y + shift }); }
+    }
+    top += height + 30;
+  }
+  return { children: [...placed.entries()].map(([id, p]) => ({ id, ...p })) };
+}
 
 async function layoutWiring(cy) {
   const boxes = cy.nodes('.ns');
@@ -163,16 +253,23 @@ async function layoutWiring(cy) {
       'elk.spacing.nodeNode': '14',
       'elk.layered.spacing.nodeNodeBetweenLayers': '80',
       'elk.spacing.componentComponent': '30',
-      'elk.layered.considerModelOrder.strategy': 'NODES_AND_EDGES',
+      // Measured on 400 namespaces on one bridge (elkjs in node, this VM): 4.6 s with
+      // considerModelOrder, 1.2 s with the default Brandes-Koepf placement, 0.2 s so.
+      'elk.layered.nodePlacement.strategy': 'SIMPLE',
+      'elk.layered.crossingMinimization.greedySwitch.type': 'OFF',
     },
     children: [],
     edges: [],
   };
+  const colWidth = new Map();
   boxes.forEach((n) => {
     const kids = n.children();
-    let w = 90;
-    kids.forEach((k) => { w = Math.max(w, k.width() + 2 * PAD + 8); });
-    graph.children.push({ id: n.id(), width: w, height: Math.max(40, PAD * 2 + kids.length * IFACE_H + 16) });
+    let w = 60;
+    kids.forEach((k) => { w = Math.max(w, k.width() + 8); });
+    colWidth.set(n.id(), w);
+    const cols = Math.max(1, Math.ceil(kids.length / kBoxRows));
+    const rows = Math.min(kids.length, kBoxRows);
+    graph.children.push({ id: n.id(), width: Math.max(90, cols * w + 2 * PAD), height: Math.max(40, PAD * 2 + rows * IFACE_H + 16) });
   });
   loose.forEach((n) => graph.children.push({ id: n.id(), width: n.width() + 10, height: n.height() + 10 }));
   const seen = new Set();
@@ -183,7 +280,12 @@ async function layoutWiring(cy) {
     seen.add(key);
     graph.edges.push({ id: `l${graph.edges.length}`, sources: [s], targets: [t] });
   });
-  const res = await elk.layout(graph);
+  const t0 = performance.now();
+  const initial = boxes.filter('.initial').map((n) => n.id());
+  const res = graph.children.length <= kElkMax ? await elk.layout(graph)
+    : quickLayers(graph, (comp) => comp.find((id) => initial.includes(id)));
+  state.timings.layout_ms = Math.round(performance.now() - t0);
+  state.timings.layout = graph.children.length <= kElkMax ? 'elk' : 'layers';
   const at = new Map(res.children.map((c) => [c.id, c]));
   const centerY = (id) => { const c = at.get(id); return c ? c.y + c.height / 2 : 0; };
   cy.batch(() => {
@@ -203,7 +305,13 @@ async function layoutWiring(cy) {
         return sum / far.length;
       };
       const ordered = kids.toArray().map((k) => [lead(k), k]).sort((x, y) => x[0] - y[0]);
-      ordered.forEach(([, k], i) => k.position({ x: c.x + c.width / 2, y: c.y + PAD + 16 + i * IFACE_H + IFACE_H / 2 }));
+      const w = colWidth.get(n.id());
+      const cols = Math.ceil(ordered.length / kBoxRows);
+      const left = c.x + c.width / 2 - (cols * w) / 2;
+      ordered.forEach(([, k], i) => k.position({
+        x: left + Math.floor(i / kBoxRows) * w + w / 2,
+        y: c.y + PAD + 16 + (i % kBoxRows) * IFACE_H + IFACE_H / 2,
+      }));
     });
     loose.forEach((n) => { const c = at.get(n.id()); n.position({ x: c.x + c.width / 2, y: c.y + c.height / 2 }); });
   });
@@ -230,6 +338,7 @@ function draw(topo) {
     cy.elements().remove();
     cy.add(els);
   });
+  state.timings.elements_ms = Math.round(performance.now() - t0);
   layoutWiring(cy).then(() => {
     state.layoutMs = Math.round(performance.now() - t0);
     document.body.dataset.layout = 'done';
@@ -244,7 +353,9 @@ function draw(topo) {
 
 async function refreshTopo(force = false) {
   try {
+    const t0 = performance.now();
     const topo = await api('/api/topo');
+    state.timings.topo_ms = Math.round(performance.now() - t0);
     const sig = signature(topo);
     state.topo = topo;
     if (force || sig !== state.signature) {
