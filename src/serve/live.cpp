@@ -19,6 +19,23 @@ void LiveClient::push(const LiveEvent& e) {
   if (was_empty) cv_.notify_one();  // a waiting reader waits only on an empty queue
 }
 
+void LiveClient::push(const std::vector<LiveEvent>& events) {
+  bool was_empty;
+  {
+    std::lock_guard lk(mu_);
+    if (closed_) return;
+    was_empty = queue_.empty();
+    for (const auto& e : events) {
+      if (queue_.size() >= capacity_) {
+        queue_.pop_front();
+        ++dropped_;
+      }
+      queue_.push_back(e);
+    }
+  }
+  if (was_empty) cv_.notify_one();
+}
+
 void LiveClient::lose(uint64_t n) {
   std::lock_guard lk(mu_);
   dropped_ += n;
@@ -46,24 +63,34 @@ bool LiveClient::closed() const {
   return closed_;
 }
 
+// Under mu_: numbers the events, hands them to every client, keeps them.
+void LiveHub::publish_locked(std::vector<LiveEvent>& events) {
+  for (auto& e : events) e.id = next_id_++;
+  for (auto& c : clients_) c->push(events);
+  for (auto& e : events) history_.push_back(std::move(e));
+  while (history_.size() > history_cap_) history_.pop_front();
+}
+
 uint64_t LiveHub::publish(std::string_view type, std::string data) {
+  std::vector<LiveEvent> one{{0, type, std::make_shared<const std::string>(std::move(data))}};
   std::lock_guard lk(mu_);
-  LiveEvent e{next_id_++, std::string(type), std::move(data)};
-  for (auto& c : clients_) c->push(e);
-  history_.push_back(std::move(e));
-  if (history_.size() > history_cap_) history_.pop_front();
+  publish_locked(one);
   return next_id_ - 1;
 }
 
+// The writer hands over a batch (up to a MiB of lines) at a time: one lock for all of it.
 void LiveHub::publish_lines(std::string_view lines) {
+  std::vector<LiveEvent> events;
   while (!lines.empty()) {
     size_t nl = lines.find('\n');
     std::string_view line = lines.substr(0, nl);
     lines = nl == std::string_view::npos ? std::string_view() : lines.substr(nl + 1);
     if (line.empty()) continue;
     bool record = line.starts_with("{\"startup\"") || line.starts_with("{\"stats\"");
-    publish(record ? "collect" : "packet", std::string(line));
+    events.push_back({0, record ? "collect" : "packet", std::make_shared<const std::string>(line)});
   }
+  std::lock_guard lk(mu_);
+  publish_locked(events);
 }
 
 std::shared_ptr<LiveClient> LiveHub::subscribe(uint64_t last_id, bool resume) {
@@ -101,33 +128,48 @@ size_t LiveHub::clients() const {
   return clients_.size();
 }
 
+namespace {
+void append_one(std::string& s, const LiveEvent& e) {
+  if (e.id) {
+    s += "id: ";
+    s += std::to_string(e.id);
+    s += '\n';
+  }
+  s += "event: ";
+  s += e.type;
+  s += "\ndata: ";
+  s += e.text();  // one line: JSON lines never hold a newline
+  s += "\n\n";
+}
+}  // namespace
+
 std::string sse_format(const LiveEvent& e) {
   std::string s;
-  s.reserve(e.data.size() + e.type.size() + 32);
-  if (e.id) s += "id: " + std::to_string(e.id) + '\n';
-  s += "event: " + e.type + '\n';
-  s += "data: " + e.data + "\n\n";  // one line: JSON lines never hold a newline
+  append_one(s, e);
   return s;
 }
 
 std::string sse_format(const std::vector<LiveEvent>& events) {
+  size_t bytes = 0;
+  for (const auto& e : events) bytes += e.text().size() + 8;
   std::string s;
+  s.reserve(bytes + 64);
   for (size_t i = 0; i < events.size();) {
     if (events[i].type != "packet") {
-      s += sse_format(events[i++]);
+      append_one(s, events[i++]);
       continue;
     }
     size_t j = i;
-    std::string data;
-    for (; j < events.size() && events[j].type == "packet"; ++j) {
-      data += "data: ";
-      data += events[j].data;
-      data += '\n';
+    while (j < events.size() && events[j].type == "packet") ++j;
+    s += "id: ";
+    s += std::to_string(events[j - 1].id);
+    s += "\nevent: packet\n";
+    for (; i < j; ++i) {
+      s += "data: ";
+      s += events[i].text();
+      s += '\n';
     }
-    s += "id: " + std::to_string(events[j - 1].id) + "\nevent: packet\n";
-    s += data;
     s += '\n';
-    i = j;
   }
   return s;
 }

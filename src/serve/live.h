@@ -24,8 +24,11 @@ namespace nscope::serve {
 //   dropped (not numbered) how many events this client has lost so far
 struct LiveEvent {
   uint64_t id = 0;
-  std::string type;
-  std::string data;  // one line of JSON
+  std::string_view type;  // one of the names above (static storage)
+  // One line of JSON, shared by the history and every client's queue: a flood's event is
+  // copied once, not once per queue.
+  std::shared_ptr<const std::string> data;
+  const std::string& text() const { return *data; }
 };
 
 class LiveClient {
@@ -40,6 +43,7 @@ class LiveClient {
  private:
   friend class LiveHub;
   void push(const LiveEvent& e);  // drops the oldest when full
+  void push(const std::vector<LiveEvent>& events);
   void lose(uint64_t n);
   const size_t capacity_;
   mutable std::mutex mu_;
@@ -54,7 +58,8 @@ class LiveHub {
   // history: events kept for clients that reconnect; client_queue: each client's bound.
   explicit LiveHub(size_t history = 8192, size_t client_queue = 16384)
       : history_cap_(history), client_cap_(client_queue) {}
-  // Numbers the event, keeps it, hands it to every client; returns its id.
+  // Numbers the event, keeps it, hands it to every client; returns its id. `type` must be
+  // one of the names above (its text is not copied).
   uint64_t publish(std::string_view type, std::string data);
   // JSON lines as the event writer hands them over: an event line is a `packet`, the
   // `startup` and `stats` records are `collect`.
@@ -70,6 +75,7 @@ class LiveHub {
   size_t clients() const;
 
  private:
+  void publish_locked(std::vector<LiveEvent>& events);
   const size_t history_cap_, client_cap_;
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;

@@ -80,7 +80,7 @@ TEST(ServeLive, NumbersResumesAndDropsOldest) {
   auto back = hub.subscribe(3, true);
   got = back->take(std::chrono::milliseconds(0), &dropped);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got.front().data, "4");
+  EXPECT_EQ(got.front().text(), "4");
   EXPECT_EQ(dropped, 0u);
   // After event 1: 2 is older than the history, counted as lost; 3..6 do not fit its queue
   // of 3, and the oldest of them is dropped too.
