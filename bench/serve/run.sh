@@ -99,7 +99,7 @@ RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
   echo
   echo "| layout: $NODES namespaces ($N on one bridge), $RUNS page loads | median ms | runs ms |"
   echo "|---|---|---|"
-  echo "| navigation start to ELK layout done | $LAYOUT_MED | $(jq -r '.runs_ms | join(", ")' "$OUT/layout.json") |"
+  echo "| navigation start to layout done | $LAYOUT_MED | $(jq -r '.runs_ms | join(", ")' "$OUT/layout.json") |"
   echo
   echo "| 64-byte UDP flood, $RUNS runs x ${SECS}s | median events/s | median flood pps |"
   echo "|---|---|---|"

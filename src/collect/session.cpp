@@ -187,11 +187,11 @@ Result<SessionSummary> Session::run() {
     return r.error();
   }
   for (const auto& why : collector_->skipped()) diag("left out {}", why);
-  diag("{} probe{} attached{} ({} ring buffer{} of {} MiB, {} reader{}); Ctrl-C to stop",
+  diag("{} probe{} attached{} ({} ring buffer{} of {} MiB, {} reader{}){}",
        o_.collector.probes.size(), o_.collector.probes.size() == 1 ? "" : "s",
        collector_->kprobe_multi() ? " (kprobes through kprobe-multi)" : "", collector_->rings(),
        collector_->rings() == 1 ? "" : "s", collector_->ring_bytes() >> 20, collector_->readers(),
-       collector_->readers() == 1 ? "" : "s");
+       collector_->readers() == 1 ? "" : "s", o_.own_signals ? "; Ctrl-C to stop" : "");
   start_readers();
   if (o_.on_started) o_.on_started();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
