@@ -1,6 +1,7 @@
 // `nscope serve`: the host's namespaces, their wiring and live packets in a browser.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -24,12 +25,21 @@ struct ServeArgs {
   bool no_bpf = false;
 };
 
-// Tries the usual openers; the URL is printed either way.
+// xdg-open URL, detached (a grandchild, so no zombie is left), with the signal mask it
+// would have had; the URL is printed either way.
 void open_browser(const std::string& url) {
-  if (fork() == 0) {
-    execlp("xdg-open", "xdg-open", url.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+  pid_t child = fork();
+  if (child == 0) {
+    if (fork() == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      execlp("xdg-open", "xdg-open", url.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    _exit(0);
   }
+  if (child > 0) waitpid(child, nullptr, 0);
 }
 
 int run_serve(const ServeArgs& a) {
