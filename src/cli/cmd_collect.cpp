@@ -41,10 +41,7 @@ struct CollectArgs {
 
 // The options that shape the run, from the plan and the flags of the output.
 SessionOptions session_options(const CollectArgs& a, const Plan& plan, const std::string& cmdline) {
-  SessionOptions so;
-  so.collector.collectors = plan.collectors;
-  so.collector.probes = plan.probes;
-  so.collector.filters = plan.filters;
+  SessionOptions so = session_options_from(plan);
   if (!a.buffer_size.empty()) so.collector.buffer_size = *size_bytes(a.buffer_size);  // checked by CLI11
   so.collector.readers = a.readers;
   // One ring for every CPU instead of one each: for measuring what per-CPU rings save.
@@ -58,12 +55,7 @@ SessionOptions session_options(const CollectArgs& a, const Plan& plan, const std
   so.text.ethernet = a.ethernet;
   so.text.utc = a.utc;
   so.text.retis = a.format == "retis";
-  so.text.names = &plan.netns_names;
   so.cmdline = cmdline;
-  so.initial_netns = plan.initial_netns;
-  so.drop_reasons = &plan.drop_reasons;
-  so.names_by_address = plan.names_by_address;
-  so.nft_targets = plan.nft_targets;
   so.nft_joined_only = !a.packet_filter.empty() || !a.meta_filter.empty();
   so.on_lost = [](uint64_t lost) {
     diag("{} events lost so far: the ring buffer was full (raise --buffer-size, or filter)", lost);

@@ -55,5 +55,7 @@ int split_exec_command(int argc, char** argv, std::vector<std::string>& command)
 Runner register_attach(CLI::App& app);
 // Every namespace's life as a live stream.
 Runner register_watch(CLI::App& app);
+// The namespaces, their wiring and live packets in a browser (src/serve/).
+Runner register_serve(CLI::App& app);
 
 }  // namespace nscope::cli

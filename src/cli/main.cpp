@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
       {"exec", [&exec_command](CLI::App& a) { return register_exec(a, exec_command); }},
       {"attach", register_attach},
       {"watch", register_watch},
+      {"serve", register_serve},
   };
   const char* named = first_positional(argc, argv);
   // exec's command after `--` is the command's, never nscope's options: cut off before parsing.

@@ -182,7 +182,7 @@ class Session {
   unsigned ticks_ = 0;
 };
 
-enum : uint64_t { kWake = 1, kSignal = 2, kChild = 3 };  // what woke the wait
+enum : uint64_t { kWake = 1, kSignal = 2, kChild = 3, kStop = 4 };  // what woke the wait
 
 Result<SessionSummary> Session::run() {
   sched_getaffinity(0, sizeof start_affinity_, &start_affinity_);
@@ -206,12 +206,13 @@ Result<SessionSummary> Session::run() {
     return r.error();
   }
   for (const auto& why : collector_->skipped()) diag("left out {}", why);
-  diag("{} probe{} attached{} ({} ring buffer{} of {} MiB, {} reader{}); Ctrl-C to stop",
+  diag("{} probe{} attached{} ({} ring buffer{} of {} MiB, {} reader{}){}",
        o_.collector.probes.size(), o_.collector.probes.size() == 1 ? "" : "s",
        collector_->kprobe_multi() ? " (kprobes through kprobe-multi)" : "", collector_->rings(),
        collector_->rings() == 1 ? "" : "s", collector_->ring_bytes() >> 20, collector_->readers(),
-       collector_->readers() == 1 ? "" : "s");
+       collector_->readers() == 1 ? "" : "s", o_.own_signals ? "; Ctrl-C to stop" : "");
   start_readers();
+  if (o_.on_started) o_.on_started();
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   auto watch = [&](int fd, uint64_t tag) {
     epoll_event ev{};
@@ -220,7 +221,8 @@ Result<SessionSummary> Session::run() {
     epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
   };
   watch(wake_.get(), kWake);
-  watch(signals_.get(), kSignal);
+  if (signals_) watch(signals_.get(), kSignal);
+  if (o_.stop_fd >= 0) watch(o_.stop_fd, kStop);
   if (auto r = start_command(); !r) {
     stop_readers();
     return r.error();
@@ -241,6 +243,9 @@ Result<void> Session::open_output() {
 // Signals arrive through a signalfd: blocked here, before any thread starts, so every thread
 // inherits the mask and none is interrupted mid-write.
 Result<void> Session::block_signals() {
+  wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_) return Error::sys(errno, "eventfd");
+  if (!o_.own_signals) return {};
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGINT);
@@ -250,8 +255,6 @@ Result<void> Session::block_signals() {
   signal(SIGPIPE, SIG_IGN);
   signals_.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!signals_) return Error::sys(errno, "signalfd");
-  wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_) return Error::sys(errno, "eventfd");
   return {};
 }
 
@@ -261,6 +264,7 @@ void Session::start_writer() {
   wo.text_fd = o_.print ? STDOUT_FILENO : -1;
   wo.json_fd = out_.get();
   wo.json_path = o_.out_path;
+  wo.json_sink = o_.json_sink;
   for (auto& p : o_.collector.probes) symbols_.push_back(p.by_address() ? "" : p.symbol());
   writer_.emplace(wo);
   writer_->write_json_line(startup_line(o_, mono_offset_));
@@ -408,6 +412,9 @@ bool Session::wait_once() {
       while (read(signals_.get(), &si, sizeof si) == sizeof si) {}
       sum_.stop_reason = "signal";
       stop = true;
+    } else if (evs[i].data.u64 == kStop) {
+      sum_.stop_reason = "stopped";
+      stop = true;
     } else if (evs[i].data.u64 == kChild) {
       sum_.stop_reason = "command exited";
       stop = true;
@@ -516,6 +523,19 @@ void Session::reap_command() {
 }
 
 }  // namespace
+
+SessionOptions session_options_from(const Plan& plan) {
+  SessionOptions so;
+  so.collector.collectors = plan.collectors;
+  so.collector.probes = plan.probes;
+  so.collector.filters = plan.filters;
+  so.text.names = &plan.netns_names;
+  so.initial_netns = plan.initial_netns;
+  so.drop_reasons = &plan.drop_reasons;
+  so.names_by_address = plan.names_by_address;
+  so.nft_targets = plan.nft_targets;
+  return so;
+}
 
 // Errors are setup failures (load, attach, open file); once running it always detaches and
 // flushes before returning.

@@ -8,6 +8,7 @@
 
 #include "collect/collector.h"
 #include "collect/nft_tracer.h"
+#include "collect/plan.h"
 #include "collect/probes.h"
 #include "events/format.h"
 #include "util/result.h"
@@ -39,14 +40,27 @@ struct SessionOptions {
   // nft_joined_only (a -f or -m filter), traces joined to no packet event are left out.
   std::vector<NftTarget> nft_targets;
   bool nft_joined_only = false;
+  // Every JSON line (the startup record, events, the closing stats) also goes here, from the
+  // writer thread; it must not block (see WriterOptions::json_sink).
+  std::function<void(std::string_view lines)> json_sink;
+  // Run inside a process that owns its signals (`nscope serve`): SIGINT and SIGTERM are left
+  // alone, and the run stops (reason "stopped") once stop_fd, an eventfd, is readable.
+  bool own_signals = true;
+  int stop_fd = -1;
+  // Once the probes are attached and the readers run.
+  std::function<void()> on_started;
 };
+
+// What a plan decides for a run: collectors, probes, filters, names, drop reasons. The
+// caller adds its outputs and limits.
+SessionOptions session_options_from(const Plan& plan);
 
 struct SessionSummary {
   uint64_t events = 0;
   uint64_t lost = 0;
   uint64_t tracking_aged = 0;     // skb-tracking entries dropped by age-out
   uint64_t tracking_refused = 0;  // packets not followed: the tracking map was full
-  std::string stop_reason;      // "signal", "command exited", "duration", "count", "write error"
+  std::string stop_reason;      // "signal", "command exited", "duration", "count", "write error", "stopped"
   std::string write_error;
   // With --cmd, when collect stopped because it exited: its status as a shell reports it (its
   // exit code, or 128 + the signal that ended it). -1 otherwise.

@@ -47,6 +47,7 @@ EventWriter::~EventWriter() {
 void EventWriter::write_json_line(const std::string& line) {
   // Called before the first event: the writer thread has nothing to write yet.
   if (file_) write_json(line + '\n', true);
+  if (opts_.json_sink) opts_.json_sink(line + '\n');
 }
 
 void EventWriter::submit(EventBatch& b) {
@@ -72,6 +73,7 @@ void EventWriter::close(const std::string& trailer) {
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
   if (file_ && !failed_) write_json(trailer.empty() ? trailer : trailer + '\n', true);
+  if (opts_.json_sink && !trailer.empty()) opts_.json_sink(trailer + '\n');
 }
 
 bool EventWriter::failed() const {
@@ -129,6 +131,7 @@ void EventWriter::run() {
     if (!failed()) {
       bool ok = opts_.text_fd < 0 || b.text.empty() || write_text(b.text);
       if (ok && file_) ok = write_json(b.json.view(), b.sync);
+      if (ok && opts_.json_sink && b.json.size) opts_.json_sink(b.json.view());
       std::lock_guard lk(mu_);
       if (ok && !failed_) written_ += b.events;
     }

@@ -30,6 +30,10 @@ struct WriterOptions {
   int text_fd = -1;        // text output (stdout), -1 for none
   int json_fd = -1;        // JSON lines output, -1 for none
   std::string json_path;   // for messages
+  // JSON lines handed to a function instead of (or as well as) a file, on the writer
+  // thread, whole lines only (`nscope serve` streams them to browsers). It must not block:
+  // the readers wait when the writer does.
+  std::function<void(std::string_view lines)> json_sink;
 };
 
 // Formatted events on their way to the writer thread.
@@ -58,7 +62,7 @@ class EventWriter {
   EventWriter& operator=(const EventWriter&) = delete;
 
   bool has_text() const { return opts_.text_fd >= 0; }
-  bool has_json() const { return opts_.json_fd >= 0; }
+  bool has_json() const { return opts_.json_fd >= 0 || opts_.json_sink != nullptr; }
   void write_json_line(const std::string& line);  // before any event: the startup record
   // Any thread: queues `b` for writing and leaves in it an empty batch (one written before,
   // its memory kept); blocks only when the writer is far behind.

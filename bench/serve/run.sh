@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# bench/serve/run.sh — nscope serve in headless Chromium (Debian's), on a host with many
+# network namespaces on one bridge.
+#
+#   run.sh NSCOPE_BIN [--netns N] [--runs K] [--seconds S] [--out DIR]
+#
+#   1. bench/list/scenario.sh up --netns N: N named netns, each with eth0 <-> a port of one
+#      bridge on the host.
+#   2. Layout: `nscope serve`, then K fresh page loads (browser.mjs layout): time from
+#      navigation start to the wiring laid out by ELK; the median (target: under 2 s at 400).
+#   3. Streaming: a 64-byte UDP flood (bench/lib/veth_flood.sh) between two more namespaces,
+#      K runs, each run back to back:
+#        (a) nscope collect -c skb,ns,dev --netns A,B -o FILE: events in FILE per second
+#        (b) serve: the page starts the same collection; events the browser received per
+#            second, what its queue dropped (counted), what the session wrote
+#      The median of each run's b/a (target: at least 0.95).
+#   4. summary.md in the results folder, also on stdout.
+# Needs: root, node, chromium, iperf3, jq, and the build's web/node_modules (puppeteer-core).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PROG=${0##*/}
+# shellcheck source=../lib/scenario_bench.sh
+. "$HERE/../lib/scenario_bench.sh"
+# shellcheck source=../lib/veth_flood.sh
+. "$HERE/../lib/veth_flood.sh"
+
+usage() {
+  echo "usage: $PROG NSCOPE_BIN [--netns N] [--runs K] [--seconds S] [--out DIR]" >&2
+  exit 2
+}
+[[ $# -ge 1 ]] || usage
+case $1 in -h|--help|-*) usage ;; esac
+NSCOPE=$1; shift
+N=400 RUNS=5 SECS=4 OUT=''
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --netns)   [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage; N=$2; shift 2 ;;
+    --runs)    [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage; RUNS=$2; shift 2 ;;
+    --seconds) [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage; SECS=$2; shift 2 ;;
+    --out)     [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
+    *) usage ;;
+  esac
+done
+bench_require jq ip iperf3 node bc
+[[ -x /usr/bin/chromium ]] || die "no /usr/bin/chromium (scripts/install-deps.sh test)"
+export NODE_PATH=$(dirname "$NSCOPE")/web/node_modules
+[[ -d $NODE_PATH/puppeteer-core ]] || die "no $NODE_PATH/puppeteer-core: build nscope first (its npm ci)"
+bench_out
+
+PFX=nsv$$
+SERVE_PID=
+bench_extra_cleanup() {
+  if [[ -n $SERVE_PID ]]; then kill -TERM "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
+  flood_cleanup
+}
+bench_traps
+
+log "scenario up: $N namespaces on one bridge (prefix $PFX) ..."
+run_child "$SCENARIO" up --prefix "$PFX" --netns "$N" --procs 0 --idle 0 --hidden 0 > "$OUT/scenario.txt"
+flood_setup "${PFX}f"
+
+"$NSCOPE" serve --listen 127.0.0.1:0 --allow-collect > "$OUT/serve.out" 2> "$OUT/serve.err" &
+SERVE_PID=$!
+URL=
+for _ in $(seq 100); do
+  URL=$(sed -n 's/^nscope serve: open //p' "$OUT/serve.out")
+  [[ -n $URL ]] && break
+  sleep 0.1
+done
+[[ -n $URL ]] || die "serve did not start: $(cat "$OUT/serve.err")"
+
+log "layout: $RUNS page loads ..."
+SHOT=$OUT/layout.png node "$HERE/browser.mjs" layout --url "$URL" --runs "$RUNS" | tee "$OUT/layout.json" >&2
+LAYOUT_MED=$(jq -r .median_ms "$OUT/layout.json")
+NODES=$(jq -r .namespaces "$OUT/layout.json")
+
+FLOOD="$(declare -f flood); FLOOD_A=$FLOOD_A; flood $SECS"
+RC=() RS=() PC=() PS=() DROPS=()
+for i in $(seq "$RUNS"); do
+  log "streaming run $i/$RUNS: collect -o FILE ..."
+  settle "$OUT/events.json"
+  collect_start "$OUT/collect.err" "$NSCOPE" collect -c skb,ns,dev --netns "$FLOOD_A,$FLOOD_B" -o "$OUT/events.json"
+  PC+=("$(flood "$SECS")")
+  kill -INT "$COLLECT_PID"; wait "$COLLECT_PID" || true
+  EV=$(( $(wc -l < "$OUT/events.json") - 2 ))
+  RC+=("$(( EV / SECS ))")
+  log "streaming run $i/$RUNS: serve to the browser ..."
+  node "$HERE/browser.mjs" stream --url "$URL" --netns "$FLOOD_A,$FLOOD_B" --during "$FLOOD" > "$OUT/stream.json"
+  cat "$OUT/stream.json" >&2
+  PS+=("$(jq -r .during "$OUT/stream.json")")
+  RS+=("$(( $(jq -r .received "$OUT/stream.json") / SECS ))")
+  DROPS+=("$(jq -r '"\(.dropped) dropped by the page queue, \(.lost) lost in the kernel, \(.collected) written by the session"' "$OUT/stream.json")")
+done
+RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
+
+{
+  echo "# nscope serve, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r)"
+  echo
+  echo "| layout: $NODES namespaces ($N on one bridge), $RUNS page loads | median ms | runs ms |"
+  echo "|---|---|---|"
+  echo "| navigation start to layout done | $LAYOUT_MED | $(jq -r '.runs_ms | join(", ")' "$OUT/layout.json") |"
+  echo
+  echo "| 64-byte UDP flood, $RUNS runs x ${SECS}s | median events/s | median flood pps |"
+  echo "|---|---|---|"
+  echo "| collect -o FILE | $(median "${RC[@]}") | $(median "${PC[@]}") |"
+  echo "| serve, to one browser | $(median "${RS[@]}") | $(median "${PS[@]}") |"
+  echo
+  echo "serve/collect (median of each run's ratio): $(paired_ratio RS RC)"
+  echo
+  echo "losses, per serve run: $(printf '%s; ' "${DROPS[@]}")"
+  echo "serve's peak resident memory: $RSS"
+} | tee "$OUT/summary.md"

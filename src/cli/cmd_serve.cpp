@@ -1,0 +1,101 @@
+// `nscope serve`: the host's namespaces, their wiring and live packets in a browser.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "serve/server.h"
+
+namespace nscope::cli {
+
+namespace {
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8642";
+  bool allow_remote = false;
+  std::vector<std::string> allow_hosts;
+  bool allow_collect = false;
+  bool open = false;
+  bool no_bpf = false;
+};
+
+// xdg-open URL, detached (a grandchild, so no zombie is left), with the signal mask it
+// would have had; the URL is printed either way.
+void open_browser(const std::string& url) {
+  pid_t child = fork();
+  if (child == 0) {
+    if (fork() == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      pthread_sigmask(SIG_SETMASK, &none, nullptr);
+      execlp("xdg-open", "xdg-open", url.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    _exit(0);
+  }
+  if (child > 0) waitpid(child, nullptr, 0);
+}
+
+int run_serve(const ServeArgs& a) {
+  auto listen = serve::parse_listen(a.listen);
+  if (!listen) fail(listen.error());
+  if (!listen->loopback && !a.allow_remote)
+    throw UsageError(fmt::format("--listen {}: not a loopback address; anyone who can reach it and has the "
+                                 "token sees this host's namespaces: add --allow-remote to mean it",
+                                 a.listen));
+  if (!listen->loopback)
+    std::cerr << "nscope: warning: serving beyond this host on " << a.listen
+              << ": the token is all that stands between the network and this host's namespaces"
+                 " (no TLS: use it on a trusted network or through an SSH tunnel)\n";
+  serve::ServeOptions so;
+  so.listen = *listen;
+  so.allow_collect = a.allow_collect;
+  so.bpf = !a.no_bpf;
+  so.allow_hosts = a.allow_hosts;
+  // SIGINT and SIGTERM are taken by this thread alone (sigwait): blocked before any thread
+  // starts, so every thread inherits the mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  serve::Server server(so);
+  auto port = server.bind();
+  if (!port) fail(port.error());
+  std::thread http([&server] { server.run(); });
+  std::cout << "nscope serve: open " << server.url() << "\n" << std::flush;
+  std::cerr << "nscope: serving" << (a.allow_collect ? " (collections allowed)" : " (read-only)")
+            << "; Ctrl-C to stop\n";
+  if (a.open) open_browser(server.url());
+  int sig = 0;
+  sigwait(&mask, &sig);
+  std::cerr << "nscope: stopping\n";
+  server.stop();
+  http.join();
+  return 0;
+}
+}  // namespace
+
+Runner register_serve(CLI::App& app) {
+  auto a = std::make_shared<ServeArgs>();
+  auto* s = app.add_subcommand("serve", "The namespaces, their wiring and live packets in a browser");
+  s->add_option("--listen", a->listen, "Address and port: 127.0.0.1:PORT, [::1]:PORT, PORT (port 0: any free one)")
+      ->capture_default_str();
+  s->add_flag("--allow-remote", a->allow_remote, "Allow a --listen address other than loopback (warns)");
+  s->add_option("--allow-host", a->allow_hosts,
+                "Another name the page may be reached by (the Host header), e.g. the host's DNS name");
+  s->add_flag("--allow-collect", a->allow_collect,
+              "Let the page start and stop a collection (-c, --netns, -f, -m); read-only otherwise");
+  s->add_flag("--open", a->open, "Open the page in a browser (xdg-open)");
+  s->add_flag("--no-bpf", a->no_bpf, "Walk /proc instead of BPF iterators");
+  return [a, s]() { return s->parsed() ? run_serve(*a) : -1; };
+}
+
+}  // namespace nscope::cli
