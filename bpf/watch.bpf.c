@@ -8,7 +8,8 @@
  *   sys_exit_mount, _umount,         a mount changed: nsfs bind mounts name namespaces
  *   _move_mount
  *   notifier_run (tp_btf)            rtnetlink's netdevice notifier ran: a device was made,
- *                                    deleted, renamed, moved or changed
+ *                                    deleted, renamed, moved or changed (before 6.2: a
+ *                                    kprobe on rtnetlink_event, where kprobes work)
  *   workqueue_execute_end (raw_tp)   cleanup_net finished: network namespaces died
  *
  * Records (struct nscope_watch_rec, nscope.h) go into one ring buffer; what it could not take
@@ -244,6 +245,15 @@ int BPF_PROG(watch_notifier, void *cb)
 {
 	if (cfg.rtnetlink_event && (__u64)cb == cfg.rtnetlink_event)
 		kick(NSCOPE_WATCH_NETDEV);
+	return 0;
+}
+
+/* Before Linux 6.2 there is no notifier_run tracepoint: where kprobes work, the notifier
+ * itself (user space loads one of the two). */
+SEC("kprobe/rtnetlink_event")
+int watch_rtnetlink_event(void *ctx)
+{
+	kick(NSCOPE_WATCH_NETDEV);
 	return 0;
 }
 

@@ -1,11 +1,13 @@
 #include "watch/probe.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <thread>
 
@@ -70,7 +72,14 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
   cfg.init_net_inum = cfg.init_inum[NSCOPE_SLOT_NET];
   cfg.init_mnt_inum = cfg.init_inum[NSCOPE_SLOT_MNT];
   cfg.all_exits = opts.all_exits;
-  if (!cfg.rtnetlink_event) bpf_program__set_autoload(m.skel->progs.watch_notifier, false);
+  // Device changes: the notifier_run tracepoint (6.2+), else a kprobe on the notifier.
+  bool notifier_tp = false;
+  if (btf* vmlinux = btf__load_vmlinux_btf()) {
+    notifier_tp = btf__find_by_name_kind(vmlinux, "btf_trace_notifier_run", BTF_KIND_TYPEDEF) > 0;
+    btf__free(vmlinux);
+  }
+  bpf_program__set_autoload(m.skel->progs.watch_notifier, notifier_tp && cfg.rtnetlink_event);
+  bpf_program__set_autoload(m.skel->progs.watch_rtnetlink_event, !notifier_tp && cfg.rtnetlink_event);
   if (!cfg.cleanup_net) bpf_program__set_autoload(m.skel->progs.watch_work_done, false);
   if (int err = watch__load(m.skel); err != 0) return bpf_error(-err, "cannot load the watch BPF programs");
 
@@ -83,6 +92,7 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
       {m.skel->progs.watch_newtask, "task_newtask", false},
       {m.skel->progs.watch_exit, "sched_process_exit", false},
       {m.skel->progs.watch_notifier, "notifier_run(rtnetlink_event)", false},
+      {m.skel->progs.watch_rtnetlink_event, "kprobe:rtnetlink_event", false},
       {m.skel->progs.watch_work_done, "workqueue_execute_end(cleanup_net)", false},
       {m.skel->progs.watch_enter_unshare, "sys_enter_unshare", true},
       {m.skel->progs.watch_exit_unshare, "sys_exit_unshare", true},
@@ -96,6 +106,10 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
     for (const auto& h : hooks) {
       if (h.syscall != syscalls || !bpf_program__autoload(h.prog)) continue;
       bpf_link* l = bpf_program__attach(h.prog);
+      if (!l && h.prog == m.skel->progs.watch_rtnetlink_event) {
+        libbpf_log_take();  // this kernel refuses kprobes: walk once a second instead
+        continue;
+      }
       if (!l) return bpf_error(errno, std::string("cannot attach to the tracepoint ") + h.name);
       m.links.push_back(l);
       p->hooks_.push_back(h.name);
@@ -106,6 +120,9 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
   // Syscall tracepoints are found by their id in tracefs. Where tracefs is not mounted, it is
   // mounted in a private mount namespace of a thread that lives only for the attach: the
   // host's mounts stay as they were, and the links outlive the thread.
+  p->devices_polled_ = std::find(p->hooks_.begin(), p->hooks_.end(), "notifier_run(rtnetlink_event)") == p->hooks_.end() &&
+                       std::find(p->hooks_.begin(), p->hooks_.end(), "kprobe:rtnetlink_event") == p->hooks_.end();
+  if (p->devices_polled_) p->hooks_.push_back("device changes: a walk once a second");
   if (tracefs_here()) {
     if (auto r = attach(true); !r) return r.error();
   } else {

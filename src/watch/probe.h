@@ -32,12 +32,16 @@ class WatchProbe {
   uint64_t lost() const;
   // The hooks in use, for the startup line ("task_newtask, unshare, setns, ...").
   const std::vector<std::string>& hooks() const { return hooks_; }
+  // No hook tells device changes on this kernel (no notifier_run tracepoint, no kprobes):
+  // the watcher walks once a second instead.
+  bool devices_polled() const { return devices_polled_; }
 
  private:
   struct Impl;
   WatchProbe() = default;
   std::unique_ptr<Impl> impl_;
   std::vector<std::string> hooks_;
+  bool devices_polled_ = false;
 };
 
 }  // namespace nscope

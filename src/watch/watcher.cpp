@@ -183,6 +183,7 @@ class Watcher {
     if (walk_at_) take(std::max(walk_at_, last_walk_ + kWalkGap));
     if (scan_at_) take(std::max(scan_at_, last_scan_ + kScanGap));
     if (last_record_ && now - last_record_ < kBusyFor) take(last_scan_ + kBackstop);
+    if (probe_->devices_polled()) take(last_walk_ + kBackstop);  // no hook tells device changes
     return due;
   }
 
@@ -201,7 +202,8 @@ class Watcher {
     bool busy = last_record_ && now - last_record_ < kBusyFor;
     bool scan = (scan_at_ && now >= scan_at_ && now >= last_scan_ + kScanGap) ||
                 (busy && now >= last_scan_ + kBackstop);
-    bool walk = walk_at_ && now >= walk_at_ && now >= last_walk_ + kWalkGap;
+    bool walk = (walk_at_ && now >= walk_at_ && now >= last_walk_ + kWalkGap) ||
+                (probe_->devices_polled() && now >= last_walk_ + kBackstop);
     if (!scan && !walk) return {};
     std::optional<KernelWalk> walked;
     std::optional<ScanResult> scanned;
