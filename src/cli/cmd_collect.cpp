@@ -62,6 +62,7 @@ SessionOptions session_options(const CollectArgs& a, const Plan& plan, const std
   so.cmdline = cmdline;
   so.initial_netns = plan.initial_netns;
   so.drop_reasons = &plan.drop_reasons;
+  so.ovs_actions = &plan.ovs_actions;
   so.names_by_address = plan.names_by_address;
   so.nft_targets = plan.nft_targets;
   so.nft_joined_only = !a.packet_filter.empty() || !a.meta_filter.empty();
