@@ -138,7 +138,8 @@ TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
 
   nst::TempDir dir;
   std::string file = dir / "events.json", sorted = dir / "sorted.json";
-  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,skb-tracking,ovs", "-o", file, "--cmd",
+  // skb-tracking comes with ovs; ct and --stack put their parts of a record around ovs's.
+  auto r = nst::nscope({"collect", "-c", "skb,ns,dev,ct,ovs", "--stack", "-o", file, "--cmd",
                         "sleep 1; ip netns exec " + a.name() + " ping -c 3 -i 0.5 -W 5 " + ip_b},
                        nst::with_timeout(std::chrono::seconds(120)));
   ASSERT_EQ(r.exit_code, 0) << "ping's status " << r.describe() << sw.logs();
@@ -162,6 +163,9 @@ TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
       EXPECT_GT(o["port"].get<uint64_t>(), 0u) << ev.dump();
       ASSERT_TRUE(o.contains("queue_id")) << ev.dump();
       upcall_queues.insert(o["queue_id"].get<uint64_t>());
+      ASSERT_TRUE(ev["kernel"].contains("stack_trace")) << ev.dump();
+      EXPECT_NE(ev["kernel"]["stack_trace"].dump().find("ovs_dp_process_packet"), std::string::npos)
+          << ev.dump();
       EXPECT_TRUE(ev["dev"]["name"] == pa || ev["dev"]["name"] == pb) << ev.dump();
     } else if (o["event_type"] == "action_execute") {
       ++executes;
