@@ -22,6 +22,7 @@ const volatile __u32 collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOP
  * collector, then the stack with --stack. Set by user space, so the programs compute nothing. */
 const volatile __u32 record_size = sizeof(struct nscope_event);
 const volatile __u32 stack_offset = sizeof(struct nscope_event);
+const volatile __u32 ovs_offset = sizeof(struct nscope_event); /* with the ovs collector */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile struct nscope_probe_cfg probe_cfg[NSCOPE_MAX_PROBES] = {};
 
@@ -388,12 +389,133 @@ static __always_inline void ct_fill(struct nscope_ct_ext *x, struct sk_buff *skb
 	ct_tuple(&x->reply, &ct->tuplehash[1].tuple);
 }
 
+/* ---- ovs: the openvswitch module's types. They are in the module's BTF, not in vmlinux.h:
+ * these local copies name only the fields read, and libbpf relocates them (CO-RE) against the
+ * module's BTF at load. On a kernel without the module they stay unresolved, which is harmless:
+ * only slots whose ovs_point is set reach them, and those are planned only with the module. */
+struct dp_upcall_info___nscope {
+	__u32 portid;
+	__u8 cmd;
+} __attribute__((preserve_access_index));
+
+struct sw_flow_key___nscope {
+	__u32 recirc_id;
+} __attribute__((preserve_access_index));
+
+struct ovs_conntrack_info___nscope {
+	struct nf_conntrack_zone zone;
+	__u8 commit : 1;
+	__u8 nat : 3;
+	__u8 force : 1;
+	__u16 family;
+} __attribute__((preserve_access_index));
+
+#define NSCOPE_NLA_TYPE_MASK 0x3fff /* ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) */
+#define NSCOPE_NLA_HDRLEN 4
+#define NSCOPE_OVS_ACTION_OUTPUT 1 /* enum ovs_action_attr: UAPI, stable */
+#define NSCOPE_OVS_ACTION_CT 12
+
+/* Links an upcall to the execution of the packet ovs-vswitchd sends back, a new skb: a hash of
+ * the packet's length and first bytes, the same at both ends (Retis's queue_id is also a hash
+ * of the packet, taken where the upcall is queued). From the link-layer header: the upcall
+ * sees the frame as the port received it, the execution the frame userspace sent. */
+static __always_inline __u32 ovs_queue_id(struct sk_buff *skb, const bool kp)
+{
+	struct pkt_view v = {};
+	struct nscope_pkt_buf *buf;
+	__u32 zero = 0;
+	__u64 cap, w, h = 0xcbf29ce484222325ULL; /* FNV-1a, a word at a time */
+
+	buf = bpf_map_lookup_elem(&pkt_scratch, &zero);
+	if (!buf)
+		return 0;
+	view_packet(&v, skb, kp);
+	cap = v.avail;
+	if (cap > NSCOPE_OVS_HASH_BYTES)
+		cap = NSCOPE_OVS_HASH_BYTES;
+	if (!cap || bpf_probe_read_kernel(buf->data, cap, v.start))
+		return 0;
+	h = (h ^ v.wirelen) * 0x100000001b3ULL;
+#pragma unroll
+	for (__u32 i = 0; i < NSCOPE_OVS_HASH_BYTES / 8; i++) {
+		if (i * 8 >= cap)
+			break;
+		w = ((__u64 *)buf->data)[i];
+		if (cap - i * 8 < 8) /* the bytes past cap are another packet's */
+			w &= (1ULL << ((cap - i * 8) * 8)) - 1;
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	return (__u32)(h ^ (h >> 32));
+}
+
+static __always_inline void ovs_ct_fill(struct nscope_ovs_ext *x, const void *data)
+{
+	const struct ovs_conntrack_info___nscope *info = data;
+	__u16 family = BPF_CORE_READ(info, family);
+
+	x->ct_zone = BPF_CORE_READ(info, zone.id);
+	if (BPF_CORE_READ_BITFIELD_PROBED(info, commit))
+		x->ct_flags |= NSCOPE_OVS_CT_COMMIT;
+	if (BPF_CORE_READ_BITFIELD_PROBED(info, force))
+		x->ct_flags |= NSCOPE_OVS_CT_FORCE;
+	if (BPF_CORE_READ_BITFIELD_PROBED(info, nat))
+		x->ct_flags |= NSCOPE_OVS_CT_NAT;
+	if (family == 2) /* NFPROTO_IPV4 */
+		x->ct_flags |= NSCOPE_OVS_CT_IP4;
+	else if (family == 10) /* NFPROTO_IPV6 */
+		x->ct_flags |= NSCOPE_OVS_CT_IP6;
+}
+
+/* An openvswitch tracepoint's own arguments. `a`: the upcall's dp_upcall_info, or the
+ * execution's flow key; `b`: the executed action. `seen`: the packet was followed before this
+ * event. An execution gets a queue id only for a packet nscope meets there first: the one
+ * ovs-vswitchd sent back (or, without skb-tracking, every one). */
+static __always_inline void ovs_fill(struct nscope_ovs_ext *x, const __u8 point, void *a,
+				     void *b, struct sk_buff *skb, bool seen, const bool kp)
+{
+	__builtin_memset(x, 0, sizeof(*x));
+	x->point = point;
+	if (point == NSCOPE_OVS_UPCALL) {
+		struct dp_upcall_info___nscope *u = a;
+
+		if (u) {
+			x->port = BPF_CORE_READ(u, portid);
+			x->cmd = BPF_CORE_READ(u, cmd);
+		}
+		if (skb) {
+			x->queue_id = ovs_queue_id(skb, kp);
+			x->flags |= NSCOPE_OVS_HAS_QUEUE;
+		}
+	} else if (point == NSCOPE_OVS_EXECUTE) {
+		struct sw_flow_key___nscope *k = a;
+		struct nlattr *attr = b;
+		__u16 len;
+
+		if (k)
+			x->recirc_id = BPF_CORE_READ(k, recirc_id);
+		if (attr) {
+			x->action = BPF_CORE_READ(attr, nla_type) & NSCOPE_NLA_TYPE_MASK;
+			len = BPF_CORE_READ(attr, nla_len);
+			if (len >= NSCOPE_NLA_HDRLEN + 4)
+				bpf_probe_read_kernel(&x->action_arg, 4,
+						      (char *)attr + NSCOPE_NLA_HDRLEN);
+			if (x->action == NSCOPE_OVS_ACTION_CT)
+				ovs_ct_fill(x, (char *)attr + NSCOPE_NLA_HDRLEN);
+		}
+		if (skb && !seen) {
+			x->queue_id = ovs_queue_id(skb, kp);
+			x->flags |= NSCOPE_OVS_HAS_QUEUE;
+		}
+	}
+}
+
 /* The probe's arguments that say where the packet is. */
 struct probe_args {
 	struct sk_buff *skb;
 	struct net_device *dev;
 	struct net *net;
 	__u32 reason;
+	void *ovs_a, *ovs_b; /* an openvswitch tracepoint's own (see ovs_fill) */
 };
 
 /* Packet bytes are plain loads in a tp_btf or fentry program on a kernel that allows them;
@@ -404,7 +526,7 @@ struct probe_args {
  * program's context (for the stack); `func_ip` the probed function where known. */
 static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb,
 				struct net_device *argdev, struct net *argnet, __u32 reason,
-				__u64 func_ip, const bool kp)
+				void *ovs_a, void *ovs_b, __u64 func_ip, const bool kp)
 {
 	/* Read straight from .rodata (no copy): the verifier then knows each value, so the
 	 * branches for other argument layouts are dead code it never checks. */
@@ -421,12 +543,14 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 	int filtered = -1; /* bytes -f read into buf, -1 when it did not run */
 	__u64 now = 0;
 	__u32 zero = 0;
+	bool seen = false; /* followed before this event */
 
 	if ((collectors & NSCOPE_COLLECT_TRACK) && skb) {
 		now = bpf_ktime_get_ns();
 		tv = track_find(skb, now, kp);
 		if (!tv && (cfg.flags & NSCOPE_PROBE_ONLY_TRACKED))
 			return 0; /* a free of a packet nobody followed */
+		seen = tv != NULL;
 	}
 
 	/* Filters decide on first sight only: a packet already followed stays followed across
@@ -556,6 +680,16 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 		if (skb)
 			ct_fill(x, skb, &e->flags, kp);
 	}
+	if (collectors & NSCOPE_COLLECT_OVS) {
+		struct nscope_ovs_ext *x = (void *)((char *)e + ovs_offset);
+
+		if (cfg.ovs_point != NSCOPE_OVS_NONE) {
+			ovs_fill(x, cfg.ovs_point, ovs_a, ovs_b, skb, seen, kp);
+			e->flags |= NSCOPE_EV_HAS_OVS;
+		} else {
+			__builtin_memset(x, 0, sizeof(*x));
+		}
+	}
 	if (collectors & NSCOPE_COLLECT_STACK) {
 		struct nscope_stack_ext *to = (void *)((char *)e + stack_offset);
 
@@ -588,8 +722,14 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 		a.net = arg(ctx, cfg.net_arg);
 	if (cfg.reason_arg != NSCOPE_ARG_NONE)
 		a.reason = (__u32)(__u64)arg(ctx, cfg.reason_arg);
+	if (cfg.ovs_point == NSCOPE_OVS_UPCALL) {
+		a.ovs_a = arg(ctx, cfg.upcall_arg);
+	} else if (cfg.ovs_point == NSCOPE_OVS_EXECUTE) {
+		a.ovs_a = arg(ctx, cfg.key_arg);
+		a.ovs_b = arg(ctx, cfg.attr_arg);
+	}
 #undef cfg
-	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, 0, false);
+	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, 0, false);
 }
 
 /* kprobe arguments: the registers of the calling convention (x86-64: rdi, rsi, rdx, rcx, r8,
@@ -656,7 +796,7 @@ static __always_inline int handle_kprobe(struct pt_regs *regs, const __u32 slot,
 	if (cfg.reason_arg < NSCOPE_KRET_ARGS)
 		a.reason = (__u32)v[cfg.reason_arg];
 #undef cfg
-	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, ip, true);
+	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, NULL, NULL, ip, true);
 }
 
 /* Attached at the entry of every function a kretprobe slot watches. */

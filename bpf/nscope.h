@@ -124,6 +124,7 @@ struct nscope_kernel_offsets {
 #define NSCOPE_COLLECT_DROP (1u << 4)  /* skb-drop */
 #define NSCOPE_COLLECT_CT (1u << 5)    /* ct */
 #define NSCOPE_COLLECT_STACK (1u << 6) /* --stack: the kernel stack of each event */
+#define NSCOPE_COLLECT_OVS (1u << 7)   /* ovs: the openvswitch module's tracepoints */
 
 /* How a probe's arguments are laid out: which raw tracepoint argument holds what. */
 #define NSCOPE_ARG_NONE 0xff
@@ -133,7 +134,18 @@ struct nscope_probe_cfg {
 	__u8 net_arg;    /* struct net * */
 	__u8 reason_arg; /* enum skb_drop_reason (skb:kfree_skb) */
 	__u8 flags;      /* NSCOPE_PROBE_* */
+	__u8 ovs_point;  /* enum nscope_ovs_point: which openvswitch tracepoint, else 0 */
+	__u8 upcall_arg; /* ovs_dp_upcall: const struct dp_upcall_info * */
+	__u8 key_arg;    /* ovs_do_execute_action: struct sw_flow_key * */
+	__u8 attr_arg;   /* ovs_do_execute_action: const struct nlattr * (the action) */
 	__u8 pad[3];
+};
+
+/* The openvswitch module's tracepoints (the ovs collector). */
+enum nscope_ovs_point {
+	NSCOPE_OVS_NONE = 0,
+	NSCOPE_OVS_UPCALL = 1,	/* openvswitch:ovs_dp_upcall */
+	NSCOPE_OVS_EXECUTE = 2, /* openvswitch:ovs_do_execute_action */
 };
 #define NSCOPE_PROBE_FREES (1u << 0)        /* the skb is freed here: tracking ends */
 #define NSCOPE_PROBE_ONLY_TRACKED (1u << 1) /* emit only packets already followed */
@@ -190,6 +202,7 @@ enum nscope_ns_src {
 #define NSCOPE_EV_HAS_DROP (1u << 4)
 #define NSCOPE_EV_HAS_CT (1u << 5) /* a struct nscope_ct_ext follows the event */
 #define NSCOPE_EV_HAS_STACK (1u << 6) /* a struct nscope_stack_ext follows (after any ct) */
+#define NSCOPE_EV_HAS_OVS (1u << 7) /* the struct nscope_ovs_ext (after any ct) is filled */
 
 struct nscope_event {
 	__u64 ts;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -230,7 +243,7 @@ struct nscope_ct_tuple {
 };
 
 /* A record is a struct nscope_event, then a struct nscope_ct_ext with the ct collector, then
- * a struct nscope_stack_ext with --stack. */
+ * a struct nscope_ovs_ext with the ovs collector, then a struct nscope_stack_ext with --stack. */
 struct nscope_ct_ext {
 	__u32 status; /* the connection's IPS_* bits */
 	__u32 mark;
@@ -252,6 +265,30 @@ enum nscope_ct_info {
 	NSCOPE_CT_UNTRACKED = 7,	/* IP_CT_UNTRACKED: no nf_conn, but conntrack saw it */
 };
 #define NSCOPE_NFCT_INFO_MASK 7UL /* skb->_nfct: ctinfo in these bits, nf_conn * above */
+
+/* What an openvswitch tracepoint saw (Retis's ovs `upcall` and `action_execute`). */
+struct nscope_ovs_ext {
+	__u8 point;	  /* enum nscope_ovs_point */
+	__u8 cmd;	  /* upcall: OVS_PACKET_CMD_* */
+	__u16 action;	  /* execute: the action attribute's type (enum ovs_action_attr) */
+	__u32 port;	  /* upcall: the netlink port id the packet is queued to */
+	__u32 recirc_id;  /* execute: the flow key's recirculation id */
+	__u32 action_arg; /* execute: the action's first 32-bit word (output port, recirc id...) */
+	__u32 queue_id;	  /* with NSCOPE_OVS_HAS_QUEUE: a hash of the packet's first bytes */
+	__u32 ct_flags;	  /* execute, ct action: NSCOPE_OVS_CT_* */
+	__u16 ct_zone;	  /* execute, ct action: the conntrack zone */
+	__u8 flags;	  /* NSCOPE_OVS_HAS_* */
+	__u8 pad;
+};
+#define NSCOPE_OVS_HAS_QUEUE (1u << 0)
+/* ct action flags, with Retis's values (retis-events ovs.rs R_OVS_CT_*). */
+#define NSCOPE_OVS_CT_COMMIT (1u << 0)
+#define NSCOPE_OVS_CT_FORCE (1u << 1)
+#define NSCOPE_OVS_CT_IP4 (1u << 2)
+#define NSCOPE_OVS_CT_IP6 (1u << 3)
+#define NSCOPE_OVS_CT_NAT (1u << 4)
+/* The packet bytes the queue id hashes: enough for the headers that tell two packets apart. */
+#define NSCOPE_OVS_HASH_BYTES 128
 
 #define NSCOPE_STACK_DEPTH 32 /* kernel frames kept per event with --stack */
 struct nscope_stack_ext {

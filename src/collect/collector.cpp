@@ -61,7 +61,8 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, int a_
 
   auto* ro = skel.s->rodata;
   ro->collectors = cfg.collectors;
-  ro->stack_offset = sizeof(nscope_event) + ((cfg.collectors & NSCOPE_COLLECT_CT) ? sizeof(nscope_ct_ext) : 0);
+  ro->ovs_offset = sizeof(nscope_event) + ((cfg.collectors & NSCOPE_COLLECT_CT) ? sizeof(nscope_ct_ext) : 0);
+  ro->stack_offset = ro->ovs_offset + ((cfg.collectors & NSCOPE_COLLECT_OVS) ? sizeof(nscope_ovs_ext) : 0);
   ro->record_size = ro->stack_offset + ((cfg.collectors & NSCOPE_COLLECT_STACK) ? sizeof(nscope_stack_ext) : 0);
   ro->wakeup_bytes = ring / 16;
   ro->direct_packet = direct;

@@ -83,14 +83,44 @@ void copy_tuple(const nscope_ct_tuple& in, CtTuple& out) {
 }
 }  // namespace
 
+void decode_ovs(const nscope_ovs_ext& x, uint32_t cpu, const DecodeContext& ctx, OvsInfo& v) {
+  v = OvsInfo{};
+  v.has_queue_id = x.flags & NSCOPE_OVS_HAS_QUEUE;
+  v.queue_id = x.queue_id;
+  if (x.point == NSCOPE_OVS_UPCALL) {
+    v.kind = OvsKind::upcall;
+    v.cmd = x.cmd;
+    v.port = x.port;
+    v.cpu = cpu;
+  } else if (x.point == NSCOPE_OVS_EXECUTE) {
+    v.kind = OvsKind::action_execute;
+    v.recirc_id = x.recirc_id;
+    v.action = x.action < ctx.ovs_actions.size() ? ctx.ovs_actions[x.action] : std::string_view();
+    v.action_arg = x.action_arg;
+    v.ct_flags = x.ct_flags;
+    v.ct_zone = x.ct_zone;
+  }
+}
+
 void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e) {
   const auto& ev = *static_cast<const nscope_event*>(record);
   decode_event(ev, ctx, e);
   const char* tail = static_cast<const char*>(record) + sizeof(nscope_event);
   const size_t ct_size = (ctx.collectors & NSCOPE_COLLECT_CT) ? sizeof(nscope_ct_ext) : 0;
+  const size_t ovs_size = (ctx.collectors & NSCOPE_COLLECT_OVS) ? sizeof(nscope_ovs_ext) : 0;
+  // The ovs section lives in the event's tail (event.h): set, or cleared of an earlier event's.
+  if (ovs_size && (ev.flags & NSCOPE_EV_HAS_OVS) && size >= sizeof(nscope_event) + ct_size + ovs_size) {
+    nscope_ovs_ext x;
+    std::memcpy(&x, tail + ct_size, sizeof x);
+    decode_ovs(x, ev.cpu, ctx, e.ovs);
+    e.has_rare = true;
+  } else if (e.ovs.kind != OvsKind::none) {
+    e.ovs = OvsInfo{};
+    e.has_rare = e.any_rare();
+  }
   if ((ctx.collectors & NSCOPE_COLLECT_STACK) && (ev.flags & NSCOPE_EV_HAS_STACK) && ctx.stack &&
-      size >= sizeof(nscope_event) + ct_size + sizeof(nscope_stack_ext)) {
-    const char* st = tail + ct_size;
+      size >= sizeof(nscope_event) + ct_size + ovs_size + sizeof(nscope_stack_ext)) {
+    const char* st = tail + ct_size + ovs_size;
     uint32_t n;
     std::memcpy(&n, st + offsetof(nscope_stack_ext, nr), sizeof n);
     n = std::min<uint32_t>(n, NSCOPE_STACK_DEPTH);

@@ -25,14 +25,19 @@ struct DecodeContext {
   std::function<std::string_view(uint64_t)> function_at;
   // Kernel stack frames (innermost first) -> "func+0xoff" lines joined by newlines, interned.
   std::function<std::string_view(const uint64_t*, uint32_t)> stack;
+  // ovs: enum ovs_action_attr value -> Retis's action name ("" or past the end: unknown).
+  std::vector<std::string_view> ovs_actions;
 };
 
 // Packets captured from the network header get a made-up Ethernet header (zero addresses,
 // the skb's protocol), so every packet in the model starts at the link layer, as in Retis.
 void decode_event(const nscope_event& raw, const DecodeContext& ctx, Event& e);
 // A ring-buffer record of `size` bytes: the event, then its ct extension (with the ct
-// collector) and its stack (with --stack), when the event says it has them and the record
-// holds them.
+// collector), its ovs extension (with the ovs collector) and its stack (with --stack), when
+// the event says it has them and the record holds them.
+// The ovs extension of an event at an openvswitch tracepoint: Retis's `upcall` (with the
+// queue id nscope adds) or `action_execute`.
+void decode_ovs(const nscope_ovs_ext& x, uint32_t cpu, const DecodeContext& ctx, OvsInfo& v);
 void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e);
 
 }  // namespace nscope

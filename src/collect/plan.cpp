@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bpfload/features.h"
+#include "collect/ovs_probes.h"
 #include "discover/nsref.h"
 #include "discover/scan.h"
 #include "events/free_points.h"
@@ -136,6 +137,16 @@ void add_free_probes(std::vector<ProbeSpec>& probes, uint32_t collectors, const 
   add_free(free_points::kConsume, tracking);
 }
 
+void add_ovs_probes(std::vector<ProbeSpec>& probes, const std::vector<ProbeSpec>& ovs) {
+  for (const ProbeSpec& o : ovs) {
+    auto named = std::find_if(probes.begin(), probes.end(), [&](const ProbeSpec& p) {
+      return p.kind == ProbeKind::tracepoint && p.group == o.group && p.name == o.name;
+    });
+    if (named != probes.end()) named->cfg = o.cfg;
+    else probes.push_back(o);
+  }
+}
+
 std::unordered_map<uint32_t, std::string> namespace_names(const ScanResult& scan,
                                                           uint32_t* initial) {
   std::unordered_map<uint32_t, std::string> names;
@@ -156,14 +167,11 @@ Result<void> check_host_collectors(const HostCollectors& host, bool allow_system
         "the nft collector adds an nf_tables table (inet nscope_trace_PID, removed on exit) to "
         "each traced network namespace");
   }
-  if (host.ovs) {
+  if (host.ovs && access("/sys/module/openvswitch", F_OK) != 0) {
     in = PlanInput::ovs;
-    if (access("/sys/module/openvswitch", F_OK) != 0)
-      return Error::usage("the ovs collector needs the openvswitch kernel module, which is not "
-                          "loaded (no /sys/module/openvswitch): this host has no Open vSwitch "
-                          "datapath to trace");
-    return Error::usage("the ovs collector is not available in this build yet; its tracepoints "
-                        "can be probed directly: -p openvswitch:ovs_dp_upcall (BTF tracepoint)");
+    return Error::usage("the ovs collector needs the openvswitch kernel module, which is not "
+                        "loaded (no /sys/module/openvswitch): this host has no Open vSwitch "
+                        "datapath to trace");
   }
   return {};
 }
@@ -232,6 +240,21 @@ Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed) {
   auto probes = kernel_probes(*specs, vmlinux->get(), in);
   if (!probes) return probes.error();
   plan.probes = std::move(*probes);
+  if (plan.host.ovs) {
+    in = PlanInput::ovs;
+    auto ovs = ovs_probes(vmlinux->get());
+    if (!ovs) return ovs.error();
+    // Linking an upcall to its execution needs the packets' tracking ids.
+    plan.collectors |= NSCOPE_COLLECT_OVS | NSCOPE_COLLECT_TRACK;
+    add_ovs_probes(plan.probes, ovs->probes);
+    plan.ovs_actions = std::move(ovs->actions);
+    in = PlanInput::too_many_probes;
+    if (plan.probes.size() > NSCOPE_MAX_PROBES)
+      return Error::usage(fmt::format("{} probes with the ovs collector's 2, and collect attaches "
+                                      "at most {}: name fewer",
+                                      plan.probes.size(), NSCOPE_MAX_PROBES));
+    in = PlanInput::other;
+  }
   add_free_probes(plan.probes, plan.collectors, vmlinux->get());
   plan.names_by_address =
       req.stack || std::any_of(plan.probes.begin(), plan.probes.end(),

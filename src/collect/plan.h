@@ -48,6 +48,8 @@ struct Plan {
   bool names_by_address = false;
   HostCollectors host;
   std::vector<NftTarget> nft_targets;  // -c nft: the namespaces its table goes into
+  // -c ovs: enum ovs_action_attr value -> Retis's action name, from the module's BTF.
+  std::vector<std::string> ovs_actions;
 };
 
 // Which part of the request a failed plan is about, so the caller can say it in its user's
@@ -80,7 +82,7 @@ inline constexpr std::string_view kCollectorNames =
 // implied). nft and ovs go into *host, and are unknown without it.
 Result<uint32_t> parse_collectors(const std::vector<std::string>& list,
                                   HostCollectors* host = nullptr);
-// nft without the permission to change the host, ovs without its module: usage errors, with
+// nft without the permission to change the host, ovs without its module loaded: usage errors, with
 // `in` set to the input they are about.
 Result<void> check_host_collectors(const HostCollectors& host, bool allow_system_changes,
                                    PlanInput& in);
@@ -92,6 +94,9 @@ Result<std::vector<std::string>> probe_specs(const std::vector<std::string>& lis
 // (reporting only packets it followed), skb-drop adds skb:kfree_skb. A free tracepoint the
 // user named is marked as one and reports every packet.
 void add_free_probes(std::vector<ProbeSpec>& probes, uint32_t collectors, const btf* vmlinux);
+// The ovs collector's tracepoints: appended, or their argument layout given to the same
+// tracepoints already named with -p.
+void add_ovs_probes(std::vector<ProbeSpec>& probes, const std::vector<ProbeSpec>& ovs);
 // NSREF[,NSREF] or !NSREF[,!NSREF]: the namespaces' inodes and cookies, into f.netns.
 Result<void> netns_filter(const std::vector<std::string>& refs, const ScanResult& scan,
                           filter::FilterSet& f);

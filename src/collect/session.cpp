@@ -301,6 +301,8 @@ void Session::start_readers() {
       dc.function_at = [&r](uint64_t ip) { return r.addrs.function_at(ip); };
       dc.stack = [&r](const uint64_t* ips, uint32_t n) { return r.addrs.stack(ips, n); };
     }
+    if (o_.ovs_actions)
+      for (const auto& a : *o_.ovs_actions) dc.ovs_actions.push_back(a);
     for (auto& s : symbols_) dc.slot_symbols.push_back(s);
     for (auto& p : o_.collector.probes) dc.slot_types.push_back(p.probe_type());
     TextOptions text = o_.text;
@@ -532,6 +534,7 @@ SessionOptions session_options_from(const Plan& plan) {
   so.text.names = &plan.netns_names;
   so.initial_netns = plan.initial_netns;
   so.drop_reasons = &plan.drop_reasons;
+  so.ovs_actions = &plan.ovs_actions;
   so.names_by_address = plan.names_by_address;
   so.nft_targets = plan.nft_targets;
   return so;

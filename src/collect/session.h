@@ -29,6 +29,8 @@ struct SessionOptions {
   std::string cmdline;          // recorded in the startup event
   uint32_t initial_netns = 0;   // the host's netns inode, recorded for sort
   const DropReasons* drop_reasons = nullptr;  // drop reason names; none: values only
+  // -c ovs: enum ovs_action_attr value -> action name (see Plan::ovs_actions)
+  const std::vector<std::string>* ovs_actions = nullptr;
   // Events name probed functions by address, or carry stack frames: kallsyms must be
   // readable (checked at the start, read at the first event).
   bool names_by_address = false;

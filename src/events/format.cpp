@@ -452,6 +452,7 @@ class Cursor {
         kv("\"upcall\",\"cmd\":", v.cmd);
         kv(",\"port\":", v.port);
         kv(",\"cpu\":", v.cpu);
+        if (v.has_queue_id) kv(",\"queue_id\":", v.queue_id);  // nscope's addition
         break;
       case OvsKind::upcall_enqueue:
         kv("\"upcall_enqueue\",\"ret\":", v.ret);

@@ -329,6 +329,7 @@ void parse_ovs(Obj& o, OvsInfo& v, SymbolTable& symbols) {
     must(o.u("cmd", v.cmd), o, "cmd");
     must(o.u("port", v.port), o, "port");
     must(o.u("cpu", v.cpu), o, "cpu");
+    queue();  // nscope's, not Retis's: the queue id of an upcall seen at the tracepoint
   } else if (t == "upcall_enqueue") {
     v.kind = OvsKind::upcall_enqueue;
     ret32();

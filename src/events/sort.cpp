@@ -828,7 +828,10 @@ bool OvsLinker::link(Event& e) {
   const OvsInfo& o = e.ovs;
   switch (o.kind) {
     case OvsKind::upcall:
-      if (e.has_tracking) upcalls_[key(e.ts, o.cpu)] = {e.track_ts, e.orig_head};
+      if (!e.has_tracking) break;
+      upcalls_[key(e.ts, o.cpu)] = {e.track_ts, e.orig_head};
+      // nscope's own upcalls carry the queue id (tracepoints alone have no enqueue event).
+      if (o.has_queue_id) queues_[o.queue_id] = {e.track_ts, e.orig_head};
       break;
     case OvsKind::upcall_return:
       upcalls_.erase(key(o.upcall_ts, o.upcall_cpu));

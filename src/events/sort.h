@@ -160,7 +160,9 @@ void format_series_json(const Series& s, const PathNames& names, std::string& ou
 // Open vSwitch's upcalls as one packet, as `retis sort` links them: the kernel's upcall, its
 // enqueue (which gives the packet a queue_id), ovs-vswitchd's handling of it (recv_upcall,
 // flow_operation: no skb of their own) and the execution of its actions (a new skb, whose
-// later events belong to the packet too) all take the upcalled packet's tracking id. Fed the
+// later events belong to the packet too) all take the upcalled packet's tracking id. nscope's
+// own upcalls (collect -c ovs, tracepoints only: no enqueue event) carry the queue_id
+// themselves. Fed the
 // events in file order, before the Sorter; an event it cannot link keeps its own id.
 class OvsLinker {
  public:

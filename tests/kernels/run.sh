@@ -66,6 +66,22 @@ if [ ! -f "$cache/ready" ]; then
 fi
 modules=$cache/root/lib/modules/$rel
 
+# Open vSwitch's userspace (ovsdb-server, ovs-vswitchd, ovs-vsctl) for the ovs collector's
+# test: Debian's packages, unpacked like the kernel and never installed; the test finds them
+# through NSCOPE_OVS_ROOT and skips without them. libxdp1 is the one library they need that
+# the project's own dependencies do not bring.
+ovs=$build/kernels/ovs-userspace
+if [ ! -f "$ovs/ready" ]; then
+  rm -rf "$ovs"; mkdir -p "$ovs/root"
+  if (cd "$ovs" && apt-get download -q openvswitch-switch openvswitch-common libxdp1 >/dev/null 2>&1); then
+    for deb in "$ovs"/*.deb; do dpkg -x "$deb" "$ovs/root"; done
+    rm -f "$ovs"/*.deb
+    touch "$ovs/ready"
+  else
+    echo "kernels: apt-get download openvswitch-switch failed: the ovs test will skip" >&2
+  fi
+fi
+
 # The initramfs: busybox, the modules that reach the host's root, and the init script.
 work=$(mktemp -d "${TMPDIR:-/tmp}/nscope-kernel.XXXXXX")
 qemu_pid=
@@ -91,6 +107,7 @@ done
 # What the guest runs: in the repository, the command, its status written back.
 {
   printf 'cd %q || exit 1\n' "$repo"
+  [ -f "$ovs/ready" ] && printf 'export NSCOPE_OVS_ROOT=%q\n' "$ovs/root"
   printf '%q ' "${cmd[@]}"; printf '2>&1 | tee /.results/log; echo $? >/.results/rc\n'
 } >"$work/results/cmd"
 # dash has no pipefail and %q is bash's: let bash run the command line.
