@@ -195,6 +195,7 @@ json cli_json(const std::vector<std::string>& args) {
 }
 
 // What changes between two reads of a quiet namespace: interface counters.
+// A namespace's interfaces without their packet counters (show's document or a topo node).
 void drop_counters(json& show) {
   for (auto& f : show["interfaces"]) f.erase("stats");
 }
@@ -249,6 +250,8 @@ TEST_F(Serve, ApiAnswersWhatTheCliPrints) {
   }
   for (uint64_t ino : {p.ino_a, p.ino_b}) {
     json an = *topo_node(atopo, ino), cn = *topo_node(ctopo, ino);
+    drop_counters(an);  // IPv6's own packets (DAD, router solicitations) move them in between
+    drop_counters(cn);
     EXPECT_EQ(an, cn);
   }
   std::vector<std::string> akeys, ckeys;
