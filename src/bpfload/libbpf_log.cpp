@@ -49,4 +49,11 @@ std::string libbpf_log_take() {
   return out;
 }
 
+Error libbpf_error(int err, const std::string& what) {
+  std::string detail = libbpf_log_take();
+  Error e = Error::sys(err, what);
+  if (!detail.empty()) e.message += " (" + detail + ")";
+  return e;
+}
+
 }  // namespace nscope

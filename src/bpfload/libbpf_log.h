@@ -4,10 +4,14 @@
 
 #include <string>
 
+#include "util/result.h"
+
 namespace nscope {
 
 void libbpf_log_init(bool verbose);
 // The last libbpf warning lines since the previous call, joined; cleared on read.
 std::string libbpf_log_take();
+// An Error for a failed libbpf call: `what` and errno `err`, then what libbpf said.
+Error libbpf_error(int err, const std::string& what);
 
 }  // namespace nscope

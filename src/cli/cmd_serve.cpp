@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -11,6 +12,9 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "render/watch.h"
+#include "util/fd.h"
+#include "watch/watcher.h"
 #include "serve/server.h"
 
 namespace nscope::cli {
@@ -58,6 +62,7 @@ int run_serve(const ServeArgs& a) {
   so.allow_collect = a.allow_collect;
   so.bpf = !a.no_bpf;
   so.allow_hosts = a.allow_hosts;
+  so.watch = !a.no_bpf && geteuid() == 0;
   // SIGINT and SIGTERM are taken by this thread alone (sigwait): blocked before any thread
   // starts, so every thread inherits the mask.
   sigset_t mask;
@@ -70,6 +75,22 @@ int run_serve(const ServeArgs& a) {
   auto port = server.bind();
   if (!port) fail(port.error());
   std::thread http([&server] { server.run(); });
+  // Namespace changes, live: `watch`'s events on the stream as "netns" (the page redraws its
+  // wiring at each). Where watch cannot run (no root, no BPF), the page re-reads every 10 s.
+  Fd watch_stop(eventfd(0, EFD_CLOEXEC));
+  std::thread watcher([&server, &watch_stop, no_bpf = a.no_bpf] {
+    if (no_bpf || geteuid() != 0) return;  // so.watch says the same to the page
+    WatcherOptions wo;
+    wo.snapshot = false;
+    wo.stop_fd = watch_stop.get();
+    wo.on_event = [&server](const WatchEvent& e) {
+      server.hub().publish("netns", watch_event_json(e).dump());
+      return true;
+    };
+    if (auto r = run_watcher(wo); !r)
+      std::cerr << "nscope: namespace changes are not live (" << r.error().message
+                << "); the page re-reads the wiring every 10 s\n";
+  });
   std::cout << "nscope serve: open " << server.url() << "\n" << std::flush;
   std::cerr << "nscope: serving" << (a.allow_collect ? " (collections allowed)" : " (read-only)")
             << "; Ctrl-C to stop\n";
@@ -77,6 +98,9 @@ int run_serve(const ServeArgs& a) {
   int sig = 0;
   sigwait(&mask, &sig);
   std::cerr << "nscope: stopping\n";
+  uint64_t one = 1;
+  (void)!write(watch_stop.get(), &one, sizeof one);
+  watcher.join();
   server.stop();
   http.join();
   return 0;

@@ -23,13 +23,6 @@
 namespace nscope {
 namespace {
 
-Error bpf_error(int err, const std::string& what) {
-  std::string detail = libbpf_log_take();
-  Error e = Error::sys(err, what);
-  if (!detail.empty()) e.message += " (" + detail + ")";
-  return e;
-}
-
 bpf_program* program(collect* s, const std::string& name) {
   bpf_program* p = nullptr;
   bpf_object__for_each_program(p, s->obj)
@@ -57,7 +50,7 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, int a_
       if (s) collect::destroy(s);
     }
   } skel;
-  if (!skel.s) return bpf_error(errno, "cannot open the collect BPF programs");
+  if (!skel.s) return libbpf_error(errno, "cannot open the collect BPF programs");
 
   auto* ro = skel.s->rodata;
   ro->collectors = cfg.collectors;
@@ -84,7 +77,7 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, int a_
       bpf_program__set_expected_attach_type(p, ps.kind == ProbeKind::fentry ? BPF_TRACE_FENTRY
                                                                             : BPF_TRACE_FEXIT);
     if (bpf_program__set_attach_target(p, 0, ps.name.c_str()) != 0)
-      return bpf_error(errno, "no BTF for " + ps.spec());
+      return libbpf_error(errno, "no BTF for " + ps.spec());
   }
   if (kret) {
     bpf_program__set_autoload(skel.s->progs.kret_entry, true);
@@ -112,18 +105,18 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, int a_
   if (f.meta) bodies.push_back({NSCOPE_STUB_META, *f.meta});
 
   if (bpf_map__set_max_entries(skel.s->maps.tracking, cfg.tracking_entries) != 0)
-    return bpf_error(errno, "cannot size the tracking map");
+    return libbpf_error(errno, "cannot size the tracking map");
   // A real ring is the pattern, so its size is the rings' own (kernels before 5.10 compare
   // sizes).
   if (bpf_map__set_inner_map_fd(skel.s->maps.rings, a_ring) != 0 ||
       bpf_map__set_max_entries(skel.s->maps.rings, static_cast<uint32_t>(libbpf_num_possible_cpus())) != 0)
-    return bpf_error(errno, "cannot size the ring buffers");
+    return libbpf_error(errno, "cannot size the ring buffers");
   filter::PatchScope patch(std::move(bodies));
   if (collect::load(skel.s) != 0) {
     int err = errno;
     if (!patch.error().empty())
       return Error::msg("cannot put the filters into the BPF programs: " + patch.error());
-    return bpf_error(err, "cannot load the collect BPF programs");
+    return libbpf_error(err, "cannot load the collect BPF programs");
   }
   return std::exchange(skel.s, nullptr);
 }
@@ -187,7 +180,7 @@ Result<void> Collector::make_rings(const CollectorConfig& cfg, size_t ncpus) {
   for (size_t i = 0; i < (cfg.shared_ring ? 1 : ncpus); ++i) {
     Fd ring(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "nscope_ring", 0, 0, static_cast<uint32_t>(ring_bytes_),
                            nullptr));
-    if (!ring) return bpf_error(errno, fmt::format("cannot make a {}-byte ring buffer", ring_bytes_));
+    if (!ring) return libbpf_error(errno, fmt::format("cannot make a {}-byte ring buffer", ring_bytes_));
     rings_.push_back(std::move(ring));
   }
   return {};
@@ -202,7 +195,7 @@ Result<void> Collector::give_rings(const CollectorConfig& cfg) {
     auto cpu = static_cast<uint32_t>(online[i]);
     int fd = rings_[cfg.shared_ring ? 0 : i].get();
     if (bpf_map_update_elem(outer, &cpu, &fd, BPF_ANY) != 0)
-      return bpf_error(errno, fmt::format("cannot give CPU {} its ring buffer", cpu));
+      return libbpf_error(errno, fmt::format("cannot give CPU {} its ring buffer", cpu));
   }
   size_t nreaders = std::clamp<size_t>(cfg.readers, 1, rings_.size());
   readers_.resize(nreaders);
@@ -228,7 +221,7 @@ Result<void> Collector::attach(size_t slot, const ProbeSpec& ps) {
   bpf_program* prog = slot_program(skel_, slot, ps.kind);
   if (ps.kind != ProbeKind::kprobe && ps.kind != ProbeKind::kretprobe) {
     bpf_link* l = bpf_program__attach_trace(prog);
-    if (!l) return bpf_error(errno, "cannot attach " + ps.spec());
+    if (!l) return libbpf_error(errno, "cannot attach " + ps.spec());
     links_.push_back(l);
     return {};
   }

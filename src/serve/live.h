@@ -19,8 +19,8 @@ namespace nscope::serve {
 // Event types on the stream (SSE `event:` field).
 //   packet  one event as `collect -o FILE` writes it (one JSON line)
 //   collect the collection's startup and stats records, and its state changes
-//   netns   a namespace appeared or went away: reserved for `nscope watch`, which publishes
-//           its records here once it exists
+//   netns   a change to a namespace (made, ended, named, a device made or moved, ...): one
+//           event as `nscope watch --json` writes it, from serve's watcher
 //   dropped (not numbered) how many events this client has lost so far
 struct LiveEvent {
   uint64_t id = 0;

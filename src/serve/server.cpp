@@ -191,7 +191,7 @@ void Server::Impl::route(const Request& req, Response& res) {
   bool get = req.raw.method() == http::verb::get, post = req.raw.method() == http::verb::post;
   const std::string& p = req.path;
   if (get && p == "/api/config") {
-    return json_body(res, {{"version", NSCOPE_VERSION}, {"allow_collect", opts.allow_collect}, {"watch", false}});
+    return json_body(res, {{"version", NSCOPE_VERSION}, {"allow_collect", opts.allow_collect}, {"watch", opts.watch}});
   }
   if (get && p == "/api/list") {
     ScanOptions so;

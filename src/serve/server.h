@@ -20,6 +20,7 @@ struct ServeOptions {
   bool bpf = true;                     // scans may walk the kernel with BPF iterators
   std::vector<std::string> allow_hosts;  // more Host names (with --allow-remote)
   std::string token;                   // empty: a random one
+  bool watch = false;                  // namespace changes come live on the stream ("netns")
 };
 
 class Server {
@@ -33,7 +34,7 @@ class Server {
   // Serves until stop() (from another thread).
   void run();
   void stop();
-  // Where `nscope watch` will publish namespace events ("netns").
+  // Where serve's watcher publishes namespace events ("netns"), as `watch --json` writes them.
   LiveHub& hub();
 
  private:

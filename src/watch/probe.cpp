@@ -20,13 +20,6 @@
 namespace nscope {
 namespace {
 
-Error bpf_error(int err, const std::string& what) {
-  std::string detail = libbpf_log_take();
-  Error e = Error::sys(err, what);
-  if (!detail.empty()) e.message += " (" + detail + ")";
-  return e;
-}
-
 // The inode of the initial namespace of slot `s` (kthreadd's), 0 when unreadable.
 uint32_t initial_inode(int slot) {
   struct stat st {};
@@ -61,7 +54,7 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
   p->impl_ = std::make_unique<Impl>();
   Impl& m = *p->impl_;
   m.skel = watch__open();
-  if (!m.skel) return bpf_error(errno, "cannot open the watch BPF programs");
+  if (!m.skel) return libbpf_error(errno, "cannot open the watch BPF programs");
 
   auto& cfg = const_cast<nscope_watch_cfg&>(m.skel->rodata->cfg);
   if (auto ks = KernelSymbols::load()) {
@@ -81,7 +74,7 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
   bpf_program__set_autoload(m.skel->progs.watch_notifier, notifier_tp && cfg.rtnetlink_event);
   bpf_program__set_autoload(m.skel->progs.watch_rtnetlink_event, !notifier_tp && cfg.rtnetlink_event);
   if (!cfg.cleanup_net) bpf_program__set_autoload(m.skel->progs.watch_work_done, false);
-  if (int err = watch__load(m.skel); err != 0) return bpf_error(-err, "cannot load the watch BPF programs");
+  if (int err = watch__load(m.skel); err != 0) return libbpf_error(-err, "cannot load the watch BPF programs");
 
   struct Hook {
     bpf_program* prog;
@@ -110,7 +103,7 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
         libbpf_log_take();  // this kernel refuses kprobes: walk once a second instead
         continue;
       }
-      if (!l) return bpf_error(errno, std::string("cannot attach to the tracepoint ") + h.name);
+      if (!l) return libbpf_error(errno, std::string("cannot attach to the tracepoint ") + h.name);
       m.links.push_back(l);
       p->hooks_.push_back(h.name);
     }
@@ -150,7 +143,7 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
         return 0;
       },
       &m, nullptr);
-  if (!m.rb) return bpf_error(errno, "cannot read the watch ring buffer");
+  if (!m.rb) return libbpf_error(errno, "cannot read the watch ring buffer");
   return p;
 }
 

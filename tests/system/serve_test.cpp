@@ -12,6 +12,8 @@
 #include <chrono>
 #include <optional>
 #include <thread>
+#include <mutex>
+#include <atomic>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -453,6 +455,63 @@ TEST_F(Serve, CollectionStreamsAPingAndResumes) {
   EXPECT_EQ(stop->status, 200);
   EXPECT_EQ(body_json(stop)["state"], "idle");
   EXPECT_EQ(body_json(stop)["last"]["stop_reason"], "stopped");
+  EXPECT_EQ(s.stop(), 0);
+}
+
+}  // namespace
+
+namespace {
+
+// `watch` inside serve: a namespace the test makes and deletes reaches the stream as "netns"
+// events, each as `watch --json` writes it.
+TEST_F(Serve, NamespaceChangesStreamAsWatchTellsThem) {
+  ServeProcess s({});
+  ASSERT_TRUE(s.ok()) << s.error();
+  // Serve's watcher attaches while serve starts: namespaces are made one a second until one
+  // is told (the first may come before it listens), then that one is deleted.
+  std::vector<std::unique_ptr<nst::NamedNetns>> made;
+  std::map<uint64_t, std::string> inodes;
+  std::mutex mu;
+  std::atomic<bool> stop{false};
+  std::thread maker([&] {
+    for (int i = 0; i < 30 && !stop; ++i) {
+      auto n = std::make_unique<nst::NamedNetns>(nst::unique_name('s'));
+      if (n->ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        inodes[nst::ns_inode(n->path())] = n->name();
+        made.push_back(std::move(n));
+      }
+      for (int t = 0; t < 10 && !stop; ++t) std::this_thread::sleep_for(100ms);
+    }
+  });
+  uint64_t told = 0;
+  Sse live = read_events(s, std::nullopt, [&](const Sse& e) {
+    std::lock_guard<std::mutex> l(mu);
+    for (const auto& [type, data] : e.events)
+      if (type == "netns" && data.value("event", "") == "created" && inodes.count(nst::as_u64(data["inode"]))) {
+        told = nst::as_u64(data["inode"]);
+        return true;
+      }
+    return false;
+  }, 60s);
+  stop = true;
+  maker.join();
+  ASSERT_NE(told, 0u) << live.events.size() << " events, none a netns created for the test's namespaces";
+  // Its end, too.
+  std::thread del([&] {
+    std::this_thread::sleep_for(300ms);
+    std::lock_guard<std::mutex> l(mu);
+    for (auto& n : made)
+      if (n->name() == inodes[told]) n.reset();
+  });
+  bool ended = false;
+  read_events(s, std::nullopt, [&](const Sse& e) {
+    for (const auto& [type, data] : e.events)
+      if (type == "netns" && data.value("event", "") == "destroyed" && nst::as_u64(data["inode"]) == told) ended = true;
+    return ended;
+  }, 30s);
+  del.join();
+  EXPECT_TRUE(ended);
   EXPECT_EQ(s.stop(), 0);
 }
 
