@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "bpfload/kernel_btf.h"
@@ -277,7 +278,16 @@ Result<KernelWalker> KernelWalker::open(const KernelWalkOptions& opts) {
   return KernelWalker(std::move(impl));
 }
 
+// Walks in one process take turns (serve's requests and its watcher, a scan's helper
+// threads): each walks every task and every namespace, and two at once only double the
+// kernel's work while tasks come and go.
+std::mutex& walk_turn() {
+  static std::mutex m;
+  return m;
+}
+
 Result<KernelWalk> KernelWalker::run() {
+  std::lock_guard<std::mutex> turn(walk_turn());
   Impl& m = *impl_;
   KernelWalk out;
   nsiter_light_reset_counters(m.skel.get());
