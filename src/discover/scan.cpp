@@ -46,10 +46,6 @@ namespace {
 
 constexpr uint64_t kInitialUserNsInode = 0xEFFFFFFD;  // PROC_USER_INIT_INO, fixed in the kernel
 
-std::string comm_of(const char (&c)[NSCOPE_COMM_LEN]) {
-  return std::string(c, strnlen(c, NSCOPE_COMM_LEN));
-}
-
 // Collects namespaces keyed by (type, inode), plus where each could be opened from.
 class Builder {
  public:
@@ -263,7 +259,7 @@ class Scan {
     Namespace& n = b_.ns(type, ino);
     Holder h;
     h.pid = static_cast<int>(t.tgid);
-    h.command = comm_of(t.comm);
+    h.command = from_fixed(t.comm);
     if (leader) {
       h.kind = HolderKind::process;
       if (for_children) {
@@ -300,7 +296,7 @@ class Scan {
         h.pid = static_cast<int>(f.tgid);
         h.fd = static_cast<int>(f.fd);
         h.sockets = 1;
-        h.command = comm_of(f.comm);
+        h.command = from_fixed(f.comm);
         n.holders.push_back(std::move(h));
       }
     }
@@ -325,7 +321,7 @@ class Scan {
     h.kind = HolderKind::fd;
     h.pid = static_cast<int>(f.tgid);
     h.fd = static_cast<int>(f.fd);
-    h.command = comm_of(f.comm);
+    h.command = from_fixed(f.comm);
     b_.add_path(n, proc_path(opts_, h.pid, "fd/" + std::to_string(h.fd)));
     n.holders.push_back(std::move(h));
   }
@@ -408,7 +404,7 @@ class Scan {
       h.kind = HolderKind::peer;
       h.netns = d.net_inum;
       h.ifindex = static_cast<int>(d.ifindex);
-      h.ifname = std::string(d.name, strnlen(d.name, sizeof d.name));
+      h.ifname = from_fixed(d.name);
       h.peer_ifindex = static_cast<int>(d.peer_ifindex);
       n.holders.push_back(std::move(h));
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,11 @@ std::string unescape_octal(std::string_view s);
 std::optional<std::string> read_file(const std::string& path);
 // Joins a /proc cmdline (NUL-separated) with spaces, without the trailing NUL.
 std::string cmdline_to_string(std::string_view raw);
+// A fixed-size char array the kernel filled (a comm, an ifname): up to its first NUL.
+template <size_t N>
+std::string from_fixed(const char (&c)[N]) {
+  return std::string(c, strnlen(c, N));
+}
 
 // s as one POSIX shell word: as it is when only safe characters are in it, else in single
 // quotes ('it'\''s').

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "render/list.h"
+#include "util/strings.h"
 
 namespace nscope {
 
@@ -31,8 +32,6 @@ std::string_view watch_event_name(WatchEventKind k) {
 }
 
 namespace {
-
-std::string comm_of(const char (&c)[NSCOPE_COMM_LEN]) { return std::string(c, strnlen(c, sizeof c)); }
 
 bool same_container(const std::optional<Container>& a, const std::optional<Container>& b) {
   if (a.has_value() != b.has_value()) return false;
@@ -66,7 +65,7 @@ void WatchState::who(WatchEvent& e, const nscope_watch_rec& r) const {
   e.time_ns = static_cast<int64_t>(r.ts);
   e.pid = static_cast<int>(r.pid);
   if (r.tid != r.pid) e.tid = static_cast<int>(r.tid);
-  e.comm = comm_of(r.comm);
+  e.comm = from_fixed(r.comm);
 }
 
 void WatchState::reset(const ScanResult& scan, const KernelWalk& walk) {
@@ -191,7 +190,7 @@ void WatchState::take_devices(const KernelWalk& walk, std::map<uint64_t, Dev>& i
     v.key = d.key;
     v.net = d.net_inum;
     v.ifindex = static_cast<int>(d.ifindex);
-    v.name = std::string(d.name, strnlen(d.name, sizeof d.name));
+    v.name = from_fixed(d.name);
     if (v.name == "lo") continue;  // every namespace has one, made and gone with it
     v.peer_key = d.peer_key;
     v.peer_ifindex = static_cast<int>(d.peer_ifindex);

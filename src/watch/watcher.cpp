@@ -14,6 +14,7 @@
 #include "bpfload/nsiter.h"
 #include "discover/scan.h"
 #include "util/fd.h"
+#include "util/strings.h"
 #include "watch/probe.h"
 
 namespace nscope {
@@ -146,7 +147,7 @@ class Watcher {
       last_record_ = now;
       switch (r.kind) {
         case NSCOPE_WATCH_NETDEV:
-          kickers_.insert({static_cast<int>(r.pid), std::string(r.comm, strnlen(r.comm, sizeof r.comm))});
+          kickers_.insert({static_cast<int>(r.pid), from_fixed(r.comm)});
           want_walk(now + kWalkDelay);
           break;
         case NSCOPE_WATCH_NET_CLEANUP:
