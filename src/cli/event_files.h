@@ -80,10 +80,9 @@ class OutFile {
       fd_ = STDOUT_FILENO;
       return;
     }
-    owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    owned_ = open_private_output(path, O_EXCL);
     created_ = static_cast<bool>(owned_);
-    if (!owned_ && errno == EEXIST)
-      owned_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!owned_ && errno == EEXIST) owned_ = open_private_output(path, O_TRUNC);
     if (!owned_) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
     fd_ = owned_.get();
     struct stat st {};

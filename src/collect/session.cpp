@@ -235,7 +235,7 @@ Result<SessionSummary> Session::run() {
 
 Result<void> Session::open_output() {
   if (o_.out_path.empty()) return {};
-  out_.reset(::open(o_.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  out_ = open_private_output(o_.out_path, O_TRUNC);
   if (!out_) return Error::sys(errno, "cannot open " + o_.out_path);
   return {};
 }

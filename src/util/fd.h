@@ -1,6 +1,7 @@
 // A move-only owner of a file descriptor: closed exactly once, when the owner goes.
 #pragma once
 
+#include <string>
 #include <utility>
 
 namespace nscope {
@@ -27,5 +28,10 @@ class Fd {
  private:
   int fd_ = -1;
 };
+
+// Opens PATH for writing what holds packet bytes (event files, pcapng): a file it creates is
+// mode 0600, and an existing regular file loses its group and other permissions before anything
+// is written. FLAGS adds O_EXCL or O_TRUNC. An invalid Fd, errno set, on failure.
+Fd open_private_output(const std::string& path, int flags);
 
 }  // namespace nscope
