@@ -37,8 +37,10 @@ struct WatchArgs {
 // output is gone (EPIPE: `| head`).
 bool put_line(const std::string& line) {
   if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fputc('\n', stdout) == EOF ||
-      std::fflush(stdout) != 0)
+      std::fflush(stdout) != 0) {
+    if (errno == EPIPE) std::clearerr(stdout);  // the reader left: watch ends quietly
     return false;
+  }
   return true;
 }
 

@@ -1,6 +1,11 @@
 // nscope: network namespaces, who holds them, what is inside, and packets across them.
 // The CLI edge: parse arguments, run one command, map errors to exit codes
 // (0 ok, 1 runtime error, 2 usage error). Commands live in src/cli/cmd_*.cpp.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <iostream>
@@ -20,6 +25,22 @@ const char* first_positional(int argc, char** argv) {
   return nullptr;
 }
 }  // namespace
+
+// Output that could not be written is an error, not a silent success: `nscope list >&-`, a
+// full disk under `> FILE`, a terminal that went away. A reader that left (`| head`) is not:
+// the tools users know end quietly there (commands that ignore SIGPIPE clear that error).
+static int finish_output(int rc) {
+  std::cout.flush();
+  errno = 0;
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout) && !std::cout.fail()) return rc;
+  int e = errno;
+  if (e == EPIPE) return rc;
+  std::string why = fcntl(STDOUT_FILENO, F_GETFL) < 0 ? "standard output is closed"
+                    : e                              ? std::strerror(e)
+                                                     : "a write to standard output failed";
+  std::cerr << "nscope: cannot write the output: " << why << '\n';
+  return rc == 0 ? 1 : rc;
+}
 
 int main(int argc, char** argv) {
   using namespace nscope::cli;
@@ -87,7 +108,7 @@ int main(int argc, char** argv) {
   nscope::set_diag_sink([](std::string_view m) { std::cerr << "nscope: " << m << (m.ends_with('\n') ? "" : "\n"); });
   try {
     for (auto& run : runners)
-      if (int rc = run(); rc >= 0) return rc;
+      if (int rc = run(); rc >= 0) return finish_output(rc);
   } catch (const Failure& e) {
     std::cerr << "nscope: " << e.what() << '\n';
     return exit_code(e.kind);
@@ -95,5 +116,5 @@ int main(int argc, char** argv) {
     std::cerr << "nscope: " << e.what() << '\n';
     return 1;
   }
-  return 0;
+  return finish_output(0);
 }
