@@ -263,8 +263,20 @@ class ShowBuilder {
       });
       if (in_.links) break;
     }
-    if (!in_.links)
+    if (!in_.links) {
+      // Most often it ended between the scan and the open (a container stopped): say so.
+      ScanOptions so;
+      so.types = {NsType::net};
+      so.bpf = opts_.bpf;
+      ScanResult again = scan_namespaces(so);
+      bool alive = std::any_of(again.namespaces.begin(), again.namespaces.end(), [&](const Namespace& n) {
+        return n.type == NsType::net && n.inode == ns_.ns.inode && (!n.cookie || !ns_.ns.cookie || n.cookie == ns_.ns.cookie);
+      });
+      if (!alive)
+        return Error{ErrorKind::not_found, ENOENT,
+                     fmt::format("network namespace {} is gone: it ended while show read it", ns_.ns.inode)};
       return Error{ErrorKind::not_found, ENOENT, fmt::format("network namespace {} cannot be opened and no veth leads into it", ns_.ns.inode)};
+    }
     m_.notes.push_back("no fd can be opened for this namespace: interfaces and addresses were read through " +
                        via + "; routes, sockets and firewall need an fd");
     return {};
