@@ -8,7 +8,7 @@ set -euo pipefail
 build_pkgs=(cmake make g++ pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
             libcli11-dev libfmt-dev nlohmann-json3-dev libpcap-dev libdbus-1-dev graphviz
             libboost-dev)
-test_pkgs=(nftables iputils-ping googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static
+test_pkgs=(nftables iputils-ping curl googletest libgtest-dev libgmock-dev iproute2 util-linux procps runc jq busybox-static
            tshark libclang-rt-14-dev
            qemu-system-x86 kmod cpio  # tests/kernels: Debian's own kernel in a VM
            chromium)                   # tests/browser: serve's page in headless Chromium

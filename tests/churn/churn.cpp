@@ -81,8 +81,12 @@ int sh(const std::vector<std::string>& argv) {
     execvp(a[0], a.data());
     _exit(127);
   }
+  // A SIGTERM (the stop) interrupts the wait, not the command: what it made is ended on the
+  // way out only if its success is known.
   int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) < 0) return -1;
+  if (pid < 0) return -1;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -412,6 +416,7 @@ int main(int argc, char** argv) {
   }
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = 1; };
+  sa.sa_flags = SA_RESTART;  // the stop ends the loop, not a command half done
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   return c.run();

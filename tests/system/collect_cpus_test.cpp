@@ -197,7 +197,7 @@ TEST(CollectPerCpu, CpusPinsEveryThreadAndSigtermDrainsEveryReader) {
   if (pid == 0) {
     int fd = ::open(errfile.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 2);
-    execl(NSCOPE_BIN, "nscope", "collect", "--cpus", cpu.c_str(), "--readers", "2", "-o", file.c_str(),
+    execl(nst::nscope_bin(), "nscope", "collect", "--cpus", cpu.c_str(), "--readers", "2", "-o", file.c_str(),
           static_cast<char*>(nullptr));
     _exit(127);
   }

@@ -236,7 +236,7 @@ TEST(CollectNft, NoTableLeftAfterAnyWayOfStopping) {
     GTEST_SKIP() << "no nft tool";
   Tenants t;
   ASSERT_TRUE(t.ok) << t.error;
-  std::string bin = NSCOPE_BIN;
+  std::string bin = nst::nscope_bin();
   std::string base = bin +
                      " collect -c skb,ns,nft --allow-system-changes --netns " +
                      t.netns_arg();
@@ -285,7 +285,7 @@ TEST(CollectNft, NamespaceDeletedWhileTracedLeavesNothingAndNoErrors) {
   ASSERT_TRUE(gone->ok()) << gone->error();
   std::string name = gone->name();
   auto r = nst::run({"sh", "-c",
-                     std::string(NSCOPE_BIN) +
+                     std::string(nst::nscope_bin()) +
                          " collect -c skb,nft --allow-system-changes --netns " +
                          name + " & p=$!; sleep 1.5; ip netns del " + name +
                          "; sleep 1; kill -INT $p; wait $p"},

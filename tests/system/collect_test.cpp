@@ -283,7 +283,7 @@ TEST(Collect, SigtermDetachesFlushesAndExitsZero) {
     dup2(fd, 2);
     int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1);
-    execl(NSCOPE_BIN, "nscope", "collect", "-o", file.c_str(), static_cast<char*>(nullptr));
+    execl(nst::nscope_bin(), "nscope", "collect", "-o", file.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   ASSERT_GT(pid, 0);

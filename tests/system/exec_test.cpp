@@ -181,7 +181,7 @@ TEST_F(Exec, ExitStatusAndSignalsAreTheCommands) {
     dup2(null, 2);
     std::string script = "trap 'echo yes > " + mark + "; exit 42' TERM HUP INT; echo > " + mark +
                          ".up; while :; do sleep 0.05; done";
-    execl(NSCOPE_BIN, "nscope", "exec", env_->a.c_str(), "--", "sh", "-c", script.c_str(),
+    execl(nst::nscope_bin(), "nscope", "exec", env_->a.c_str(), "--", "sh", "-c", script.c_str(),
           static_cast<char*>(nullptr));
     _exit(126);
   }
@@ -206,7 +206,7 @@ TEST_F(Exec, BadInput) {
   EXPECT_EQ(missing.code, 127) << missing.describe();
   EXPECT_NE(missing.err.find("cannot run '" + env_->p + "-no-such-command'"), std::string::npos) << missing.err;
   // Without root: the capability that is missing, by name.
-  Out nobody = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", NSCOPE_BIN, "exec", env_->a,
+  Out nobody = run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", nst::nscope_bin(), "exec", env_->a,
                     "--", "true"});
   EXPECT_EQ(nobody.code, 1) << nobody.describe();
   EXPECT_NE(nobody.err.find("needs CAP_SYS_ADMIN"), std::string::npos) << nobody.describe();

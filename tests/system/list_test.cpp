@@ -882,7 +882,7 @@ TEST(List, NonRootFallsBackToProcfsWithANote) {
   ASSERT_EQ(chmod(dir.path().c_str(), 0755), 0);
   std::string bin = dir / "nscope";
   std::error_code ec;
-  std::filesystem::copy_file(NSCOPE_BIN, bin, ec);
+  std::filesystem::copy_file(nst::nscope_bin(), bin, ec);
   ASSERT_FALSE(ec) << ec.message();
   ASSERT_EQ(chmod(bin.c_str(), 0755), 0);
   RunOptions nobody;

@@ -501,7 +501,7 @@ TEST(PrintSortPcap, PrintFromAPipeShowsEachEventAsItComes) {
   if (pid == 0) {
     dup2(in[0], 0);
     dup2(out[1], 1);
-    execl(NSCOPE_BIN, "nscope", "print", "-", static_cast<char*>(nullptr));
+    execl(nst::nscope_bin(), "nscope", "print", "-", static_cast<char*>(nullptr));
     _exit(127);
   }
   close(in[0]);

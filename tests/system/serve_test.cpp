@@ -122,7 +122,7 @@ class ServeProcess {
       dup2(out[1], STDOUT_FILENO);
       int null = open("/dev/null", O_RDWR);
       dup2(null, STDIN_FILENO);
-      std::vector<std::string> argv = {NSCOPE_BIN, "serve", "--listen", "127.0.0.1:0"};
+      std::vector<std::string> argv = {nst::nscope_bin(), "serve", "--listen", "127.0.0.1:0"};
       argv.insert(argv.end(), args.begin(), args.end());
       std::vector<char*> c;
       for (auto& a : argv) c.push_back(a.data());

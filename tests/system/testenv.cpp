@@ -27,6 +27,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 extern char** environ;
 
@@ -179,8 +180,77 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
   return r;
 }
 
+Background::Background(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(o, 1);
+    dup2(e, 2);
+    setpgid(0, 0);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
+    _exit(127);
+  }
+}
+
+Background::~Background() {
+  if (pid_ > 0) {
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int Background::stop(std::chrono::milliseconds limit) {
+  kill(pid_, SIGTERM);
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    int st = 0;
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+int Background::kill9() {
+  int st = 0;
+  if (pid_ <= 0) return st;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+  return st;
+}
+
+bool in_vm() {
+  char h[64] = {};
+  gethostname(h, sizeof h - 1);
+  return std::string(h) == "nscope-vm";  // tests/kernels/guest.sh
+}
+
+bool wait_for_text(const std::string& file, const std::string& text, std::chrono::milliseconds limit) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (read_file(file).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+const char* nscope_bin() {
+  const char* b = getenv("NSCOPE_TEST_BIN");
+  return b && *b ? b : NSCOPE_BIN;
+}
+
 RunResult nscope(const std::vector<std::string>& args, const RunOptions& opts) {
-  std::vector<std::string> argv{NSCOPE_BIN};
+  std::vector<std::string> argv{nscope_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, opts);
 }
@@ -657,6 +727,47 @@ int open_fd_count() {
     if (de->d_name[0] != '.') ++n;
   closedir(d);
   return n - 1;  // the directory's own fd
+}
+
+BpfObjects bpf_objects_of(pid_t pid) {
+  BpfObjects o;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return o;
+  while (dirent* de = readdir(d)) {
+    if (de->d_name[0] == '.') continue;
+    std::istringstream is(read_file(dir + "/" + de->d_name));
+    std::string line;
+    while (std::getline(is, line)) {
+      auto take = [&](std::string_view key, std::set<uint32_t>& into) {
+        if (line.rfind(key, 0) == 0) into.insert(static_cast<uint32_t>(std::stoul(line.substr(key.size()))));
+      };
+      take("prog_id:", o.progs);
+      take("map_id:", o.maps);
+      take("link_id:", o.links);
+    }
+  }
+  closedir(d);
+  return o;
+}
+
+std::vector<std::string> bpf_objects_alive(const BpfObjects& objs, std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  std::vector<std::string> alive;
+  do {
+    alive.clear();
+    auto check = [&](const char* kind, const std::set<uint32_t>& ids) {
+      for (uint32_t id : ids)
+        if (run({"bpftool", kind, "show", "id", std::to_string(id)}).exit_code == 0)
+          alive.push_back(std::string(kind) + " " + std::to_string(id));
+    };
+    check("prog", objs.progs);
+    check("map", objs.maps);
+    check("link", objs.links);
+    if (alive.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return alive;
 }
 
 // Makes this process a child subreaper, so orphans of the children it starts (a runc

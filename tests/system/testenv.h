@@ -13,6 +13,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,6 +56,28 @@ struct RunResult {
   std::string describe() const;  // for assertion messages
 };
 
+// A program running in the background (its own process group) with stdout and stderr in
+// files; the group SIGKILLed and the program reaped on destruction if still running.
+class Background {
+ public:
+  Background(const std::vector<std::string>& argv, const std::string& out, const std::string& err);
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  pid_t pid() const { return pid_; }
+  // SIGTERM, then the exit code (128 + signal when killed); -1 after `limit`.
+  int stop(std::chrono::milliseconds limit = std::chrono::seconds(20));
+  // SIGKILL, then the wait status.
+  int kill9();
+
+ private:
+  pid_t pid_ = -1;
+};
+// Whether this runs in tests/kernels' VM (a software-emulated CPU: several times slower).
+bool in_vm();
+// Whether FILE holds TEXT within LIMIT.
+bool wait_for_text(const std::string& file, const std::string& text, std::chrono::milliseconds limit);
+
 // fork + exec argv[0] (searched in PATH plus the sbin directories), stdin from /dev/null,
 // stdout and stderr captured (into memfds, so a daemonising child cannot hang us). Safe to
 // call from several threads at once.
@@ -62,7 +85,10 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts = {})
 // Full path of a tool, or empty when missing.
 std::string find_tool(const std::string& name);
 
-// Runs the built nscope binary (NSCOPE_BIN) with these arguments.
+// The nscope binary the tests run: the build's (NSCOPE_BIN), or $NSCOPE_TEST_BIN where set (the
+// sanitizer runs point it at a sanitized build: tests/sanitize/run.sh).
+const char* nscope_bin();
+// Runs nscope_bin() with these arguments.
 RunResult nscope(const std::vector<std::string>& args, const RunOptions& opts = {});
 // `nscope list --json ARGS...`, parsed. Fails the current test (via ADD_FAILURE) and returns
 // a null json when nscope fails or prints invalid JSON.
@@ -264,6 +290,18 @@ std::vector<std::string> leftovers_after_reaping(
 std::vector<pid_t> own_children();
 // Number of open fds of this process.
 int open_fd_count();
+
+// The BPF objects a process holds, by kernel id, from its fds' fdinfo (prog_id, map_id,
+// link_id): exact where bpftool would also list other processes' programs.
+struct BpfObjects {
+  std::set<uint32_t> progs, maps, links;
+  size_t size() const { return progs.size() + maps.size() + links.size(); }
+};
+BpfObjects bpf_objects_of(pid_t pid);
+// Those of `objs` the kernel still has (bpftool prog/map/link show id N), one line each
+// ("prog 42"); waits up to `wait` for the kernel to free them.
+std::vector<std::string> bpf_objects_alive(const BpfObjects& objs,
+                                           std::chrono::milliseconds wait = std::chrono::milliseconds(3000));
 
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& content);

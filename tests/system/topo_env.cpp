@@ -114,7 +114,7 @@ uint64_t as_u64(const json& j) {
 }
 
 Out run_nscope(const std::vector<std::string>& args, int timeout_s) {
-  std::vector<std::string> argv{NSCOPE_BIN};
+  std::vector<std::string> argv{nst::nscope_bin()};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, timeout_s);
 }

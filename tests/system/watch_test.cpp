@@ -22,66 +22,9 @@ using nst::json;
 
 namespace {
 
-bool in_vm() {
-  char h[64] = {};
-  gethostname(h, sizeof h - 1);
-  return std::string(h) == "nscope-vm";  // tests/kernels/guest.sh: a software-emulated CPU
-}
-
-// A program running in the background with stdout and stderr in files; SIGKILLed and reaped
-// on destruction if still running.
-class Background {
- public:
-  Background(const std::vector<std::string>& argv, const std::string& out, const std::string& err) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(o, 1);
-      dup2(e, 2);
-      setpgid(0, 0);
-      std::vector<char*> a;
-      for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-      a.push_back(nullptr);
-      execvp(a[0], a.data());
-      _exit(127);
-    }
-  }
-  ~Background() {
-    if (pid_ > 0) {
-      kill(-pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  // SIGTERM, then the exit code (128 + signal when killed); -1 after `limit`.
-  int stop(std::chrono::milliseconds limit = 20s) {
-    kill(pid_, SIGTERM);
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      int st = 0;
-      pid_t r = waitpid(pid_, &st, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-bool wait_for_text(const std::string& file, const std::string& text, std::chrono::milliseconds limit) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (nst::read_file(file).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
+using nst::in_vm;
+using nst::Background;
+using nst::wait_for_text;
 
 std::vector<json> json_lines(const std::string& file) {
   std::vector<json> out;
@@ -99,7 +42,7 @@ class Watch {
  public:
   explicit Watch(std::vector<std::string> extra = {})
       : out_(dir_ / "watch.json"), err_(dir_ / "watch.err") {
-    std::vector<std::string> argv = {NSCOPE_BIN, "watch", "--json"};
+    std::vector<std::string> argv = {nst::nscope_bin(), "watch", "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     bg_ = std::make_unique<Background>(argv, out_, err_);
     ready_ = wait_for_text(err_, "watching", in_vm() ? 120s : 30s);
