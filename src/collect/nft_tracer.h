@@ -111,7 +111,10 @@ struct NftStats {
   uint64_t traces = 0;   // trace messages read (nscope's own table's left out)
   uint64_t joined = 0;   // of which joined to a packet event
   uint64_t written = 0;  // events written
-  uint64_t overruns = 0; // times a trace socket's buffer overflowed (ENOBUFS)
+  // Trace messages the kernel dropped because a trace socket's buffer was full:
+  // its own count (SO_MEMINFO's drops), nscope's own marking traces included.
+  uint64_t lost = 0;
+  uint64_t overruns = 0; // ENOBUFS reports (none with NETLINK_NO_ENOBUFS)
   uint64_t bad = 0;      // messages that did not parse
 };
 
@@ -142,6 +145,7 @@ private:
   NftTracer() = default;
   void loop(EventWriter &out, TextOptions text, bool joined_only);
   void read_ns(Ns &n, uint64_t now);
+  void read_drops();
   void remove_tables();
 
   std::vector<std::unique_ptr<Ns>> ns_;

@@ -95,9 +95,10 @@ std::string stats_line(const SessionOptions& o, uint64_t events,
   }
   if (sm.nft) {
     const NftStats& n = sm.nft_stats;
-    // Netlink says that messages were lost, not how many: each overflow is one count.
+    // lost: trace messages the kernel dropped (the sockets' own count); overruns: ENOBUFS
+    // reports, which NETLINK_NO_ENOBUFS keeps at 0 where the kernel honours it.
     st["nft"] = {{"traces", n.traces}, {"joined", n.joined}, {"written", n.written},
-                 {"overruns", n.overruns}, {"malformed", n.bad}};
+                 {"lost", n.lost},     {"overruns", n.overruns}, {"malformed", n.bad}};
   }
   return dump({{"stats", std::move(st)}});
 }
@@ -164,7 +165,7 @@ class Session {
   std::optional<EventWriter> writer_;
   // -c nft: declared after the writer its thread writes to, so it stops first.
   std::unique_ptr<NftTracer> nft_;
-  uint64_t reported_overruns_ = 0;
+  uint64_t reported_nft_lost_ = 0;
   std::deque<RingReader> readers_;
   std::atomic<uint64_t> counted_{0};  // with --count: records taken, over all readers
   std::atomic<bool> count_reached_{false}, stop_{false};
@@ -468,11 +469,11 @@ void Session::once_a_second() {
   if ((o_.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks_ % 5 == 0)
     sum_.tracking_aged += collector_->age_out_tracking(o_.tracking_max_age_ns);
   if (nft_) {
-    uint64_t o = nft_->stats().overruns;
-    if (o > reported_overruns_)
-      diag("nft: trace messages lost {} time{} so far: the netlink socket's buffer was full", o,
+    uint64_t o = nft_->stats().lost;
+    if (o > reported_nft_lost_)
+      diag("nft: {} trace message{} lost so far: the netlink socket's buffer was full", o,
            o == 1 ? "" : "s");
-    reported_overruns_ = o;
+    reported_nft_lost_ = o;
   }
   uint64_t l = sum(collector_->lost());
   if (l > reported_lost_) {
