@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -312,6 +313,35 @@ NftTracer::start(const std::vector<NftTarget> &targets) {
   return t;
 }
 
+Result<std::unique_ptr<NftTracer>> NftTracer::start_switch() {
+  std::unique_ptr<NftTracer> t(new NftTracer());
+  t->switch_only_ = true;
+  t->table_ = nft_trace_table_name(getpid());
+  auto cmd = NlSocket::open(NETLINK_NETFILTER);
+  if (!cmd)
+    return cmd.error();
+  auto n = std::make_unique<Ns>();
+  struct stat st{};
+  n->target.inode = stat("/proc/self/ns/net", &st) == 0
+                        ? static_cast<uint32_t>(st.st_ino)
+                        : 0;
+  n->target.label = fmt::format("{} (nscope's)", n->target.inode);
+  n->cmd.emplace(std::move(*cmd));
+  timeval tv{2, 0};
+  setsockopt(n->cmd->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  remove_stale(*n->cmd, n->target.label);
+  auto r = run_batch(*n->cmd,
+                     nft_trace_switch_batch(t->table_, n->cmd->next_seq() + 1),
+                     fmt::format("cannot add table inet {}", t->table_));
+  for (int i = 0; i < 6; ++i)
+    n->cmd->next_seq();
+  n->installed = true; // removed by the destructor even if half-applied
+  t->ns_.push_back(std::move(n));
+  if (!r)
+    return r.error();
+  return t;
+}
+
 NftTracer::~NftTracer() {
   stop_ = true;
   if (thread_.joinable())
@@ -341,6 +371,8 @@ void NftTracer::remove_tables() {
 }
 
 void NftTracer::run(EventWriter &out, TextOptions text, bool joined_only) {
+  if (switch_only_)
+    return;
   thread_ = std::thread(
       [this, &out, text, joined_only] { loop(out, text, joined_only); });
   pthread_setname_np(thread_.native_handle(), "nscope-nft");

@@ -126,6 +126,11 @@ public:
   // cannot be added.
   static Result<std::unique_ptr<NftTracer>>
   start(const std::vector<NftTarget> &targets);
+  // The nft kprobe's way: only the table that turns nf_tables' tracing on (a
+  // chain with no hook, nft_trace_switch_batch), in nscope's own namespace
+  // (the static key is the kernel's, not a namespace's); stale ones removed
+  // there. No socket is read: run() starts nothing.
+  static Result<std::unique_ptr<NftTracer>> start_switch();
   ~NftTracer(); // removes every table still installed
   NftTracer(const NftTracer &) = delete;
   NftTracer &operator=(const NftTracer &) = delete;
@@ -157,6 +162,7 @@ private:
   mutable std::mutex stats_mu_;
   NftStats stats_;
   bool removed_ = false;
+  bool switch_only_ = false;
 };
 
 } // namespace nscope
