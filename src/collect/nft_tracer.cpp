@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -242,6 +244,10 @@ NftTracer::start(const std::vector<NftTarget> &targets) {
   std::unique_ptr<NftTracer> t(new NftTracer());
   t->table_ = nft_trace_table_name(getpid());
   t->epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  // 64 MiB; NSCOPE_NFT_RCVBUF makes it small, for the test that overflows it.
+  int rcvbuf = 64 << 20;
+  if (const char *v = getenv("NSCOPE_NFT_RCVBUF"))
+    rcvbuf = std::max(1, atoi(v));
   if (!t->epoll_)
     return Error::sys(errno, "epoll_create1");
   for (const NftTarget &target : targets) {
@@ -287,8 +293,8 @@ NftTracer::start(const std::vector<NftTarget> &targets) {
       return Error::sys(
           errno, fmt::format("netns {}: cannot subscribe to nf_tables traces",
                              target.label));
-    if (n->trace->setsockopt_int(SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20) != 0)
-      n->trace->setsockopt_int(SOL_SOCKET, SO_RCVBUF, 64 << 20);
+    if (n->trace->setsockopt_int(SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf) != 0)
+      n->trace->setsockopt_int(SOL_SOCKET, SO_RCVBUF, rcvbuf);
     n->trace->setsockopt_int(SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
     n->drops = socket_drops(n->trace->fd());
     auto r = run_batch(*n->cmd,

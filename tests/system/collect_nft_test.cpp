@@ -318,6 +318,43 @@ TEST(CollectNft, NoTableLeftAfterAnyWayOfStopping) {
   EXPECT_EQ(t.nscope_tables(), "") << "after the run that followed kill -9";
 }
 
+// The nf_tables way (NSCOPE_NFT_MODE=netlink, where kprobes would load) with a
+// trace socket buffer too small for a ping flood's traces (NSCOPE_NFT_RCVBUF):
+// what the kernel dropped is counted, in the stats and the closing line.
+TEST(CollectNft, TraceMessagesLostToAFullBufferAreCounted) {
+  if (!have_nft())
+    GTEST_SKIP() << "no nft tool";
+  Tenants t;
+  ASSERT_TRUE(t.ok) << t.error;
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  setenv("NSCOPE_NFT_RCVBUF", "8192", 1);
+  setenv("NSCOPE_NFT_MODE", "netlink", 1);
+  auto r = nst::nscope(
+      {"collect", "-c", "skb,ns,nft", "--allow-system-changes", "--netns",
+       t.netns_arg(), "-o", file, "--cmd",
+       "sleep 0.5; ip netns exec " + t.b.name() + " ping -f -q -c 3000 " +
+           t.ip_a + " >/dev/null; true"},
+      nst::with_timeout(std::chrono::seconds(90)));
+  unsetenv("NSCOPE_NFT_RCVBUF");
+  unsetenv("NSCOPE_NFT_MODE");
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  json stats;
+  std::ifstream f(file);
+  for (std::string line; std::getline(f, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("stats"))
+      stats = j["stats"];
+  }
+  ASSERT_TRUE(stats.contains("nft")) << r.err;
+  uint64_t lost = nst::as_u64(stats["nft"]["lost"]);
+  EXPECT_GT(lost, 0u) << stats.dump();
+  EXPECT_GT(nst::as_u64(stats["nft"]["traces"]), 0u) << stats.dump();
+  EXPECT_NE(r.err.find(fmt::format("{} trace messages lost", lost)),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(CollectNft, NamespaceDeletedWhileTracedLeavesNothingAndNoErrors) {
   if (!have_nft())
     GTEST_SKIP() << "no nft tool";
