@@ -23,6 +23,7 @@ const volatile __u32 collectors = NSCOPE_COLLECT_SKB | NSCOPE_COLLECT_NS | NSCOP
 const volatile __u32 record_size = sizeof(struct nscope_event);
 const volatile __u32 stack_offset = sizeof(struct nscope_event);
 const volatile __u32 ovs_offset = sizeof(struct nscope_event); /* with the ovs collector */
+const volatile __u32 nft_offset = sizeof(struct nscope_event); /* with the nft kprobe */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile struct nscope_probe_cfg probe_cfg[NSCOPE_MAX_PROBES] = {};
 
@@ -509,13 +510,106 @@ static __always_inline void ovs_fill(struct nscope_ovs_ext *x, const __u8 point,
 	}
 }
 
+
+/* ---- nft: nf_tables' types, in the nf_tables module's BTF (as ovs's above). Linux 6.1's
+ * __nft_trace_packet(info, chain, type): the rule and verdict are in info, set before the
+ * call; the packet is info->pkt. Called, once the nft_trace_enabled static key is on, for
+ * every rule a packet matches, every chain's end and every base chain's policy, before the
+ * function looks at nftrace: every packet is seen, traced or not. */
+struct nft_table___nscope {
+	__u64 handle;
+	__u16 family : 6;
+	char *name;
+} __attribute__((preserve_access_index));
+
+struct nft_chain___nscope {
+	struct nft_table___nscope *table;
+	__u64 handle;
+	char *name;
+} __attribute__((preserve_access_index));
+
+struct nft_base_chain___nscope {
+	__u8 policy;
+} __attribute__((preserve_access_index));
+
+struct nft_verdict___nscope {
+	__u32 code;
+	struct nft_chain___nscope *chain;
+} __attribute__((preserve_access_index));
+
+struct nft_rule_dp___nscope {
+	__u64 is_last : 1;
+	__u64 dlen : 12;
+	__u64 handle : 42;
+} __attribute__((preserve_access_index));
+
+struct nft_pktinfo___nscope {
+	struct sk_buff *skb;
+	const struct nf_hook_state *state;
+} __attribute__((preserve_access_index));
+
+struct nft_traceinfo___nscope {
+	const struct nft_pktinfo___nscope *pkt;
+	const struct nft_base_chain___nscope *basechain;
+	const struct nft_rule_dp___nscope *rule;
+	const struct nft_verdict___nscope *verdict;
+} __attribute__((preserve_access_index));
+
+#define NSCOPE_NFT_TRACETYPE_POLICY 1 /* enum nft_trace_types: UAPI */
+#define NSCOPE_NFT_TRACETYPE_RETURN 2
+#define NSCOPE_NFT_CONTINUE (-1)
+
+/* The packet and its namespace of an __nft_trace_packet call. */
+static __always_inline struct sk_buff *nft_packet(void *info, struct net **net)
+{
+	const struct nft_traceinfo___nscope *i = info;
+	const struct nft_pktinfo___nscope *pkt = BPF_CORE_READ(i, pkt);
+
+	*net = pkt ? BPF_CORE_READ(pkt, state, net) : NULL;
+	return pkt ? BPF_CORE_READ(pkt, skb) : NULL;
+}
+
+/* Retis's nft section from __nft_trace_packet's arguments. */
+static __always_inline void nft_fill(struct nscope_nft_ext *x, void *info_p, void *chain_p,
+				     __u32 type)
+{
+	const struct nft_traceinfo___nscope *info = info_p;
+	const struct nft_chain___nscope *chain = chain_p;
+	const struct nft_verdict___nscope *verdict = BPF_CORE_READ(info, verdict);
+	const struct nft_rule_dp___nscope *rule = BPF_CORE_READ(info, rule);
+	const struct nft_table___nscope *table = BPF_CORE_READ(chain, table);
+	const struct nft_chain___nscope *vchain = NULL;
+	__s32 code = verdict ? (__s32)BPF_CORE_READ(verdict, code) : NSCOPE_NFT_CONTINUE;
+
+	x->has = 1;
+	x->policy = type == NSCOPE_NFT_TRACETYPE_POLICY;
+	x->verdict = x->policy ? (__s32)BPF_CORE_READ(info, basechain, policy) : code;
+	x->table_handle = BPF_CORE_READ(table, handle);
+	x->chain_handle = BPF_CORE_READ(chain, handle);
+	x->family = BPF_CORE_READ_BITFIELD_PROBED(table, family);
+	bpf_probe_read_kernel_str(x->table, sizeof(x->table), BPF_CORE_READ(table, name));
+	bpf_probe_read_kernel_str(x->chain, sizeof(x->chain), BPF_CORE_READ(chain, name));
+	x->verdict_chain[0] = 0;
+	if (verdict && !x->policy)
+		vchain = BPF_CORE_READ(verdict, chain);
+	if (vchain)
+		bpf_probe_read_kernel_str(x->verdict_chain, sizeof(x->verdict_chain),
+					  BPF_CORE_READ(vchain, name));
+	/* No rule: a policy, a chain's end (the marker after its last rule), a return. */
+	x->rule_handle = -1;
+	if (rule && !x->policy && !BPF_CORE_READ_BITFIELD_PROBED(rule, is_last) &&
+	    !(type == NSCOPE_NFT_TRACETYPE_RETURN && code == NSCOPE_NFT_CONTINUE))
+		x->rule_handle = BPF_CORE_READ_BITFIELD_PROBED(rule, handle);
+}
+
 /* The probe's arguments that say where the packet is. */
 struct probe_args {
 	struct sk_buff *skb;
 	struct net_device *dev;
 	struct net *net;
 	__u32 reason;
-	void *ovs_a, *ovs_b; /* an openvswitch tracepoint's own (see ovs_fill) */
+	void *ovs_a, *ovs_b; /* an openvswitch tracepoint's own (see ovs_fill); nft: info, chain */
+	__u32 nft_type;      /* nft: enum nft_trace_types */
 };
 
 /* Packet bytes are plain loads in a tp_btf or fentry program on a kernel that allows them;
@@ -526,7 +620,8 @@ struct probe_args {
  * program's context (for the stack); `func_ip` the probed function where known. */
 static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb,
 				struct net_device *argdev, struct net *argnet, __u32 reason,
-				void *ovs_a, void *ovs_b, __u64 func_ip, const bool kp)
+				void *ovs_a, void *ovs_b, __u32 nft_type, __u64 func_ip,
+				const bool kp)
 {
 	/* Read straight from .rodata (no copy): the verifier then knows each value, so the
 	 * branches for other argument layouts are dead code it never checks. */
@@ -690,6 +785,14 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 			__builtin_memset(x, 0, sizeof(*x));
 		}
 	}
+	if (collectors & NSCOPE_COLLECT_NFT) {
+		struct nscope_nft_ext *x = (void *)((char *)e + nft_offset);
+
+		if (cfg.nft_point)
+			nft_fill(x, ovs_a, ovs_b, nft_type);
+		else
+			x->has = 0;
+	}
 	if (collectors & NSCOPE_COLLECT_STACK) {
 		struct nscope_stack_ext *to = (void *)((char *)e + stack_offset);
 
@@ -729,7 +832,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 		a.ovs_b = arg(ctx, cfg.attr_arg);
 	}
 #undef cfg
-	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, 0, false);
+	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, 0, 0, false);
 }
 
 /* kprobe arguments: the registers of the calling convention (x86-64: rdi, rsi, rdx, rcx, r8,
@@ -795,8 +898,24 @@ static __always_inline int handle_kprobe(struct pt_regs *regs, const __u32 slot,
 		a.net = (void *)v[cfg.net_arg];
 	if (cfg.reason_arg < NSCOPE_KRET_ARGS)
 		a.reason = (__u32)v[cfg.reason_arg];
+	if (cfg.ovs_point == NSCOPE_OVS_UPCALL && cfg.upcall_arg < NSCOPE_KRET_ARGS) {
+		a.ovs_a = (void *)v[cfg.upcall_arg];
+	} else if (cfg.ovs_point == NSCOPE_OVS_EXECUTE && cfg.key_arg < NSCOPE_KRET_ARGS &&
+		   cfg.attr_arg < NSCOPE_KRET_ARGS) {
+		a.ovs_a = (void *)v[cfg.key_arg];
+		a.ovs_b = (void *)v[cfg.attr_arg];
+	}
+	if (cfg.nft_point) { /* __nft_trace_packet(info, chain, type) */
+		a.ovs_a = (void *)v[0];
+		a.ovs_b = (void *)v[1];
+		a.nft_type = (__u32)v[2];
+		a.skb = nft_packet(a.ovs_a, &a.net);
+		if (!a.skb)
+			return 0;
+	}
 #undef cfg
-	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, NULL, NULL, ip, true);
+	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, a.nft_type, ip,
+		    true);
 }
 
 /* Attached at the entry of every function a kretprobe slot watches. */

@@ -125,6 +125,7 @@ struct nscope_kernel_offsets {
 #define NSCOPE_COLLECT_CT (1u << 5)    /* ct */
 #define NSCOPE_COLLECT_STACK (1u << 6) /* --stack: the kernel stack of each event */
 #define NSCOPE_COLLECT_OVS (1u << 7)   /* ovs: the openvswitch module's tracepoints */
+#define NSCOPE_COLLECT_NFT (1u << 8)   /* nft by a kprobe on __nft_trace_packet */
 
 /* How a probe's arguments are laid out: which raw tracepoint argument holds what. */
 #define NSCOPE_ARG_NONE 0xff
@@ -138,7 +139,8 @@ struct nscope_probe_cfg {
 	__u8 upcall_arg; /* ovs_dp_upcall: const struct dp_upcall_info * */
 	__u8 key_arg;    /* ovs_do_execute_action: struct sw_flow_key * */
 	__u8 attr_arg;   /* ovs_do_execute_action: const struct nlattr * (the action) */
-	__u8 pad[3];
+	__u8 nft_point;  /* 1: a kprobe on __nft_trace_packet(info, chain, type) (Linux 6.1's) */
+	__u8 pad[2];
 };
 
 /* The openvswitch module's tracepoints (the ovs collector). */
@@ -243,7 +245,8 @@ struct nscope_ct_tuple {
 };
 
 /* A record is a struct nscope_event, then a struct nscope_ct_ext with the ct collector, then
- * a struct nscope_ovs_ext with the ovs collector, then a struct nscope_stack_ext with --stack. */
+ * a struct nscope_ovs_ext with the ovs collector, then a struct nscope_nft_ext with the nft
+ * kprobe, then a struct nscope_stack_ext with --stack. */
 struct nscope_ct_ext {
 	__u32 status; /* the connection's IPS_* bits */
 	__u32 mark;
@@ -289,6 +292,22 @@ struct nscope_ovs_ext {
 #define NSCOPE_OVS_CT_NAT (1u << 4)
 /* The packet bytes the queue id hashes: enough for the headers that tell two packets apart. */
 #define NSCOPE_OVS_HASH_BYTES 128
+
+/* What __nft_trace_packet was called with (Retis's nft section): a rule, a chain's return or
+ * a base chain's policy met by a packet. */
+#define NSCOPE_NFT_NAME 128 /* bytes kept of a table's or chain's name (Retis keeps as many) */
+struct nscope_nft_ext {
+	char table[NSCOPE_NFT_NAME];
+	char chain[NSCOPE_NFT_NAME];
+	char verdict_chain[NSCOPE_NFT_NAME]; /* jump, goto: the target chain; else empty */
+	__s64 table_handle, chain_handle;
+	__s64 rule_handle;  /* -1: none (a policy, a chain's end) */
+	__s32 verdict;      /* NF_ACCEPT, NF_DROP, NFT_JUMP...; the policy's for a policy */
+	__u8 family;        /* the table's NFPROTO_* */
+	__u8 policy;        /* the base chain's policy decided */
+	__u8 has;           /* the section is filled */
+	__u8 pad;
+};
 
 #define NSCOPE_STACK_DEPTH 32 /* kernel frames kept per event with --stack */
 struct nscope_stack_ext {

@@ -80,3 +80,12 @@ echo "nscope/nft monitor: $(echo "scale=2; $mc/$mb" | bc)x (median of the runs' 
 for i in "${!RA[@]}"; do
   echo "run $((i + 1)): accept traces written / packets sent: nft monitor ${SEENB[$i]}/${PKB[$i]}, nscope ${SEENC[$i]}/${PKC[$i]}; nscope stats ${OVC[$i]}"
 done
+# Traces per packet sent, each run's, as medians; and whether nscope lost any trace
+# (every packet sent meets the accept rule once) in any run.
+frac() { local -n n=$1 d=$2; local i; for i in "${!n[@]}"; do echo "scale=4; ${n[$i]}/${d[$i]}" | bc; done; }
+short=0
+for i in "${!RA[@]}"; do [ "${SEENC[$i]}" -lt "${PKC[$i]}" ] && short=$((short + 1)); done
+echo "accept traces per packet sent, median: nft monitor $(median $(frac SEENB PKB)), nscope $(median $(frac SEENC PKC))"
+echo "runs where nscope wrote fewer accept traces than packets sent: $short of $RUNS"
+echo "median accept traces written: nft monitor $(median "${SEENB[@]}"), nscope $(median "${SEENC[@]}")"
+

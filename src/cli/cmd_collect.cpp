@@ -77,10 +77,10 @@ int report(const SessionSummary& s, size_t nprobes) {
     const NftStats& n = s.nft_stats;
     fmt::print(stderr, "nscope: nft: {} traces, {} joined to a packet, {} events written{}\n",
                n.traces, n.joined, n.written,
-               n.overruns ? fmt::format("; trace messages lost {} time{} (the netlink socket's "
-                                        "buffer was full)",
-                                        n.overruns, n.overruns == 1 ? "" : "s")
-                          : "");
+               n.lost ? fmt::format("; {} trace message{} lost (the netlink socket's buffer was "
+                                    "full)",
+                                    n.lost, n.lost == 1 ? "" : "s")
+                      : "");
   }
   if (!s.write_error.empty()) {
     fmt::print(stderr, "nscope: {}\n", s.write_error);

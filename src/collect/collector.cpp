@@ -55,7 +55,8 @@ Result<collect*> open_and_load(const CollectorConfig& cfg, uint64_t ring, int a_
   auto* ro = skel.s->rodata;
   ro->collectors = cfg.collectors;
   ro->ovs_offset = sizeof(nscope_event) + ((cfg.collectors & NSCOPE_COLLECT_CT) ? sizeof(nscope_ct_ext) : 0);
-  ro->stack_offset = ro->ovs_offset + ((cfg.collectors & NSCOPE_COLLECT_OVS) ? sizeof(nscope_ovs_ext) : 0);
+  ro->nft_offset = ro->ovs_offset + ((cfg.collectors & NSCOPE_COLLECT_OVS) ? sizeof(nscope_ovs_ext) : 0);
+  ro->stack_offset = ro->nft_offset + ((cfg.collectors & NSCOPE_COLLECT_NFT) ? sizeof(nscope_nft_ext) : 0);
   ro->record_size = ro->stack_offset + ((cfg.collectors & NSCOPE_COLLECT_STACK) ? sizeof(nscope_stack_ext) : 0);
   ro->wakeup_bytes = ring / 16;
   ro->direct_packet = direct;
@@ -155,8 +156,12 @@ Result<std::unique_ptr<Collector>> Collector::start(const CollectorConfig& cfg, 
   // variable forces the helper, for tests and for a kernel whose plain loads misbehave.
   // kprobe-multi where the kernel has it (5.18+ with CONFIG_FPROBE, found by trial as `nscope
   // info` does): one link for all of a glob's functions instead of a kprobe each.
+  // Not with the nft or ovs kprobes: a module's functions, which kprobe-multi did not look
+  // up in older kernels (vmlinux's names alone).
   c->multi_ = std::any_of(cfg.probes.begin(), cfg.probes.end(), [](const ProbeSpec& p) {
                 return p.kind == ProbeKind::kprobe || p.kind == ProbeKind::kretprobe;
+              }) && std::none_of(cfg.probes.begin(), cfg.probes.end(), [](const ProbeSpec& p) {
+                return p.cfg.nft_point != 0 || p.cfg.ovs_point != 0;
               }) && probe_features().supports("kprobe_multi");
   if (auto r = c->make_rings(cfg, online.size()); !r) return r.error();
   Result<collect*> skel = Error::msg("");

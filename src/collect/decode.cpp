@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "netlink/nft_trace.h"
+
 namespace nscope {
 
 void decode_event(const nscope_event& r, const DecodeContext& ctx, Event& e) {
@@ -102,6 +104,25 @@ void decode_ovs(const nscope_ovs_ext& x, uint32_t cpu, const DecodeContext& ctx,
   }
 }
 
+void decode_nft(const nscope_nft_ext& x, const DecodeContext& ctx, NftInfo& n) {
+  auto name = [&](const char* s, size_t max) {
+    std::string_view v(s, strnlen(s, max));
+    return ctx.intern ? ctx.intern(v) : std::string_view();
+  };
+  n = NftInfo{};
+  n.has = true;
+  n.family = nft_family_name(x.family);
+  n.table = name(x.table, sizeof x.table);
+  n.chain = name(x.chain, sizeof x.chain);
+  n.verdict = nft_verdict_name(x.verdict);
+  if (x.verdict_chain[0]) n.verdict_chain = name(x.verdict_chain, sizeof x.verdict_chain);
+  n.policy = x.policy;
+  n.has_rule = x.rule_handle >= 0;
+  n.rule_handle = n.has_rule ? x.rule_handle : 0;
+  n.table_handle = x.table_handle;
+  n.chain_handle = x.chain_handle;
+}
+
 void decode_record(const void* record, size_t size, const DecodeContext& ctx, Event& e) {
   const auto& ev = *static_cast<const nscope_event*>(record);
   decode_event(ev, ctx, e);
@@ -118,9 +139,22 @@ void decode_record(const void* record, size_t size, const DecodeContext& ctx, Ev
     e.ovs = OvsInfo{};
     e.has_rare = e.any_rare();
   }
+  // The nft section too (event.h): set, or cleared of an earlier event's.
+  const size_t nft_size = (ctx.collectors & NSCOPE_COLLECT_NFT) ? sizeof(nscope_nft_ext) : 0;
+  const size_t nft_has = offsetof(nscope_nft_ext, has);
+  if (nft_size && size >= sizeof(nscope_event) + ct_size + ovs_size + nft_size &&
+      tail[ct_size + ovs_size + nft_has]) {
+    nscope_nft_ext x;
+    std::memcpy(&x, tail + ct_size + ovs_size, sizeof x);
+    decode_nft(x, ctx, e.nft);
+    e.has_rare = true;
+  } else if (e.nft.has) {
+    e.nft = NftInfo{};
+    e.has_rare = e.any_rare();
+  }
   if ((ctx.collectors & NSCOPE_COLLECT_STACK) && (ev.flags & NSCOPE_EV_HAS_STACK) && ctx.stack &&
-      size >= sizeof(nscope_event) + ct_size + ovs_size + sizeof(nscope_stack_ext)) {
-    const char* st = tail + ct_size + ovs_size;
+      size >= sizeof(nscope_event) + ct_size + ovs_size + nft_size + sizeof(nscope_stack_ext)) {
+    const char* st = tail + ct_size + ovs_size + nft_size;
     uint32_t n;
     std::memcpy(&n, st + offsetof(nscope_stack_ext, nr), sizeof n);
     n = std::min<uint32_t>(n, NSCOPE_STACK_DEPTH);

@@ -27,6 +27,8 @@ struct DecodeContext {
   std::function<std::string_view(const uint64_t*, uint32_t)> stack;
   // ovs: enum ovs_action_attr value -> Retis's action name ("" or past the end: unknown).
   std::vector<std::string_view> ovs_actions;
+  // nft: a table's or chain's name -> the same, interned (the nft kprobe's events).
+  std::function<std::string_view(std::string_view)> intern;
 };
 
 // Packets captured from the network header get a made-up Ethernet header (zero addresses,

@@ -111,7 +111,10 @@ struct NftStats {
   uint64_t traces = 0;   // trace messages read (nscope's own table's left out)
   uint64_t joined = 0;   // of which joined to a packet event
   uint64_t written = 0;  // events written
-  uint64_t overruns = 0; // times a trace socket's buffer overflowed (ENOBUFS)
+  // Trace messages the kernel dropped because a trace socket's buffer was full:
+  // its own count (SO_MEMINFO's drops), nscope's own marking traces included.
+  uint64_t lost = 0;
+  uint64_t overruns = 0; // ENOBUFS reports (none with NETLINK_NO_ENOBUFS)
   uint64_t bad = 0;      // messages that did not parse
 };
 
@@ -123,6 +126,11 @@ public:
   // cannot be added.
   static Result<std::unique_ptr<NftTracer>>
   start(const std::vector<NftTarget> &targets);
+  // The nft kprobe's way: only the table that turns nf_tables' tracing on (a
+  // chain with no hook, nft_trace_switch_batch), in nscope's own namespace
+  // (the static key is the kernel's, not a namespace's); stale ones removed
+  // there. No socket is read: run() starts nothing.
+  static Result<std::unique_ptr<NftTracer>> start_switch();
   ~NftTracer(); // removes every table still installed
   NftTracer(const NftTracer &) = delete;
   NftTracer &operator=(const NftTracer &) = delete;
@@ -142,6 +150,7 @@ private:
   NftTracer() = default;
   void loop(EventWriter &out, TextOptions text, bool joined_only);
   void read_ns(Ns &n, uint64_t now);
+  void read_drops();
   void remove_tables();
 
   std::vector<std::unique_ptr<Ns>> ns_;
@@ -153,6 +162,7 @@ private:
   mutable std::mutex stats_mu_;
   NftStats stats_;
   bool removed_ = false;
+  bool switch_only_ = false;
 };
 
 } // namespace nscope

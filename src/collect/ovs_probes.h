@@ -24,6 +24,10 @@ struct OvsProbes {
   // enum ovs_action_attr value -> Retis's action name ("output", "push_vlan");
   // "" unknown.
   std::vector<std::string> actions;
+  // Kprobes on ovs_dp_upcall() and do_execute_actions() where the tracepoints are missing
+  // (before Linux 5.16): an execution event per action list, for its first action.
+  bool kprobes = false;
+  std::string why_kprobes;
 };
 
 // Retis's name for an enum ovs_action_attr enumerator:
@@ -36,7 +40,11 @@ std::string ovs_action_name(std::string_view enumerator);
 // an Error naming what is missing.
 Result<OvsProbes> ovs_probes_from(const btf* b);
 
-// From the loaded module: not_found when the module or its BTF is absent.
+// The kprobe fallback from the same BTF: the functions that hold the tracepoints.
+Result<OvsProbes> ovs_kprobes_from(const btf* b);
+
+// From the loaded module: the tracepoints, else (where kprobes load) the kprobes;
+// not_found when the module or its BTF is absent.
 Result<OvsProbes> ovs_probes(const btf* vmlinux);
 
 }  // namespace nscope

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bpfload/features.h"
+#include "collect/nft_probe.h"
 #include "collect/ovs_probes.h"
 #include "discover/nsref.h"
 #include "discover/scan.h"
@@ -164,8 +165,9 @@ Result<void> check_host_collectors(const HostCollectors& host, bool allow_system
   if (host.nft && !allow_system_changes) {
     in = PlanInput::system_changes;
     return Error::usage(
-        "the nft collector adds an nf_tables table (inet nscope_trace_PID, removed on exit) to "
-        "each traced network namespace");
+        "the nft collector adds an nf_tables table (inet nscope_trace_PID, removed on exit): "
+        "where kprobes load, one with an unhooked chain that turns nf_tables' tracing on; "
+        "elsewhere one in each traced network namespace that traces its packets");
   }
   if (host.ovs && access("/sys/module/openvswitch", F_OK) != 0) {
     in = PlanInput::ovs;
@@ -248,12 +250,30 @@ Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed) {
     plan.collectors |= NSCOPE_COLLECT_OVS | NSCOPE_COLLECT_TRACK;
     add_ovs_probes(plan.probes, ovs->probes);
     plan.ovs_actions = std::move(ovs->actions);
+    if (ovs->kprobes) plan.ovs_kprobes_why = ovs->why_kprobes;
     in = PlanInput::too_many_probes;
     if (plan.probes.size() > NSCOPE_MAX_PROBES)
       return Error::usage(fmt::format("{} probes with the ovs collector's 2, and collect attaches "
                                       "at most {}: name fewer",
                                       plan.probes.size(), NSCOPE_MAX_PROBES));
     in = PlanInput::other;
+  }
+  if (plan.host.nft) {
+    // Where kprobes load, Retis's way (no trace messages to join); else nf_tables' tracing.
+    auto k = nft_probe(vmlinux->get());
+    if (k) {
+      plan.nft_kprobe = true;
+      plan.collectors |= NSCOPE_COLLECT_NFT;
+      plan.probes.push_back(std::move(*k));
+      in = PlanInput::too_many_probes;
+      if (plan.probes.size() > NSCOPE_MAX_PROBES)
+        return Error::usage(fmt::format("{} probes with the nft collector's kprobe, and collect "
+                                        "attaches at most {}: name fewer",
+                                        plan.probes.size(), NSCOPE_MAX_PROBES));
+      in = PlanInput::other;
+    } else {
+      plan.nft_kprobe_why_not = k.error().message;
+    }
   }
   add_free_probes(plan.probes, plan.collectors, vmlinux->get());
   plan.names_by_address =
@@ -273,7 +293,7 @@ Result<Plan> build_plan(const PlanRequest& req, PlanInput* failed) {
   }
   in = PlanInput::other;
   plan.drop_reasons = DropReasons(vmlinux->get());
-  if (plan.host.nft) plan.nft_targets = nft_targets(scan, plan.filters);
+  if (plan.host.nft && !plan.nft_kprobe) plan.nft_targets = nft_targets(scan, plan.filters);
   return plan;
 }
 

@@ -48,8 +48,14 @@ struct Plan {
   bool names_by_address = false;
   HostCollectors host;
   std::vector<NftTarget> nft_targets;  // -c nft: the namespaces its table goes into
+  // -c nft by a kprobe on __nft_trace_packet (a probe slot; nft_targets is then empty), else
+  // by nf_tables' tracing, with why the kprobe could not be used.
+  bool nft_kprobe = false;
+  std::string nft_kprobe_why_not;
   // -c ovs: enum ovs_action_attr value -> Retis's action name, from the module's BTF.
   std::vector<std::string> ovs_actions;
+  // -c ovs by kprobes (the tracepoints missing): why; empty with the tracepoints.
+  std::string ovs_kprobes_why;
 };
 
 // Which part of the request a failed plan is about, so the caller can say it in its user's

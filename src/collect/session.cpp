@@ -95,9 +95,10 @@ std::string stats_line(const SessionOptions& o, uint64_t events,
   }
   if (sm.nft) {
     const NftStats& n = sm.nft_stats;
-    // Netlink says that messages were lost, not how many: each overflow is one count.
+    // lost: trace messages the kernel dropped (the sockets' own count); overruns: ENOBUFS
+    // reports, which NETLINK_NO_ENOBUFS keeps at 0 where the kernel honours it.
     st["nft"] = {{"traces", n.traces}, {"joined", n.joined}, {"written", n.written},
-                 {"overruns", n.overruns}, {"malformed", n.bad}};
+                 {"lost", n.lost},     {"overruns", n.overruns}, {"malformed", n.bad}};
   }
   return dump({{"stats", std::move(st)}});
 }
@@ -164,7 +165,7 @@ class Session {
   std::optional<EventWriter> writer_;
   // -c nft: declared after the writer its thread writes to, so it stops first.
   std::unique_ptr<NftTracer> nft_;
-  uint64_t reported_overruns_ = 0;
+  uint64_t reported_nft_lost_ = 0;
   std::deque<RingReader> readers_;
   std::atomic<uint64_t> counted_{0};  // with --count: records taken, over all readers
   std::atomic<bool> count_reached_{false}, stop_{false};
@@ -191,16 +192,33 @@ Result<SessionSummary> Session::run() {
   if (auto r = open_output(); !r) return r.error();
   if (auto r = block_signals(); !r) return r.error();
   start_writer();
-  if (!o_.nft_targets.empty()) {
+  if (o_.nft_kprobe) {
+    auto t = NftTracer::start_switch();
+    if (!t) {
+      writer_->close("");
+      return t.error();
+    }
+    nft_ = std::move(*t);
+    diag("nft: kprobe on __nft_trace_packet; table inet {} (a chain with no hook: it turns "
+         "nf_tables' tracing on and marks no packet) added in nscope's network namespace; "
+         "removed on exit",
+         nft_trace_table_name(getpid()));
+  } else if (!o_.nft_targets.empty()) {
     auto t = NftTracer::start(o_.nft_targets);
     if (!t) {
       writer_->close("");
       return t.error();
     }
     nft_ = std::move(*t);
-    diag("nft: table inet {} added in {} network namespace{}; removed on exit",
-         nft_trace_table_name(getpid()), nft_->namespaces(), nft_->namespaces() == 1 ? "" : "s");
+    diag("nft: nf_tables' tracing (no kprobe: {}); table inet {} added in {} network "
+         "namespace{}; removed on exit",
+         o_.nft_netlink_why, nft_trace_table_name(getpid()), nft_->namespaces(),
+         nft_->namespaces() == 1 ? "" : "s");
   }
+  if (!o_.ovs_kprobes_why.empty())
+    diag("ovs: kprobes on ovs_dp_upcall and do_execute_actions ({}): an execution event per "
+         "action list, for its first action",
+         o_.ovs_kprobes_why);
   if (auto r = start_collector(); !r) {
     writer_->close("");
     return r.error();
@@ -304,11 +322,12 @@ void Session::start_readers() {
     if (o_.ovs_actions)
       for (const auto& a : *o_.ovs_actions) dc.ovs_actions.push_back(a);
     for (auto& s : symbols_) dc.slot_symbols.push_back(s);
+    dc.intern = [&r](std::string_view s) { return r.reason_names.intern(s); };
     for (auto& p : o_.collector.probes) dc.slot_types.push_back(p.probe_type());
     TextOptions text = o_.text;
     text.mono_to_utc_ns = mono_offset_;
     r.fmt.emplace(*writer_, text, std::move(dc));
-    if (nft_) r.fmt->observe([j = &nft_->joiner()](const Event& e) { j->note(e); });
+    if (nft_ && !o_.nft_kprobe) r.fmt->observe([j = &nft_->joiner()](const Event& e) { j->note(e); });
     r.cpus = collector_->reader_cpus(i);
     // At least a cache line each, so readers never write the same one.
     r.per_cpu = std::make_unique<std::atomic<uint64_t>[]>(std::max<size_t>(r.cpus.size(), 8));
@@ -319,7 +338,7 @@ void Session::start_readers() {
     pthread_setname_np(readers_[i].thread.native_handle(), fmt::format("nscope-read{}", i).c_str());
     placement_->add_thread(readers_[i].thread.native_handle());
   }
-  if (nft_) {
+  if (nft_ && !o_.nft_kprobe) {
     TextOptions text = o_.text;
     text.mono_to_utc_ns = mono_offset_;
     nft_->run(*writer_, text, o_.nft_joined_only);
@@ -467,12 +486,12 @@ void Session::once_a_second() {
   // age, and keeps it off a flood's critical path.
   if ((o_.collector.collectors & NSCOPE_COLLECT_TRACK) && ++ticks_ % 5 == 0)
     sum_.tracking_aged += collector_->age_out_tracking(o_.tracking_max_age_ns);
-  if (nft_) {
-    uint64_t o = nft_->stats().overruns;
-    if (o > reported_overruns_)
-      diag("nft: trace messages lost {} time{} so far: the netlink socket's buffer was full", o,
+  if (nft_ && !o_.nft_kprobe) {
+    uint64_t o = nft_->stats().lost;
+    if (o > reported_nft_lost_)
+      diag("nft: {} trace message{} lost so far: the netlink socket's buffer was full", o,
            o == 1 ? "" : "s");
-    reported_overruns_ = o;
+    reported_nft_lost_ = o;
   }
   uint64_t l = sum(collector_->lost());
   if (l > reported_lost_) {
@@ -495,7 +514,7 @@ void Session::finish() {
   stop_readers();
   if (nft_) {
     nft_->stop();  // every trace read is written, the tables are removed
-    sum_.nft = true;
+    sum_.nft = !o_.nft_kprobe;  // the kprobe's events and losses are the rings'
     sum_.nft_stats = nft_->stats();
   }
   uint64_t events = 0;
@@ -537,6 +556,9 @@ SessionOptions session_options_from(const Plan& plan) {
   so.ovs_actions = &plan.ovs_actions;
   so.names_by_address = plan.names_by_address;
   so.nft_targets = plan.nft_targets;
+  so.nft_kprobe = plan.nft_kprobe;
+  so.nft_netlink_why = plan.nft_kprobe_why_not;
+  so.ovs_kprobes_why = plan.ovs_kprobes_why;
   return so;
 }
 

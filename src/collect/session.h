@@ -42,6 +42,11 @@ struct SessionOptions {
   // nft_joined_only (a -f or -m filter), traces joined to no packet event are left out.
   std::vector<NftTarget> nft_targets;
   bool nft_joined_only = false;
+  // -c nft by its kprobe (a probe slot): only the table that turns tracing on is added, in
+  // nscope's own namespace. nft_netlink_why: why not, said at the start of the other way.
+  bool nft_kprobe = false;
+  std::string nft_netlink_why;
+  std::string ovs_kprobes_why;  // -c ovs by kprobes: why (said at the start)
   // Every JSON line (the startup record, events, the closing stats) also goes here, from the
   // writer thread; it must not block (see WriterOptions::json_sink).
   std::function<void(std::string_view lines)> json_sink;

@@ -276,6 +276,45 @@ constexpr int32_t kFirstPriority = INT_MIN + 1;
 
 } // namespace
 
+namespace {
+
+// meta nftrace set 1: an immediate 1 into register 1, then meta's nftrace from it.
+void put_nftrace_set(nlmsghdr *nlh) {
+  put_expr(nlh, "immediate", [](nlmsghdr *n) {
+    put_be32(n, NFTA_IMMEDIATE_DREG, NFT_REG_1);
+    nlattr *data = nl::nest_start(n, NFTA_IMMEDIATE_DATA);
+    uint8_t one = 1;
+    nl::attr_put(n, NFTA_DATA_VALUE, 1, &one);
+    nl::nest_end(n, data);
+  });
+  put_expr(nlh, "meta", [](nlmsghdr *n) {
+    put_be32(n, NFTA_META_KEY, NFT_META_NFTRACE);
+    put_be32(n, NFTA_META_SREG, NFT_REG_1);
+  });
+}
+
+} // namespace
+
+NftBatch nft_trace_switch_batch(std::string_view name, uint32_t seq) {
+  std::string table(name);
+  BatchBuilder b(seq);
+  b.add(NFT_MSG_NEWTABLE, NLM_F_CREATE, [&](nlmsghdr *nlh) {
+    nl::attr_put_strz(nlh, NFTA_TABLE_NAME, table.c_str());
+  });
+  b.add(NFT_MSG_NEWCHAIN, NLM_F_CREATE, [&](nlmsghdr *nlh) {
+    nl::attr_put_strz(nlh, NFTA_CHAIN_TABLE, table.c_str());
+    nl::attr_put_strz(nlh, NFTA_CHAIN_NAME, "trace_switch");
+  });
+  b.add(NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, [&](nlmsghdr *nlh) {
+    nl::attr_put_strz(nlh, NFTA_RULE_TABLE, table.c_str());
+    nl::attr_put_strz(nlh, NFTA_RULE_CHAIN, "trace_switch");
+    nlattr *exprs = nl::nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+    put_nftrace_set(nlh);
+    nl::nest_end(nlh, exprs);
+  });
+  return b.done();
+}
+
 NftBatch nft_trace_table_batch(std::string_view name, uint32_t seq) {
   std::string table(name);
   BatchBuilder b(seq);
@@ -300,17 +339,7 @@ NftBatch nft_trace_table_batch(std::string_view name, uint32_t seq) {
       nl::attr_put_strz(nlh, NFTA_RULE_TABLE, table.c_str());
       nl::attr_put_strz(nlh, NFTA_RULE_CHAIN, chain);
       nlattr *exprs = nl::nest_start(nlh, NFTA_RULE_EXPRESSIONS);
-      put_expr(nlh, "immediate", [](nlmsghdr *n) {
-        put_be32(n, NFTA_IMMEDIATE_DREG, NFT_REG_1);
-        nlattr *data = nl::nest_start(n, NFTA_IMMEDIATE_DATA);
-        uint8_t one = 1;
-        nl::attr_put(n, NFTA_DATA_VALUE, 1, &one);
-        nl::nest_end(n, data);
-      });
-      put_expr(nlh, "meta", [](nlmsghdr *n) {
-        put_be32(n, NFTA_META_KEY, NFT_META_NFTRACE);
-        put_be32(n, NFTA_META_SREG, NFT_REG_1);
-      });
+      put_nftrace_set(nlh);
       // accept: the rule's own trace ends this chain, without a second one for
       // its policy (a message fewer per packet and hook; accept ends only this
       // chain).

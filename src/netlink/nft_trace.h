@@ -67,6 +67,11 @@ struct NftBatch {
 // P; meta nftrace set 1 accept } }, P the first priority there is, so every
 // other chain sees traced packets.
 NftBatch nft_trace_table_batch(std::string_view name, uint32_t seq);
+// table inet NAME { chain trace_switch { meta nftrace set 1 } }: a chain with no
+// hook, which no packet enters. Its rule turns on nf_tables' nft_trace_enabled
+// static key, so __nft_trace_packet is called (the nft kprobe's way, Retis's
+// Retis_Table); it marks no packet, so nothing is traced or sent.
+NftBatch nft_trace_switch_batch(std::string_view name, uint32_t seq);
 // delete table inet NAME.
 NftBatch nft_delete_table_batch(std::string_view name, uint32_t seq);
 

@@ -90,9 +90,19 @@ std::vector<json> json_lines(const std::string& path) {
   return out;
 }
 
+// The body of both tests. kprobes: collect runs with NSCOPE_OVS_MODE=kprobe,
+// the fallback for kernels whose module has no tracepoints.
+void upcall_and_execution_in_one_series(bool kprobes);
+
 }  // namespace
 
-TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
+TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) { upcall_and_execution_in_one_series(false); }
+
+// Where kprobes load (the 6.1 VM), the fallback on the same bridge and ping.
+TEST(CollectOvs, KprobeFallbackGivesTheSameSeries) { upcall_and_execution_in_one_series(true); }
+
+namespace {
+void upcall_and_execution_in_one_series(bool kprobes) {
   if (!module_loaded()) nst::run({"modprobe", "openvswitch"});
   if (!module_loaded()) GTEST_SKIP() << "no openvswitch module on this kernel";
   const char* root = getenv("NSCOPE_OVS_ROOT");
@@ -139,10 +149,18 @@ TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
   nst::TempDir dir;
   std::string file = dir / "events.json", sorted = dir / "sorted.json";
   // skb-tracking comes with ovs; ct and --stack put their parts of a record around ovs's.
+  if (kprobes) setenv("NSCOPE_OVS_MODE", "kprobe", 1);
   auto r = nst::nscope({"collect", "-c", "skb,ns,dev,ct,ovs", "--stack", "-o", file, "--cmd",
                         "sleep 1; ip netns exec " + a.name() + " ping -c 3 -i 0.5 -W 5 " + ip_b},
                        nst::with_timeout(std::chrono::seconds(120)));
+  unsetenv("NSCOPE_OVS_MODE");
+  if (kprobes && r.err.find("does not allow kprobes") != std::string::npos)
+    GTEST_SKIP() << "this kernel does not allow kprobes";
   ASSERT_EQ(r.exit_code, 0) << "ping's status " << r.describe() << sw.logs();
+  EXPECT_EQ(r.err.find("ovs: kprobes on ovs_dp_upcall") != std::string::npos, kprobes) << r.err;
+  const std::string upcall_symbol = kprobes ? "ovs_dp_upcall" : "openvswitch:ovs_dp_upcall";
+  const std::string exec_symbol =
+      kprobes ? "do_execute_actions" : "openvswitch:ovs_do_execute_action";
 
   // The events: upcalls from port pa's device with a queue id, executions with
   // actions.
@@ -158,7 +176,7 @@ TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
     EXPECT_EQ(nst::as_u64(ev["netns"]["inum"]), host_ns) << "the bridge's ports are the host's";
     if (o["event_type"] == "upcall") {
       ++upcalls;
-      EXPECT_EQ(ev["kernel"]["symbol"], "openvswitch:ovs_dp_upcall") << ev.dump();
+      EXPECT_EQ(ev["kernel"]["symbol"], upcall_symbol) << ev.dump();
       EXPECT_EQ(o["cmd"], 1) << "a miss: " << ev.dump();
       EXPECT_GT(o["port"].get<uint64_t>(), 0u) << ev.dump();
       ASSERT_TRUE(o.contains("queue_id")) << ev.dump();
@@ -169,7 +187,7 @@ TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
       EXPECT_TRUE(ev["dev"]["name"] == pa || ev["dev"]["name"] == pb) << ev.dump();
     } else if (o["event_type"] == "action_execute") {
       ++executes;
-      EXPECT_EQ(ev["kernel"]["symbol"], "openvswitch:ovs_do_execute_action") << ev.dump();
+      EXPECT_EQ(ev["kernel"]["symbol"], exec_symbol) << ev.dump();
       if (o["action"] == "output") {
         ++outputs;
         EXPECT_GT(o["port"].get<uint64_t>(), 0u) << ev.dump();
@@ -202,3 +220,4 @@ TEST(CollectOvs, UpcallAndItsExecutionAreOneSeriesInSort) {
   EXPECT_NE(text.out.find("upcall (miss) port"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("exec oport"), std::string::npos) << text.out;
 }
+}  // namespace

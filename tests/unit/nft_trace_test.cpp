@@ -187,6 +187,39 @@ TEST(NftTrace, TableBatchIsBeginMessagesEnd) {
   EXPECT_EQ(nft_delete_table_batch("x", 1).messages, 1u);
 }
 
+TEST(NftTrace, SwitchBatchIsATableWithAnUnhookedChainAndItsRule) {
+  NftBatch b = nft_trace_switch_batch("nscope_trace_1", 100);
+  std::vector<uint16_t> types;
+  bool hook = false;
+  int left = static_cast<int>(b.bytes.size());
+  for (auto *nlh = reinterpret_cast<const nlmsghdr *>(b.bytes.data());
+       nl::msg_ok(nlh, left); nlh = nl::msg_next(nlh, &left)) {
+    types.push_back(nlh->nlmsg_type);
+    if (nlh->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWCHAIN)) {
+      // The chain's attributes, after nfgenmsg: no NFTA_CHAIN_HOOK.
+      auto *a = reinterpret_cast<const char *>(nlh) + NLMSG_HDRLEN + 4;
+      const char *end = reinterpret_cast<const char *>(nlh) + nlh->nlmsg_len;
+      while (a + 4 <= end) {
+        auto *at = reinterpret_cast<const nlattr *>(a);
+        if ((at->nla_type & NLA_TYPE_MASK) == NFTA_CHAIN_HOOK)
+          hook = true;
+        if (at->nla_len < 4)
+          break;
+        a += NLA_ALIGN(at->nla_len);
+      }
+    }
+  }
+  auto nft = [](int m) {
+    return static_cast<uint16_t>((NFNL_SUBSYS_NFTABLES << 8) | m);
+  };
+  std::vector<uint16_t> want{NFNL_MSG_BATCH_BEGIN, nft(NFT_MSG_NEWTABLE),
+                             nft(NFT_MSG_NEWCHAIN), nft(NFT_MSG_NEWRULE),
+                             NFNL_MSG_BATCH_END};
+  EXPECT_EQ(types, want);
+  EXPECT_EQ(b.messages, 3u);
+  EXPECT_FALSE(hook) << "no packet may enter the switch's chain";
+}
+
 TEST(NftJoin, KeyIgnoresTtlAndChecksum) {
   std::string a = icmp4(64, 5, 1), b = icmp4(63, 5, 1);
   b[10] = 0x55; // checksum

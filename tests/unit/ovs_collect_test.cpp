@@ -201,3 +201,56 @@ TEST(OvsCollect, SortLinksAnUpcallsQueueIdToTheExecutionOfThePacketSentBack) {
   EXPECT_FALSE(linker.link(other));
   EXPECT_EQ(other.track_ts, 400u);
 }
+
+namespace {
+
+// The module's functions as Linux 6.1 has them, for the kprobe fallback.
+BtfPtr module_functions_btf() {
+  BtfPtr b(btf__new_empty(), btf__free);
+  auto ptr_to = [&](const char* sname) {
+    return btf__add_ptr(b.get(), btf__add_struct(b.get(), sname, 8));
+  };
+  int dp = ptr_to("datapath"), skb = ptr_to("sk_buff"), key = ptr_to("sw_flow_key");
+  int info = ptr_to("dp_upcall_info"), attr = ptr_to("nlattr");
+  int i32 = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  auto function = [&](const char* name, std::vector<int> args) {
+    int proto = btf__add_func_proto(b.get(), i32);
+    for (int a : args) btf__add_func_param(b.get(), "", a);
+    btf__add_func(b.get(), name, BTF_FUNC_STATIC, proto);
+  };
+  function("ovs_dp_upcall", {dp, skb, key, info, i32});
+  function("do_execute_actions", {dp, skb, key, attr, i32});
+  btf__add_enum(b.get(), "ovs_action_attr", 4);
+  btf__add_enum_value(b.get(), "OVS_ACTION_ATTR_UNSPEC", 0);
+  btf__add_enum_value(b.get(), "OVS_ACTION_ATTR_OUTPUT", 1);
+  return b;
+}
+
+}  // namespace
+
+TEST(OvsCollect, KprobesOnTheFunctionsThatHoldTheTracepoints) {
+  auto b = module_functions_btf();
+  EXPECT_FALSE(ovs_probes_from(b.get()).ok()) << "no tracepoints in it";
+  auto ovs = ovs_kprobes_from(b.get());
+  ASSERT_TRUE(ovs.ok()) << ovs.error().message;
+  EXPECT_TRUE(ovs->kprobes);
+  ASSERT_EQ(ovs->probes.size(), 2u);
+  const ProbeSpec& up = ovs->probes[0];
+  EXPECT_EQ(up.kind, ProbeKind::kprobe);
+  EXPECT_EQ(up.symbol(), "ovs_dp_upcall");
+  EXPECT_EQ(up.functions, std::vector<std::string>{"ovs_dp_upcall"});
+  EXPECT_EQ(up.cfg.ovs_point, NSCOPE_OVS_UPCALL);
+  EXPECT_EQ(up.cfg.skb_arg, 1) << "a function's arguments have no __data before them";
+  EXPECT_EQ(up.cfg.upcall_arg, 3);
+  const ProbeSpec& ex = ovs->probes[1];
+  EXPECT_EQ(ex.symbol(), "do_execute_actions");
+  EXPECT_EQ(ex.cfg.ovs_point, NSCOPE_OVS_EXECUTE);
+  EXPECT_EQ(ex.cfg.key_arg, 2);
+  EXPECT_EQ(ex.cfg.attr_arg, 3);
+  ASSERT_GE(ovs->actions.size(), 2u);
+  EXPECT_EQ(ovs->actions[1], "output");
+  BtfPtr empty(btf__new_empty(), btf__free);
+  auto none = ovs_kprobes_from(empty.get());
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.error().message.find("ovs_dp_upcall"), std::string::npos);
+}
