@@ -439,19 +439,13 @@ void NftTracer::read_ns(Ns &n, uint64_t now) {
       break; // EAGAIN: read all
     }
     for (int m = 0; m < got; ++m) {
-      int left = static_cast<int>(msgs[m].msg_len);
-      for (auto *nlh =
-               reinterpret_cast<const nlmsghdr *>(buf.get() + m * kSize);
-           nl::msg_ok(nlh, left); nlh = nl::msg_next(nlh, &left)) {
-        if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE))
-          continue;
-        auto tr = parse_nft_trace(nlh, nlh->nlmsg_len);
+      for_each_nft_trace(buf.get() + m * kSize, msgs[m].msg_len, [&](Result<NftTrace> tr) {
         if (!tr) {
           ++add.bad;
-          continue;
+          return;
         }
         if (tr->table == table_)
-          continue; // nscope's own marking rule
+          return; // nscope's own marking rule
         ++add.traces;
         NftJoiner::Trace t;
         t.ts = now;
@@ -477,7 +471,7 @@ void NftTracer::read_ns(Ns &n, uint64_t now) {
         }
         t.headers += tr->network_header;
         joiner_.add(std::move(t));
-      }
+      });
     }
     if (got < static_cast<int>(kMsgs))
       break;

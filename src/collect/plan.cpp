@@ -201,22 +201,14 @@ std::vector<NftTarget> nft_targets(const ScanResult& scan, const filter::FilterS
 
 Result<void> netns_filter(const std::vector<std::string>& refs, const ScanResult& scan,
                           filter::FilterSet& f) {
-  std::vector<std::string_view> parts;
-  for (const auto& item : refs)
-    for (auto part : split(item, ','))
-      if (!trim(part).empty()) parts.push_back(trim(part));
-  for (auto part : parts) {
-    uint32_t mode = part.front() == '!' ? NSCOPE_NETNS_EXCLUDE : NSCOPE_NETNS_INCLUDE;
-    if (f.netns_mode && f.netns_mode != mode)
-      return Error::usage("give either namespaces to keep or namespaces to leave out "
-                          "(!NSREF), not both");
-    f.netns_mode = mode;
-  }
-  if (parts.size() > NSCOPE_MAX_NETNS_FILTER)
+  auto list = parse_nsref_list(refs);
+  if (!list) return Error::usage(list.error().message);
+  if (list->refs.empty()) return {};
+  f.netns_mode = list->exclude ? NSCOPE_NETNS_EXCLUDE : NSCOPE_NETNS_INCLUDE;
+  if (list->refs.size() > NSCOPE_MAX_NETNS_FILTER)
     return Error::usage(fmt::format("at most {} namespaces", NSCOPE_MAX_NETNS_FILTER));
-  for (auto part : parts) {
-    if (part.front() == '!') part = trim(part.substr(1));
-    auto r = resolve_nsref(part, scan);
+  for (const auto& ref : list->refs) {
+    auto r = resolve_nsref(ref, scan);
     if (!r) return Error::usage(r.error().message);
     f.netns.push_back({static_cast<uint32_t>(r->ns.inode), r->ns.cookie});
   }

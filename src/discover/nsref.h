@@ -39,6 +39,15 @@ struct NsRef {
 // or else a container). Errors (code EINVAL): empty, "id:" without a number, ...
 Result<NsRef> parse_nsref(std::string_view ref);
 
+// Pure: a list of references as --netns takes them, each item split at commas, blanks around
+// a part ignored: all to keep ("a,b"), or all to leave out ("!a,!b"); mixing the two is a
+// usage error, as is any part parse_nsref refuses.
+struct NsRefList {
+  bool exclude = false;
+  std::vector<NsRef> refs;
+};
+Result<NsRefList> parse_nsref_list(const std::vector<std::string>& items);
+
 // Why a reference did not resolve to exactly one namespace.
 enum class NsRefError : uint8_t { invalid, unknown, ambiguous };
 struct NsRefFailure {

@@ -208,6 +208,19 @@ Result<void> Translator::alu(size_t pc, const CbpfInsn& i) {
     return bad(pc, i, "uses an unknown arithmetic operation");
   if (BPF_SRC(i.code) == BPF_X) {
     if (op == BPF_DIV || op == BPF_MOD) e_.jmp32_imm(BPF_JEQ, kX, 0, fail_);  // classic: returns 0
+    if (op == BPF_LSH || op == BPF_RSH) {
+      // libpcap's interpreter makes a shift by 32 or more 0; eBPF's shifts take the count
+      // modulo 32 ("ip[0] << ip[0]" matched packets tcpdump's filter does not; found by
+      // fuzz/fuzz_pcap.cpp).
+      Emitter::Label shift = e_.label(), done = e_.label();
+      e_.jmp32_imm(BPF_JLT, kX, 32, shift);
+      e_.mov32_imm(kA, 0);
+      e_.ja(done);
+      e_.bind(shift);
+      e_.alu32_reg(op, kA, kX);
+      e_.bind(done);
+      return {};
+    }
     e_.alu32_reg(op, kA, kX);
     return {};
   }

@@ -121,6 +121,17 @@ Result<NftTrace> parse_nft_trace(const void *msg, size_t len) {
   return t;
 }
 
+void for_each_nft_trace(const void *buf, size_t len,
+                        const std::function<void(Result<NftTrace>)> &fn) {
+  int left = static_cast<int>(len);
+  for (auto *nlh = static_cast<const nlmsghdr *>(buf); nl::msg_ok(nlh, left);
+       nlh = nl::msg_next(nlh, &left)) {
+    if (nlh->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE))
+      continue;
+    fn(parse_nft_trace(nlh, nlh->nlmsg_len));
+  }
+}
+
 std::string_view nft_family_name(uint8_t family) {
   switch (family) {
   case NFPROTO_INET:
@@ -321,8 +332,11 @@ NftBatch nft_trace_table_batch(std::string_view name, uint32_t seq) {
   b.add(NFT_MSG_NEWTABLE, NLM_F_CREATE, [&](nlmsghdr *nlh) {
     nl::attr_put_strz(nlh, NFTA_TABLE_NAME, table.c_str());
   });
-  for (auto [chain, hook] : {std::pair{"prerouting", NF_INET_PRE_ROUTING},
-                             std::pair{"output", NF_INET_LOCAL_OUT}}) {
+  for (auto chain_hook : {std::pair{"prerouting", NF_INET_PRE_ROUTING},
+                          std::pair{"output", NF_INET_LOCAL_OUT}}) {
+    // Not a structured binding: clang before 16 (the fuzz build) cannot capture one.
+    const char *chain = chain_hook.first;
+    auto hook = chain_hook.second;
     b.add(NFT_MSG_NEWCHAIN, NLM_F_CREATE, [&](nlmsghdr *nlh) {
       nl::attr_put_strz(nlh, NFTA_CHAIN_TABLE, table.c_str());
       nl::attr_put_strz(nlh, NFTA_CHAIN_NAME, chain);

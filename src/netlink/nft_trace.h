@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,12 @@ struct NftTrace {
 // Reads one message (header included); an error for anything but a well-formed
 // NFT_MSG_TRACE.
 Result<NftTrace> parse_nft_trace(const void *msg, size_t len);
+
+// Every NFT_MSG_TRACE message in one datagram of the trace socket, each as
+// parse_nft_trace reads it: fn(trace) for a well-formed one, fn(error) for one
+// that is not. Other messages are skipped; the walk stops at a truncated header.
+void for_each_nft_trace(const void *buf, size_t len,
+                        const std::function<void(Result<NftTrace>)> &fn);
 
 // "inet", "ip", "ip6", "arp", "bridge", "netdev"; "family N" for others.
 std::string_view nft_family_name(uint8_t family);

@@ -58,9 +58,11 @@ inline void nest_end(nlmsghdr* nlh, nlattr* start) {
 
 // ---- reading ----------------------------------------------------------------------------
 
+// Compared unsigned, as the kernel's NLMSG_OK does: a length of 2 GiB or more must not turn
+// negative and pass (libmnl's cast to int lets it; fuzz/fuzz_rtnl.cpp found that here).
 inline bool msg_ok(const nlmsghdr* nlh, int len) {
   return len >= static_cast<int>(sizeof(nlmsghdr)) && nlh->nlmsg_len >= sizeof(nlmsghdr) &&
-         static_cast<int>(nlh->nlmsg_len) <= len;
+         nlh->nlmsg_len <= static_cast<uint32_t>(len);
 }
 inline const nlmsghdr* msg_next(const nlmsghdr* nlh, int* len) {
   *len -= static_cast<int>(align(nlh->nlmsg_len));

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <utility>
 
@@ -67,12 +68,22 @@ Result<size_t> NlSocket::recv(std::string_view what) {
   }
 }
 
+// The errno of a netlink error code (-errno); INT_MIN, which no errno is and whose negation
+// overflows, reads as EIO.
+static int errno_of(int code) { return code == INT_MIN ? EIO : code < 0 ? -code : code; }
+
 // The kernel's words for a refused request (NLMSGERR_ATTR_MSG), when it gave some.
 static std::string extack_text(const nlmsghdr* nlh) {
   if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
   auto* err = static_cast<const nlmsgerr*>(nl::payload(nlh));
   size_t off = sizeof(nlmsgerr);
-  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) off += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return {};
+    off += err->msg.nlmsg_len - sizeof(nlmsghdr);
+  }
+  // The kernel puts the attributes at the next aligned offset after the request it echoes
+  // (nlmsg_put of the whole payload); a request of odd length left them misread.
+  off = nl::align(off);
   size_t total = nl::payload_len(nlh);
   if (off >= total) return {};
   std::string text;
@@ -93,7 +104,7 @@ Result<void> for_each_message(const void* buf, size_t len,
       if (nlh->nlmsg_len < nl::kHdrLen + sizeof(nlmsgerr)) return Error::msg("truncated netlink error message");
       auto* e = static_cast<const nlmsgerr*>(nl::payload(nlh));
       if (e->error != 0) {
-        Error err = Error::sys(-e->error, "netlink request refused");
+        Error err = Error::sys(errno_of(e->error), "netlink request refused");
         std::string ext = extack_text(nlh);
         if (!ext.empty()) err.message += " (" + ext + ")";
         return err;
@@ -103,7 +114,7 @@ Result<void> for_each_message(const void* buf, size_t len,
       if (nlh->nlmsg_len >= nl::kHdrLen + sizeof(int)) {
         int e;
         std::memcpy(&e, nl::payload(nlh), sizeof e);
-        if (e < 0) return Error::sys(-e, "netlink dump ended with an error");
+        if (e < 0) return Error::sys(errno_of(e), "netlink dump ended with an error");
       }
       return {};
     } else if (nlh->nlmsg_type >= NLMSG_MIN_TYPE) {
@@ -129,8 +140,9 @@ Result<std::string> NlSocket::request(nlmsghdr* nlh, std::string_view what) {
       if (m->nlmsg_seq != seq_ || m->nlmsg_pid != portid_) continue;  // a stale reply
       if (m->nlmsg_type == NLMSG_DONE) done = true;
       if (m->nlmsg_type == NLMSG_ERROR) {
+        // A truncated error ends the request too; for_each_message then reports it.
         auto* e = static_cast<const nlmsgerr*>(nl::payload(m));
-        if (e->error != 0 || !dump) done = true;
+        if (m->nlmsg_len < nl::kHdrLen + sizeof(nlmsgerr) || e->error != 0 || !dump) done = true;
       }
       out.append(reinterpret_cast<const char*>(m), std::min<size_t>(nl::align(m->nlmsg_len), static_cast<size_t>(left)));
     }

@@ -134,7 +134,10 @@ TEST(Filter, PcapTranslationMatchesLibpcapPacketByPacket) {
       "udp[8:4] = 0x01020304", "portrange 1000-2000", "ip proto 47", "greater 200", "less 60",
       "tcp and (dst port 80 or dst port 443)", "ip[6] & 0x20 != 0",
       "udp[0:2] / 2 = 2676", "udp[0:2] % 7 = 1", "ip[0] & 0xf * 4 > 20", "tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420",
-      "not ip", "ip and not icmp and not udp and not tcp", "tcp or not tcp", "ip[300] = 1"};
+      "not ip", "ip and not icmp and not udp and not tcp", "tcp or not tcp", "ip[300] = 1",
+      // Shifts by a packet byte of 32 or more: 0 in libpcap, the count modulo 32 in eBPF
+      // (found by fuzz/fuzz_pcap.cpp).
+      "ip[0] << ip[0] & 0xff > 5", "ip[8] >> ip[0] != 0", "ip[8] >> (ip[0] & 0x1f) != 0"};
   std::mt19937 rng(4711);
   std::vector<Frame> frames;
   for (int i = 0; i < 400; ++i) frames.push_back(make_frame(rng));

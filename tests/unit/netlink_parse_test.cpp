@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -187,6 +189,64 @@ TEST(NetlinkLinks, ErrorsAndTruncation) {
   ASSERT_GT(raw.size(), 100u);
   out.clear();
   EXPECT_FALSE(parse_link_messages(raw.data(), 100, out).ok());
+}
+
+// Found by fuzz/fuzz_rtnl.cpp: a length of 2 GiB or more turned negative when compared as an
+// int, passed the check and sent the walk gigabytes past the buffer.
+TEST(NetlinkLinks, AHugeMessageLengthIsTruncationNotAJump) {
+  alignas(8) char buf[64] = {};
+  nlmsghdr* nlh = nl::put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  nlh->nlmsg_len = 0xfffffff0u;
+  std::vector<LinkInfo> out;
+  auto r = parse_link_messages(buf, sizeof buf, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("truncated"), std::string::npos) << r.error().message;
+  EXPECT_FALSE(nl::msg_ok(nlh, sizeof buf));
+  nlh->nlmsg_len = 0x80000000u;
+  EXPECT_FALSE(nl::msg_ok(nlh, sizeof buf));
+  EXPECT_TRUE(out.empty());
+}
+
+// Found by fuzz/fuzz_rtnl.cpp: an error code of INT_MIN was negated (undefined behaviour).
+TEST(NetlinkLinks, AnErrorCodeOfIntMinIsEio) {
+  alignas(8) char buf[64] = {};
+  nlmsghdr* nlh = nl::put_header(buf);
+  nlh->nlmsg_type = NLMSG_DONE;
+  int e = INT_MIN;
+  std::memcpy(static_cast<char*>(nl::put_extra_header(nlh, sizeof e)), &e, sizeof e);
+  std::vector<LinkInfo> out;
+  auto r = parse_link_messages(buf, nlh->nlmsg_len, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EIO);
+  nlh->nlmsg_type = NLMSG_ERROR;
+  nlh->nlmsg_len = nl::kHdrLen;
+  auto* err = static_cast<nlmsgerr*>(nl::put_extra_header(nlh, sizeof(nlmsgerr)));
+  err->error = INT_MIN;
+  err->msg.nlmsg_len = sizeof(nlmsghdr);
+  r = parse_link_messages(buf, nlh->nlmsg_len, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EIO);
+}
+
+// Found by fuzz/fuzz_sockdiag.cpp: the kernel's message for a refused request (extended ack)
+// follows the echoed request at the next 4-byte boundary; a request of odd length had it read
+// from the wrong place (misaligned, and lost).
+TEST(NetlinkLinks, TheKernelsWordsAfterARequestOfOddLength) {
+  alignas(8) char buf[256] = {};
+  nlmsghdr* nlh = nl::put_header(buf);
+  nlh->nlmsg_type = NLMSG_ERROR;
+  nlh->nlmsg_flags = NLM_F_ACK_TLVS;
+  auto* err = static_cast<nlmsgerr*>(nl::put_extra_header(nlh, sizeof(nlmsgerr)));
+  err->error = -EINVAL;
+  err->msg.nlmsg_len = sizeof(nlmsghdr) + 5;  // the request echoed: its header and 5 bytes
+  nl::put_extra_header(nlh, 5);               // (padded to 8)
+  nl::attr_put_strz(nlh, NLMSGERR_ATTR_MSG, "bad thing");
+  std::vector<LinkInfo> out;
+  auto r = parse_link_messages(buf, nlh->nlmsg_len, out);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, EINVAL);
+  EXPECT_NE(r.error().message.find("(bad thing)"), std::string::npos) << r.error().message;
 }
 
 TEST(NetlinkAddrs, Decodes) {

@@ -33,6 +33,36 @@ TEST(NsRefParse, Forms) {
   EXPECT_EQ(p("k8s:pod").kind, NsRefKind::word);  // an unknown key: a word with a colon
 }
 
+// Found by fuzz/fuzz_nsref.cpp: "0" parsed as inode 0 and "net:[0]" too, while "inode:0" is
+// refused; no namespace has inode 0, and `ip netns add 0` makes a namespace named "0".
+TEST(NsRefParse, ZeroIsANameNotAnInode) {
+  auto r = parse_nsref("0");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kind, NsRefKind::word);
+  EXPECT_EQ(r->text, "0");
+  EXPECT_EQ(parse_nsref("00")->kind, NsRefKind::word);
+  EXPECT_FALSE(parse_nsref("net:[0]").ok());
+  EXPECT_FALSE(parse_nsref("inode:0").ok());
+}
+
+TEST(NsRefParse, Lists) {
+  auto keep = parse_nsref_list({"blue, red", "pid:7"});
+  ASSERT_TRUE(keep.ok()) << keep.error().message;
+  EXPECT_FALSE(keep->exclude);
+  ASSERT_EQ(keep->refs.size(), 3u);
+  EXPECT_EQ(keep->refs[1].text, "red");
+  EXPECT_EQ(keep->refs[2].kind, NsRefKind::pid);
+  auto out = parse_nsref_list({"!blue", " ! red ", ""});
+  ASSERT_TRUE(out.ok());
+  EXPECT_TRUE(out->exclude);
+  EXPECT_EQ(out->refs.size(), 2u);
+  auto mixed = parse_nsref_list({"blue,!red"});
+  ASSERT_FALSE(mixed.ok());
+  EXPECT_EQ(mixed.error().kind, ErrorKind::usage);
+  EXPECT_FALSE(parse_nsref_list({"!"}).ok());  // nothing after the '!'
+  EXPECT_FALSE(parse_nsref_list({"id:x"}).ok());
+}
+
 TEST(NsRefParse, Invalid) {
   for (auto bad : {"", "id:", "id:x", "pid:-1", "pid:0", "cookie:1x", "net:[x]", "container:"}) {
     auto r = parse_nsref(bad);
