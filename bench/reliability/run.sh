@@ -52,8 +52,10 @@ echo "reliability: faults" >&2
 
 echo "reliability: fuzzers, ${FUZZ_S}s each" >&2
 : >"$OUT/fuzz.tsv"
-for target in $(sed -n 's/^ *\([a-z_]*\)) SRCS=.*/\1/p' "$ROOT/fuzz/run.sh"); do
-  if "$ROOT/fuzz/run.sh" --target "$target" --seconds "$FUZZ_S" --build-dir "$BUILD/fuzz" >"$OUT/fuzz-$target.log" 2>&1; then
+"$ROOT/fuzz/run.sh" --target all --build-only --build-dir "$BUILD/fuzz" --bpf-dir "$BUILD/bpf" >"$OUT/fuzz-build.log" 2>&1 || rc=1
+for target in $(sed -n 's/^ALL=(\(.*\))$/\1/p' "$ROOT/fuzz/run.sh"); do
+  if "$ROOT/fuzz/run.sh" --target "$target" --seconds "$FUZZ_S" --build-dir "$BUILD/fuzz" --bpf-dir "$BUILD/bpf" \
+      >"$OUT/fuzz-$target.log" 2>&1; then
     ok=0
   else
     ok=1 rc=1
