@@ -8,16 +8,11 @@
 #include <cstring>
 #include <memory>
 
+#include "bpfload/btf_types.h"
 #include "bpfload/features.h"
 
 namespace nscope {
 namespace {
-
-const btf_type* skip_mods(const btf* b, uint32_t id) {
-  const btf_type* t = btf__type_by_id(b, id);
-  while (t && (btf_is_mod(t) || btf_is_typedef(t))) t = btf__type_by_id(b, t->type);
-  return t;
-}
 
 // The tracepoint's prototype: typedef btf_trace_<name> is a pointer to it.
 const btf_type* tracepoint_proto(const btf* b, const std::string& name) {
@@ -35,9 +30,9 @@ const btf_type* tracepoint_proto(const btf* b, const std::string& name) {
 uint8_t struct_arg(const btf* b, const btf_type* proto, const char* sname, unsigned first = 1) {
   const btf_param* p = btf_params(proto);
   for (unsigned i = first; i < btf_vlen(proto) && i - first < 6; ++i) {
-    const btf_type* pt = skip_mods(b, p[i].type);
+    const btf_type* pt = skip_btf_mods(b, p[i].type);
     if (!pt || !btf_is_ptr(pt)) continue;
-    const btf_type* target = skip_mods(b, pt->type);
+    const btf_type* target = skip_btf_mods(b, pt->type);
     if (target && btf_is_struct(target) &&
         !std::strcmp(btf__name_by_offset(b, target->name_off), sname))
       return static_cast<uint8_t>(i - first);
