@@ -35,7 +35,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr size_t kMaxConnections = 64;  // each has a thread; a live stream holds one
+constexpr size_t kMaxConnections = 64;
+constexpr size_t kBatchBytes = 512u << 10;  // the live stream's events per write, at most  // each has a thread; a live stream holds one
 
 // What an error's kind means to a browser (result.h).
 http::status http_status(ErrorKind k) {
@@ -281,14 +282,18 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
     // At most 20 messages a second while events trickle in: a browser handles a few large
     // messages far faster than many small ones (bench/serve). In a flood the formatting and
     // the write take longer than that already.
-    if (out.size() > 64 && out.size() < (1u << 20)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (out.size() > 64 && out.size() < kBatchBytes / 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     out.clear();
     uint64_t dropped = 0;
-    out = sse_format(client->take(std::chrono::milliseconds(1000), &dropped));
-    if (dropped != reported) {
+    // At most kBatchBytes at a time: a slow client holds no more than that in serve besides
+    // its queue, and what it is sent is no older than its queue.
+    auto batch = client->take(std::chrono::milliseconds(1000), &dropped, kBatchBytes);
+    if (dropped != reported) {  // before the batch: a slow client learns of its losses first
       reported = dropped;
-      out += sse_format({0, "dropped", std::make_shared<const std::string>(nlohmann::json({{"dropped", dropped}}).dump())});
+      out = sse_format({0, "dropped", std::make_shared<const std::string>(nlohmann::json({{"dropped", dropped}}).dump())});
     }
+    out += sse_format(batch);
+    batch.clear();
     if (out.empty()) out = ": idle\n\n";
   }
   hub.unsubscribe(client);
