@@ -84,6 +84,7 @@ Result<void> Collection::start(const CollectRequest& req) {
                                                              : "";
     return e.prefixed(field);
   }
+  if (auto c = capture_.begin(); !c) return c.error();
   stop_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_) return Error::sys(errno, "eventfd");
   request_ = {{"collectors", req.collectors}, {"netns", req.netns}, {"filter", req.packet_filter},
@@ -102,7 +103,10 @@ Result<void> Collection::start(const CollectRequest& req) {
     so.own_signals = false;
     so.stop_fd = stop_fd;
     so.cmdline = "nscope serve: collect " + request_.dump();
-    so.json_sink = [this](std::string_view lines) { hub_.publish_lines(lines); };
+    so.json_sink = [this](std::string_view lines) {
+      hub_.publish_lines(lines);
+      capture_.append(lines);
+    };
     so.on_lost = [this](uint64_t lost) { publish_state("running", {{"lost", lost}}); };
     so.on_started = [this] {
       std::lock_guard lk(mu_);
@@ -111,7 +115,8 @@ Result<void> Collection::start(const CollectRequest& req) {
     };
     auto r = run_collect(so);
     nlohmann::json last;
-    if (r) last = {{"events", r->events}, {"lost", r->lost}, {"stop_reason", r->stop_reason}};
+    if (r) last = {{"events", r->events}, {"lost", r->lost}, {"stop_reason", r->stop_reason},
+                   {"capture_left_out", capture_.left_out()}};
     if (!r) last = {{"error", r.error().message}};
     else if (!r->write_error.empty()) last["error"] = r->write_error;
     std::lock_guard lk(mu_);

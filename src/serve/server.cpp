@@ -156,6 +156,7 @@ struct Server::Impl {
   bool allowed(const Request& req, Response& res);
   void route(const Request& req, Response& res);
   void events(const Request& req, tcp::socket& sock);
+  void pcapng(tcp::socket& sock);
 };
 
 Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>(std::move(o))) {}
@@ -215,6 +216,8 @@ void Server::Impl::route(const Request& req, Response& res) {
     return json_body(res, show_to_json(*m));
   }
   if (get && p == "/api/collect") return json_body(res, collection.state());
+  if (get && p == "/api/collect/pcapng")  // handle() answers while there is a capture
+    return json_error(res, http::status::not_found, "no capture: no collection has run yet");
   if (post && (p == "/api/collect" || p == "/api/collect/stop")) {
     if (!opts.allow_collect)
       return json_error(res, http::status::forbidden, "read-only: start nscope serve with --allow-collect");
@@ -254,6 +257,10 @@ bool Server::Impl::handle(const Request& req, Response& res, tcp::socket& sock) 
   if (!allowed(req, res)) return true;
   if (req.raw.method() == http::verb::get && req.path == "/api/events") {
     events(req, sock);
+    return false;
+  }
+  if (req.raw.method() == http::verb::get && req.path == "/api/collect/pcapng" && !collection.capture().empty()) {
+    pcapng(sock);
     return false;
   }
   route(req, res);
@@ -297,6 +304,26 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
     if (out.empty()) out = ": idle\n\n";
   }
   hub.unsubscribe(client);
+}
+
+// The running or last collection's capture as pcapng, written as it is made (no length
+// known before: the connection ends with it). Packets past the capture's bound were never
+// kept: X-Nscope-Left-Out counts them (events) as of the start of the answer.
+void Server::Impl::pcapng(tcp::socket& sock) {
+  const Capture& c = collection.capture();
+  std::string head = fmt::format(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-pcapng\r\n"
+      "Content-Disposition: attachment; filename=\"nscope-capture.pcapng\"\r\nCache-Control: no-store\r\n"
+      "X-Content-Type-Options: nosniff\r\nX-Nscope-Left-Out: {}\r\nConnection: close\r\n\r\n",
+      c.left_out());
+  boost::system::error_code ec;
+  asio::write(sock, asio::buffer(head), ec);
+  if (ec) return;
+  auto r = c.pcapng([&](std::string_view piece) {
+    asio::write(sock, asio::buffer(piece.data(), piece.size()), ec);
+    return !ec && !stopping;
+  });
+  if (!r) diag(fmt::format("serve: pcapng: {}", r.error().message));
 }
 
 // One connection's requests, in turn (HTTP/1.1 keep-alive), on a thread of its own.
