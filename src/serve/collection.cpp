@@ -100,6 +100,10 @@ Result<void> Collection::start(const CollectRequest& req) {
     // twice): collect's default (4 MiB a CPU, at least 32 MiB in all) made 64 MiB of serve's
     // 150 (bench/serve/memory.sh). 8 MiB in all; losses are counted as collect's are.
     if (!so.collector.buffer_size) so.collector.buffer_size = kRingBytes;
+    // The same for the batches waiting for the writer thread (the live stream's publisher):
+    // collect lets 512 MiB wait; in serve a writer starved of CPU for a moment made 60 MiB
+    // of it. 8 batches; then the readers wait and the rings' losses are counted.
+    so.max_queued_batches = 8;
     so.own_signals = false;
     so.stop_fd = stop_fd;
     so.cmdline = "nscope serve: collect " + request_.dump();

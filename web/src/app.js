@@ -586,6 +586,7 @@ function keepLine(buf, from, to) {
 
 function flushPackets() {
   flushTimer = null;
+  const t0 = performance.now();
   const items = [];
   let path = null;
   const start = (shown.next - shown.size + kLiveShown) % kLiveShown;
@@ -600,6 +601,7 @@ function flushPackets() {
   addLines(items);
   applyLights(path);
   $('#live-counts').textContent = `${state.liveCount} events${state.dropped ? `, ${state.dropped} dropped (this page was too slow)` : ''}`;
+  state.timings.draw_ms = (state.timings.draw_ms || 0) + performance.now() - t0;
 }
 
 // One packet event: its line for the pane, and its place on the packet's path. Returns the
@@ -744,7 +746,10 @@ async function connectLive() {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        const t0 = performance.now();
         parser.push(value);
+        state.timings.stream_ms = (state.timings.stream_ms || 0) + performance.now() - t0;
+        state.timings.stream_bytes = (state.timings.stream_bytes || 0) + value.length;
       }
     } catch (err) {
       // the server went away or refused: try again in a second
