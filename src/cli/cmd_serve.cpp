@@ -91,7 +91,10 @@ int run_serve(const ServeArgs& a) {
     WatcherOptions wo;
     wo.snapshot = false;
     wo.stop_fd = watch_stop.get();
-    wo.on_event = [&server](const WatchEvent& e) {
+    wo.on_event = [&server, self = getpid()](const WatchEvent& e) {
+      // serve's own reads enter each namespace (setns) and leave it: a page that reads the
+      // wiring again at each event would make more of them, without end.
+      if (e.pid == self && (e.kind == WatchEventKind::entered || e.kind == WatchEventKind::left)) return true;
       server.hub().publish("netns", watch_event_json(e).dump());
       return true;
     };

@@ -356,6 +356,19 @@ function draw(topo) {
   }).catch((err) => setStatus(`layout: ${err.message}`));
 }
 
+// Changes come in bursts (a container's start is a dozen events): the wiring is read again
+// once the one read under way is done, and once for all that came meanwhile.
+let topoBusy = false, topoAgain = false;
+async function wiringChanged() {
+  if (topoBusy) { topoAgain = true; return; }
+  topoBusy = true;
+  do {
+    topoAgain = false;
+    await refreshTopo();
+  } while (topoAgain);
+  topoBusy = false;
+}
+
 async function refreshTopo(force = false) {
   try {
     const t0 = performance.now();
@@ -670,8 +683,13 @@ function onCollect(s) {
 const handlers = {
   hello: (d) => { const h = JSON.parse(d); onCollect(h.collect); document.body.dataset.live = 'connected'; },
   collect: (d) => onCollect(JSON.parse(d)),
-  // A namespace appeared or went away (`nscope watch`): redraw what changed.
-  netns: (d) => { addLine('netns', d); refreshTopo(); },
+  // A namespace appeared or went away (`nscope watch`): redraw what changed. A process
+  // entering or leaving changes no wiring.
+  netns: (d) => {
+    addLine('netns', d);
+    const kind = JSON.parse(d).event;
+    if (kind !== 'entered' && kind !== 'left') wiringChanged();
+  },
   dropped: (d) => { state.dropped = JSON.parse(d).dropped; },
 };
 
