@@ -11,7 +11,8 @@
 #   3. serve's VmRSS from /proc/PID/status every second: the peak, the median, the last; the
 #      client's last `dropped` count (its queue is bounded and drops the oldest, counted) and
 #      what the collection counted.
-#   4. summary.md in the results folder, also on stdout; rss.tsv (seconds, KiB).
+#   4. summary.md in the results folder, also on stdout; rss.tsv (seconds, VmRSS KiB, and
+#      its RssAnon, RssFile and RssShmem: the rings count as file pages).
 # Needs: root, iperf3, jq, curl.
 set -euo pipefail
 
