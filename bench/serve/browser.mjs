@@ -57,8 +57,11 @@ try {
     });
     const stopped = await post('/api/collect/stop', {});
     await new Promise((r) => setTimeout(r, 1500));  // the last events on their way
-    const got = await page.evaluate(() => ({ received: window.nscope.liveCount, dropped: window.nscope.dropped }));
+    const got = await page.evaluate(() => ({ received: window.nscope.liveCount, dropped: window.nscope.dropped,
+      stream_ms: Math.round(window.nscope.timings.stream_ms || 0), draw_ms: Math.round(window.nscope.timings.draw_ms || 0),
+      bytes: window.nscope.timings.stream_bytes || 0 }));
     console.log(JSON.stringify({ during: out, received: got.received - before, dropped: got.dropped,
+      js_parse_ms: got.stream_ms, js_draw_ms: got.draw_ms, bytes: got.bytes,
       collected: stopped.last?.events ?? null, lost: stopped.last?.lost ?? null }));
   } else {
     throw new Error('usage: browser.mjs layout|stream ...');

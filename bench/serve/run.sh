@@ -12,8 +12,11 @@
 #      K runs, each run back to back:
 #        (a) nscope collect -c skb,ns,dev --netns A,B -o FILE: events in FILE per second
 #        (b) serve: the page starts the same collection; events the browser received per
-#            second, what its queue dropped (counted), what the session wrote
-#      The median of each run's b/a (target: at least 0.95).
+#            second, what its queue dropped (counted), what the session wrote, and the page's
+#            own time: parsing the stream, drawing
+#        (c) serve to curl (no browser): the same collection through the API, the events
+#            curl received per second: what the server alone keeps up with
+#      The median of each run's b/a and c/a (target for b/a: at least 0.95).
 #   4. summary.md in the results folder, also on stdout.
 # Needs: root, node, chromium, iperf3, jq, and the build's web/node_modules (puppeteer-core).
 set -euo pipefail
@@ -42,15 +45,16 @@ while [[ $# -gt 0 ]]; do
     *) usage ;;
   esac
 done
-bench_require jq ip iperf3 node bc
+bench_require jq ip iperf3 node bc curl
 [[ -x /usr/bin/chromium ]] || die "no /usr/bin/chromium (scripts/install-deps.sh test)"
 export NODE_PATH=$(dirname "$NSCOPE")/web/node_modules
 [[ -d $NODE_PATH/puppeteer-core ]] || die "no $NODE_PATH/puppeteer-core: build nscope first (its npm ci)"
 bench_out
 
 PFX=nsv$$
-SERVE_PID=
+SERVE_PID= CURL_PID=
 bench_extra_cleanup() {
+  if [[ -n $CURL_PID ]]; then kill -TERM "$CURL_PID" 2>/dev/null || true; wait "$CURL_PID" 2>/dev/null || true; fi
   if [[ -n $SERVE_PID ]]; then kill -TERM "$SERVE_PID" 2>/dev/null || true; wait "$SERVE_PID" 2>/dev/null || true; fi
   flood_cleanup
 }
@@ -69,14 +73,21 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [[ -n $URL ]] || die "serve did not start: $(cat "$OUT/serve.err")"
+BASE=${URL%%/\?*}
+TOKEN=${URL##*token=}
+api() { curl -sS -H "Authorization: Token $TOKEN" "$@"; }
 
-log "layout: $RUNS page loads ..."
-SHOT=$OUT/layout.png node "$HERE/browser.mjs" layout --url "$URL" --runs "$RUNS" | tee "$OUT/layout.json" >&2
+if [[ ${NO_LAYOUT:-} ]]; then
+  echo '{"median_ms": null, "namespaces": null, "runs_ms": []}' > "$OUT/layout.json"
+else
+  log "layout: $RUNS page loads ..."
+  SHOT=$OUT/layout.png node "$HERE/browser.mjs" layout --url "$URL" --runs "$RUNS" | tee "$OUT/layout.json" >&2
+fi
 LAYOUT_MED=$(jq -r .median_ms "$OUT/layout.json")
 NODES=$(jq -r .namespaces "$OUT/layout.json")
 
 FLOOD="$(declare -f flood); FLOOD_A=$FLOOD_A; flood $SECS"
-RC=() RS=() PC=() PS=() DROPS=()
+RC=() RS=() PC=() PS=() RU=() PU=() DROPS=() JS=()
 for i in $(seq "$RUNS"); do
   log "streaming run $i/$RUNS: collect -o FILE ..."
   settle "$OUT/events.json"
@@ -91,6 +102,18 @@ for i in $(seq "$RUNS"); do
   PS+=("$(jq -r .during "$OUT/stream.json")")
   RS+=("$(( $(jq -r .received "$OUT/stream.json") / SECS ))")
   DROPS+=("$(jq -r '"\(.dropped) dropped by the page queue, \(.lost) lost in the kernel, \(.collected) written by the session"' "$OUT/stream.json")")
+  JS+=("$(jq -r '"\(.js_parse_ms) ms parsing \(.bytes) bytes, \(.js_draw_ms) ms drawing"' "$OUT/stream.json")")
+  log "streaming run $i/$RUNS: serve to curl ..."
+  curl -sS -N -H "Authorization: Token $TOKEN" "$BASE/api/events" > "$OUT/curl.sse" &
+  CURL_PID=$!
+  api -X POST -H 'Content-Type: application/json' -d "{\"collectors\":\"skb,ns,dev\",\"netns\":\"$FLOOD_A,$FLOOD_B\"}" "$BASE/api/collect" > /dev/null
+  for _ in $(seq 300); do [[ $(api "$BASE/api/collect" | jq -r .state) == running ]] && break; sleep 0.1; done
+  PU+=("$(flood "$SECS")")
+  api -X POST "$BASE/api/collect/stop" > "$OUT/curl-stop.json"
+  sleep 1.5
+  kill -TERM "$CURL_PID"; wait "$CURL_PID" || true; CURL_PID=
+  RU+=("$(( $(grep -c '^data: {"common"' "$OUT/curl.sse" || true) / SECS ))")
+  DROPS[-1]+="; curl: $({ grep -A1 '^event: dropped' "$OUT/curl.sse" || true; } | sed -n 's/^data: //p' | tail -1 | jq -r '.dropped // 0') dropped, $(jq -r .last.lost "$OUT/curl-stop.json") lost in the kernel"
 done
 RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
 
@@ -105,8 +128,12 @@ RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
   echo "|---|---|---|"
   echo "| collect -o FILE | $(median "${RC[@]}") | $(median "${PC[@]}") |"
   echo "| serve, to one browser | $(median "${RS[@]}") | $(median "${PS[@]}") |"
+  echo "| serve, to curl | $(median "${RU[@]}") | $(median "${PU[@]}") |"
   echo
-  echo "serve/collect (median of each run's ratio): $(paired_ratio RS RC)"
+  echo "serve to the browser / collect (median of each run's ratio): $(paired_ratio RS RC)"
+  echo "serve to curl / collect (median of each run's ratio): $(paired_ratio RU RC)"
+  echo
+  echo "the page's own time, per run: $(printf '%s; ' "${JS[@]}")"
   echo
   echo "losses, per serve run: $(printf '%s; ' "${DROPS[@]}")"
   echo "serve's peak resident memory: $RSS"

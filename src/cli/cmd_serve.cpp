@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -57,6 +58,13 @@ int run_serve(const ServeArgs& a) {
     std::cerr << "nscope: warning: serving beyond this host on " << a.listen
               << ": the token is all that stands between the network and this host's namespaces"
                  " (no TLS: use it on a trusted network or through an SSH tunnel)\n";
+  // Every connection and the collection's writer have a thread: glibc would give each busy
+  // one an arena of its own, and memory freed in one (a flood's events, queued by the writer,
+  // freed by a connection) stays with it. Two arenas keep serve's resident memory bounded
+  // (bench/serve/memory.sh).
+  mallopt(M_ARENA_MAX, 2);
+  // Buffers of a stream's batch size (up to 512 KiB) are mapped and unmapped, never kept.
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
   serve::ServeOptions so;
   so.listen = *listen;
   so.allow_collect = a.allow_collect;
@@ -83,7 +91,10 @@ int run_serve(const ServeArgs& a) {
     WatcherOptions wo;
     wo.snapshot = false;
     wo.stop_fd = watch_stop.get();
-    wo.on_event = [&server](const WatchEvent& e) {
+    wo.on_event = [&server, self = getpid()](const WatchEvent& e) {
+      // serve's own reads enter each namespace (setns) and leave it: a page that reads the
+      // wiring again at each event would make more of them, without end.
+      if (e.pid == self && (e.kind == WatchEventKind::entered || e.kind == WatchEventKind::left)) return true;
       server.hub().publish("netns", watch_event_json(e).dump());
       return true;
     };

@@ -50,6 +50,7 @@ struct SessionOptions {
   // Every JSON line (the startup record, events, the closing stats) also goes here, from the
   // writer thread; it must not block (see WriterOptions::json_sink).
   std::function<void(std::string_view lines)> json_sink;
+  size_t max_queued_batches = 512;  // WriterOptions::max_queued
   // Run inside a process that owns its signals (`nscope serve`): SIGINT and SIGTERM are left
   // alone, and the run stops (reason "stopped") once stop_fd, an eventfd, is readable.
   bool own_signals = true;

@@ -9,11 +9,10 @@
 namespace nscope {
 namespace {
 // A batch goes to the writer thread at 1 MiB, or after 200 ms with events in it. Up to 512
-// batches may wait (about 512 MiB): they only pile up when the disk or terminal is slower
+// batches may wait (about 512 MiB; WriterOptions::max_queued): they only pile up when the disk or terminal is slower
 // than the traffic; then the readers wait, the rings fill, and their losses are counted.
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr auto kBatchAge = std::chrono::milliseconds(200);
-constexpr size_t kMaxQueued = 512;
 constexpr size_t kMaxSpare = 16;
 }  // namespace
 
@@ -53,7 +52,7 @@ void EventWriter::write_json_line(const std::string& line) {
 void EventWriter::submit(EventBatch& b) {
   if (b.empty()) return;
   std::unique_lock lk(mu_);
-  room_.wait(lk, [&] { return queue_.size() < kMaxQueued || failed_; });
+  room_.wait(lk, [&] { return queue_.size() < std::max<size_t>(1, opts_.max_queued) || failed_; });
   queue_.push_back(std::move(b));
   if (!spare_.empty()) {
     b = std::move(spare_.front());
@@ -137,7 +136,7 @@ void EventWriter::run() {
     }
     b.clear();
     std::lock_guard lk(mu_);
-    if (spare_.size() < kMaxSpare) spare_.push_back(std::move(b));
+    if (spare_.size() < std::min(kMaxSpare, opts_.max_queued)) spare_.push_back(std::move(b));
   }
 }
 

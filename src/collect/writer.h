@@ -34,6 +34,9 @@ struct WriterOptions {
   // thread, whole lines only (`nscope serve` streams them to browsers). It must not block:
   // the readers wait when the writer does.
   std::function<void(std::string_view lines)> json_sink;
+  // Batches (about 1 MiB each) that may wait for the writer thread before the readers
+  // wait: 512 for a file, fewer where memory counts more than a burst (serve).
+  size_t max_queued = 512;
 };
 
 // Formatted events on their way to the writer thread.

@@ -12,6 +12,8 @@
 namespace nscope::serve {
 
 namespace {
+constexpr uint64_t kRingBytes = 8u << 20;
+
 // A field that may be a list or one comma-separated string.
 Result<std::vector<std::string>> string_list(const nlohmann::json& j, const char* field) {
   std::vector<std::string> out;
@@ -82,6 +84,7 @@ Result<void> Collection::start(const CollectRequest& req) {
                                                              : "";
     return e.prefixed(field);
   }
+  if (auto c = capture_.begin(); !c) return c.error();
   stop_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!stop_) return Error::sys(errno, "eventfd");
   request_ = {{"collectors", req.collectors}, {"netns", req.netns}, {"filter", req.packet_filter},
@@ -93,10 +96,21 @@ Result<void> Collection::start(const CollectRequest& req) {
   thread_ = std::thread([this, shared_plan, stop_fd] {
     SessionOptions so = session_options_from(*shared_plan);
     so.print = false;
+    // The rings count in serve's resident memory, twice over (the kernel maps a ring's pages
+    // twice): collect's default (4 MiB a CPU, at least 32 MiB in all) made 64 MiB of serve's
+    // 150 (bench/serve/memory.sh). 8 MiB in all; losses are counted as collect's are.
+    if (!so.collector.buffer_size) so.collector.buffer_size = kRingBytes;
+    // The same for the batches waiting for the writer thread (the live stream's publisher):
+    // collect lets 512 MiB wait; in serve a writer starved of CPU for a moment made 60 MiB
+    // of it. 8 batches; then the readers wait and the rings' losses are counted.
+    so.max_queued_batches = 8;
     so.own_signals = false;
     so.stop_fd = stop_fd;
     so.cmdline = "nscope serve: collect " + request_.dump();
-    so.json_sink = [this](std::string_view lines) { hub_.publish_lines(lines); };
+    so.json_sink = [this](std::string_view lines) {
+      hub_.publish_lines(lines);
+      capture_.append(lines);
+    };
     so.on_lost = [this](uint64_t lost) { publish_state("running", {{"lost", lost}}); };
     so.on_started = [this] {
       std::lock_guard lk(mu_);
@@ -105,7 +119,8 @@ Result<void> Collection::start(const CollectRequest& req) {
     };
     auto r = run_collect(so);
     nlohmann::json last;
-    if (r) last = {{"events", r->events}, {"lost", r->lost}, {"stop_reason", r->stop_reason}};
+    if (r) last = {{"events", r->events}, {"lost", r->lost}, {"stop_reason", r->stop_reason},
+                   {"capture_left_out", capture_.left_out()}};
     if (!r) last = {{"error", r.error().message}};
     else if (!r->write_error.empty()) last["error"] = r->write_error;
     std::lock_guard lk(mu_);

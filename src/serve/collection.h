@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "serve/capture.h"
 #include "serve/live.h"
 #include "util/fd.h"
 #include "util/result.h"
@@ -45,10 +46,13 @@ class Collection {
   void stop();
   // {"state": "idle"|"starting"|"running", "request": {...}, "last": {...}}
   nlohmann::json state() const;
+  // The running or last collection's events, for GET /api/collect/pcapng.
+  const Capture& capture() const { return capture_; }
 
  private:
   void publish_state(const std::string& state, nlohmann::json extra = {});
   LiveHub& hub_;
+  Capture capture_;
   mutable std::mutex mu_;
   std::string state_ = "idle";
   nlohmann::json request_, last_;

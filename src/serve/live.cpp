@@ -41,11 +41,16 @@ void LiveClient::lose(uint64_t n) {
   dropped_ += n;
 }
 
-std::vector<LiveEvent> LiveClient::take(std::chrono::milliseconds wait, uint64_t* dropped) {
+std::vector<LiveEvent> LiveClient::take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes) {
   std::unique_lock lk(mu_);
   cv_.wait_for(lk, wait, [&] { return !queue_.empty() || closed_; });
-  std::vector<LiveEvent> out(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-  queue_.clear();
+  std::vector<LiveEvent> out;
+  size_t bytes = 0;
+  while (!queue_.empty() && (out.empty() || bytes + queue_.front().text().size() <= max_bytes)) {
+    bytes += queue_.front().text().size();
+    out.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
   if (dropped) *dropped = dropped_;
   return out;
 }

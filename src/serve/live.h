@@ -34,9 +34,10 @@ struct LiveEvent {
 class LiveClient {
  public:
   explicit LiveClient(size_t capacity) : capacity_(capacity) {}
-  // Waits up to `wait` for events; takes all that are queued. *dropped: the total this
-  // client lost so far. Empty once closed.
-  std::vector<LiveEvent> take(std::chrono::milliseconds wait, uint64_t* dropped);
+  // Waits up to `wait` for events; takes the oldest queued, up to about max_bytes of text
+  // (at least one), so what a slow client is sent at once stays small. *dropped: the total
+  // this client lost so far. Empty once closed.
+  std::vector<LiveEvent> take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes = 1u << 20);
   void close();
   bool closed() const;
 

@@ -35,7 +35,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr size_t kMaxConnections = 64;  // each has a thread; a live stream holds one
+constexpr size_t kMaxConnections = 64;
+constexpr size_t kBatchBytes = 512u << 10;  // the live stream's events per write, at most  // each has a thread; a live stream holds one
 
 // What an error's kind means to a browser (result.h).
 http::status http_status(ErrorKind k) {
@@ -155,6 +156,7 @@ struct Server::Impl {
   bool allowed(const Request& req, Response& res);
   void route(const Request& req, Response& res);
   void events(const Request& req, tcp::socket& sock);
+  void pcapng(tcp::socket& sock);
 };
 
 Server::Server(ServeOptions o) : impl_(std::make_unique<Impl>(std::move(o))) {}
@@ -214,6 +216,8 @@ void Server::Impl::route(const Request& req, Response& res) {
     return json_body(res, show_to_json(*m));
   }
   if (get && p == "/api/collect") return json_body(res, collection.state());
+  if (get && p == "/api/collect/pcapng")  // handle() answers while there is a capture
+    return json_error(res, http::status::not_found, "no capture: no collection has run yet");
   if (post && (p == "/api/collect" || p == "/api/collect/stop")) {
     if (!opts.allow_collect)
       return json_error(res, http::status::forbidden, "read-only: start nscope serve with --allow-collect");
@@ -255,6 +259,10 @@ bool Server::Impl::handle(const Request& req, Response& res, tcp::socket& sock) 
     events(req, sock);
     return false;
   }
+  if (req.raw.method() == http::verb::get && req.path == "/api/collect/pcapng" && !collection.capture().empty()) {
+    pcapng(sock);
+    return false;
+  }
   route(req, res);
   return true;
 }
@@ -281,17 +289,41 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
     // At most 20 messages a second while events trickle in: a browser handles a few large
     // messages far faster than many small ones (bench/serve). In a flood the formatting and
     // the write take longer than that already.
-    if (out.size() > 64 && out.size() < (1u << 20)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (out.size() > 64 && out.size() < kBatchBytes / 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     out.clear();
     uint64_t dropped = 0;
-    out = sse_format(client->take(std::chrono::milliseconds(1000), &dropped));
-    if (dropped != reported) {
+    // At most kBatchBytes at a time: a slow client holds no more than that in serve besides
+    // its queue, and what it is sent is no older than its queue.
+    auto batch = client->take(std::chrono::milliseconds(1000), &dropped, kBatchBytes);
+    if (dropped != reported) {  // before the batch: a slow client learns of its losses first
       reported = dropped;
-      out += sse_format({0, "dropped", std::make_shared<const std::string>(nlohmann::json({{"dropped", dropped}}).dump())});
+      out = sse_format({0, "dropped", std::make_shared<const std::string>(nlohmann::json({{"dropped", dropped}}).dump())});
     }
+    out += sse_format(batch);
+    batch.clear();
     if (out.empty()) out = ": idle\n\n";
   }
   hub.unsubscribe(client);
+}
+
+// The running or last collection's capture as pcapng, written as it is made (no length
+// known before: the connection ends with it). Packets past the capture's bound were never
+// kept: X-Nscope-Left-Out counts them (events) as of the start of the answer.
+void Server::Impl::pcapng(tcp::socket& sock) {
+  const Capture& c = collection.capture();
+  std::string head = fmt::format(
+      "HTTP/1.1 200 OK\r\nContent-Type: application/x-pcapng\r\n"
+      "Content-Disposition: attachment; filename=\"nscope-capture.pcapng\"\r\nCache-Control: no-store\r\n"
+      "X-Content-Type-Options: nosniff\r\nX-Nscope-Left-Out: {}\r\nConnection: close\r\n\r\n",
+      c.left_out());
+  boost::system::error_code ec;
+  asio::write(sock, asio::buffer(head), ec);
+  if (ec) return;
+  auto r = c.pcapng([&](std::string_view piece) {
+    asio::write(sock, asio::buffer(piece.data(), piece.size()), ec);
+    return !ec && !stopping;
+  });
+  if (!r) diag(fmt::format("serve: pcapng: {}", r.error().message));
 }
 
 // One connection's requests, in turn (HTTP/1.1 keep-alive), on a thread of its own.

@@ -57,6 +57,6 @@ mkdir -p "$BUILD/test-artifacts"
 rc=0
 NODE_PATH=$MODULES node "$HERE/serve_browser.mjs" --url "$URL" --chromium "$CHROMIUM" \
   --artifacts "$BUILD/test-artifacts" --ns-a "$P-a" --ns-b "$P-b" --ino-a "$INO_A" --ino-b "$INO_B" \
-  --veth-a "${P}a" --ping-to 10.216.0.2 || rc=$?
+  --veth-a "${P}a" --veth-b "${P}b" --ping-to 10.216.0.2 || rc=$?
 if [[ $rc -ne 0 ]]; then echo "--- serve's output:"; cat "$OUTF"; fi
 exit $rc

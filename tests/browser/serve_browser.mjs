@@ -14,7 +14,7 @@ const { values: a } = parseArgs({
   options: {
     url: { type: 'string' }, chromium: { type: 'string' }, artifacts: { type: 'string' },
     'ns-a': { type: 'string' }, 'ns-b': { type: 'string' }, 'ino-a': { type: 'string' }, 'ino-b': { type: 'string' },
-    'veth-a': { type: 'string' }, 'ping-to': { type: 'string' },
+    'veth-a': { type: 'string' }, 'veth-b': { type: 'string' }, 'ping-to': { type: 'string' },
   },
 });
 
@@ -89,7 +89,7 @@ try {
 
   await test('live-ping', page, async () => {
     check(await page.$eval('#collect-form', (f) => !f.hidden), 'no collect form (serve runs with --allow-collect)');
-    await page.type('#collect-form input[name=collectors]', 'skb,ns,dev');
+    await page.type('#collect-form input[name=collectors]', 'skb,ns,dev,skb-tracking');
     await page.type('#collect-form input[name=netns]', `${a['ns-a']},${a['ns-b']}`);
     await page.type('#collect-form input[name=filter]', 'icmp');
     await page.click('#collect-start');
@@ -108,6 +108,72 @@ try {
     await done;
     await page.click('#collect-stop');
     await page.waitForSelector('body[data-collect="idle"]', { timeout: 30000 });
+  });
+
+  // The newest tracked packet (an echo request or reply) drawn on the wiring: both veth
+  // ends, the veth link between them, both namespaces, marked `path`.
+  await test('packet-path', page, async () => {
+    const p = await page.evaluate((ia, ib, va, vb) => {
+      const cy = window.nscope.cy;
+      const lp = window.nscope.lastPath;
+      const ifaceOf = (ino, name) => cy.nodes(`[parent = "n:${ino}"]`).filter((n) => n.data('label') === name);
+      const fa = ifaceOf(ia, va), fb = ifaceOf(ib, vb);
+      const marked = (e) => e.nonempty() && e.hasClass('path');
+      return {
+        last: lp && { ifaces: lp.ifaces, edges: lp.edges, nses: lp.nses },
+        ifaceA: marked(fa), ifaceB: marked(fb),
+        nsA: marked(cy.getElementById(`n:${ia}`)), nsB: marked(cy.getElementById(`n:${ib}`)),
+        link: fa.nonempty() && fb.nonempty() && fa.edgesWith(fb).filter('.path').length,
+      };
+    }, a['ino-a'], a['ino-b'], a['veth-a'], a['veth-b']);
+    check(p.last, 'no tracked packet drawn (window.nscope.lastPath)');
+    const got = JSON.stringify(p);
+    check(p.ifaceA && p.ifaceB, `both veth ends are not on the path: ${got}`);
+    check(p.nsA && p.nsB, `both namespaces are not on the path: ${got}`);
+    check(p.link === 1, `the veth link is not on the path: ${got}`);
+    await page.evaluate((ia, ib) => {
+      const cy = window.nscope.cy;
+      cy.fit(cy.getElementById(`n:${ia}`).union(cy.getElementById(`n:${ib}`)), 80);
+    }, a['ino-a'], a['ino-b']);
+  });
+
+  // The capture offered by the page: its link, fetched as the browser would download it.
+  await test('pcapng', page, async () => {
+    await page.waitForSelector('#collect-pcapng:not([hidden])', { timeout: 5000 });
+    const got = await page.evaluate(async () => {
+      const href = document.querySelector('#collect-pcapng').href;
+      const r = await fetch(href);
+      const b = new Uint8Array(await r.arrayBuffer());
+      let s = '';
+      for (const x of b) s += String.fromCharCode(x);
+      return { status: r.status, type: r.headers.get('content-type'), disposition: r.headers.get('content-disposition'), b64: btoa(s) };
+    });
+    check(got.status === 200, `the capture answered ${got.status}`);
+    check(got.type === 'application/x-pcapng', `content type ${got.type}`);
+    check(/attachment/.test(got.disposition || ''), `not offered as a download: ${got.disposition}`);
+    const buf = Buffer.from(got.b64, 'base64');
+    check(buf.length >= 28 && buf.readUInt32LE(0) === 0x0a0d0d0a, `not pcapng: starts ${buf.subarray(0, 8).toString('hex')}`);
+    check(buf.readUInt32LE(8) === 0x1a2b3c4d, 'the section header block has no byte-order magic');
+    // The blocks: an Enhanced Packet Block (6) holding an IPv4 ICMP echo between the two.
+    const ip = (s) => Buffer.from(s.split('.').map(Number));
+    const src = ip('10.216.0.1'), dst = ip(a['ping-to']);
+    let off = 0, packets = 0, pings = 0;
+    while (off + 12 <= buf.length) {
+      const type = buf.readUInt32LE(off), len = buf.readUInt32LE(off + 4);
+      check(len >= 12 && off + len <= buf.length, `a block of ${len} bytes at ${off} runs past the end`);
+      if (type === 6) {
+        packets++;
+        const caplen = buf.readUInt32LE(off + 20);
+        const data = buf.subarray(off + 28, off + 28 + caplen);
+        for (let i = 0; i + 20 <= data.length; i++) {
+          if (data[i] === 0x45 && data[i + 9] === 1 && (data.subarray(i + 12, i + 16).equals(src) || data.subarray(i + 12, i + 16).equals(dst)) &&
+              (data.subarray(i + 16, i + 20).equals(dst) || data.subarray(i + 16, i + 20).equals(src))) { pings++; break; }
+        }
+      }
+      off += len;
+    }
+    console.log(`  the capture: ${buf.length} bytes, ${packets} packets, ${pings} of them the test's ICMP`);
+    check(pings > 0, `no ICMP packet between 10.216.0.1 and ${a['ping-to']} in ${packets} packets`);
   });
 
   await test('token-and-host', page, async () => {

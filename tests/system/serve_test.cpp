@@ -22,6 +22,8 @@
 #include <functional>
 #include <map>
 
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "testenv.h"
@@ -394,6 +396,10 @@ TEST_F(Serve, CollectionStreamsAPingAndResumes) {
   ServeProcess s({"--allow-collect"});
   ASSERT_TRUE(s.ok()) << s.error();
 
+  auto none = s.get("/api/collect/pcapng");  // no collection yet: no capture
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404) << none->body;
+
   auto bad = s.post("/api/collect", R"({"filter": "udp port"})");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400) << bad->body;
@@ -455,6 +461,15 @@ TEST_F(Serve, CollectionStreamsAPingAndResumes) {
   EXPECT_EQ(stop->status, 200);
   EXPECT_EQ(body_json(stop)["state"], "idle");
   EXPECT_EQ(body_json(stop)["last"]["stop_reason"], "stopped");
+  // The capture as pcapng: a section header block first, then the ping's packets.
+  auto pcap = s.get("/api/collect/pcapng");
+  ASSERT_TRUE(pcap);
+  EXPECT_EQ(pcap->status, 200);
+  ASSERT_GE(pcap->body.size(), 28u);
+  uint32_t magic = 0;
+  std::memcpy(&magic, pcap->body.data(), 4);
+  EXPECT_EQ(magic, 0x0A0D0D0Au);
+  EXPECT_NE(pcap->body.find("proto ICMP (1) type 8"), std::string::npos) << "no echo request in the packets' comments";
   EXPECT_EQ(s.stop(), 0);
 }
 

@@ -123,3 +123,33 @@ TEST(ServeCollect, RequestFromJson) {
   EXPECT_FALSE(collect_request_from_json(R"({"filter": 3})"));
   EXPECT_FALSE(collect_request_from_json(R"({"netns": [1]})"));
 }
+
+TEST(ServeLive, TakesAtMostMaxBytesOldestFirst) {
+  LiveHub hub(4, 10);
+  auto c = hub.subscribe(0, false);
+  for (int i = 0; i < 5; ++i) hub.publish("packet", std::string(100, 'a' + i));
+  uint64_t dropped = 0;
+  auto got = c->take(std::chrono::milliseconds(0), &dropped, 250);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, 1u);
+  got = c->take(std::chrono::milliseconds(0), &dropped, 10);  // at least one, even if larger
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 3u);
+  got = c->take(std::chrono::milliseconds(0), &dropped);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(dropped, 0u);
+}
+
+TEST(ServeCapture, KeepsWholeLinesUpToItsBoundAndCountsTheRest) {
+  Capture cap(64);
+  EXPECT_TRUE(cap.empty());
+  ASSERT_TRUE(cap.begin());
+  cap.append(std::string(30, 'x') + "\n" + std::string(30, 'y') + "\n");  // 62 bytes: kept
+  EXPECT_EQ(cap.left_out(), 0u);
+  cap.append("zz\nzz\n");  // 68 > 64: both lines counted, neither kept
+  EXPECT_EQ(cap.left_out(), 2u);
+  EXPECT_FALSE(cap.empty());
+  ASSERT_TRUE(cap.begin());  // a new capture starts empty
+  EXPECT_TRUE(cap.empty());
+  EXPECT_EQ(cap.left_out(), 0u);
+}

@@ -17,8 +17,8 @@ const state = {
   layoutMs: null,
   liveCount: 0,
   dropped: 0,             // events this page lost (the server's queue for it was full)
-  tracks: new Map(),      // skb-tracking id -> last interface node id
-  pending: [],            // packet events not shown yet (the newest kLiveShown)
+  tracks: new Map(),      // skb-tracking id -> the packet's path: its interfaces, links, namespaces
+  lastPath: null,         // the newest tracked packet's path (drawn with class `path`)
   timings: {},            // where the time to draw went, for bench/serve
 };
 const kLiveShown = 300;   // a flood is counted in full; only its newest events are drawn
@@ -142,6 +142,11 @@ const style = [
   { selector: 'node.hit', style: { 'background-color': '#ffcc80' } },
   { selector: 'edge.hit', style: { 'line-color': '#ff6d00', width: 4 } },
   { selector: 'node.dropped', style: { 'background-color': '#ef9a9a', 'border-color': '#c62828', 'border-width': 3 } },
+  { selector: 'edge.dropped', style: { 'line-color': '#c62828', width: 4 } },
+  { selector: 'node.ns.path', style: { 'border-color': '#ff6d00', 'border-width': 3 } },
+  { selector: 'node.iface.path', style: { 'border-color': '#ff6d00', 'border-width': 2 } },
+  { selector: 'edge.path', style: { 'line-color': '#ff6d00', width: 3 } },
+  { selector: '.path-drop', style: { 'border-color': '#c62828', 'border-width': 4, 'background-color': '#ef9a9a' } },
 ];
 
 // A layered layout over the namespaces alone, each a box sized for its interfaces, with
@@ -351,6 +356,19 @@ function draw(topo) {
   }).catch((err) => setStatus(`layout: ${err.message}`));
 }
 
+// Changes come in bursts (a container's start is a dozen events): the wiring is read again
+// once the one read under way is done, and once for all that came meanwhile.
+let topoBusy = false, topoAgain = false;
+async function wiringChanged() {
+  if (topoBusy) { topoAgain = true; return; }
+  topoBusy = true;
+  do {
+    topoAgain = false;
+    await refreshTopo();
+  } while (topoAgain);
+  topoBusy = false;
+}
+
 async function refreshTopo(force = false) {
   try {
     const t0 = performance.now();
@@ -511,58 +529,135 @@ function summary(ev) {
   return `len ${p.len}`;
 }
 
-function addLine(cls, text) {
+function addLine(cls, text) { addLines([[cls, text]]); }
+
+// Lines newest last, put on top of the pane at once; the pane keeps the newest 1000.
+function addLines(items) {
+  if (!items.length) return;
   const list = $('#events');
-  const li = el('li', { class: cls }, text);
-  list.prepend(li);
+  const frag = document.createDocumentFragment();
+  for (let i = items.length - 1; i >= 0; i--) frag.append(el('li', { class: items[i][0] }, items[i][1]));
+  list.prepend(frag);
   while (list.childElementCount > 1000) list.lastElementChild.remove();
 }
 
-function flash(eles, cls = 'hit', ms = 1500) {
-  eles.addClass(cls);
-  setTimeout(() => eles.removeClass(cls), ms);
+// ---- packet paths on the wiring ------------------------------------------------------
+// Each shown packet lights the interface it was seen at and that interface's namespace;
+// with skb-tracking, the same packet's interfaces in turn make its path, and the links
+// between them light too. A drop lights red. Lit elements fade after kLitMs; the newest
+// tracked packet's whole path stays marked (class `path`, `path-drop` where it was dropped)
+// until the next one, and state.lastPath names its elements.
+const kLitMs = 1500;
+const lit = new Map();    // element id -> [class, time lit]
+let litTimer = null;
+
+function light(ele, cls, now) {
+  if (!ele || ele.empty()) return;
+  const id = ele.id();
+  const was = lit.get(id);
+  if (was && was[0] === 'dropped' && cls !== 'dropped') cls = 'dropped';  // red stays red
+  lit.set(id, [cls, now]);
 }
 
-// Each event is counted as it comes; parsing and drawing wait for the next flush, at most
-// 10 times a second, and take only the newest events: a flood must not stall the page.
+function applyLights(path) {
+  const cy = state.cy;
+  if (!cy) return;
+  const now = performance.now();
+  cy.batch(() => {
+    for (const [id, [cls, at]] of lit) {
+      const e = cy.getElementById(id);
+      if (now - at > kLitMs) { e.removeClass('hit dropped'); lit.delete(id); continue; }
+      if (!e.hasClass(cls)) { e.removeClass('hit dropped'); e.addClass(cls); }
+    }
+    if (path) {
+      cy.elements('.path').removeClass('path path-drop');
+      const all = path.ifaces.concat(path.edges, path.nses).map((id) => cy.getElementById(id)).filter((e) => e.nonempty());
+      for (const e of all) e.addClass('path');
+      if (path.dropAt) cy.getElementById(path.dropAt).addClass('path-drop');
+    }
+  });
+  if (lit.size && !litTimer) litTimer = setTimeout(() => { litTimer = null; applyLights(null); }, 250);
+}
+
+// ---- the live pane, fed by the stream -------------------------------------------------
+// Every packet event is counted as its line arrives; only the newest kLiveShown are kept
+// (as bytes, not decoded) for the next flush, which decodes, parses and draws them, at most
+// 10 times a second: in a flood the page's work per event is finding its line's end.
+const shown = { bufs: new Array(kLiveShown), from: new Int32Array(kLiveShown), to: new Int32Array(kLiveShown), next: 0, size: 0 };
+const utf8 = new TextDecoder();
 let flushTimer = null;
-// One message holds one or more events, a line each: `lines` the newest of them, `count`
-// how many there were.
-function queuePackets(lines, count = lines.length) {
-  state.liveCount += count;
-  state.pending.push(...(lines.length > kLiveShown ? lines.slice(-kLiveShown) : lines));
-  if (state.pending.length > 2 * kLiveShown) state.pending.splice(0, state.pending.length - kLiveShown);
-  if (!flushTimer) flushTimer = setTimeout(flushPackets, 100);
+
+function keepLine(buf, from, to) {
+  const i = shown.next;
+  shown.bufs[i] = buf;
+  shown.from[i] = from;
+  shown.to[i] = to;
+  shown.next = (i + 1) % kLiveShown;
+  if (shown.size < kLiveShown) shown.size++;
+  if (!flushTimer) flushTimer = setTimeout(() => requestAnimationFrame(flushPackets), 100);
 }
 
 function flushPackets() {
   flushTimer = null;
-  const batch = state.pending.splice(0).slice(-kLiveShown);
-  for (const data of batch) onPacket(JSON.parse(data));
+  const t0 = performance.now();
+  const items = [];
+  let path = null;
+  const start = (shown.next - shown.size + kLiveShown) % kLiveShown;
+  for (let k = 0; k < shown.size; k++) {
+    const i = (start + k) % kLiveShown;
+    let ev;
+    try { ev = JSON.parse(utf8.decode(shown.bufs[i].subarray(shown.from[i], shown.to[i]))); } catch { continue; }
+    shown.bufs[i] = null;
+    path = onPacket(ev, items) || path;
+  }
+  shown.size = 0;
+  addLines(items);
+  applyLights(path);
   $('#live-counts').textContent = `${state.liveCount} events${state.dropped ? `, ${state.dropped} dropped (this page was too slow)` : ''}`;
+  state.timings.draw_ms = (state.timings.draw_ms || 0) + performance.now() - t0;
 }
 
-function onPacket(ev) {
+// One packet event: its line for the pane, and its place on the packet's path. Returns the
+// path when the packet is tracked.
+function onPacket(ev, items) {
   const inum = ev.netns ? String(ev.netns.inum) : '';
   const where = state.labels.get(inum) || inum || '?';
   const dev = ev.dev ? ev.dev.name || `if${ev.dev.ifindex}` : '';
   const probe = ev.kernel ? ev.kernel.symbol : '';
   const drop = ev['skb-drop']?.drop_reason;
-  addLine(drop ? 'drop packet' : 'packet',
-    `${(ev.common?.timestamp / 1e9).toFixed(6)} [${where}] ${dev} ${probe} ${summary(ev)}${drop ? ' DROP ' + drop : ''}`);
-  // The packet's path on the wiring: the interface it was seen at, and the link from where
-  // the same packet (skb-tracking) was seen before.
-  if (!state.cy || !ev.dev || !inum) return;
-  const node = state.cy.getElementById(ifaceId(inum, ev.dev.ifindex));
-  if (node.empty()) return;
-  flash(node, drop ? 'dropped' : 'hit');
-  const track = ev['skb-tracking']?.orig_head;
-  if (track) {
-    const before = state.tracks.get(track);
-    if (before && before !== node.id()) flash(node.edgesWith(state.cy.getElementById(before)));
-    state.tracks.set(track, node.id());
+  items.push([drop ? 'drop packet' : 'packet',
+    `${(ev.common?.timestamp / 1e9).toFixed(6)} [${where}] ${dev} ${probe} ${summary(ev)}${drop ? ' DROP ' + drop : ''}`]);
+  const cy = state.cy;
+  if (!cy) return null;
+  const now = performance.now();
+  const node = ev.dev && inum ? cy.getElementById(ifaceId(inum, ev.dev.ifindex)) : cy.collection();
+  const box = inum ? cy.getElementById(`n:${inum}`) : cy.collection();
+  const cls = drop ? 'dropped' : 'hit';
+  light(node, cls, now);
+  light(box, cls, now);
+  const track = ev['skb-tracking'] ? `${ev['skb-tracking'].orig_head}:${ev['skb-tracking'].timestamp}` : null;
+  if (!track) return null;
+  let p = state.tracks.get(track);
+  if (!p) {
+    p = { track, ifaces: [], edges: [], nses: [], dropAt: null };
+    state.tracks.set(track, p);
     if (state.tracks.size > 5000) state.tracks.delete(state.tracks.keys().next().value);
   }
+  if (box.nonempty() && !p.nses.includes(box.id())) p.nses.push(box.id());
+  if (node.nonempty()) {
+    const before = p.ifaces[p.ifaces.length - 1];
+    if (before !== node.id()) {
+      if (before) {
+        const link = node.edgesWith(cy.getElementById(before));
+        link.forEach((e) => { if (!p.edges.includes(e.id())) p.edges.push(e.id()); });
+        light(link, cls, now);
+      }
+      p.ifaces.push(node.id());
+    }
+  }
+  if (drop) p.dropAt = node.nonempty() ? node.id() : box.id();
+  state.lastPath = p;
+  return p;
 }
 
 function onCollect(s) {
@@ -574,45 +669,86 @@ function onCollect(s) {
     document.body.dataset.collect = s.state;
     $('#collect-start').disabled = s.state !== 'idle';
     $('#collect-stop').disabled = s.state === 'idle';
+    // The capture of the running or last collection, as pcapng.
+    const link = $('#collect-pcapng');
+    if (s.state !== 'starting' && (s.state === 'running' || s.last)) link.hidden = false;
   }
 }
 
-// The live stream is read with fetch() and parsed here rather than by EventSource: during a
-// UDP flood Chromium's EventSource took about 20k events a second on a 2-core VM, far below
-// what the server sends (bench/serve). The protocol is the same: messages, ids, and
-// Last-Event-ID on reconnecting, so no event is missed that the server still has.
+// The live stream is read with fetch() and parsed here, as bytes, rather than by
+// EventSource: during a UDP flood Chromium's EventSource took about 20k events a second on a
+// 2-core VM, and a parser over decoded strings 40-60k, far below what the server sends
+// (bench/serve). The protocol is the same: messages, ids, and Last-Event-ID on
+// reconnecting, so no event is missed that the server still has.
 const handlers = {
   hello: (d) => { const h = JSON.parse(d); onCollect(h.collect); document.body.dataset.live = 'connected'; },
-  packet: (lines, count) => queuePackets(lines, count),
   collect: (d) => onCollect(JSON.parse(d)),
-  // A namespace appeared or went away (`nscope watch`): redraw what changed.
-  netns: (d) => { addLine('netns', d); refreshTopo(); },
+  // A namespace appeared or went away (`nscope watch`): redraw what changed. A process
+  // entering or leaving changes no wiring.
+  netns: (d) => {
+    addLine('netns', d);
+    const kind = JSON.parse(d).event;
+    if (kind !== 'entered' && kind !== 'left') wiringChanged();
+  },
   dropped: (d) => { state.dropped = JSON.parse(d).dropped; },
 };
 
-// One message: its lines "field: value"; data lines joined by newlines. A flood's message
-// holds thousands of packets: they are counted by where their lines start, and only the
-// newest kLiveShown are cut out as strings.
-function onMessage(block, live) {
-  let type = 'message', id = null;
-  const starts = [], ends = [];
-  let at = 0;
-  while (at < block.length) {
-    let nl = block.indexOf('\n', at);
-    if (nl < 0) nl = block.length;
-    if (block.startsWith('data: ', at)) { starts.push(at + 6); ends.push(nl); }
-    else if (block.startsWith('event: ', at)) type = block.slice(at + 7, nl);
-    else if (block.startsWith('id: ', at)) id = block.slice(at + 4, nl);
-    at = nl + 1;
+const NL = 10;
+const ascii = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const F_DATA = ascii('data:'), F_EVENT = ascii('event:'), F_ID = ascii('id:');
+function field(b, s, e, f) {
+  if (e - s < f.length) return -1;
+  for (let i = 0; i < f.length; i++) if (b[s + i] !== f[i]) return -1;
+  let v = s + f.length;
+  if (b[v] === 32) v++;
+  return v;
+}
+
+// SSE over bytes: a line at a time; a packet message's data lines are counted and the newest
+// kept as they come, other messages' data lines decoded and handed over at the blank line
+// that ends them.
+class StreamParser {
+  constructor(live) { this.live = live; this.carry = null; this.type = 'message'; this.texts = []; }
+  push(chunk) {
+    let start = 0;
+    if (this.carry) {
+      const nl = chunk.indexOf(NL);
+      const joined = new Uint8Array(this.carry.length + (nl < 0 ? chunk.length : nl));
+      joined.set(this.carry);
+      joined.set(nl < 0 ? chunk : chunk.subarray(0, nl), this.carry.length);
+      if (nl < 0) { this.carry = joined; return; }
+      this.carry = null;
+      this.line(joined, 0, joined.length);
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(NL, start);
+      if (nl < 0) break;
+      this.line(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.carry = chunk.slice(start);
   }
-  if (id !== null) live.lastId = id;
-  if (!starts.length || !handlers[type]) return;
-  if (type === 'packet') {
-    const lines = [];
-    for (let i = Math.max(0, starts.length - kLiveShown); i < starts.length; i++) lines.push(block.slice(starts[i], ends[i]));
-    handlers.packet(lines, starts.length);
-  } else {
-    handlers[type](starts.map((b, i) => block.slice(b, ends[i])).join('\n'));
+  line(b, s, e) {
+    if (s === e) {  // the message's end
+      if (this.type !== 'packet' && this.texts.length && handlers[this.type]) handlers[this.type](this.texts.join('\n'));
+      this.type = 'message';
+      this.texts = [];
+      return;
+    }
+    let v = field(b, s, e, F_DATA);
+    if (v >= 0) {
+      if (this.type === 'packet') {
+        state.liveCount++;
+        keepLine(b, v, e);
+      } else {
+        this.texts.push(utf8.decode(b.subarray(v, e)));
+      }
+      return;
+    }
+    if ((v = field(b, s, e, F_EVENT)) >= 0) this.type = utf8.decode(b.subarray(v, e));
+    else if ((v = field(b, s, e, F_ID)) >= 0) this.live.lastId = utf8.decode(b.subarray(v, e));
+    // comments (": idle") and retry: nothing to do
   }
 }
 
@@ -624,18 +760,14 @@ async function connectLive() {
       const r = await fetch('/api/events', { headers, credentials: 'same-origin', cache: 'no-store' });
       if (!r.ok) throw new Error(`${r.status}`);
       const reader = r.body.getReader();
-      const decoder = new TextDecoder();
-      let buf = '';
+      const parser = new StreamParser(live);
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buf += decoder.decode(value, { stream: true });
-        let start = 0, end;
-        while ((end = buf.indexOf('\n\n', start)) >= 0) {
-          onMessage(buf.slice(start, end), live);
-          start = end + 2;
-        }
-        buf = buf.slice(start);
+        const t0 = performance.now();
+        parser.push(value);
+        state.timings.stream_ms = (state.timings.stream_ms || 0) + performance.now() - t0;
+        state.timings.stream_bytes = (state.timings.stream_bytes || 0) + value.length;
       }
     } catch (err) {
       // the server went away or refused: try again in a second
