@@ -66,13 +66,7 @@ int run_pcap(const PcapArgs& a) {
   std::string comment;
   uint64_t written = 0, no_data = 0, filtered = 0;
   auto start = [&] {
-    PcapngOptions po;
-    po.user_appl = std::string("nscope ") + NSCOPE_VERSION;
-    if (!st.kernel.empty()) po.os = "Linux " + st.kernel;
-    po.mono_to_utc_ns = st.mono_to_utc_ns;
-    po.names = &st.netns_names;
-    po.initial_netns = st.initial_netns;
-    pcap = std::make_unique<PcapngWriter>(po);
+    pcap = std::make_unique<PcapngWriter>(pcapng_options(st, std::string("nscope ") + NSCOPE_VERSION));
     pcap->begin(out.buf);
   };
   for (; e; e = next_event(*reader)) {

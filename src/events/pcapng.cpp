@@ -1,9 +1,20 @@
 #include "events/pcapng.h"
+#include "events/reader.h"
 
 #include <algorithm>
 #include <cstring>
 
 namespace nscope {
+
+PcapngOptions pcapng_options(const StartupInfo& s, std::string user_appl) {
+  PcapngOptions po;
+  po.user_appl = std::move(user_appl);
+  if (!s.kernel.empty()) po.os = "Linux " + s.kernel;
+  po.mono_to_utc_ns = s.mono_to_utc_ns;
+  po.names = &s.netns_names;
+  po.initial_netns = s.initial_netns;
+  return po;
+}
 namespace {
 
 constexpr uint32_t kShb = 0x0A0D0D0A, kIdb = 1, kEpb = 6;

@@ -34,6 +34,11 @@ struct PcapngOptions {
   uint32_t snaplen = kMaxPacket;  // if_snaplen of every interface; 0: no limit stated
 };
 
+struct StartupInfo;
+// The options an event file's startup line gives (the kernel as shb_os, the clock's offset, the
+// namespaces' names); user_appl names the program that writes.
+PcapngOptions pcapng_options(const StartupInfo& s, std::string user_appl);
+
 class PcapngWriter {
  public:
   explicit PcapngWriter(PcapngOptions opts) : opts_(std::move(opts)) {}

@@ -81,13 +81,7 @@ Result<CaptureStats> Capture::pcapng(const std::function<bool(std::string_view)>
   auto start = [&] {
     const StartupInfo& s = r.startup();
     text.names = &s.netns_names;
-    PcapngOptions po;
-    po.user_appl = std::string("nscope ") + NSCOPE_VERSION;
-    if (!s.kernel.empty()) po.os = "Linux " + s.kernel;
-    po.mono_to_utc_ns = s.mono_to_utc_ns;
-    po.names = &s.netns_names;
-    po.initial_netns = s.initial_netns;
-    pcap = std::make_unique<PcapngWriter>(po);
+    pcap = std::make_unique<PcapngWriter>(pcapng_options(s, std::string("nscope ") + NSCOPE_VERSION));
     pcap->begin(buf);
   };
   for (;;) {
