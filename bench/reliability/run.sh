@@ -9,9 +9,10 @@
 #      second) while list, list -t all, topo, show and serve's API run in loops and collect,
 #      watch and serve run throughout; its JSON summary (scans, failures, fds and RSS at the
 #      start and the end of each long-running command).
-#   2. Faults: the system tests that kill, cut and fill (kill -9 of collect and watch, a
-#      namespace deleted during topo and during collect, a full disk, SIGTERM, a pipe closed
-#      under collect, private event files), each passed or failed.
+#   2. Faults: the system tests that kill, cut and fill (kill -9 of collect, watch and serve, a
+#      namespace deleted during topo and during collect, no kernel BTF, host names in -f, a
+#      closed stdout, a full device, a read-only directory, a terminal gone, | head, a full
+#      disk, SIGTERM, a pipe closed under collect, private event files), each passed or failed.
 #   3. Bad inputs: every fuzzer in fuzz/ for S seconds (default 30): inputs tried, crashes.
 #   4. summary.md: one table, and what was lost (target: nothing).
 # Exit status: 0 when nothing failed, 1 otherwise, 2 on bad usage.
@@ -46,7 +47,7 @@ NSCOPE_RELIABILITY_SCANS=$SCANS NSCOPE_RELIABILITY_SECONDS=$((SCANS / 3 + 120)) 
   NSCOPE_RELIABILITY_REPORT=$OUT/churn.json \
   "$TESTS" --gtest_filter='Reliability.ChurnWhileEveryCommandRunsInLoops' >"$OUT/churn.log" 2>&1 || rc=1
 
-FAULTS='Reliability.CollectKilled*:Reliability.WatchKilled*:Reliability.NamespaceDeleted*:Reliability.EventFilesArePrivate:Collect.FullDiskKeepsTheFileValid:Collect.SigtermDetachesFlushesAndExitsZero:Collect.JsonToAPipe:Collect.BadInputExitsTwoNamingTheChoices:Watch.BadInput:Exec.BadInput'
+FAULTS='Reliability.CollectKilled*:Reliability.WatchKilled*:Reliability.ServeKilled*:Reliability.WithoutKernelBtf*:Reliability.HostNames*:Reliability.OutputThatCannot*:Reliability.NamespaceDeleted*:Reliability.EventFilesArePrivate:Collect.FullDiskKeepsTheFileValid:Collect.SigtermDetachesFlushesAndExitsZero:Collect.JsonToAPipe:Collect.BadInputExitsTwoNamingTheChoices:Watch.BadInput:Exec.BadInput'
 echo "reliability: faults" >&2
 "$TESTS" --gtest_filter="$FAULTS" --gtest_output="json:$OUT/faults.json" >"$OUT/faults.log" 2>&1 || rc=1
 

@@ -67,10 +67,13 @@ Result<std::unique_ptr<WatchProbe>> WatchProbe::open(const WatchProbeOptions& op
   cfg.all_exits = opts.all_exits;
   // Device changes: the notifier_run tracepoint (6.2+), else a kprobe on the notifier.
   bool notifier_tp = false;
-  if (btf* vmlinux = btf__load_vmlinux_btf()) {
-    notifier_tp = btf__find_by_name_kind(vmlinux, "btf_trace_notifier_run", BTF_KIND_TYPEDEF) > 0;
-    btf__free(vmlinux);
-  }
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux)
+    return Error::msg("this kernel exposes no BTF (/sys/kernel/btf/vmlinux): watch needs a kernel built "
+                      "with CONFIG_DEBUG_INFO_BTF",
+                      ErrorKind::not_found);
+  notifier_tp = btf__find_by_name_kind(vmlinux, "btf_trace_notifier_run", BTF_KIND_TYPEDEF) > 0;
+  btf__free(vmlinux);
   bpf_program__set_autoload(m.skel->progs.watch_notifier, notifier_tp && cfg.rtnetlink_event);
   bpf_program__set_autoload(m.skel->progs.watch_rtnetlink_event, !notifier_tp && cfg.rtnetlink_event);
   if (!cfg.cleanup_net) bpf_program__set_autoload(m.skel->progs.watch_work_done, false);

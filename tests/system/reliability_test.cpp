@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,6 +123,27 @@ TEST(Reliability, WatchKilledLeavesNothing) {
   w->kill9();
   EXPECT_FALSE(held.progs.empty());
   EXPECT_FALSE(held.links.empty());
+  EXPECT_EQ(nst::bpf_objects_alive(held), std::vector<std::string>{});
+}
+
+// serve killed while a collection it started runs: the collection's programs and rings, and
+// its watcher's, go with it.
+TEST(Reliability, ServeKilledDuringACollectionLeavesNothing) {
+  nst::TempDir dir;
+  std::string out = dir / "out", err = dir / "err";
+  auto s = start({"serve", "--listen", "127.0.0.1:0", "--allow-collect"}, out, err);
+  ASSERT_TRUE(nst::wait_for_text(out, "token=", 30s)) << nst::read_file(err);
+  std::string url = nst::split_lines(nst::read_file(out))[0];
+  url = url.substr(url.find("http://"));
+  std::string base = url.substr(0, url.find("/?token=")), token = url.substr(url.find("?token=") + 7);
+  nst::RunResult post = nst::run({"curl", "-sS", "--fail", "-m", "30", "-X", "POST", "-H", "Authorization: Token " + token,
+                                  "-H", "Content-Type: application/json", "--data", "{}", base + "/api/collect"});
+  ASSERT_EQ(post.exit_code, 0) << post.describe();
+  ASSERT_TRUE(nst::wait_for_text(err, "attached", 30s)) << nst::read_file(err);
+  nst::BpfObjects held = nst::bpf_objects_of(s->pid());
+  s->kill9();
+  EXPECT_FALSE(held.progs.empty());
+  EXPECT_FALSE(held.maps.empty());
   EXPECT_EQ(nst::bpf_objects_alive(held), std::vector<std::string>{});
 }
 
@@ -389,4 +411,95 @@ TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
   }
   std::cout << "reliability: " << report.dump() << "\n";
   if (const char* out = getenv("NSCOPE_RELIABILITY_REPORT")) nst::write_file(out, report.dump() + "\n");
+}
+
+namespace {
+
+// nscope ARGS in a private mount namespace where /sys/kernel/btf/vmlinux is empty: a kernel
+// without BTF, as libbpf and nscope see it.
+nst::RunResult without_btf(const std::string& args) {
+  return nst::run({"unshare", "-m", "sh", "-c",
+                   "mount --bind /dev/null /sys/kernel/btf/vmlinux && exec " + std::string(nst::nscope_bin()) + " " +
+                       args},
+                  nst::with_timeout(60s));
+}
+
+}  // namespace
+
+// Without kernel BTF: what can work in a reduced mode says what it could not see; what cannot
+// names what it needs.
+TEST(Reliability, WithoutKernelBtfEachCommandWorksReducedOrSaysWhy) {
+  nst::RunResult list = without_btf("list --json");
+  EXPECT_EQ(list.exit_code, 0) << list.describe();
+  EXPECT_FALSE(json::parse(list.out, nullptr, false).is_discarded()) << list.describe();
+  EXPECT_NE(list.err.find("walked /proc"), std::string::npos) << list.describe();
+  nst::RunResult show = without_btf("show /proc/self/ns/net --json");
+  EXPECT_EQ(show.exit_code, 0) << show.describe();
+  for (const char* cmd : {"collect --count 1 --duration 1s", "watch --duration 1s"}) {
+    nst::RunResult r = without_btf(cmd);
+    EXPECT_EQ(r.exit_code, 1) << cmd << ": " << r.describe();
+    EXPECT_NE(r.err.find("CONFIG_DEBUG_INFO_BTF"), std::string::npos) << cmd << ": " << r.describe();
+  }
+}
+
+// `-f 'host NAME'` in the static binary: a name resolves, or the error names it.
+TEST(Reliability, HostNamesInFiltersResolveOrSayWhich) {
+  nst::RunResult ok = nst::nscope({"collect", "-f", "host localhost", "--duration", "1s"}, nst::with_timeout(30s));
+  EXPECT_EQ(ok.exit_code, 0) << ok.describe();
+  nst::RunResult bad =
+      nst::nscope({"collect", "-f", "host no-such-host.invalid", "--duration", "1s"}, nst::with_timeout(30s));
+  EXPECT_EQ(bad.exit_code, 2) << bad.describe();
+  EXPECT_NE(bad.err.find("unknown host 'no-such-host.invalid'"), std::string::npos) << bad.describe();
+}
+
+// Output that cannot be written: a closed stdout, a full device, a read-only directory, a
+// terminal that went away are errors that say so (exit 1); a reader that leaves early is not.
+TEST(Reliability, OutputThatCannotBeWrittenIsAnErrorThatSaysSo) {
+  const std::string bin = nst::nscope_bin();
+  nst::RunResult closed = nst::run({"sh", "-c", "exec " + bin + " list >&-"});
+  EXPECT_EQ(closed.exit_code, 1) << closed.describe();
+  EXPECT_NE(closed.err.find("cannot write the output: standard output is closed"), std::string::npos)
+      << closed.describe();
+  nst::RunResult full = nst::run({"sh", "-c", "exec " + bin + " list --json > /dev/full"});
+  EXPECT_EQ(full.exit_code, 1) << full.describe();
+  EXPECT_NE(full.err.find("cannot write the output"), std::string::npos) << full.describe();
+
+  nst::TempDir dir;
+  std::string ro = dir / "ro";
+  mkdir(ro.c_str(), 0755);
+  nst::RunResult rof = nst::run({"unshare", "-m", "sh", "-c",
+                                 "mount -t tmpfs -o ro none " + ro + " && exec " + bin + " collect --count 1 -o " + ro +
+                                     "/events.json"},
+                                nst::with_timeout(30s));
+  EXPECT_EQ(rof.exit_code, 1) << rof.describe();
+  EXPECT_NE(rof.err.find("cannot open " + ro + "/events.json: Read-only file system"), std::string::npos)
+      << rof.describe();
+
+  // A terminal whose other side closed: writes fail with EIO.
+  int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  int slave = ::open(ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  close(master);
+  std::string err = dir / "tty.err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(slave, 1);
+    int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(e, 2);
+    execl(bin.c_str(), "nscope", "list", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(slave);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) << st << ": " << nst::read_file(err);
+  EXPECT_NE(nst::read_file(err).find("cannot write the output"), std::string::npos) << nst::read_file(err);
+
+  // `| head`: nscope ends quietly (SIGPIPE, as the tools users know, or 0).
+  nst::RunResult head = nst::run({"bash", "-c", bin + " list -t all | head -1 >/dev/null; echo ${PIPESTATUS[0]}"});
+  EXPECT_TRUE(head.out == "0\n" || head.out == "141\n") << head.describe();
+  EXPECT_EQ(head.err, "") << head.describe();
 }
