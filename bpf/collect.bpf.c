@@ -511,11 +511,16 @@ static __always_inline void ovs_fill(struct nscope_ovs_ext *x, const __u8 point,
 }
 
 
-/* ---- nft: nf_tables' types, in the nf_tables module's BTF (as ovs's above). Linux 6.1's
- * __nft_trace_packet(info, chain, type): the rule and verdict are in info, set before the
- * call; the packet is info->pkt. Called, once the nft_trace_enabled static key is on, for
- * every rule a packet matches, every chain's end and every base chain's policy, before the
- * function looks at nftrace: every packet is seen, traced or not. */
+/* ---- nft: nf_tables' types, in the nf_tables module's BTF (as ovs's above). Two layouts of
+ * __nft_trace_packet, told apart in userspace from BTF (nft_probe.cpp, cfg.nft_point):
+ * - Linux 6.1's (info, chain, type): the rule and verdict are in info, set before the call;
+ *   the packet is info->pkt.
+ * - Linux 6.4's on (pkt, verdict, rule, info, type): info keeps only the base chain; the
+ *   chain is the one the rule is in (the marker after its last rule, struct
+ *   nft_rule_dp_last, names it), the base chain for a policy (no rule).
+ * Called, once the nft_trace_enabled static key is on, for every rule a packet matches,
+ * every chain's end and every base chain's policy, before the function looks at nftrace:
+ * every packet is seen, traced or not. */
 struct nft_table___nscope {
 	__u64 handle;
 	__u16 family : 6;
@@ -529,6 +534,7 @@ struct nft_chain___nscope {
 } __attribute__((preserve_access_index));
 
 struct nft_base_chain___nscope {
+	struct nft_chain___nscope chain;
 	__u8 policy;
 } __attribute__((preserve_access_index));
 
@@ -541,6 +547,12 @@ struct nft_rule_dp___nscope {
 	__u64 is_last : 1;
 	__u64 dlen : 12;
 	__u64 handle : 42;
+} __attribute__((preserve_access_index));
+
+/* 6.4's on: after a chain's last rule, the marker that says which chain the rules are. */
+struct nft_rule_dp_last___nscope {
+	struct nft_rule_dp___nscope end;
+	const struct nft_chain___nscope *chain;
 } __attribute__((preserve_access_index));
 
 struct nft_pktinfo___nscope {
@@ -559,26 +571,85 @@ struct nft_traceinfo___nscope {
 #define NSCOPE_NFT_TRACETYPE_RETURN 2
 #define NSCOPE_NFT_CONTINUE (-1)
 
-/* The packet and its namespace of an __nft_trace_packet call. */
-static __always_inline struct sk_buff *nft_packet(void *info, struct net **net)
-{
-	const struct nft_traceinfo___nscope *i = info;
-	const struct nft_pktinfo___nscope *pkt = BPF_CORE_READ(i, pkt);
+#define NSCOPE_NFT_MAX_RULES 1024 /* rules walked to a chain's end marker (6.4's on) */
 
-	*net = pkt ? BPF_CORE_READ(pkt, state, net) : NULL;
-	return pkt ? BPF_CORE_READ(pkt, skb) : NULL;
+/* What an __nft_trace_packet call says, whichever its layout. */
+struct nft_call {
+	const struct nft_traceinfo___nscope *info;
+	const struct nft_chain___nscope *chain;
+	const struct nft_verdict___nscope *verdict;
+	const struct nft_rule_dp___nscope *rule;
+	const struct nft_pktinfo___nscope *pkt;
+	__u32 type;
+};
+
+/* 6.4's on: the chain of a rule is named by the marker after the chain's last rule; no rule
+ * (a policy): the base chain. */
+static __always_inline const struct nft_chain___nscope *
+nft_chain_of(const struct nft_rule_dp___nscope *rule, const struct nft_traceinfo___nscope *info)
+{
+	const struct nft_base_chain___nscope *base;
+	int i;
+
+	if (!rule) {
+		base = BPF_CORE_READ(info, basechain);
+		return base ? (void *)base + bpf_core_field_offset(base->chain) : NULL;
+	}
+	for (i = 0; i < NSCOPE_NFT_MAX_RULES; i++) {
+		if (BPF_CORE_READ_BITFIELD_PROBED(rule, is_last))
+			return BPF_CORE_READ((const struct nft_rule_dp_last___nscope *)rule, chain);
+		rule = (void *)rule + bpf_core_type_size(struct nft_rule_dp___nscope) +
+		       BPF_CORE_READ_BITFIELD_PROBED(rule, dlen);
+	}
+	return NULL;
+}
+
+/* The call's arguments as `point` (cfg.nft_point) lays them out; false when there is no
+ * packet or no chain. */
+static __always_inline bool nft_call_from(struct nft_call *c, const __u8 point, const __u64 *v)
+{
+	if (point == NSCOPE_NFT_POINT_61) { /* (info, chain, type) */
+		/* Locals: a CO-RE read of c->x would relocate struct nft_call too. */
+		const struct nft_traceinfo___nscope *info = (void *)v[0];
+
+		c->info = info;
+		c->chain = (void *)v[1];
+		c->type = (__u32)v[2];
+		c->verdict = BPF_CORE_READ(info, verdict);
+		c->rule = BPF_CORE_READ(info, rule);
+		c->pkt = BPF_CORE_READ(info, pkt);
+	} else if (point == NSCOPE_NFT_POINT_64) { /* (pkt, verdict, rule, info, type) */
+		c->pkt = (void *)v[0];
+		c->verdict = (void *)v[1];
+		c->rule = (void *)v[2];
+		c->info = (void *)v[3];
+		c->type = (__u32)v[4];
+		c->chain = nft_chain_of(c->rule, c->info);
+	} else {
+		return false;
+	}
+	return c->pkt && c->chain;
+}
+
+/* The packet and its namespace of an __nft_trace_packet call. */
+static __always_inline struct sk_buff *nft_packet(const struct nft_call *c, struct net **net)
+{
+	const struct nft_pktinfo___nscope *pkt = c->pkt;
+
+	*net = BPF_CORE_READ(pkt, state, net);
+	return BPF_CORE_READ(pkt, skb);
 }
 
 /* Retis's nft section from __nft_trace_packet's arguments. */
-static __always_inline void nft_fill(struct nscope_nft_ext *x, void *info_p, void *chain_p,
-				     __u32 type)
+static __always_inline void nft_fill(struct nscope_nft_ext *x, const struct nft_call *c)
 {
-	const struct nft_traceinfo___nscope *info = info_p;
-	const struct nft_chain___nscope *chain = chain_p;
-	const struct nft_verdict___nscope *verdict = BPF_CORE_READ(info, verdict);
-	const struct nft_rule_dp___nscope *rule = BPF_CORE_READ(info, rule);
+	const struct nft_traceinfo___nscope *info = c->info;
+	const struct nft_chain___nscope *chain = c->chain;
+	const struct nft_verdict___nscope *verdict = c->verdict;
+	const struct nft_rule_dp___nscope *rule = c->rule;
 	const struct nft_table___nscope *table = BPF_CORE_READ(chain, table);
 	const struct nft_chain___nscope *vchain = NULL;
+	__u32 type = c->type;
 	__s32 code = verdict ? (__s32)BPF_CORE_READ(verdict, code) : NSCOPE_NFT_CONTINUE;
 
 	x->has = 1;
@@ -608,8 +679,8 @@ struct probe_args {
 	struct net_device *dev;
 	struct net *net;
 	__u32 reason;
-	void *ovs_a, *ovs_b; /* an openvswitch tracepoint's own (see ovs_fill); nft: info, chain */
-	__u32 nft_type;      /* nft: enum nft_trace_types */
+	void *ovs_a, *ovs_b; /* an openvswitch tracepoint's own (see ovs_fill) */
+	struct nft_call nft; /* nft: the __nft_trace_packet call */
 };
 
 /* Packet bytes are plain loads in a tp_btf or fentry program on a kernel that allows them;
@@ -620,7 +691,7 @@ struct probe_args {
  * program's context (for the stack); `func_ip` the probed function where known. */
 static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb,
 				struct net_device *argdev, struct net *argnet, __u32 reason,
-				void *ovs_a, void *ovs_b, __u32 nft_type, __u64 func_ip,
+				void *ovs_a, void *ovs_b, const struct nft_call *nft, __u64 func_ip,
 				const bool kp)
 {
 	/* Read straight from .rodata (no copy): the verifier then knows each value, so the
@@ -789,7 +860,7 @@ static __always_inline int emit(void *ctx, const __u32 slot, struct sk_buff *skb
 		struct nscope_nft_ext *x = (void *)((char *)e + nft_offset);
 
 		if (cfg.nft_point)
-			nft_fill(x, ovs_a, ovs_b, nft_type);
+			nft_fill(x, nft);
 		else
 			x->has = 0;
 	}
@@ -832,7 +903,7 @@ static __always_inline int handle(__u64 *ctx, const __u32 slot)
 		a.ovs_b = arg(ctx, cfg.attr_arg);
 	}
 #undef cfg
-	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, 0, 0, false);
+	return emit(ctx, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, &a.nft, 0, false);
 }
 
 /* kprobe arguments: the registers of the calling convention (x86-64: rdi, rsi, rdx, rcx, r8,
@@ -905,16 +976,15 @@ static __always_inline int handle_kprobe(struct pt_regs *regs, const __u32 slot,
 		a.ovs_a = (void *)v[cfg.key_arg];
 		a.ovs_b = (void *)v[cfg.attr_arg];
 	}
-	if (cfg.nft_point) { /* __nft_trace_packet(info, chain, type) */
-		a.ovs_a = (void *)v[0];
-		a.ovs_b = (void *)v[1];
-		a.nft_type = (__u32)v[2];
-		a.skb = nft_packet(a.ovs_a, &a.net);
+	if (cfg.nft_point) { /* __nft_trace_packet, either layout */
+		if (!nft_call_from(&a.nft, cfg.nft_point, v))
+			return 0;
+		a.skb = nft_packet(&a.nft, &a.net);
 		if (!a.skb)
 			return 0;
 	}
 #undef cfg
-	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, a.nft_type, ip,
+	return emit(regs, slot, a.skb, a.dev, a.net, a.reason, a.ovs_a, a.ovs_b, &a.nft, ip,
 		    true);
 }
 

@@ -139,9 +139,13 @@ struct nscope_probe_cfg {
 	__u8 upcall_arg; /* ovs_dp_upcall: const struct dp_upcall_info * */
 	__u8 key_arg;    /* ovs_do_execute_action: struct sw_flow_key * */
 	__u8 attr_arg;   /* ovs_do_execute_action: const struct nlattr * (the action) */
-	__u8 nft_point;  /* 1: a kprobe on __nft_trace_packet(info, chain, type) (Linux 6.1's) */
+	__u8 nft_point;  /* a kprobe on __nft_trace_packet: NSCOPE_NFT_POINT_*, else 0 */
 	__u8 pad[2];
 };
+
+/* Which layout of __nft_trace_packet a kprobe reads (the nft collector). */
+#define NSCOPE_NFT_POINT_61 1 /* Linux 6.1's (info, chain, type) */
+#define NSCOPE_NFT_POINT_64 2 /* Linux 6.4's on (pkt, verdict, rule, info, type) */
 
 /* The openvswitch module's tracepoints (the ovs collector). */
 enum nscope_ovs_point {

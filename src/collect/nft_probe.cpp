@@ -60,17 +60,32 @@ Result<ProbeSpec> nft_probe_from(const btf* b) {
   std::vector<std::string> params;
   const btf_param* p = btf_params(proto);
   for (unsigned i = 0; i < btf_vlen(proto); ++i) params.push_back(param_kind(b, p[i].type));
-  int info = btf__find_by_name_kind(b, "nft_traceinfo", BTF_KIND_STRUCT);
-  const btf_type* ti = info < 0 ? nullptr : btf__type_by_id(b, static_cast<uint32_t>(info));
-  bool known = params.size() == 3 && params[0] == "struct nft_traceinfo *" &&
-               params[1] == "struct nft_chain *" && params[2] == "enum nft_trace_types" && ti &&
-               has_member(b, ti, "pkt") && has_member(b, ti, "basechain") &&
-               has_member(b, ti, "rule") && has_member(b, ti, "verdict");
-  if (!known) {
+  auto find_struct = [&](const char* name) -> const btf_type* {
+    int sid = btf__find_by_name_kind(b, name, BTF_KIND_STRUCT);
+    return sid < 0 ? nullptr : btf__type_by_id(b, static_cast<uint32_t>(sid));
+  };
+  const btf_type* ti = find_struct("nft_traceinfo");
+  auto params_are = [&](std::initializer_list<std::string_view> want) {
+    return std::equal(params.begin(), params.end(), want.begin(), want.end());
+  };
+  uint8_t point = 0;
+  if (params_are({"struct nft_traceinfo *", "struct nft_chain *", "enum nft_trace_types"}) && ti &&
+      has_member(b, ti, "pkt") && has_member(b, ti, "basechain") && has_member(b, ti, "rule") &&
+      has_member(b, ti, "verdict")) {
+    point = NSCOPE_NFT_POINT_61;
+  } else if (params_are({"struct nft_pktinfo *", "struct nft_verdict *", "struct nft_rule_dp *",
+                         "struct nft_traceinfo *", "enum nft_trace_types"}) &&
+             ti && has_member(b, ti, "basechain")) {
+    // The chain is named by the marker after a chain's last rule.
+    const btf_type* last = find_struct("nft_rule_dp_last");
+    if (last && has_member(b, last, "chain")) point = NSCOPE_NFT_POINT_64;
+  }
+  if (!point) {
     std::string got;
     for (const auto& s : params) got += (got.empty() ? "" : ", ") + (s.empty() ? "?" : s);
-    return Error::msg(fmt::format("this kernel's {}({}) is not Linux 6.1's (info, chain, type), "
-                                  "the one this build reads",
+    return Error::msg(fmt::format("this kernel's {}({}) is neither Linux 6.1's (info, chain, type) "
+                                  "nor 6.4's (pkt, verdict, rule, info, type), the ones this "
+                                  "build reads",
                                   fn, got),
                       ErrorKind::not_found);
   }
@@ -79,7 +94,7 @@ Result<ProbeSpec> nft_probe_from(const btf* b) {
   s.name = fn;
   s.functions.push_back(fn);
   s.cfg = no_probe_args();
-  s.cfg.nft_point = 1;
+  s.cfg.nft_point = point;
   return s;
 }
 

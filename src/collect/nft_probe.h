@@ -21,9 +21,10 @@ namespace nscope {
 inline constexpr std::string_view kNftTraceFunction = "__nft_trace_packet";
 
 // From BTF that has nf_tables' types (the module's split BTF, or a test's): the
-// kprobe's slot, or an Error saying why this kernel's __nft_trace_packet is not
-// one this build reads (Linux 6.1's (info, chain, type), rule and verdict in
-// info).
+// kprobe's slot with the layout it reads (cfg.nft_point: Linux 6.1's (info,
+// chain, type), rule and verdict in info; or 6.4's on (pkt, verdict, rule, info,
+// type), the chain named by struct nft_rule_dp_last), or an Error saying why
+// this kernel's __nft_trace_packet is neither.
 Result<ProbeSpec> nft_probe_from(const btf* b);
 
 // The kprobe where this kernel allows it: kprobes load, nf_tables is loaded

@@ -3,7 +3,7 @@
 // tenants are 10.<x>.1.2 and 10.<x>.2.2, the router .1 on each side. Tenant B
 // drops echo requests from A in its input chain; the router accepts ICMP in
 // forward; tenant A accepts echo requests in input.
-// Where kprobes load (the 6.1 VM) collect takes the kprobe way, its table (a
+// Where kprobes load (the 6.1 and 6.12 VMs) collect takes the kprobe way, its table (a
 // chain with no hook) in its own namespace; NSCOPE_NFT_MODE=netlink runs them
 // the other way there. Each test sees which from the startup line.
 #include <gtest/gtest.h>
@@ -266,6 +266,61 @@ TEST(CollectNft, AcceptedPacketShowsAcceptInEachNamespaceItCrosses) {
   auto s = nst::nscope({"sort", file});
   ASSERT_EQ(s.exit_code, 0) << s.describe();
   EXPECT_EQ(s.out.find("dropped by"), std::string::npos) << s.out;
+}
+
+// A jump names its target chain and its rule; a base chain's policy is named as
+// one, without a rule: the same fields from either layout of __nft_trace_packet
+// (6.1's reads them from info, 6.4's from its arguments and the chain's end
+// marker) and from nf_tables' trace messages.
+TEST(CollectNft, JumpTargetAndPolicyAreNamed) {
+  if (!have_nft())
+    GTEST_SKIP() << "no nft tool";
+  Tenants t;
+  ASSERT_TRUE(t.ok) << t.error;
+  for (const char *cmd : {"add chain inet filter counted",
+                          "add rule inet filter counted counter",
+                          "insert rule inet filter input ip protocol icmp jump counted"}) {
+    auto res = nst::run(Tenants::nft(t.a, cmd));
+    ASSERT_EQ(res.exit_code, 0) << res.describe();
+  }
+  auto list = nst::run(Tenants::nft(t.a, "-a list chain inet filter input"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(list.out, m, std::regex("jump counted # handle ([0-9]+)")))
+      << list.out;
+  int jump_handle = std::stoi(m[1]);
+  nst::TempDir dir;
+  std::string file = dir / "events.json";
+  // B to A: A's input jumps to `counted` and back, then accepts; the reply
+  // enters B by its input chain's policy (its one rule drops only A's requests).
+  auto r = nst::nscope(
+      {"collect", "-c", "skb,ns,nft", "--allow-system-changes", "--netns",
+       t.netns_arg(), "-o", file, "--cmd",
+       "sleep 0.5; ip netns exec " + t.b.name() + " ping -c 1 -W 2 " + t.ip_a},
+      nst::with_timeout(std::chrono::seconds(30)));
+  ASSERT_EQ(r.exit_code, 0) << r.describe();
+  note_mode(r.err);
+  bool jumped = false, policy = false;
+  for (const json &ev : nft_events(file)) {
+    const json &n = ev["nft"];
+    uint64_t inum = nst::as_u64(ev["netns"]["inum"]);
+    if (inum == t.ino_a && n["chain_name"] == "input" && n["verdict"] == "jump") {
+      jumped = true;
+      EXPECT_EQ(n.value("verdict_chain_name", ""), "counted") << ev.dump();
+      EXPECT_EQ(n.value("rule_handle", -1), jump_handle) << ev.dump();
+      EXPECT_EQ(n["policy"], false) << ev.dump();
+      EXPECT_EQ(n["table_name"], "filter") << ev.dump();
+    }
+    if (inum == t.ino_b && n["chain_name"] == "input" && n["policy"] == true) {
+      policy = true;
+      EXPECT_EQ(n["verdict"], "accept") << ev.dump();
+      EXPECT_FALSE(n.contains("rule_handle")) << ev.dump();
+      EXPECT_FALSE(n.contains("verdict_chain_name")) << ev.dump();
+      EXPECT_EQ(n["table_name"], "filter") << ev.dump();
+      EXPECT_GT(n["chain_handle"].get<int64_t>(), 0) << ev.dump();
+    }
+  }
+  EXPECT_TRUE(jumped) << "no jump in A's input chain";
+  EXPECT_TRUE(policy) << "no policy in B's input chain";
 }
 
 TEST(CollectNft, NoTableLeftAfterAnyWayOfStopping) {
