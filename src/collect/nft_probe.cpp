@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "bpfload/btf_types.h"
 #include "bpfload/features.h"
 #include "netlink/firewall.h"
 #include "netlink/socket.h"
@@ -19,21 +20,15 @@
 namespace nscope {
 namespace {
 
-const btf_type* skip_mods(const btf* b, uint32_t id) {
-  const btf_type* t = btf__type_by_id(b, id);
-  while (t && (btf_is_mod(t) || btf_is_typedef(t))) t = btf__type_by_id(b, t->type);
-  return t;
-}
-
 std::string type_name(const btf* b, const btf_type* t) {
   return t ? btf__name_by_offset(b, t->name_off) : "";
 }
 
 // "struct NAME" for a pointer to a struct, "enum NAME" for an enum, else "".
 std::string param_kind(const btf* b, uint32_t type) {
-  const btf_type* t = skip_mods(b, type);
+  const btf_type* t = skip_btf_mods(b, type);
   if (t && btf_is_ptr(t)) {
-    const btf_type* target = skip_mods(b, t->type);
+    const btf_type* target = skip_btf_mods(b, t->type);
     if (target && btf_is_struct(target)) return "struct " + type_name(b, target) + " *";
     return "";
   }
