@@ -264,13 +264,15 @@ class ShowBuilder {
       if (in_.links) break;
     }
     if (!in_.links) {
-      // Most often it ended between the scan and the open (a container stopped): say so.
+      // Most often it ended between the scan and the open (a container stopped): say so. A
+      // namespace the kernel still lists with nothing holding it is being cleaned up.
       ScanOptions so;
       so.types = {NsType::net};
       so.bpf = opts_.bpf;
       ScanResult again = scan_namespaces(so);
       bool alive = std::any_of(again.namespaces.begin(), again.namespaces.end(), [&](const Namespace& n) {
-        return n.type == NsType::net && n.inode == ns_.ns.inode && (!n.cookie || !ns_.ns.cookie || n.cookie == ns_.ns.cookie);
+        return n.type == NsType::net && n.inode == ns_.ns.inode &&
+               (!n.cookie || !ns_.ns.cookie || n.cookie == ns_.ns.cookie) && !n.holders.empty();
       });
       if (!alive)
         return Error{ErrorKind::not_found, ENOENT,

@@ -198,7 +198,16 @@ class Churn {
     log_ << j.dump() << '\n';
   }
 
-  std::string name(const char* tag, int id) const { return prefix + tag + std::to_string(id); }
+  // PREFIX, a tag letter, the id in base 36: an interface name has at most 15 characters, and
+  // "nst" + a 7-digit pid + "c" leaves 4 for the tag and 3 digits (46,656 ids).
+  std::string name(const char* tag, int id) const {
+    std::string digits;
+    do {
+      digits.insert(digits.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[id % 36]);
+      id /= 36;
+    } while (id > 0);
+    return prefix + tag + digits;
+  }
 
   // A child that makes a namespace the way `k` says, tells its inode through a pipe and waits
   // to be killed.

@@ -289,7 +289,7 @@ TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
   // 150 namespaces a second, each made and ended (300 operations), a veth pair every 5th,
   // moved, and 3 runc containers along the way. The churn runs at a higher priority than the
   // scans: on a small machine they would otherwise slow the load they are tested under.
-  nst::Background churn({"nice", "-n", "-10", NSCOPE_CHURN_BIN, "--prefix", nst::unique_name('c'), "--count",
+  nst::Background churn({"nice", "-n", "-10", NSCOPE_CHURN_BIN, "--prefix", nst::churn_prefix(), "--count",
                          "100000", "--rate", vm ? "20" : "150", "--lifetime", "300", "--veth-every", "5",
                          "--containers", vm ? "1" : "3",
                          "--log", log},

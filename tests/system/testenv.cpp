@@ -46,6 +46,8 @@ bool ours(std::string_view name) {
           !std::isdigit(static_cast<unsigned char>(name[prefix().size()])));
 }
 
+std::string churn_prefix() { return prefix() + "c"; }
+
 std::string unique_name(char tag) {
   static std::atomic<int> counter{0};
   return prefix() + tag + std::to_string(counter++);

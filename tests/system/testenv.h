@@ -31,6 +31,9 @@ bool ours(std::string_view name);
 // prefix + tag letter + counter: unique in this process, at most 15 characters for a
 // 7-digit pid and a one-letter tag (fits an interface name).
 std::string unique_name(char tag);
+// The prefix nscope-churn gets: prefix() + "c", short enough for the interfaces it names (one
+// churn runs at a time in a test process, and each ends all it made).
+std::string churn_prefix();
 
 // ---- running programs -----------------------------------------------------------------
 

@@ -227,7 +227,7 @@ TEST(Watch, RuncContainerStartedAndStopped) {
   nst::TempDir log_dir;
   std::string log = log_dir / "churn.log";
   // The churn driver's container path: one container, a few namespaces around it.
-  auto r = nst::run({NSCOPE_CHURN_BIN, "--prefix", nst::unique_name('c'), "--count", "8", "--rate", "20",
+  auto r = nst::run({NSCOPE_CHURN_BIN, "--prefix", nst::churn_prefix(), "--count", "8", "--rate", "20",
                      "--lifetime", std::to_string(300 * slow), "--containers", "1", "--log", log},
                     nst::with_timeout(120s));
   ASSERT_EQ(r.exit_code, 0) << r.describe();
@@ -261,7 +261,7 @@ TEST(Watch, ChurnEveryNamespaceOnce) {
   Background netns({"ip", "netns", "monitor"}, dir / "netns.out", dir / "netns.err");
   std::this_thread::sleep_for(300ms);
   std::string log = dir / "churn.log";
-  auto r = nst::run({NSCOPE_CHURN_BIN, "--prefix", nst::unique_name('c'), "--count", std::to_string(count),
+  auto r = nst::run({NSCOPE_CHURN_BIN, "--prefix", nst::churn_prefix(), "--count", std::to_string(count),
                      "--rate", std::to_string(rate), "--lifetime", vm ? "1000" : "300", "--veth-every", "5",
                      "--containers", "0", "--log", log},
                     nst::with_timeout(300s));
