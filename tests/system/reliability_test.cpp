@@ -429,10 +429,13 @@ nst::RunResult without_btf(const std::string& args) {
 // Without kernel BTF: what can work in a reduced mode says what it could not see; what cannot
 // names what it needs.
 TEST(Reliability, WithoutKernelBtfEachCommandWorksReducedOrSaysWhy) {
-  nst::RunResult list = without_btf("list --json");
+  nst::RunResult list = without_btf("list");
   EXPECT_EQ(list.exit_code, 0) << list.describe();
-  EXPECT_FALSE(json::parse(list.out, nullptr, false).is_discarded()) << list.describe();
   EXPECT_NE(list.err.find("walked /proc"), std::string::npos) << list.describe();
+  json doc = json::parse(without_btf("list --json").out, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  EXPECT_EQ(doc.value("source", ""), "procfs");
+  EXPECT_NE(doc["notes"].dump().find("walked /proc, not the kernel"), std::string::npos) << doc["notes"].dump();
   nst::RunResult show = without_btf("show /proc/self/ns/net --json");
   EXPECT_EQ(show.exit_code, 0) << show.describe();
   for (const char* cmd : {"collect --count 1 --duration 1s", "watch --duration 1s"}) {
