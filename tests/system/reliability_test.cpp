@@ -279,7 +279,7 @@ int env_int(const char* name, int fallback) {
 TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
   // In the kernels' VM (an emulated CPU) the same, smaller: what it checks there is the kernel.
   const bool vm = nst::in_vm();
-  const int want_scans = env_int("NSCOPE_RELIABILITY_SCANS", vm ? 100 : 1000);
+  const int want_scans = env_int("NSCOPE_RELIABILITY_SCANS", vm ? 40 : 1000);
   const int limit_s = env_int("NSCOPE_RELIABILITY_SECONDS", 240);
   const int want_ops = vm ? 20 : 200;
   const bool sanitized = getenv("ASAN_OPTIONS") || getenv("TSAN_OPTIONS");  // tests/sanitize/run.sh
