@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -264,19 +265,27 @@ class ShowBuilder {
       if (in_.links) break;
     }
     if (!in_.links) {
-      // Most often it ended between the scan and the open (a container stopped): say so. A
-      // namespace the kernel still lists with nothing holding it is being cleaned up.
-      ScanOptions so;
-      so.types = {NsType::net};
-      so.bpf = opts_.bpf;
-      ScanResult again = scan_namespaces(so);
-      bool alive = std::any_of(again.namespaces.begin(), again.namespaces.end(), [&](const Namespace& n) {
-        return n.type == NsType::net && n.inode == ns_.ns.inode &&
-               (!n.cookie || !ns_.ns.cookie || n.cookie == ns_.ns.cookie) && !n.holders.empty();
-      });
-      if (!alive)
-        return Error{ErrorKind::not_found, ENOENT,
-                     fmt::format("network namespace {} is gone: it ended while show read it", ns_.ns.inode)};
+      // Most often its holder went between the scan and the open (a container stopped): scan
+      // again, a few times while the kernel finishes it. Still there and open now: read it.
+      // Gone: say so. Still there and never open: nothing this process can open holds it.
+      for (int tries = 0; tries < 4; ++tries) {
+        if (tries) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ScanOptions so;
+        so.types = {NsType::net};
+        so.bpf = opts_.bpf;
+        ScanResult again = scan_namespaces(so);
+        auto it = std::find_if(again.namespaces.begin(), again.namespaces.end(), [&](const Namespace& n) {
+          return n.type == NsType::net && n.inode == ns_.ns.inode &&
+                 (!n.cookie || !ns_.ns.cookie || n.cookie == ns_.ns.cookie);
+        });
+        if (it == again.namespaces.end())
+          return Error{ErrorKind::not_found, ENOENT,
+                       fmt::format("network namespace {} is gone: it ended while show read it", ns_.ns.inode)};
+        if (auto fd = open_netns(*it)) {
+          ns_.fd = std::move(*fd);
+          return read_direct();
+        }
+      }
       return Error{ErrorKind::not_found, ENOENT, fmt::format("network namespace {} cannot be opened and no veth leads into it", ns_.ns.inode)};
     }
     m_.notes.push_back("no fd can be opened for this namespace: interfaces and addresses were read through " +
