@@ -431,7 +431,10 @@ TEST(Find, BadInputExitsTwoNamingTheOption) {
 
 TEST(Find, NoMatchExitsOneWithANote) {
   REQUIRE_ROOT();
-  std::string nowhere = "192.0.2." + std::to_string(getpid() % 250 + 1);  // TEST-NET-1
+  // TEST-NET-1, but not an address this host has (this VM's eth0 is 192.0.2.2/24).
+  std::string own = nst::run({"ip", "-o", "addr"}).out, nowhere;
+  for (int i = getpid() % 250 + 1; nowhere.empty() || own.find(" " + nowhere + "/") != std::string::npos; i = i % 250 + 1)
+    nowhere = "192.0.2." + std::to_string(i);
   RunResult text = nscope({"find", "--addr", nowhere});
   EXPECT_EQ(text.exit_code, 1) << text.describe();
   EXPECT_EQ(text.out, "");
