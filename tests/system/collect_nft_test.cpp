@@ -383,16 +383,14 @@ TEST(CollectNft, TraceMessagesLostToAFullBufferAreCounted) {
   ASSERT_TRUE(t.ok) << t.error;
   nst::TempDir dir;
   std::string file = dir / "events.json";
-  setenv("NSCOPE_NFT_RCVBUF", "8192", 1);
-  setenv("NSCOPE_NFT_MODE", "netlink", 1);
+  nst::RunOptions opts = nst::with_timeout(std::chrono::seconds(90));
+  opts.env = {"NSCOPE_NFT_RCVBUF=8192", "NSCOPE_NFT_MODE=netlink"};
   auto r = nst::nscope(
       {"collect", "-c", "skb,ns,nft", "--allow-system-changes", "--netns",
        t.netns_arg(), "-o", file, "--cmd",
        "sleep 0.5; ip netns exec " + t.b.name() + " ping -f -q -c 3000 " +
            t.ip_a + " >/dev/null; true"},
-      nst::with_timeout(std::chrono::seconds(90)));
-  unsetenv("NSCOPE_NFT_RCVBUF");
-  unsetenv("NSCOPE_NFT_MODE");
+      opts);
   ASSERT_EQ(r.exit_code, 0) << r.describe();
   json stats;
   std::ifstream f(file);
