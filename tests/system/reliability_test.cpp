@@ -251,15 +251,17 @@ long rss_kb(pid_t pid) {
   return 0;
 }
 
-// Growth over a run: the first third of the samples (after the first two, the warm-up) against
-// the last third. Fds by their floor (a request in flight holds some for a moment; a leak
-// raises the floor), memory by its peak.
+// Growth over a run: the first third of the samples after the warm-up (the first quarter, at
+// least two: serve's threads and keep-alive sockets come up with the first requests, over
+// several seconds on an emulated CPU) against the last third. Fds by their floor (a request in
+// flight holds some for a moment; a leak raises the floor), memory by its peak.
 template <typename T>
 std::pair<T, T> first_last(const std::vector<T>& v, bool floor) {
   if (v.size() < 5) return {0, 0};
-  size_t third = std::max<size_t>((v.size() - 2) / 3, 1);
+  size_t warm = std::max<size_t>(v.size() / 4, 2);
+  size_t third = std::max<size_t>((v.size() - warm) / 3, 1);
   auto pick = [&](auto b, auto e) { return floor ? *std::min_element(b, e) : *std::max_element(b, e); };
-  return {pick(v.begin() + 2, v.begin() + 2 + third), pick(v.end() - third, v.end())};
+  return {pick(v.begin() + warm, v.begin() + warm + third), pick(v.end() - third, v.end())};
 }
 
 int env_int(const char* name, int fallback) {
@@ -281,7 +283,9 @@ TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
   const bool vm = nst::in_vm();
   const int want_scans = env_int("NSCOPE_RELIABILITY_SCANS", vm ? 40 : 1000);
   const int limit_s = env_int("NSCOPE_RELIABILITY_SECONDS", 240);
-  const int want_ops = vm ? 20 : 200;
+  // The VM's two emulated CPUs share one host thread (tests/kernels/run.sh): it keeps a churn
+  // going there, not a rate.
+  const int want_ops = vm ? 5 : 200;
   const bool sanitized = getenv("ASAN_OPTIONS") || getenv("TSAN_OPTIONS");  // tests/sanitize/run.sh
   nst::VethPair p(217);
   ASSERT_TRUE(p.ok) << p.error;
@@ -409,7 +413,9 @@ TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
     report["growth"][name] = {{"fds", {f0, f1}}, {"rss_kb", {r0, r1}}};
     EXPECT_LE(f1, f0 + 2) << name << " gained fds: " << json(s.fds).dump();
     // Under a sanitizer its allocator keeps freed memory (ASan's quarantine): RSS says nothing.
-    if (!sanitized) EXPECT_LE(r1, r0 + r0 / 4 + 8192) << name << " grew (kB): " << json(s.rss_kb).dump();
+    if (!sanitized) {
+      EXPECT_LE(r1, r0 + r0 / 4 + 8192) << name << " grew (kB): " << json(s.rss_kb).dump();
+    }
   }
   std::cout << "reliability: " << report.dump() << "\n";
   if (const char* out = getenv("NSCOPE_RELIABILITY_REPORT")) nst::write_file(out, report.dump() + "\n");
