@@ -9,7 +9,8 @@
 #
 # `up` creates, every resource named with the prefix PFX (default nsb<pid>):
 #   named     N netns `ip netns add PFX-nI`, each with a veth pair: host end PFXvI
-#             (up, enslaved to bridge PFXbr in the host netns), peer eth0 (up) inside.
+#             (up, enslaved to bridge PFXbr in the host netns; past 1,000 ports, the
+#             next thousand to PFXbr1, and so on), peer eth0 (up) inside.
 #   proc      M processes `unshare --net sleep infinity` (netns held by a process).
 #   idle      P sleeping processes in total: the M above plus P-M plain
 #             `sleep infinity` in the host netns.
@@ -155,12 +156,12 @@ do_down() {
   veths_gone() {
     local l
     [[ -f $st/links ]] || return 0
-    while read -r l; do [[ $l == "${pfx}br" ]] && continue; link_exists "$l" && return 1; done < "$st/links"
+    while read -r l; do [[ $l =~ ^${pfx}br[0-9]*$ ]] && continue; link_exists "$l" && return 1; done < "$st/links"
     return 0
   }
   wait_until 20 veths_gone || true
   if [[ -f $st/links ]]; then
-    { grep -vx "${pfx}br" "$st/links" || true; grep -x "${pfx}br" "$st/links" || true; } |
+    { grep -vxE "${pfx}br[0-9]*" "$st/links" || true; grep -xE "${pfx}br[0-9]*" "$st/links" || true; } |
       while read -r name; do link_exists "$name" && printf 'link del %s\n' "$name"; done |
       ip -force -batch - 2>/dev/null || true
   fi
@@ -304,13 +305,20 @@ HOST_INO=$(netns_ino /proc/self/ns/net)
 t=$(now)
 for ((i = 0; i < N; i++)); do echo "$PFX-n$i"; done > "$ST/netns"
 if (( N > 0 )); then
-  { echo "$BR"; for ((i = 0; i < N; i++)); do echo "${PFX}v$i"; done; } > "$ST/links"
+  # A bridge takes at most 1,024 ports (BR_MAX_PORTS): 1,000 veths per bridge, PFXbr, PFXbr1, ...
+  bridge_of() { local k=$(( $1 / 1000 )); (( k )) && echo "$BR$k" || echo "$BR"; }
+  bridges=$(( (N + 999) / 1000 ))
+  { for ((k = 0; k < bridges; k++)); do bridge_of $((k * 1000)); done
+    for ((i = 0; i < N; i++)); do echo "${PFX}v$i"; done; } > "$ST/links"
   {
     for ((i = 0; i < N; i++)); do echo "netns add $PFX-n$i"; done
-    echo "link add $BR type bridge"
-    echo "link set $BR up"
+    for ((k = 0; k < bridges; k++)); do
+      echo "link add $(bridge_of $((k * 1000))) type bridge"
+      echo "link set $(bridge_of $((k * 1000))) up"
+    done
     for ((i = 0; i < N; i++)); do
-      echo "link add ${PFX}v$i up master $BR type veth peer name eth0 netns $PFX-n$i"
+      k=$(( i / 1000 )); br=$BR; (( k )) && br=$BR$k
+      echo "link add ${PFX}v$i up master $br type veth peer name eth0 netns $PFX-n$i"
     done
   } > "$ST/up.batch"
   ip -batch "$ST/up.batch"
