@@ -35,7 +35,8 @@ int run_list(const ListArgs& a) {
   opts.bpf = !a.no_bpf;
   ScanResult r = scan_namespaces(opts);
   if (a.json) {
-    std::cout << list_to_json(r).dump() << '\n';
+    write_list_json(r, std::cout);
+    std::cout << '\n';
     return 0;
   }
   std::ios::sync_with_stdio(false);

@@ -25,7 +25,8 @@ int run_topo(const TopoArgs& a) {
   TopoModel m = build_topo(opts);
   std::ios::sync_with_stdio(false);
   if (a.json) {
-    std::cout << topo_to_json(m).dump() << '\n';
+    write_topo_json(m, std::cout);
+    std::cout << '\n';
   } else if (a.dot) {
     std::cout << topo_to_dot(m);
   } else if (!a.svg.empty()) {

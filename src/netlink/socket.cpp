@@ -125,7 +125,8 @@ Result<void> for_each_message(const void* buf, size_t len,
   return {};
 }
 
-Result<std::string> NlSocket::request(nlmsghdr* nlh, std::string_view what) {
+Result<void> NlSocket::request_each(nlmsghdr* nlh, std::string_view what,
+                                    const std::function<Result<void>(const char*, size_t)>& batch) {
   nlh->nlmsg_seq = ++seq_;
   const bool dump = (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
   if (!dump) nlh->nlmsg_flags |= NLM_F_ACK;
@@ -136,6 +137,7 @@ Result<std::string> NlSocket::request(nlmsghdr* nlh, std::string_view what) {
     if (!n) return n.error();
     bool done = false;
     int left = static_cast<int>(*n);
+    out.clear();
     for (auto* m = reinterpret_cast<const nlmsghdr*>(rbuf_.get()); nl::msg_ok(m, left); m = nl::msg_next(m, &left)) {
       if (m->nlmsg_seq != seq_ || m->nlmsg_pid != portid_) continue;  // a stale reply
       if (m->nlmsg_type == NLMSG_DONE) done = true;
@@ -146,8 +148,20 @@ Result<std::string> NlSocket::request(nlmsghdr* nlh, std::string_view what) {
       }
       out.append(reinterpret_cast<const char*>(m), std::min<size_t>(nl::align(m->nlmsg_len), static_cast<size_t>(left)));
     }
+    if (!out.empty())
+      if (auto r = batch(out.data(), out.size()); !r) return r.error();
     if (done) break;
   }
+  return {};
+}
+
+Result<std::string> NlSocket::request(nlmsghdr* nlh, std::string_view what) {
+  std::string out;
+  auto r = request_each(nlh, what, [&](const char* data, size_t len) -> Result<void> {
+    out.append(data, len);
+    return {};
+  });
+  if (!r) return r.error();
   return out;
 }
 

@@ -27,6 +27,10 @@ class NlSocket {
   // NLMSG_DONE of a dump or the ack of a plain request. Replies are not checked for errors
   // here: the parsers (for_each_message) turn an error reply into an Error.
   Result<std::string> request(nlmsghdr* nlh, std::string_view what);
+  // The same, handing the replies to `batch` as each read brings them (whole messages), so
+  // a dump of 10,000 links is never held whole; an error from `batch` ends the request.
+  Result<void> request_each(nlmsghdr* nlh, std::string_view what,
+                            const std::function<Result<void>(const char*, size_t)>& batch);
   // Sends `len` bytes of requests at once (a batch); the caller reads the replies with recv.
   Result<void> send(const void* buf, size_t len, std::string_view what);
   // One datagram into the socket's buffer; returns its length (EINTR retried).

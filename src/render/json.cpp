@@ -197,41 +197,62 @@ json show_to_json(const ShowModel& m) {
   return out;
 }
 
+namespace {
+
+json topo_node_json(const TopoNode& n) {
+  json j = netns_to_json(n.ns);
+  j["node"] = n.id;
+  j["hidden"] = n.hidden;
+  j["gone"] = n.gone;
+  j["read_via"] = opt_str(n.read_via);
+  j["error"] = opt_str(n.error);
+  json ifaces = json::array();
+  for (auto& f : n.ifaces) {
+    json fj = link_to_json(f.link);
+    fj["addresses"] = f.addrs;
+    ifaces.push_back(std::move(fj));
+  }
+  j["interfaces"] = std::move(ifaces);
+  return j;
+}
+
+json topo_end_json(const TopoEndpoint& e) {
+  return json{{"node", opt_str(e.node)},
+              {"netns", e.netns ? json(e.netns) : json(nullptr)},
+              {"ifindex", e.ifindex ? json(e.ifindex) : json(nullptr)},
+              {"ifname", opt_str(e.ifname)}};
+}
+
+json topo_edge_json(const TopoEdge& e) {
+  json j = {{"kind", e.kind}, {"from", topo_end_json(e.from)}, {"dangling", e.dangling}};
+  if (e.kind == "tun") j["to"] = {{"pid", e.owner_pid}};
+  else j["to"] = topo_end_json(e.to);
+  if (!e.note.empty()) j["note"] = e.note;
+  return j;
+}
+
+}  // namespace
+
 json topo_to_json(const TopoModel& m) {
   json nodes = json::array();
-  for (auto& n : m.nodes) {
-    json j = netns_to_json(n.ns);
-    j["node"] = n.id;
-    j["hidden"] = n.hidden;
-    j["gone"] = n.gone;
-    j["read_via"] = opt_str(n.read_via);
-    j["error"] = opt_str(n.error);
-    json ifaces = json::array();
-    for (auto& f : n.ifaces) {
-      json fj = link_to_json(f.link);
-      fj["addresses"] = f.addrs;
-      ifaces.push_back(std::move(fj));
-    }
-    j["interfaces"] = std::move(ifaces);
-    nodes.push_back(std::move(j));
-  }
-  auto end = [](const TopoEndpoint& e) {
-    return json{{"node", opt_str(e.node)},
-                {"netns", e.netns ? json(e.netns) : json(nullptr)},
-                {"ifindex", e.ifindex ? json(e.ifindex) : json(nullptr)},
-                {"ifname", opt_str(e.ifname)}};
-  };
+  for (auto& n : m.nodes) nodes.push_back(topo_node_json(n));
   json edges = json::array();
-  for (auto& e : m.edges) {
-    json j = {{"kind", e.kind}, {"from", end(e.from)}, {"dangling", e.dangling}};
-    if (e.kind == "tun") j["to"] = {{"pid", e.owner_pid}};
-    else j["to"] = end(e.to);
-    if (!e.note.empty()) j["note"] = e.note;
-    edges.push_back(std::move(j));
-  }
+  for (auto& e : m.edges) edges.push_back(topo_edge_json(e));
   json out = {{"nodes", std::move(nodes)}, {"edges", std::move(edges)}, {"skipped", m.skipped}, {"source", m.source}};
   if (!m.notes.empty()) out["notes"] = m.notes;
   return out;
+}
+
+// The members in the order nlohmann's object (a std::map) dumps them: edges, nodes, notes,
+// skipped, source.
+void write_topo_json(const TopoModel& m, std::ostream& out) {
+  out << "{\"edges\":[";
+  for (size_t i = 0; i < m.edges.size(); ++i) out << (i ? "," : "") << topo_edge_json(m.edges[i]).dump();
+  out << "],\"nodes\":[";
+  for (size_t i = 0; i < m.nodes.size(); ++i) out << (i ? "," : "") << topo_node_json(m.nodes[i]).dump();
+  out << ']';
+  if (!m.notes.empty()) out << ",\"notes\":" << json(m.notes).dump();
+  out << ",\"skipped\":" << json(m.skipped).dump() << ",\"source\":" << json(m.source).dump() << '}';
 }
 
 }  // namespace nscope

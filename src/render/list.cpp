@@ -243,4 +243,14 @@ nlohmann::json list_to_json(const ScanResult& r) {
   return out;
 }
 
+// The members in the order nlohmann's object (a std::map) dumps them.
+void write_list_json(const ScanResult& r, std::ostream& out) {
+  using nlohmann::json;
+  out << "{\"namespaces\":[";
+  for (size_t i = 0; i < r.namespaces.size(); ++i) out << (i ? "," : "") << namespace_to_json(r.namespaces[i]).dump();
+  out << ']';
+  if (!r.notes.empty()) out << ",\"notes\":" << json(r.notes).dump();
+  out << ",\"skipped\":" << json(r.skipped).dump() << ",\"source\":" << json(r.source).dump() << '}';
+}
+
 }  // namespace nscope

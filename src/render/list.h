@@ -22,6 +22,8 @@ std::vector<std::string> default_list_columns();
 void render_list_table(const ScanResult& r, const std::vector<std::string>& cols, bool header,
                        std::ostream& out);
 nlohmann::json list_to_json(const ScanResult& r);
+// The same text as list_to_json(r).dump(), a namespace at a time.
+void write_list_json(const ScanResult& r, std::ostream& out);
 
 // The pieces list is made of, for commands that show namespaces or holders the same way
 // (pids, identify): one column's cell of a namespace ("-" when unknown), its HOLDERS summary

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -199,13 +200,19 @@ void Server::Impl::route(const Request& req, Response& res) {
     ScanOptions so;
     so.bpf = opts.bpf;
     std::lock_guard lk(model_mu);
-    return json_body(res, list_to_json(scan_namespaces(so)));
+    std::ostringstream body;
+    write_list_json(scan_namespaces(so), body);
+    body << '\n';
+    return set_body(res, http::status::ok, std::move(body).str(), "application/json");
   }
   if (get && p == "/api/topo") {
     TopoOptions to;
     to.bpf = opts.bpf;
     std::lock_guard lk(model_mu);
-    return json_body(res, topo_to_json(build_topo(to)));
+    std::ostringstream body;
+    write_topo_json(build_topo(to), body);
+    body << '\n';
+    return set_body(res, http::status::ok, std::move(body).str(), "application/json");
   }
   if (get && p.starts_with("/api/show/") && p.size() > 10) {
     ShowOptions so;

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <ranges>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -31,13 +32,6 @@ std::string_view lower_edge_kind(std::string_view device_kind) {
 }
 
 namespace {
-
-std::vector<std::string> addr_strings(const std::vector<AddrInfo>& addrs, int ifindex) {
-  std::vector<std::string> out;
-  for (auto& a : addrs)
-    if (a.ifindex == ifindex) out.push_back(a.address + "/" + std::to_string(a.prefixlen));
-  return out;
-}
 
 struct Key {
   std::string node;
@@ -71,8 +65,14 @@ class Assembler {
 
  private:
   const std::string& id_of(size_t i) const { return readings_[i].id; }
+  // Reading i's links, which add_nodes moved into node i (one node per reading, in order).
+  auto links_of(size_t i) const {
+    return m_.nodes[i].ifaces | std::views::transform([](const TopoIface& f) -> const LinkInfo& { return f.link; });
+  }
 
   void add_nodes() {
+    m_.nodes.reserve(readings_.size());
+    iface_at_.reserve(readings_.size());
     for (size_t i = 0; i < readings_.size(); ++i) {
       NsReading& r = readings_[i];
       TopoNode node;
@@ -88,7 +88,18 @@ class Assembler {
       node.gone = r.gone;
       node.error = r.error;
       node.read_via = r.read_via;
-      for (auto& l : r.links) node.ifaces.push_back({l, addr_strings(r.addrs, l.ifindex)});
+      // Addresses by interface, and interfaces by ifindex: the host of 10,000 veths has
+      // 10,000 interfaces, each looked up for its edges.
+      std::unordered_map<int, std::vector<std::string>> addrs;
+      for (auto& a : r.addrs) addrs[a.ifindex].push_back(a.address + "/" + std::to_string(a.prefixlen));
+      auto& at = iface_at_.emplace_back();
+      for (auto& l : r.links) {
+        at.emplace(l.ifindex, node.ifaces.size());
+        auto it = addrs.find(l.ifindex);
+        node.ifaces.push_back({std::move(l), it == addrs.end() ? std::vector<std::string>{} : std::move(it->second)});
+      }
+      std::vector<LinkInfo>().swap(r.links);  // moved into the node: no second copy
+      std::vector<AddrInfo>().swap(r.addrs);
       node_of_[r.id] = m_.nodes.size();
       m_.nodes.push_back(std::move(node));
     }
@@ -99,10 +110,11 @@ class Assembler {
     return it == node_of_.end() ? nullptr : &m_.nodes[it->second];
   }
   const LinkInfo* find_iface(const std::string& id, int ifindex) const {
-    if (const TopoNode* n = node(id))
-      for (auto& f : n->ifaces)
-        if (f.link.ifindex == ifindex) return &f.link;
-    return nullptr;
+    auto it = node_of_.find(id);
+    if (it == node_of_.end()) return nullptr;
+    auto& at = iface_at_[it->second];
+    auto f = at.find(ifindex);
+    return f == at.end() ? nullptr : &m_.nodes[it->second].ifaces[f->second].link;
   }
   TopoEndpoint endpoint(const std::string& id, int ifindex) const {
     TopoEndpoint e;
@@ -132,7 +144,7 @@ class Assembler {
           peer_[b] = a;
         }
     for (size_t i = 0; i < readings_.size(); ++i)
-      for (auto& l : readings_[i].links)
+      for (const LinkInfo& l : links_of(i))
         if (l.kind == "veth" && l.link_netnsid) {
           auto it = peer_.find({id_of(i), l.ifindex});
           if (it != peer_.end()) readings_[i].nsids.try_emplace(*l.link_netnsid, it->second.node);
@@ -159,11 +171,11 @@ class Assembler {
 
   void add_veth_edges() {
     for (size_t i = 0; i < readings_.size(); ++i)
-      for (auto& l : readings_[i].links)
+      for (const LinkInfo& l : links_of(i))
         if (l.kind == "veth" && l.link_netnsid) cross_.emplace(std::pair(l.ifindex, l.link), Key{id_of(i), l.ifindex});
     std::set<std::pair<Key, Key>> done;
     for (size_t i = 0; i < readings_.size(); ++i)
-      for (auto& l : readings_[i].links) {
+      for (const LinkInfo& l : links_of(i)) {
         if (l.kind != "veth") continue;
         Key me{id_of(i), l.ifindex};
         std::string note;
@@ -199,7 +211,7 @@ class Assembler {
       if (it == readings_[i].nsids.end()) return std::nullopt;
       return it->second;
     };
-    for (auto& l : readings_[i].links) {
+    for (const LinkInfo& l : links_of(i)) {
       if (l.master) {
         TopoEdge e;
         e.kind = "master";
@@ -241,7 +253,7 @@ class Assembler {
         // Without the device's namespace, a unique tun of that name will do.
         std::vector<std::string> hits;
         for (size_t i = 0; i < readings_.size(); ++i)
-          for (auto& l : readings_[i].links)
+          for (const LinkInfo& l : links_of(i))
             if (l.kind == "tun" && l.name == o.ifname) hits.push_back(id_of(i));
         if (hits.size() != 1) continue;
         id = hits.front();
@@ -264,6 +276,7 @@ class Assembler {
   std::vector<const Namespace*> nets_;
   TopoModel m_;
   std::map<std::string, size_t> node_of_;        // node id -> index into m_.nodes
+  std::vector<std::unordered_map<int, size_t>> iface_at_;  // per node: ifindex -> its ifaces
   std::map<Key, Key> peer_;                       // the kernel walk's veth pairs
   std::multimap<std::pair<int, int>, Key> cross_;  // (ifindex, IFLA_LINK) -> veth end
 };

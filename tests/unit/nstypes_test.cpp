@@ -93,6 +93,14 @@ TEST(ListOutput, TableAndJsonFromOneModel) {
   EXPECT_NE(text.find("web-1"), std::string::npos);
   auto j = list_to_json(r);
   ASSERT_EQ(j["namespaces"].size(), 1u);
+  // list --json writes the same text a namespace at a time.
+  std::ostringstream streamed;
+  write_list_json(r, streamed);
+  EXPECT_EQ(streamed.str(), j.dump());
+  r.notes.push_back("a note");
+  streamed.str("");
+  write_list_json(r, streamed);
+  EXPECT_EQ(streamed.str(), list_to_json(r).dump());
   EXPECT_EQ(j["namespaces"][0]["inode"], 4026532281u);
   EXPECT_EQ(j["namespaces"][0]["holders"][0]["kind"], "mount");
   EXPECT_EQ(j["namespaces"][0]["nsid"], 3);

@@ -211,6 +211,12 @@ TEST(TopoRender, JsonDotAndText) {
   TopoModel m = assemble_topo(w.scan, w.readings, {});
   nlohmann::json j = topo_to_json(m);
   ASSERT_EQ(j["nodes"].size(), 4u);
+  // topo --json writes the same text a node at a time, notes and all.
+  m.notes.push_back("a note");
+  std::ostringstream streamed;
+  write_topo_json(m, streamed);
+  EXPECT_EQ(streamed.str(), topo_to_json(m).dump());
+  m.notes.clear();
   EXPECT_EQ(j["nodes"][1]["names"], nlohmann::json::array({"a"}));
   EXPECT_EQ(j["nodes"][1]["interfaces"][0]["addresses"], nlohmann::json::array({"10.0.0.2/24"}));
   EXPECT_TRUE(j["nodes"][3]["hidden"].get<bool>());
