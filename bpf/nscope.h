@@ -31,6 +31,7 @@ enum nscope_rec_kind {
 	NSCOPE_REC_SOCK = 3, /* struct nscope_file_rec: a socket whose netns is not its task's */
 	NSCOPE_REC_NET = 4,  /* struct nscope_net_rec: one per live network namespace */
 	NSCOPE_REC_DEV = 5,  /* struct nscope_dev_rec: one per device of a network namespace */
+	NSCOPE_REC_NSID = 6, /* struct nscope_nsid_rec: one per nsid the walk's first netns gave */
 };
 
 struct nscope_task_rec {
@@ -80,6 +81,17 @@ struct nscope_dev_rec {
 };
 #define NSCOPE_DEV_VETH 1u /* a veth (its peer may not be set yet: it is being made) */
 
+/* An nsid of the namespace the walk started from (the caller's): the id it gives the network
+ * namespace `inum`, from its netns_ids table. Read in the kernel because asking netlink
+ * (RTM_GETNSID) costs a scan of that whole table per namespace: 10,000 namespaces took
+ * 10^8 steps. */
+struct nscope_nsid_rec {
+	__u32 kind;
+	__s32 nsid;
+	__u32 inum;
+	__u32 pad;
+};
+
 /* Where nsiter.bpf.c reads inside kernel structures: byte offsets that user space finds in
  * the running kernel's BTF (src/bpfload/nsiter.cpp) and writes into the programs' read-only
  * data before load. They stand in for CO-RE relocations, which the kernel would resolve by
@@ -109,6 +121,9 @@ struct nscope_kernel_offsets {
 	__u32 dev_ifindex, dev_name, dev_link_ops, dev_net, dev_list, dev_priv;
 	/* struct rtnl_link_ops, struct list_head, struct bpf_iter_meta */
 	__u32 link_ops_kind, list_next, meta_seq_num;
+	/* net.netns_ids.idr_rt.xa_head (the nsid table's xarray), struct xa_node's shift and
+	 * slots; NSCOPE_NO_FIELD where the kernel lays them out otherwise: no nsid walk */
+	__u32 net_nsids_head, xa_node_shift, xa_node_slots;
 };
 
 /* ---- collect: packet events (bpf/collect.bpf.c) ---- */

@@ -58,6 +58,8 @@ struct {
  * walk stopped at its bound before closing the circle. */
 __u64 walk_dropped = 0;
 __u32 walk_truncated = 0;
+/* Whether the walk read the whole nsid table of the namespace it started from. */
+__u32 nsids_walked = 0;
 /* Zero, but not a constant to the verifier (it lives in .bss, which user space could write).
  * Before Linux 6.8 the verifier checked a bpf_loop callback once, from the state at the call,
  * and turned the branches that state cannot reach into dead code: a walk whose state started
@@ -179,8 +181,97 @@ static long walk_step(__u32 i, struct walk_state *w)
 	return 0;
 }
 
+/* The nsid table (an IDR: an xarray of struct net pointers, indexed by nsid), depth first.
+ * An xarray node has 64 slots; an entry whose low bits are 10 (and above 4096) is a node
+ * one level down, one with other low bits set is an internal or value entry (none in this
+ * table); four levels hold 2^24 nsids. */
+#define XA_SLOTS 64
+#define XA_LEVELS 4
+struct nsid_state {
+	__u64 node[XA_LEVELS];
+	__u32 slot[XA_LEVELS];  /* the next slot to look at, per level */
+	__u32 shift[XA_LEVELS];
+	__u32 depth;
+	__u32 done;
+};
+
+static __always_inline void emit_nsid(__s32 nsid, void *net)
+{
+	struct nscope_nsid_rec rec = {};
+
+	rec.kind = NSCOPE_REC_NSID;
+	rec.nsid = nsid;
+	rec.inum = ns_inum(net, off.net_ns);
+	if (bpf_ringbuf_output(&nets, &rec, sizeof(rec), 0))
+		__sync_fetch_and_add(&walk_dropped, 1);
+}
+
+static long nsid_step(__u32 i, struct nsid_state *s)
+{
+	__u32 d = s->depth & (XA_LEVELS - 1);
+	__u32 slot = s->slot[d];
+	__u64 entry, index = 0;
+	int k;
+
+	if (slot >= XA_SLOTS) { /* this node is done: back up */
+		if (d == 0) {
+			s->done = 1;
+			return 1;
+		}
+		s->depth = d - 1;
+		return 0;
+	}
+	s->slot[d] = slot + 1;
+	entry = read_ptr((void *)s->node[d], off.xa_node_slots + slot * 8);
+	if (!entry)
+		return 0;
+	if ((entry & 3) == 2 && entry > 4096) { /* a node */
+		if (d + 1 >= XA_LEVELS)
+			return 0;
+		s->depth = d + 1;
+		s->node[(d + 1) & (XA_LEVELS - 1)] = entry - 2;
+		s->slot[(d + 1) & (XA_LEVELS - 1)] = 0;
+		s->shift[(d + 1) & (XA_LEVELS - 1)] =
+			read_u32((void *)(entry - 2), off.xa_node_shift) & 0xff;
+		return 0;
+	}
+	if (entry & 3)
+		return 0;
+	for (k = 0; k < XA_LEVELS; k++)
+		if (k <= d)
+			index += (__u64)(s->slot[k] - 1) << (s->shift[k] & 63);
+	emit_nsid((__s32)index, (void *)entry);
+	return 0;
+}
+
+static __always_inline void walk_nsids(void *net)
+{
+	struct nsid_state s = {};
+	__u64 head;
+
+	if (off.net_nsids_head == NSCOPE_NO_FIELD)
+		return;
+	head = read_ptr(net, off.net_nsids_head);
+	if (!head) {
+		nsids_walked = 1;
+		return;
+	}
+	if (!((head & 3) == 2 && head > 4096)) { /* one entry, at index 0 */
+		if (!(head & 3))
+			emit_nsid(0, (void *)head);
+		nsids_walked = 1;
+		return;
+	}
+	s.node[0] = head - 2;
+	s.shift[0] = read_u32((void *)s.node[0], off.xa_node_shift) & 0xff;
+	s.depth = walk_unknown_zero;
+	bpf_loop(walk_max_steps, nsid_step, &s, 0);
+	if (s.done)
+		nsids_walked = 1;
+}
+
 /* Every live network namespace and its devices, into the ring buffer: the circle of
- * struct net's list, starting from our own namespace. */
+ * struct net's list, starting from our own namespace; then our namespace's nsids. */
 static __always_inline void walk_nets(void)
 {
 	struct walk_state w = {};
@@ -194,6 +285,7 @@ static __always_inline void walk_nets(void)
 	bpf_loop(walk_max_steps, walk_step, &w, 0);
 	if (!w.done)
 		walk_truncated = 1;
+	walk_nsids((void *)w.start);
 }
 
 /* The namespaces and devices alone (`watch` walks them at every device change): an iterator

@@ -88,6 +88,9 @@ constexpr Field kFields[] = {
     {"rtnl_link_ops", "kind", &Offsets::link_ops_kind, 8},
     {"list_head", "next", &Offsets::list_next, 8},
     {"bpf_iter_meta", "seq_num", &Offsets::meta_seq_num, 8},
+    {"net", "netns_ids.idr_rt.xa_head", &Offsets::net_nsids_head, 8, true},
+    {"xa_node", "shift", &Offsets::xa_node_shift, 1, true},
+    {"xa_node", "slots", &Offsets::xa_node_slots, 0, true},
 };
 
 // Where nsiter.bpf.c's own context structs put each iterator argument.
@@ -139,6 +142,8 @@ Result<nscope_kernel_offsets> nsiter_offsets(const std::string& btf_path) {
                         std::to_string(m->offset) + ", nscope's iterators expect " +
                         std::to_string(c.offset));
   }
+  if (out.xa_node_shift == NSCOPE_NO_FIELD || out.xa_node_slots == NSCOPE_NO_FIELD)
+    out.net_nsids_head = NSCOPE_NO_FIELD;  // the nsid walk needs all three
   auto upid = btf->size_of("upid");
   if (!upid) return upid.error();
   out.upid_size = *upid;
@@ -158,12 +163,12 @@ namespace {
 
 // Loads the programs. A refusal is loaded again with the verifier's log on, to say why: the
 // reason is at the log's end.
-Result<SkelPtr> load(const Offsets& offsets, uint32_t net_steps) {
+Result<SkelPtr> load(const Offsets& offsets, uint32_t net_steps, uint32_t ring_bytes) {
   nsiter* raw = nullptr;
-  int err = nsiter_light_load(&raw, &offsets, net_steps, nullptr, 0);
+  int err = nsiter_light_load(&raw, &offsets, net_steps, ring_bytes, nullptr, 0);
   if (err == 0) return SkelPtr(raw);
   std::string log(1 << 20, '\0');
-  int again = nsiter_light_load(&raw, &offsets, net_steps, log.data(), static_cast<__u32>(log.size()));
+  int again = nsiter_light_load(&raw, &offsets, net_steps, ring_bytes, log.data(), static_cast<__u32>(log.size()));
   SkelPtr discard(raw);
   Error e = Error::sys(-err, "cannot load the BPF iterator programs");
   if (again != 0) {
@@ -232,6 +237,7 @@ Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out) {
       case NSCOPE_REC_SOCK: ok = take(p, end, out.files); break;
       case NSCOPE_REC_NET: ok = take(p, end, out.nets); break;
       case NSCOPE_REC_DEV: ok = take(p, end, out.devs); break;
+      case NSCOPE_REC_NSID: ok = take(p, end, out.nsids); break;
       default: return Error::msg("unknown walk record kind " + std::to_string(kind));
     }
     if (!ok) return Error::msg("truncated walk record of kind " + std::to_string(kind));
@@ -241,11 +247,54 @@ Result<void> parse_walk_records(const char* data, size_t len, KernelWalk& out) {
 
 struct KernelWalker::Impl {
   KernelWalkOptions opts;
+  Offsets offsets{};
+  uint32_t steps = 0;
   SkelPtr skel;
   nsiter_light_fds fds{};
   std::unique_ptr<ring_buffer, void (*)(ring_buffer*)> rb{nullptr, ring_buffer__free};
   KernelWalk* into = nullptr;  // where the ring buffer's callback puts records
   std::string buf;
+
+  // Loads the programs with a ring buffer of `ring_bytes` (0: as declared), replacing any.
+  Result<void> load_with(uint32_t ring_bytes) {
+    rb.reset();
+    auto s = load(offsets, steps, ring_bytes);
+    if (!s) return s.error();
+    skel = std::move(*s);
+    fds = nsiter_light_get_fds(skel.get());
+    if (opts.nets) {
+      rb.reset(ring_buffer__new(
+          fds.nets,
+          [](void* ctx, void* data, size_t size) { return ringbuf_record(static_cast<Impl*>(ctx)->into, data, size); },
+          this, nullptr));
+      if (!rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
+    }
+    return {};
+  }
+
+  // The namespaces and devices the last walk emitted, from its ring buffer.
+  Result<void> consume(KernelWalk& out) {
+    into = &out;
+    int n = ring_buffer__consume(rb.get());
+    into = nullptr;
+    if (n < 0) return Error::sys(-n, "cannot read the namespace walk's ring buffer");
+    out.nets_complete = nsiter_light_walk_dropped(skel.get()) == 0 && nsiter_light_walk_truncated(skel.get()) == 0;
+    out.nsids_complete = out.nets_complete && nsiter_light_nsids_walked(skel.get());
+    return {};
+  }
+
+  // A ring buffer that holds what the last walk emitted and what it dropped, with a quarter
+  // to spare: every record at the size of the largest kind, a power of two.
+  uint32_t bigger_ring(const KernelWalk& got) const {
+    uint64_t records = got.nets.size() + got.devs.size() + got.nsids.size() + nsiter_light_walk_dropped(skel.get());
+    uint64_t want = records * (std::max(sizeof(nscope_net_rec), sizeof(nscope_dev_rec)) + 8) * 5 / 4;
+    uint64_t have = nsiter_light_ring_bytes(skel.get());
+    uint64_t size = std::max<uint64_t>(have ? have * 2 : kDeclaredRing * 2, 4096);
+    while (size < want && size < kMaxRing) size *= 2;
+    return static_cast<uint32_t>(std::min<uint64_t>(size, kMaxRing));
+  }
+  static constexpr uint64_t kDeclaredRing = 1u << 21;  // nsiter.bpf.c's `nets`
+  static constexpr uint64_t kMaxRing = 1u << 28;
 };
 
 KernelWalker::KernelWalker(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -259,22 +308,14 @@ Result<KernelWalker> KernelWalker::open(const KernelWalkOptions& opts) {
   uint32_t steps = opts.nets ? opts.net_steps : 0;
   if (const char* t = getenv("NSCOPE_TEST_NET_WALK_STEPS"); t && opts.nets)
     steps = static_cast<uint32_t>(std::max(1L, std::atol(t)));
-  auto skel = load(*offsets, steps);
-  if (!skel) return skel.error();
   auto impl = std::make_unique<Impl>();
   impl->opts = opts;
-  impl->skel = std::move(*skel);
-  impl->fds = nsiter_light_get_fds(impl->skel.get());
-  if (opts.nets) {
-    Impl* raw = impl.get();
-    impl->rb.reset(ring_buffer__new(
-        impl->fds.nets,
-        [](void* ctx, void* data, size_t size) {
-          return ringbuf_record(static_cast<Impl*>(ctx)->into, data, size);
-        },
-        raw, nullptr));
-    if (!impl->rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
-  }
+  impl->offsets = *offsets;
+  impl->steps = steps;
+  // Tests start with a one-page ring through NSCOPE_TEST_NET_RING_BYTES, to see it grow.
+  uint32_t ring = 0;
+  if (const char* t = getenv("NSCOPE_TEST_NET_RING_BYTES"); t && opts.nets) ring = static_cast<uint32_t>(std::atol(t));
+  if (auto r = impl->load_with(ring); !r) return r.error();
   return KernelWalker(std::move(impl));
 }
 
@@ -298,12 +339,21 @@ Result<KernelWalk> KernelWalker::run() {
     if (auto r = run_iter(m.fds.walk_only, "walk_only", m.buf); !r) return r.error();
   }
   if (m.opts.nets) {  // dump_tasks or walk_only walked them on its first call
-    m.into = &out;
-    int n = ring_buffer__consume(m.rb.get());
-    m.into = nullptr;
-    if (n < 0) return Error::sys(-n, "cannot read the namespace walk's ring buffer");
-    out.nets_complete = nsiter_light_walk_dropped(m.skel.get()) == 0 &&
-                        nsiter_light_walk_truncated(m.skel.get()) == 0;
+    if (auto r = m.consume(out); !r) return r.error();
+    // More namespaces and devices than the ring buffer holds (2 MiB: about 12,000 of each
+    // kind): load again with one that holds them all, and walk them again (walk_only: the
+    // tasks already read stay). The walker keeps the bigger ring for its next runs.
+    for (int tries = 0; nsiter_light_walk_dropped(m.skel.get()) && !nsiter_light_walk_truncated(m.skel.get()) &&
+                        tries < 3; ++tries) {
+      uint32_t bytes = m.bigger_ring(out);
+      if (bytes <= nsiter_light_ring_bytes(m.skel.get())) break;
+      if (auto r = m.load_with(bytes); !r) return r.error();
+      out.nets.clear();
+      out.devs.clear();
+      out.nsids.clear();
+      if (auto r = run_iter(m.fds.walk_only, "walk_only", m.buf); !r) return r.error();
+      if (auto r = m.consume(out); !r) return r.error();
+    }
   }
   if (m.opts.files) {
     if (auto r = run_iter(m.fds.dump_files, "dump_files", m.buf); !r) return r.error();

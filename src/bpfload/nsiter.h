@@ -16,6 +16,10 @@ struct KernelWalk {
   std::vector<nscope_net_rec> nets;    // every live network namespace
   std::vector<nscope_dev_rec> devs;    // their devices
   bool nets_complete = false;          // the net walk closed its circle, nothing dropped
+  // The nsids the walk's first namespace (the caller's) gives the others, read from its
+  // table; complete when the whole table was read (kernels with its known layout).
+  std::vector<nscope_nsid_rec> nsids;
+  bool nsids_complete = false;
 };
 
 struct KernelWalkOptions {

@@ -6,7 +6,7 @@
 #include "nsiter.lskel.h"
 
 int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *offsets,
-		      __u32 net_steps, char *log, __u32 log_size)
+		      __u32 net_steps, __u32 ring_bytes, char *log, __u32 log_size)
 {
 	struct nsiter *skel;
 	int err;
@@ -19,6 +19,9 @@ int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *o
 	skel->rodata->want_nets = net_steps != 0;
 	if (net_steps)
 		skel->rodata->walk_max_steps = net_steps;
+	/* The light skeleton's loader takes a map's size from here when it is not 0. */
+	if (ring_bytes)
+		skel->maps.nets.max_entries = ring_bytes;
 	if (log && log_size) {
 		log[0] = 0;
 		skel->ctx.log_level = 1;
@@ -55,13 +58,24 @@ __u64 nsiter_light_walk_dropped(const struct nsiter *skel)
 	return skel->bss->walk_dropped;
 }
 
+__u32 nsiter_light_ring_bytes(const struct nsiter *skel)
+{
+	return skel->maps.nets.max_entries;
+}
+
 __u32 nsiter_light_walk_truncated(const struct nsiter *skel)
 {
 	return skel->bss->walk_truncated;
+}
+
+__u32 nsiter_light_nsids_walked(const struct nsiter *skel)
+{
+	return skel->bss->nsids_walked;
 }
 
 void nsiter_light_reset_counters(struct nsiter *skel)
 {
 	skel->bss->walk_dropped = 0;
 	skel->bss->walk_truncated = 0;
+	skel->bss->nsids_walked = 0;
 }

@@ -24,18 +24,23 @@ struct nsiter_light_fds {
 
 /* Loads every program and map of nsiter.bpf.c, the programs reading kernel structures at
  * `offsets`; dump_tasks walks the network namespaces in at most `net_steps` steps (one per
- * namespace and per device), none when 0. On success
+ * namespace and per device), none when 0, into a ring buffer of `ring_bytes` (a power of 2,
+ * at least a page; 0: the 2 MiB nsiter.bpf.c declares). On success
  * returns 0 and the skeleton in *out; on failure returns a negative errno. With
  * log_size > 0 the kernel writes its verifier log (of the loader and of each program) into
  * log. */
 int nsiter_light_load(struct nsiter **out, const struct nscope_kernel_offsets *offsets,
-		      __u32 net_steps, char *log, __u32 log_size);
+		      __u32 net_steps, __u32 ring_bytes, char *log, __u32 log_size);
 /* Closes everything the skeleton holds; NULL is allowed. */
 void nsiter_light_destroy(struct nsiter *skel);
 struct nsiter_light_fds nsiter_light_get_fds(const struct nsiter *skel);
 /* The net walk's counters (.bss): records the ring buffer refused; whether it hit its bound. */
 __u64 nsiter_light_walk_dropped(const struct nsiter *skel);
 __u32 nsiter_light_walk_truncated(const struct nsiter *skel);
+/* Whether the last walk read its first namespace's whole nsid table. */
+__u32 nsiter_light_nsids_walked(const struct nsiter *skel);
+/* The size of the walk's ring buffer as asked at load (0: as declared). */
+__u32 nsiter_light_ring_bytes(const struct nsiter *skel);
 /* Zeroes those counters, for a walk again with the same programs. */
 void nsiter_light_reset_counters(struct nsiter *skel);
 

@@ -114,6 +114,8 @@ std::optional<std::string> mountinfo_in(int mntns_fd) {
 struct OwnMounts {
   std::optional<std::string> mountinfo;          // /proc/self/mountinfo, when it was read
   std::unordered_map<uint64_t, int32_t> nsids;  // netns inode -> nsid
+  bool in_initial = false;                       // our netns is the host's: nsids are its
+  bool all_nsids = false;                        // nsids holds every one (the kernel walk's table)
 };
 
 // Whether process `pid` sees the file system from the same root as we do (mountinfo paths
@@ -125,20 +127,28 @@ bool same_root(const ScanOptions& o, int pid) {
          mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino;
 }
 
-// nsids of the network namespaces bind-mounted in this process's mount namespace, asked
-// from this process's network namespace when it is the host's (kthreadd's). Empty otherwise.
-OwnMounts nsids_of_own_mounts() {
+// This process's mountinfo, when its network namespace is the host's (kthreadd's).
+OwnMounts own_mounts_in_initial_netns() {
   OwnMounts own_mounts;
-  auto& out = own_mounts.nsids;
   struct stat own {}, init {};
   if (stat("/proc/self/ns/net", &own) != 0 || stat("/proc/2/ns/net", &init) != 0 ||
       own.st_ino != init.st_ino)
     return own_mounts;
+  own_mounts.in_initial = true;
   own_mounts.mountinfo = read_file("/proc/self/mountinfo");
+  return own_mounts;
+}
+
+// nsids of the network namespaces bind-mounted in this process's mount namespace, asked
+// from this process's network namespace (the host's). One RTM_GETNSID each, and the kernel
+// answers each by a scan of its whole nsid table: where the kernel walk read that table,
+// it is used instead.
+void ask_own_mount_nsids(OwnMounts& own_mounts) {
+  auto& out = own_mounts.nsids;
   const auto& text = own_mounts.mountinfo;
-  if (!text) return own_mounts;
+  if (!text) return;
   auto r = Rtnl::open();
-  if (!r) return own_mounts;
+  if (!r) return;
   // A few fds at a time: past the 64 it starts with, the kernel grows a process's fd table,
   // and while another thread runs (the BPF load) each growth waits for an RCU grace period
   // (expand_fdtable): holding all 300 fds of the benchmark open took 10-40 ms here, not 1.
@@ -163,7 +173,6 @@ OwnMounts nsids_of_own_mounts() {
     for (size_t i = 0; i < ids->size(); ++i)
       if ((*ids)[i]) out[inodes[i]] = *(*ids)[i];
   }
-  return own_mounts;
 }
 
 // One scan, phase by phase: walk the kernel (or /proc), then add each kind of holder
@@ -199,7 +208,7 @@ class Scan {
       pending = std::async(std::launch::async, [want_net = b_.wanted(NsType::net), this] {
         return opts_.walk ? opts_.walk() : kernel_walk({.files = true, .nets = want_net});
       });
-    if (b_.wanted(NsType::net)) own_mounts_ = nsids_of_own_mounts();
+    if (b_.wanted(NsType::net)) own_mounts_ = own_mounts_in_initial_netns();
     bool walked = false;
     if (pending.valid()) {
       auto w = pending.get();
@@ -217,6 +226,14 @@ class Scan {
         }
       } else {
         res_.notes.push_back("BPF walk unavailable (" + w.error().message + "); walked /proc instead");
+      }
+    }
+    if (b_.wanted(NsType::net) && own_mounts_.in_initial) {
+      if (walked && walk_.nsids_complete) {
+        for (auto& id : walk_.nsids) own_mounts_.nsids[id.inum] = id.nsid;
+        own_mounts_.all_nsids = true;
+      } else {
+        ask_own_mount_nsids(own_mounts_);
       }
     }
     if (walked) return;
@@ -439,13 +456,15 @@ class Scan {
       if (slot_type(s) == n.type && s < NSCOPE_SLOT_PID_FOR_CHILDREN && initial_[s] == n.inode) n.initial = true;
     bool need_fd = n.id == 0 || n.owner == 0 || (n.type == NsType::net && !n.interfaces);
     const auto& early_nsids = own_mounts_.nsids;
-    bool nsid_known = n.type == NsType::net && early_nsids.count(n.inode);
+    bool nsid_known = n.type == NsType::net && (own_mounts_.all_nsids || early_nsids.count(n.inode));
     Fd fd;
     if (need_fd || (n.type == NsType::net && n.pid == 0 && !nsid_known)) fd = b_.open(n);
     if (fd) describe_from_fd(n, fd.get());
     if (n.type == NsType::net) {
       if (auto it = early_nsids.find(n.inode); it != early_nsids.end()) {
         n.nsid = it->second;
+      } else if (own_mounts_.all_nsids) {
+        // the host gives it none
       } else if (n.pid) {
         nsid_q_.push_back({n.pid, -1});
         nsid_of_.push_back(i);

@@ -1401,4 +1401,55 @@ TEST(List, NsidOfNamedNetnsWithManyNamespaces) {
   EXPECT_EQ((*row)["NSID"], std::to_string(*want)) << row->line;
 }
 
+// nsids come from the host's own table, read in the kernel walk (asking netlink costs a scan
+// of the table per namespace): 130 named namespaces, each given an nsid, more than one node of
+// the table holds (64), each as `ip netns list` says; the same without BPF. The walk's ring
+// buffer, started at one page, grows until it holds everything: no "cut short".
+TEST(List, NsidsOfEveryNamedNetnsFromTheKernelsTable) {
+  REQUIRE_ROOT();
+  constexpr int kNamed = 130;
+  std::vector<std::unique_ptr<NamedNetns>> named;
+  TempDir dir;
+  std::string batch;
+  for (int i = 0; i < kNamed; ++i) {
+    named.push_back(std::make_unique<NamedNetns>(unique_name('i')));
+    ASSERT_TRUE(named.back()->ok()) << named.back()->error();
+    batch += "netns set " + named.back()->name() + " auto\n";
+  }
+  write_file(dir / "nsids.batch", batch);
+  RunResult set = run({"ip", "-batch", dir / "nsids.batch"});
+  ASSERT_EQ(set.exit_code, 0) << set.describe();
+  RunResult ipl = run({"ip", "netns", "list"});
+  ASSERT_EQ(ipl.exit_code, 0) << ipl.describe();
+  std::map<std::string, int> want;  // name -> nsid, as ip netns list prints "NAME (id: N)"
+  std::istringstream lines(ipl.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find(" (id: ");
+    if (at != std::string::npos) want[line.substr(0, at)] = std::stoi(line.substr(at + 6));
+  }
+  RunOptions small_ring;
+  small_ring.env = {"NSCOPE_TEST_NET_RING_BYTES=4096"};
+  RunResult grown = nscope({"list", "--json"}, small_ring);
+  ASSERT_EQ(grown.exit_code, 0) << grown.describe();
+  for (int way = 0; way < 3; ++way) {
+    SCOPED_TRACE(way == 0 ? "BPF walk, a ring grown from one page" : way == 1 ? "BPF walk" : "--no-bpf");
+    json d = way == 0 ? json::parse(grown.out, nullptr, false) : way == 1 ? list_json_bpf() : nscope_list_json({"--no-bpf"});
+    ASSERT_TRUE(d.is_object());
+    if (way < 2) {
+      EXPECT_EQ(d.value("source", ""), "bpf");
+      EXPECT_EQ(d.value("notes", json::array()).dump().find("cut short"), std::string::npos) << d["notes"];
+    }
+    int checked = 0;
+    for (auto& ns : named) {
+      auto it = want.find(ns->name());
+      ASSERT_NE(it, want.end()) << "ip netns list shows no nsid for " << ns->name();
+      const json* n = find_ns(d, "net", ns_inode(ns->path()));
+      ASSERT_NE(n, nullptr) << ns->name();
+      EXPECT_EQ((*n)["nsid"], it->second) << ns->name() << ": " << brief(n);
+      ++checked;
+    }
+    EXPECT_EQ(checked, kNamed);
+  }
+}
+
 }  // namespace nst
