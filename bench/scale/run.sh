@@ -11,7 +11,10 @@
 #   2. Correctness first: `list --json` holds all N, `topo --json` holds all N and resolves
 #      every PFXvI to eth0 in PFX-nI.
 #   3. hyperfine (warmup 1, K runs, output to /dev/null): `list --json`, `topo --json`,
-#      `list --json --no-bpf`, `show PFX-n(N/2) --json`; peak RSS of `topo --json` and
+#      `list --json --no-bpf`, `show PFX-n(N/2) --json`, and as anchors the kernel's own
+#      cost through netlink, `ip -o link show` (the host's link dump: for each veth the
+#      kernel looks its peer's nsid up in the host's whole nsid table) and `ip netns list`
+#      (an RTM_GETNSID per namespace, each the same lookup); peak RSS of `topo --json` and
 #      `list --json` (GNU time, median of 3).
 #   4. summary.md: per command the medians at N and M, their ratio next to M/N (linear), the
 #      targets: at M=5N each command at most 6x its time at N, topo under 100 MB at M, show
@@ -95,7 +98,8 @@ measure() {
   log "hyperfine at $n ($RUNS runs each) ..."
   run_child hyperfine -N --warmup 1 --runs "$RUNS" --output null --style basic \
     --export-json "$OUT/$tag.bench.json" \
-    "$NSCOPE list --json" "$NSCOPE topo --json" "$NSCOPE list --json --no-bpf" "$NSCOPE show $ns --json" >&2
+    "$NSCOPE list --json" "$NSCOPE topo --json" "$NSCOPE list --json --no-bpf" "$NSCOPE show $ns --json" \
+    "ip -o link show" "ip netns list" >&2
   median_rss "$NSCOPE" topo --json > "$OUT/$tag.topo.rss"
   median_rss "$NSCOPE" list --json > "$OUT/$tag.list.rss"
 
@@ -121,12 +125,13 @@ met=yes
   echo
   echo "| command | median ms at $SMALL | median ms at $LARGE | ratio (linear: $FACTOR, target ≤ $LIMIT) |"
   echo "|---|---:|---:|---:|"
-  names=("list --json" "topo --json" "list --json --no-bpf" "show NS --json")
-  for i in 0 1 2 3; do
+  names=("list --json" "topo --json" "list --json --no-bpf" "show NS --json" "ip -o link show" "ip netns list")
+  for i in 0 1 2 3 4 5; do
     a=$(med small $i) b=$(med large $i)
     r=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')
     verdict=$(awk -v r="$r" -v l="$LIMIT" 'BEGIN { print (r <= l) ? "met" : "MISSED" }')
     [[ $i == 3 ]] && verdict="show: near constant"
+    [[ $i -ge 4 ]] && verdict="anchor: the kernel's own cost"
     [[ $i -le 1 && $verdict == MISSED ]] && met=no
     printf '| `%s` | %s | %s | **%s** (%s) |\n' "${names[$i]}" "$a" "$b" "$r" "$verdict"
   done
