@@ -50,3 +50,19 @@ bench_cleanup() {
   "$SCENARIO" down --prefix "$PFX" >&2 || { log "scenario down reported leftovers"; rc=1; }
   exit "$rc"
 }
+
+# topo_counts TOPO_JSON PFX: "FOUND PEERED" for a scenario of prefix PFX: the namespaces PFX-nI
+# among topo's nodes, and the host's veths PFXvI whose far end topo resolved to eth0 in PFX-nI.
+topo_counts() {
+  local host
+  host=$(stat -L -c %i /proc/self/ns/net)
+  jq -r --arg p "$2" --argjson host "$host" '
+    ([.nodes[] | select(any(.names[]; startswith($p + "-n")))] | length) as $found
+    | ([.nodes[] | select(any(.names[]; startswith($p + "-n"))) | {key: (.inode | tostring), value: .names[0]}] | from_entries) as $name
+    | ([.edges[] | select(.kind == "veth")
+        | (if .from.netns == $host then [.from, .to] else [.to, .from] end) as [$h, $c]
+        | select(($h.ifname // "") | startswith($p + "v"))
+        | select($c.ifname == "eth0" and $name[($c.netns | tostring)] == ($p + "-n" + ($h.ifname | ltrimstr($p + "v"))))
+      ] | length) as $peered
+    | "\($found) \($peered)"' "$1" 2>/dev/null || echo "0 0"
+}

@@ -59,7 +59,6 @@ bench_out
 BASE=nsc$$
 PFX=${BASE}a
 bench_traps
-host=$(stat -L -c %i /proc/self/ns/net)
 ok=yes
 
 # median_rss CMD...: the median of three peak resident sizes of CMD, in MiB.
@@ -82,15 +81,7 @@ measure() {
   listed=$(jq --arg p "$PFX-n" '[.namespaces[] | select(.type == "net") | select(any(.names[]?; startswith($p)))] | length' \
     "$OUT/$tag.list.json" 2>/dev/null || echo 0)
   "$NSCOPE" topo --json > "$OUT/$tag.topo.json" 2> "$OUT/$tag.topo.stderr" || { log "topo --json failed"; ok=no; }
-  read -r found peered < <(jq -r --arg p "$PFX" --argjson host "$host" '
-    ([.nodes[] | select(any(.names[]; startswith($p + "-n")))] | length) as $found
-    | ([.nodes[] | select(any(.names[]; startswith($p + "-n"))) | {key: (.inode | tostring), value: .names[0]}] | from_entries) as $name
-    | ([.edges[] | select(.kind == "veth")
-        | (if .from.netns == $host then [.from, .to] else [.to, .from] end) as [$h, $c]
-        | select(($h.ifname // "") | startswith($p + "v"))
-        | select($c.ifname == "eth0" and $name[($c.netns | tostring)] == ($p + "-n" + ($h.ifname | ltrimstr($p + "v"))))
-      ] | length) as $peered
-    | "\($found) \($peered)"' "$OUT/$tag.topo.json" 2>/dev/null || echo "0 0")
+  read -r found peered < <(topo_counts "$OUT/$tag.topo.json" "$PFX")
   printf '%s %s %s\n' "$listed" "$found" "$peered" > "$OUT/$tag.found"
   [[ $listed == "$n" && $found == "$n" && $peered == "$n" ]] ||
     { log "at $n: list found $listed, topo $found namespaces and $peered veth peers"; ok=no; }

@@ -64,16 +64,7 @@ log "checking the output ..."
 ok=yes
 "$NSCOPE" topo --json > "$OUT/topo.json" 2> "$OUT/topo.stderr" || { log "topo --json failed"; ok=no; }
 host=$(stat -L -c %i /proc/self/ns/net)
-# found: PFX-nI namespaces in the nodes; peered: PFXvI edges whose far end is eth0 in PFX-nI.
-read -r FOUND PEERED < <(jq -r --arg p "$PFX" --argjson host "$host" '
-  ([.nodes[] | select(any(.names[]; startswith($p + "-n")))] | length) as $found
-  | ([.nodes[] | select(any(.names[]; startswith($p + "-n"))) | {key: (.inode | tostring), value: .names[0]}] | from_entries) as $name
-  | ([.edges[] | select(.kind == "veth")
-      | (if .from.netns == $host then [.from, .to] else [.to, .from] end) as [$h, $c]
-      | select(($h.ifname // "") | startswith($p + "v"))
-      | select($c.ifname == "eth0" and $name[($c.netns | tostring)] == ($p + "-n" + ($h.ifname | ltrimstr($p + "v"))))
-    ] | length) as $peered
-  | "\($found) \($peered)"' "$OUT/topo.json" 2>/dev/null || echo "0 0")
+read -r FOUND PEERED < <(topo_counts "$OUT/topo.json" "$PFX")
 [[ $FOUND == "$N" && $PEERED == "$N" ]] || { log "topo: $FOUND/$N namespaces, $PEERED/$N veth peers resolved"; ok=no; }
 "$NSCOPE" show "$NS" --json > "$OUT/show.json" || { log "show failed"; ok=no; }
 SHOWPEER=$(jq -r '.interfaces[] | select(.name == "eth0") | "\(.peer.ifname)@\(.peer.netns)"' "$OUT/show.json" 2>/dev/null || true)
