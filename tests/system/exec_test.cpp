@@ -87,8 +87,9 @@ TEST_F(Exec, MountsUnderSysArePutBack) {
   }
   EXPECT_GT(checked, 0) << "the host has none of the mounts under /sys";
   Out cg = run_nscope({"exec", env_->a, "--", "stat", "-f", "-c", "%T", "/sys/fs/cgroup"});
-  if (run({"stat", "-f", "-c", "%T", "/sys/fs/cgroup"}).out == "cgroup2fs\n")
+  if (run({"stat", "-f", "-c", "%T", "/sys/fs/cgroup"}).out == "cgroup2fs\n") {
     EXPECT_EQ(cg.out, "cgroup2fs\n") << cg.describe();
+  }
   // The new /sys is a sysfs of the namespace itself.
   Out sys = run_nscope({"exec", env_->a, "--", "findmnt", "-n", "-o", "FSTYPE", "--mountpoint", "/sys"});
   EXPECT_EQ(sys.out, "sysfs\n") << sys.describe();
