@@ -255,20 +255,23 @@ struct KernelWalker::Impl {
   KernelWalk* into = nullptr;  // where the ring buffer's callback puts records
   std::string buf;
 
-  // Loads the programs with a ring buffer of `ring_bytes` (0: as declared), replacing any.
+  // Loads the programs with a ring buffer of `ring_bytes` (0: as declared). They replace the
+  // loaded ones only once loaded and mapped: on failure the walker keeps working as it was.
   Result<void> load_with(uint32_t ring_bytes) {
-    rb.reset();
     auto s = load(offsets, steps, ring_bytes);
     if (!s) return s.error();
-    skel = std::move(*s);
-    fds = nsiter_light_get_fds(skel.get());
+    nsiter_light_fds f = nsiter_light_get_fds(s->get());
+    std::unique_ptr<ring_buffer, void (*)(ring_buffer*)> r{nullptr, ring_buffer__free};
     if (opts.nets) {
-      rb.reset(ring_buffer__new(
-          fds.nets,
+      r.reset(ring_buffer__new(
+          f.nets,
           [](void* ctx, void* data, size_t size) { return ringbuf_record(static_cast<Impl*>(ctx)->into, data, size); },
           this, nullptr));
-      if (!rb) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
+      if (!r) return Error::sys(errno, "cannot read the namespace walk's ring buffer");
     }
+    rb = std::move(r);
+    skel = std::move(*s);
+    fds = f;
     return {};
   }
 
@@ -347,7 +350,9 @@ Result<KernelWalk> KernelWalker::run() {
                         tries < 3; ++tries) {
       uint32_t bytes = m.bigger_ring(out);
       if (bytes <= nsiter_light_ring_bytes(m.skel.get())) break;
-      if (auto r = m.load_with(bytes); !r) return r.error();
+      // Refused (memory, RLIMIT_MEMLOCK): what this walk got stands, marked incomplete, and
+      // the scan reads what it lacks through netlink, as it says.
+      if (!m.load_with(bytes)) break;
       out.nets.clear();
       out.devs.clear();
       out.nsids.clear();
