@@ -266,9 +266,10 @@ class ShowBuilder {
     }
     if (!in_.links) {
       // Most often its holder went between the scan and the open (a container stopped): scan
-      // again, a few times while the kernel finishes it. Still there and open now: read it.
-      // Gone: say so. Still there and never open: nothing this process can open holds it.
-      for (int tries = 0; tries < 4; ++tries) {
+      // again, for up to a second while the kernel finishes it (in an emulated guest that took
+      // longer than 0.4 s). Still there and open now: read it. Gone: say so. Still there and
+      // never open: nothing this process can open holds it.
+      for (int tries = 0; tries < 10; ++tries) {
         if (tries) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         ScanOptions so;
         so.types = {NsType::net};
