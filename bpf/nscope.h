@@ -79,7 +79,8 @@ struct nscope_dev_rec {
 	__u64 key;
 	__u64 peer_key; /* veth: the other end's */
 };
-#define NSCOPE_DEV_VETH 1u /* a veth (its peer may not be set yet: it is being made) */
+#define NSCOPE_DEV_VETH 1u  /* a veth (its peer may not be set yet: it is being made) */
+#define NSCOPE_DEV_ALIAS 2u /* the device has an alias (ifalias) */
 
 /* An nsid of the namespace the walk started from (the caller's): the id it gives the network
  * namespace `inum`, from its netns_ids table. Read in the kernel because asking netlink
@@ -118,7 +119,7 @@ struct nscope_kernel_offsets {
 	/* struct net */
 	__u32 net_cookie, net_user_ns, net_list, net_dev_base_head;
 	/* struct net_device: where netdev_priv() points (veth: struct veth_priv) */
-	__u32 dev_ifindex, dev_name, dev_link_ops, dev_net, dev_list, dev_priv;
+	__u32 dev_ifindex, dev_name, dev_link_ops, dev_net, dev_list, dev_priv, dev_ifalias;
 	/* struct rtnl_link_ops, struct list_head, struct bpf_iter_meta */
 	__u32 link_ops_kind, list_next, meta_seq_num;
 	/* net.netns_ids.idr_rt.xa_head (the nsid table's xarray), struct xa_node's shift and

@@ -130,6 +130,8 @@ static __always_inline void emit_dev(struct walk_state *w, void *dev)
 	bpf_probe_read_kernel_str(rec.name, sizeof(rec.name), (const char *)dev + off.dev_name);
 	kind = PTR(PTR(dev, off.dev_link_ops), off.link_ops_kind);
 	bpf_probe_read_kernel_str(link_kind, sizeof(link_kind), kind); /* "" if none */
+	if (read_ptr(dev, off.dev_ifalias))
+		rec.flags |= NSCOPE_DEV_ALIAS;
 	/* veth: struct veth_priv starts with `struct net_device __rcu *peer` (may be NULL). */
 	if (link_kind[0] == 'v' && link_kind[1] == 'e' && link_kind[2] == 't' &&
 	    link_kind[3] == 'h' && link_kind[4] == 0) {

@@ -85,6 +85,7 @@ constexpr Field kFields[] = {
     {"net_device", "rtnl_link_ops", &Offsets::dev_link_ops, 8},
     {"net_device", "nd_net.net", &Offsets::dev_net, 8},
     {"net_device", "dev_list", &Offsets::dev_list, 0},
+    {"net_device", "ifalias", &Offsets::dev_ifalias, 8},
     {"rtnl_link_ops", "kind", &Offsets::link_ops_kind, 8},
     {"list_head", "next", &Offsets::list_next, 8},
     {"bpf_iter_meta", "seq_num", &Offsets::meta_seq_num, 8},

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "discover/container.h"
@@ -58,11 +59,28 @@ struct Namespace {
   std::optional<MountWayIn> mount_way_in;
 };
 
+// What the kernel walk saw of the network namespace nscope runs in: its devices, and the nsid
+// it gives each other namespace (its whole table). topo reads that namespace's links from it
+// and the bridge ports' dump instead of the full link dump (topo/ns_reader.h).
+struct WalkedDevice {
+  int ifindex = 0;
+  bool veth = false;
+  bool alias = false;       // has an alias (not read by the walk)
+  int peer_ifindex = 0;     // veth: the other end
+  uint64_t peer_netns = 0;  // veth: the other end's namespace inode, 0 when not yet paired
+};
+struct WalkedNetns {
+  uint64_t netns = 0;
+  std::vector<WalkedDevice> devices;
+  std::unordered_map<uint64_t, int32_t> nsids;  // namespace inode -> the nsid this one gives it
+};
+
 struct ScanResult {
   std::vector<Namespace> namespaces;       // sorted by type, then inode
   std::map<std::string, uint64_t> skipped;  // reason -> count ("ESRCH", "EACCES", ...)
   std::vector<std::string> notes;           // one-line notes for the user (e.g. needs root)
   std::string source;                       // "bpf" or "procfs": how processes were walked
+  std::optional<WalkedNetns> own_net;       // when the walk of namespaces and nsids was whole
 };
 
 }  // namespace nscope

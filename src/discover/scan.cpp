@@ -425,6 +425,7 @@ class Scan {
       h.peer_ifindex = static_cast<int>(d.peer_ifindex);
       n.holders.push_back(std::move(h));
     }
+    keep_own_net();
     for (auto& r : walk_.nets) {
       Namespace& n = b_.ns(NsType::net, r.inum);
       n.cookie = r.cookie;
@@ -432,6 +433,22 @@ class Scan {
       n.owner = r.owner_inum;
       if (walk_.nets_complete) n.interfaces = ndevs[r.inum];
     }
+  }
+
+  // The devices of the namespace we run in (the walk's first) and its nsid table, when the
+  // walk read both whole.
+  void keep_own_net() {
+    struct stat own {};
+    if (!walk_.nets_complete || !walk_.nsids_complete || stat("/proc/thread-self/ns/net", &own) != 0) return;
+    WalkedNetns w;
+    w.netns = own.st_ino;
+    for (auto& d : walk_.devs)
+      if (d.net_inum == own.st_ino)
+        w.devices.push_back({static_cast<int>(d.ifindex), (d.flags & NSCOPE_DEV_VETH) != 0,
+                             (d.flags & NSCOPE_DEV_ALIAS) != 0, static_cast<int>(d.peer_ifindex),
+                             d.peer_net_inum});
+    for (auto& id : walk_.nsids) w.nsids.emplace(id.inum, id.nsid);
+    res_.own_net = std::move(w);
   }
 
   // 4. What each namespace is: id, owner, cookie, interfaces, nsid, names, container.

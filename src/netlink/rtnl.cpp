@@ -66,7 +66,7 @@ Result<std::vector<LinkInfo>> Rtnl::links_in(std::optional<int32_t> target_nsid,
   return out;
 }
 
-Result<std::optional<LinkInfo>> Rtnl::link(int ifindex, std::optional<int32_t> target_nsid) {
+Result<std::optional<LinkInfo>> Rtnl::link(int ifindex, std::optional<int32_t> target_nsid, bool with_stats) {
   char buf[256];
   nlmsghdr* nlh = nl::put_header(buf);
   nlh->nlmsg_type = RTM_GETLINK;
@@ -74,6 +74,7 @@ Result<std::optional<LinkInfo>> Rtnl::link(int ifindex, std::optional<int32_t> t
   auto* ifm = static_cast<ifinfomsg*>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
   ifm->ifi_family = AF_UNSPEC;
   ifm->ifi_index = ifindex;
+  if (!with_stats) nl::attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   if (target_nsid) nl::attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<uint32_t>(*target_nsid));
   auto raw = request(nlh, "RTM_GETLINK");
   if (!raw) return raw.error();
@@ -84,6 +85,24 @@ Result<std::optional<LinkInfo>> Rtnl::link(int ifindex, std::optional<int32_t> t
   }
   if (out.empty()) return std::optional<LinkInfo>();
   return std::optional<LinkInfo>(std::move(out.front()));
+}
+
+Result<std::vector<LinkInfo>> Rtnl::bridge_ports() {
+  char buf[64];
+  nlmsghdr* nlh = nl::put_header(buf);
+  nlh->nlmsg_type = RTM_GETLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* ifm = static_cast<ifinfomsg*>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_BRIDGE;
+  std::vector<LinkInfo> out;
+  Result<void> parsed;
+  auto r = sock_.request_each(nlh, "RTM_GETLINK (AF_BRIDGE)", [&](const char* data, size_t len) {
+    parsed = parse_link_messages(data, len, out);
+    return parsed;
+  });
+  if (!parsed) return with_context<std::vector<LinkInfo>>(parsed.error(), "RTM_GETLINK (AF_BRIDGE) dump");
+  if (!r) return r.error();
+  return out;
 }
 
 Result<std::string> Rtnl::dump_raw(uint16_t type, uint8_t family) {

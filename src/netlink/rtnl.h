@@ -147,7 +147,13 @@ class Rtnl {
   // out (smaller replies).
   Result<std::vector<LinkInfo>> links_in(std::optional<int32_t> target_nsid, bool with_stats);
   // One link by index, here or in `target_nsid`; nullopt when there is no such link.
-  Result<std::optional<LinkInfo>> link(int ifindex, std::optional<int32_t> target_nsid = {});
+  Result<std::optional<LinkInfo>> link(int ifindex, std::optional<int32_t> target_nsid = {}, bool with_stats = true);
+  // The bridge ports of this namespace: an AF_BRIDGE RTM_GETLINK dump, as `bridge link` asks
+  // for it. Each has its name, flags, type, mtu, operstate, address, master, IFLA_LINK,
+  // slave_kind "bridge" and port state; not its kind, alias or IFLA_LINK_NETNSID. What it
+  // saves: the full dump looks every veth's peer up in this namespace's whole nsid table
+  // (10,000 veths on the host: 1.5 s); this dump looks nothing up (70 ms).
+  Result<std::vector<LinkInfo>> bridge_ports();
 
   Result<std::vector<AddrInfo>> addresses();
   // Addresses of the namespace this one numbers `target_nsid` (IFA_TARGET_NETNSID).

@@ -293,6 +293,12 @@ Result<void> parse_one_link(const nlmsghdr* nlh, std::vector<LinkInfo>& out) {
       li.port_state = int_attr<uint8_t>(port[IFLA_BRPORT_STATE]);
     }
   }
+  // An AF_BRIDGE dump (Rtnl::bridge_ports) tells a port's state in IFLA_PROTINFO.
+  if (ifm->ifi_family == AF_BRIDGE && a[IFLA_PROTINFO]) {
+    li.slave_kind = "bridge";
+    auto port = parse_nested<IFLA_BRPORT_MAX>(a[IFLA_PROTINFO]);
+    li.port_state = int_attr<uint8_t>(port[IFLA_BRPORT_STATE]);
+  }
   out.push_back(std::move(li));
   return {};
 }

@@ -1,13 +1,84 @@
 #include "topo/ns_reader.h"
 
+#include <algorithm>
+#include <unordered_map>
+
 #include "discover/netns.h"
 #include "discover/nsref.h"
 
 namespace nscope {
 
+Result<std::vector<LinkInfo>> read_links_walked(Rtnl& rt, const WalkedNetns& w, WalkedRead* how) {
+  constexpr size_t kOneByOneMax = 64;
+  WalkedRead local;
+  WalkedRead& h = how ? *how : local;
+  h = {};
+  auto ports = rt.bridge_ports();
+  if (!ports) return ports.error();
+  std::unordered_map<int, LinkInfo*> port_at;
+  for (auto& p : *ports) port_at.emplace(p.ifindex, &p);
+  std::vector<LinkInfo> out;
+  std::vector<int> ask;  // read one by one
+  std::unordered_map<int, bool> walked;
+  std::vector<int> from_dump;
+  for (const WalkedDevice& d : w.devices) {
+    walked.emplace(d.ifindex, true);
+    auto p = port_at.find(d.ifindex);
+    bool same_ns = d.peer_netns == w.netns;
+    auto nsid = w.nsids.find(d.peer_netns);
+    if (!d.veth || d.alias || !d.peer_netns || p == port_at.end() || (!same_ns && nsid == w.nsids.end())) {
+      ask.push_back(d.ifindex);
+      continue;
+    }
+    LinkInfo l = std::move(*p->second);
+    from_dump.push_back(l.ifindex);
+    l.kind = "veth";
+    if (!same_ns) l.link_netnsid = nsid->second;
+    out.push_back(std::move(l));
+  }
+  // Ports the walk did not see (made since) are asked for too.
+  for (auto& p : *ports)
+    if (!walked.count(p.ifindex)) ask.push_back(p.ifindex);
+  if (ask.size() > kOneByOneMax) {
+    h.full_dump = true;
+    return rt.links_in(std::nullopt, false);
+  }
+  h.from_bridge_dump = out.size();
+  for (int ifindex : ask) {
+    auto l = rt.link(ifindex, std::nullopt, false);
+    if (!l) return l.error();
+    if (*l) out.push_back(std::move(**l));  // else it went away since the walk
+  }
+  h.one_by_one = ask.size();
+  // A port's master must be a bridge for the bridge dump to be the whole story (other masters
+  // may answer an AF_BRIDGE dump too): read the full dump otherwise.
+  std::unordered_map<int, const LinkInfo*> at;
+  for (auto& l : out) at.emplace(l.ifindex, &l);
+  for (int ifindex : from_dump) {
+    const LinkInfo& l = *at.at(ifindex);
+    auto m = at.find(l.master);
+    if (l.slave_kind != "bridge" || m == at.end() || m->second->kind != "bridge") {
+      h = {.full_dump = true};
+      return rt.links_in(std::nullopt, false);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const LinkInfo& a, const LinkInfo& b) { return a.ifindex < b.ifindex; });
+  return out;
+}
+
+namespace {
+// The kernel sends a link's counters in every dump; without `stats` they are left out, as the
+// bridge ports' dump leaves them out.
+void without_stats(Result<std::vector<LinkInfo>>& links) {
+  if (links)
+    for (auto& l : *links) l.stats.reset();
+}
+}  // namespace
+
 NsContents read_netns_here(Rtnl& rt, const NsParts& parts) {
   NsContents c;
-  c.links = rt.links_in(std::nullopt, parts.stats);
+  c.links = parts.walked && !parts.stats ? read_links_walked(rt, *parts.walked) : rt.links_in(std::nullopt, parts.stats);
+  if (!parts.stats) without_stats(c.links);
   c.addrs = rt.addresses();
   if (parts.routes) {
     c.routes = rt.routes();
@@ -24,6 +95,7 @@ NsContents read_netns_here(Rtnl& rt, const NsParts& parts) {
 NsContents read_netns_by_nsid(Rtnl& rt, int32_t nsid, bool stats) {
   NsContents c;
   c.links = rt.links_in(nsid, stats);
+  if (!stats) without_stats(c.links);
   c.addrs = rt.addresses_in(nsid);
   return c;
 }

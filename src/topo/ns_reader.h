@@ -26,12 +26,15 @@ namespace nscope {
 
 // What to read besides links and addresses (always read).
 struct NsParts {
-  bool stats = false;     // link counters
+  bool stats = false;     // link counters (left out when false)
   bool routes = false;    // and rules
   bool neigh = false;
   bool sockets = false;
   bool firewall = false;
   bool cookie = false;
+  // The kernel walk's view of the namespace being read (ScanResult::own_net, when it is this
+  // one): its links are then read with read_links_walked.
+  const WalkedNetns* walked = nullptr;
   static NsParts all() { return {true, true, true, true, true, true}; }
 };
 
@@ -47,6 +50,21 @@ struct NsContents {
   std::optional<Firewall> firewall;
   std::optional<uint64_t> cookie;
 };
+
+// Where read_links_walked took each link from.
+struct WalkedRead {
+  size_t from_bridge_dump = 0;  // veth bridge ports: the bridge dump and the walk
+  size_t one_by_one = 0;        // every other device: an RTM_GETLINK each
+  bool full_dump = false;       // too many of those: the full dump instead
+};
+
+// The links of the calling thread's namespace, which the kernel walk `w` saw, as
+// Rtnl::links_in(nullopt, false) gives them, without the full dump's cost on a host of many
+// veths (Rtnl::bridge_ports): a veth that is a bridge port is read from the bridge ports'
+// dump, its kind, peer and link-netnsid from the walk; every other device (and a veth with
+// an alias, or whose peer's namespace has no nsid here yet) is asked for by its index. When
+// more than 64 are, the full dump is read instead. Sorted by ifindex.
+Result<std::vector<LinkInfo>> read_links_walked(Rtnl& rt, const WalkedNetns& w, WalkedRead* how = nullptr);
 
 // Reads the calling thread's network namespace through `rt` (opened there).
 NsContents read_netns_here(Rtnl& rt, const NsParts& parts);

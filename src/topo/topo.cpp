@@ -351,7 +351,11 @@ class Gatherer {
       r.error = rt.error().message;
       return;
     }
-    NsContents c = read_netns_here(*rt, NsParts{});
+    // The namespace topo runs in (the host's, where veths gather by the thousand) is read
+    // with what the kernel walk saw of it.
+    NsParts parts;
+    if (scan_.own_net && scan_.own_net->netns == nets_[i]->inode) parts.walked = &*scan_.own_net;
+    NsContents c = read_netns_here(*rt, parts);
     if (!c.links) {
       r.error = c.links.error().message;
       return;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -17,6 +18,9 @@
 #include <gtest/gtest.h>
 
 #include "discover/netns.h"
+#include "discover/scan.h"
+#include "render/render.h"
+#include "topo/ns_reader.h"
 #include "netlink/firewall.h"
 #include "netlink/rtnl.h"
 #include "netlink/sockdiag.h"
@@ -25,6 +29,7 @@
 #include "util/fd.h"
 
 using namespace topoenv;
+using namespace nscope;
 
 namespace {
 
@@ -358,6 +363,62 @@ TEST_F(ShowTopo, WithoutBpfPeersAreMatchedByIndex) {
   ASSERT_TRUE(hd) << "the host end of the hidden veth has no edge";
   EXPECT_TRUE((*hd)["dangling"].get<bool>());
   EXPECT_EQ((*hd)["to"]["ifname"], E.name("hx"));
+}
+
+// The host's links, which topo reads from the kernel walk and the bridge ports' dump
+// (read_links_walked), are the full dump's, field by field: veth ports with their peers'
+// nsids, one with an alias, a veth whose peer is on the host too, a port that is no veth.
+// topo --json and topo --json --no-bpf (the full dump) give the host's interfaces alike.
+TEST_F(ShowTopo, TheHostsLinksFromTheWalkAreTheFullDumps) {
+  const TopoEnv& E = *env_;
+  ScanOptions so;
+  so.types = {NsType::net};
+  ScanResult scan = scan_namespaces(so);
+  ASSERT_EQ(scan.source, "bpf") << "the kernel walk did not run";
+  ASSERT_TRUE(scan.own_net) << "the walk of namespaces or of the host's nsids was not whole";
+  EXPECT_EQ(scan.own_net->netns, E.ino_host);
+  auto rt = Rtnl::open();
+  ASSERT_TRUE(rt) << rt.error().message;
+  WalkedRead how;
+  auto walked = read_links_walked(*rt, *scan.own_net, &how);
+  ASSERT_TRUE(walked) << walked.error().message;
+  auto full = rt->links_in(std::nullopt, false);
+  ASSERT_TRUE(full) << full.error().message;
+  EXPECT_FALSE(how.full_dump);
+  EXPECT_GE(how.from_bridge_dump, 2u) << "q1 and q3 come from the bridge ports' dump";
+  auto ours = [&](const std::vector<LinkInfo>& links) {
+    std::map<std::string, json> m;
+    for (auto l : links)
+      if (l.name.starts_with(E.p)) {
+        l.stats.reset();
+        m[l.name] = link_to_json(l);
+      }
+    return m;
+  };
+  auto w = ours(*walked), f = ours(*full);
+  for (auto port : {"hb", "q1", "q2", "q3", "q4", "qd", "h3", "rc", "hd"})
+    EXPECT_TRUE(w.count(E.name(port))) << E.name(port) << " missing from the walked read";
+  EXPECT_EQ(w, f);
+  EXPECT_EQ(w[E.name("q1")]["slave_kind"], "bridge");
+  EXPECT_EQ(w[E.name("q2")]["alias"], "nscope test alias");
+  EXPECT_TRUE(w[E.name("q1")]["link_netnsid"].is_number());
+  EXPECT_TRUE(w[E.name("q3")]["link_netnsid"].is_null()) << "its peer is on the host too";
+
+  Out o = run_nscope({"topo", "--json", "--no-bpf"});
+  ASSERT_EQ(o.code, 0) << o.describe();
+  json t = parse(o);
+  auto host_ifaces = [&](const json& topo) {
+    std::map<std::string, json> m;
+    for (auto& n : topo["nodes"])
+      if (as_u64(n["inode"]) == E.ino_host)
+        for (auto& f : n["interfaces"])
+          if (f["name"].get<std::string>().starts_with(E.p)) m[f["name"]] = f;
+    return m;
+  };
+  auto with_bpf = host_ifaces(*topo_), without = host_ifaces(t);
+  EXPECT_EQ(with_bpf.size(), 9u);
+  EXPECT_EQ(with_bpf, without);
+  for (auto& [name, f] : with_bpf) EXPECT_FALSE(f.contains("stats")) << name << ": topo shows no counters";
 }
 
 // show finds a namespace's processes by walking /proc; past 256 processes a second thread

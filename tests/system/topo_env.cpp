@@ -203,9 +203,28 @@ void TopoEnv::build() {
   if (!have_vlan) skipped.push_back("no 802.1Q (CONFIG_VLAN_8021Q) in this kernel: no vlan device");
   ipn(c, {"link", "add", name("vx"), "type", "vxlan", "id", "42", "remote", "192.0.2.77", "dstport", "4789",
           "dev", name("par")});
+  build_host_bridge();
   build_tap();
   build_container();
   build_hidden();
+}
+
+void TopoEnv::build_host_bridge() {
+  auto& E = errors;
+  auto add = [&](std::vector<std::string> argv, const std::string& link) {
+    if (must(argv, &E)) links_.push_back(link);
+  };
+  add({"ip", "link", "add", name("hb"), "type", "bridge"}, name("hb"));
+  add({"ip", "link", "add", name("q1"), "type", "veth", "peer", "name", name("a2"), "netns", a}, name("q1"));
+  add({"ip", "link", "add", name("q2"), "type", "veth", "peer", "name", name("b2"), "netns", b}, name("q2"));
+  add({"ip", "link", "add", name("q3"), "type", "veth", "peer", "name", name("q4")}, name("q3"));
+  add({"ip", "link", "add", name("qd"), "type", parent_kind}, name("qd"));
+  must({"ip", "link", "set", name("q2"), "alias", "nscope test alias"}, &E);
+  for (auto port : {"q1", "q2", "q3", "qd"}) {
+    must({"ip", "link", "set", name(port), "master", name("hb")}, &E);
+    must({"ip", "link", "set", name(port), "up"}, &E);
+  }
+  must({"ip", "link", "set", name("hb"), "up"}, &E);
 }
 
 void TopoEnv::build_tap() {

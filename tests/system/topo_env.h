@@ -57,6 +57,9 @@ class TopoEnv {
   // The hidden namespace: host:"<p>hd" <-> hidden:"<p>hx"; its only fd is in flight in a
   // unix socketpair we hold.
   uint64_t ino_hidden = 0;
+  // A bridge on the host, "<p>hb", with ports "<p>q1" (veth, peer a:"<p>a2"), "<p>q2" (veth
+  // with an alias, peer b:"<p>b2"), "<p>q3" (veth, peer host:"<p>q4") and "<p>qd" (a
+  // parent_kind device): the host's links are read from the bridge ports' dump there.
   // The tap "<p>tap" in c, held by process tap_pid.
   pid_t tap_pid = 0;
 
@@ -66,6 +69,7 @@ class TopoEnv {
   void build();
   void build_container();
   void build_hidden();
+  void build_host_bridge();
   void build_tap();
   std::vector<std::string> netns_;    // to delete
   std::vector<std::string> links_;    // host links to delete
