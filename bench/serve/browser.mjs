@@ -42,6 +42,8 @@ try {
     const page = await browser.newPage();
     await page.goto(a.url, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('body[data-live="connected"]', { timeout: 60000 });
+    // The wiring laid out first: the layout's second of CPU is not the stream's.
+    await page.waitForSelector('body[data-layout="done"]', { timeout: 120000 });
     const post = (p, body) => page.evaluate(async (p, body) => {
       const r = await fetch(p, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
       return r.json();

@@ -32,19 +32,25 @@ Result<void> Capture::begin() {
   if (!fd_) return Error::sys(errno, "cannot open " + path_);
   bytes_ = 0;
   left_out_ = 0;
+  full_ = false;
   return {};
 }
 
-void Capture::append(std::string_view lines) {
+void Capture::append(std::string_view lines, size_t count) {
   std::lock_guard lk(mu_);
   if (!fd_) return;
   uint64_t room = max_bytes_ - std::min(max_bytes_, bytes_.load());
+  if (full_) {  // counted without a look at the lines (a flood brings a MiB a batch)
+    left_out_ += count;
+    return;
+  }
   std::string_view keep = lines;
   if (keep.size() > room) {
     size_t nl = room ? keep.rfind('\n', room - 1) : std::string_view::npos;
     keep = nl == std::string_view::npos ? std::string_view() : keep.substr(0, nl + 1);
     std::string_view rest = lines.substr(keep.size());
     left_out_ += std::count(rest.begin(), rest.end(), '\n') + (!rest.empty() && rest.back() != '\n');
+    full_ = true;  // the first line that did not fit ends the capture: it keeps a prefix
   }
   while (!keep.empty()) {
     ssize_t n = ::write(fd_.get(), keep.data(), keep.size());

@@ -34,8 +34,8 @@ class Capture {
 
   // A new capture (the folder made the first time): the last one's lines are gone.
   Result<void> begin();
-  // Whole lines, from the collection's writer thread; what does not fit is counted.
-  void append(std::string_view lines);
+  // `count` whole lines, from the collection's writer thread; what does not fit is counted.
+  void append(std::string_view lines, size_t count);
   bool empty() const { return bytes_.load() == 0; }
   uint64_t left_out() const { return left_out_.load(); }
   // The capture so far as pcapng, handed to `out` a piece at a time (false from `out`
@@ -48,6 +48,7 @@ class Capture {
   std::string dir_, path_;
   Fd fd_;
   std::atomic<uint64_t> bytes_{0}, left_out_{0};
+  bool full_ = false;  // under mu_
 };
 
 }  // namespace nscope::serve

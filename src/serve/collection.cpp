@@ -108,8 +108,8 @@ Result<void> Collection::start(const CollectRequest& req) {
     so.stop_fd = stop_fd;
     so.cmdline = "nscope serve: collect " + request_.dump();
     so.json_sink = [this](std::string_view lines) {
-      hub_.publish_lines(lines);
-      capture_.append(lines);
+      size_t n = hub_.publish_lines(lines);
+      capture_.append(lines, n);
     };
     so.on_lost = [this](uint64_t lost) { publish_state("running", {{"lost", lost}}); };
     so.on_started = [this] {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -25,19 +26,25 @@ namespace nscope::serve {
 struct LiveEvent {
   uint64_t id = 0;
   std::string_view type;  // one of the names above (static storage)
-  // One line of JSON, shared by the history and every client's queue: a flood's event is
-  // copied once, not once per queue.
+  // What `line` points into, shared by the history and every client's queue: the writer's
+  // batch of lines is copied once, not once per event or per queue.
   std::shared_ptr<const std::string> data;
-  const std::string& text() const { return *data; }
+  std::string_view line;  // one line of JSON
+  std::string_view text() const { return line; }
+  // An event of its own (not one of a batch).
+  static LiveEvent of(std::string_view type, std::string text, uint64_t id = 0);
 };
 
 class LiveClient {
  public:
   explicit LiveClient(size_t capacity) : capacity_(capacity) {}
   // Waits up to `wait` for events; takes the oldest queued, up to about max_bytes of text
-  // (at least one), so what a slow client is sent at once stays small. *dropped: the total
-  // this client lost so far. Empty once closed.
-  std::vector<LiveEvent> take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes = 1u << 20);
+  // (at least one), so what a slow client is sent at once stays small. Before that, drops the
+  // oldest (counted) while more than max_backlog bytes wait: what a paced stream sends is
+  // never older than its backlog. *dropped: the total this client lost so far. Empty once
+  // closed.
+  std::vector<LiveEvent> take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes = 1u << 20,
+                              size_t max_backlog = SIZE_MAX);
   void close();
   bool closed() const;
 
@@ -49,7 +56,9 @@ class LiveClient {
   const size_t capacity_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
+  void pop_front_locked();
   std::deque<LiveEvent> queue_;
+  size_t bytes_ = 0;  // text queued
   uint64_t dropped_ = 0;
   bool closed_ = false;
 };
@@ -63,8 +72,8 @@ class LiveHub {
   // one of the names above (its text is not copied).
   uint64_t publish(std::string_view type, std::string data);
   // JSON lines as the event writer hands them over: an event line is a `packet`, the
-  // `startup` and `stats` records are `collect`.
-  void publish_lines(std::string_view lines);
+  // `startup` and `stats` records are `collect`. Returns how many lines there were.
+  size_t publish_lines(std::string_view lines);
   // A new client, given what it has seen (0: nothing; it gets only what comes next). It
   // resumes after `last_id` from the history; events older than the history count as
   // dropped for it.
@@ -77,11 +86,33 @@ class LiveHub {
 
  private:
   void publish_locked(std::vector<LiveEvent>& events);
+  // A copy of a writer's batch, in a buffer used before where one is free: a fresh MiB-size
+  // buffer is a fresh mapping (serve maps buffers over 128 KiB), and faulting its pages in
+  // cost the writer thread more than the copy itself. A buffer comes back when the last
+  // event in it leaves the history and the queues; a few are kept.
+  std::shared_ptr<const std::string> copy_batch(std::string_view batch);
+  struct Buffers {
+    std::mutex mu;
+    std::vector<std::string> free;
+  };
+  std::shared_ptr<Buffers> buffers_ = std::make_shared<Buffers>();
   const size_t history_cap_, client_cap_;
   mutable std::mutex mu_;
   uint64_t next_id_ = 1;
   std::deque<LiveEvent> history_;
   std::vector<std::shared_ptr<LiveClient>> clients_;
+};
+
+// A live stream's pace, as a token bucket: spend() sleeps while the stream is ahead of
+// `bytes_per_second` on average; a second's worth goes at once.
+class StreamPace {
+ public:
+  explicit StreamPace(double bytes_per_second) : rate_(bytes_per_second), tokens_(bytes_per_second) {}
+  void spend(size_t bytes);
+
+ private:
+  double rate_, tokens_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
 // The SSE text of one event.

@@ -36,8 +36,16 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 namespace {
-constexpr size_t kMaxConnections = 64;
-constexpr size_t kBatchBytes = 512u << 10;  // the live stream's events per write, at most  // each has a thread; a live stream holds one
+constexpr size_t kMaxConnections = 64;  // each has a thread; a live stream holds one
+constexpr size_t kBatchBytes = 128u << 10;  // the live stream's events per write, at most
+// The live stream's pace, per client: at most this many bytes a second on average, a
+// second's worth at once (about 2,500 events a second). A browser spends far more on a
+// flood's events than serve does: unpaced, one page took a core of two and the collection
+// traced a third of what `collect -o FILE` traces (bench/serve). The events a paced client
+// cannot be sent drop from its queue, oldest first, counted; the capture keeps them all.
+constexpr double kStreamBytesPerSecond = 1u << 20;
+constexpr size_t kStreamBacklog = 2u << 20;  // bytes waiting for a client, at most
+
 
 // What an error's kind means to a browser (result.h).
 http::status http_status(ErrorKind k) {
@@ -287,12 +295,14 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
   std::string out =
       "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
       "X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\nretry: 1000\n\n" +
-      sse_format({0, "hello", std::make_shared<const std::string>(hello.dump())});
+      sse_format(LiveEvent::of("hello", hello.dump()));
   uint64_t reported = 0;
   boost::system::error_code ec;
+  StreamPace pace(kStreamBytesPerSecond);
   while (!stopping && !client->closed()) {
     asio::write(sock, asio::buffer(out), ec);
     if (ec) break;  // gone, or stuck for longer than the send timeout
+    pace.spend(out.size());
     // At most 20 messages a second while events trickle in: a browser handles a few large
     // messages far faster than many small ones (bench/serve). In a flood the formatting and
     // the write take longer than that already.
@@ -301,10 +311,10 @@ void Server::Impl::events(const Request& req, tcp::socket& sock) {
     uint64_t dropped = 0;
     // At most kBatchBytes at a time: a slow client holds no more than that in serve besides
     // its queue, and what it is sent is no older than its queue.
-    auto batch = client->take(std::chrono::milliseconds(1000), &dropped, kBatchBytes);
+    auto batch = client->take(std::chrono::milliseconds(1000), &dropped, kBatchBytes, kStreamBacklog);
     if (dropped != reported) {  // before the batch: a slow client learns of its losses first
       reported = dropped;
-      out = sse_format({0, "dropped", std::make_shared<const std::string>(nlohmann::json({{"dropped", dropped}}).dump())});
+      out = sse_format(LiveEvent::of("dropped", nlohmann::json({{"dropped", dropped}}).dump()));
     }
     out += sse_format(batch);
     batch.clear();

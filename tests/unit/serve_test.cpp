@@ -112,6 +112,34 @@ TEST(ServeLive, JsonLinesBecomeEvents) {
                              "id: 4\nevent: collect\ndata: {\"stats\":{}}\n\n");
 }
 
+TEST(ServeLive, APacedClientIsSentNothingOlderThanItsBacklog) {
+  LiveHub hub(4, 10);
+  auto c = hub.subscribe(0, false);
+  hub.publish_lines(std::string(99, 'a') + "\n" + std::string(99, 'b') + "\n" + std::string(99, 'c') + "\n");
+  for (int i = 0; i < 2; ++i) hub.publish("packet", std::string(99, 'd' + i));
+  uint64_t dropped = 0;
+  auto got = c->take(std::chrono::milliseconds(0), &dropped, 1000, 250);
+  EXPECT_EQ(dropped, 3u);  // 495 bytes waited: the three oldest go, counted
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].id, 4u);
+  EXPECT_EQ(got[0].text(), std::string(99, 'd'));
+  // The lines of one batch share one copy of it.
+  hub.publish_lines("{\"common\":1}\n{\"common\":2}\n");
+  got = c->take(std::chrono::milliseconds(0), &dropped);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].data, got[1].data);
+  EXPECT_EQ(got[1].text(), "{\"common\":2}");
+}
+
+TEST(ServeLive, ThePaceHoldsTheAverageRate) {
+  StreamPace pace(1e6);  // a million bytes a second, a second's worth at once
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 15; ++i) pace.spend(100000);  // 1.5 s worth: the last half second waits
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_GE(s, 0.45);
+  EXPECT_LT(s, 1.5);
+}
+
 TEST(ServeCollect, RequestFromJson) {
   auto r = collect_request_from_json(R"({"collectors": "skb,ct", "netns": ["a", "!b"], "filter": "icmp", "meta": ""})");
   ASSERT_TRUE(r);
@@ -144,10 +172,12 @@ TEST(ServeCapture, KeepsWholeLinesUpToItsBoundAndCountsTheRest) {
   Capture cap(64);
   EXPECT_TRUE(cap.empty());
   ASSERT_TRUE(cap.begin());
-  cap.append(std::string(30, 'x') + "\n" + std::string(30, 'y') + "\n");  // 62 bytes: kept
+  cap.append(std::string(30, 'x') + "\n" + std::string(30, 'y') + "\n", 2);  // 62 bytes: kept
   EXPECT_EQ(cap.left_out(), 0u);
-  cap.append("zz\nzz\n");  // 68 > 64: both lines counted, neither kept
+  cap.append("zz\nzz\n", 2);  // 68 > 64: both lines counted, neither kept
   EXPECT_EQ(cap.left_out(), 2u);
+  cap.append("a\n", 1);  // would fit, but the capture keeps a prefix of the stream, no holes
+  EXPECT_EQ(cap.left_out(), 3u);
   EXPECT_FALSE(cap.empty());
   ASSERT_TRUE(cap.begin());  // a new capture starts empty
   EXPECT_TRUE(cap.empty());

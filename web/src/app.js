@@ -21,7 +21,7 @@ const state = {
   lastPath: null,         // the newest tracked packet's path (drawn with class `path`)
   timings: {},            // where the time to draw went, for bench/serve
 };
-const kLiveShown = 300;   // a flood is counted in full; only its newest events are drawn
+const kLiveShown = 100;   // a flood is counted in full; only its newest events are drawn
 window.nscope = state;    // for the browser tests and the benchmark
 
 function el(tag, attrs = {}, ...children) {
@@ -582,7 +582,11 @@ function applyLights(path) {
 // ---- the live pane, fed by the stream -------------------------------------------------
 // Every packet event is counted as its line arrives; only the newest kLiveShown are kept
 // (as bytes, not decoded) for the next flush, which decodes, parses and draws them, at most
-// 10 times a second: in a flood the page's work per event is finding its line's end.
+// 4 times a second: in a flood the page's work per event is finding its line's end, and
+// drawing (the list's layout, the wiring's canvas) is held to 400 lines a second, what a
+// person can follow at all. Drawn faster, Chromium took a third of a core of two in a flood
+// (bench/serve), and the traced rate fell with it.
+const kFlushMs = 250;
 const shown = { bufs: new Array(kLiveShown), from: new Int32Array(kLiveShown), to: new Int32Array(kLiveShown), next: 0, size: 0 };
 const utf8 = new TextDecoder();
 let flushTimer = null;
@@ -594,7 +598,7 @@ function keepLine(buf, from, to) {
   shown.to[i] = to;
   shown.next = (i + 1) % kLiveShown;
   if (shown.size < kLiveShown) shown.size++;
-  if (!flushTimer) flushTimer = setTimeout(() => requestAnimationFrame(flushPackets), 100);
+  if (!flushTimer) flushTimer = setTimeout(() => requestAnimationFrame(flushPackets), kFlushMs);
 }
 
 function flushPackets() {
