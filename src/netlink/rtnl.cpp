@@ -46,22 +46,29 @@ Result<T> with_context(Result<T> r, const char* what) {
 Result<std::vector<LinkInfo>> Rtnl::links() { return links_in(std::nullopt, true); }
 
 Result<std::vector<LinkInfo>> Rtnl::links_in(std::optional<int32_t> target_nsid, bool with_stats) {
+  return link_dump(AF_UNSPEC, target_nsid, with_stats, "RTM_GETLINK");
+}
+
+Result<std::vector<LinkInfo>> Rtnl::bridge_ports() { return link_dump(AF_BRIDGE, std::nullopt, true, "RTM_GETLINK (AF_BRIDGE)"); }
+
+Result<std::vector<LinkInfo>> Rtnl::link_dump(uint8_t family, std::optional<int32_t> target_nsid, bool with_stats,
+                                              const char* what) {
   char buf[256];
   nlmsghdr* nlh = nl::put_header(buf);
   nlh->nlmsg_type = RTM_GETLINK;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   auto* ifm = static_cast<ifinfomsg*>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_family = family;
   if (!with_stats) nl::attr_put_u32(nlh, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   if (target_nsid) nl::attr_put_u32(nlh, IFLA_TARGET_NETNSID, static_cast<uint32_t>(*target_nsid));
   // Parsed as each read brings it: the host of 10,000 veths sends 12 MB of messages.
   std::vector<LinkInfo> out;
   Result<void> parsed;
-  auto r = sock_.request_each(nlh, "RTM_GETLINK", [&](const char* data, size_t len) {
+  auto r = sock_.request_each(nlh, what, [&](const char* data, size_t len) {
     parsed = parse_link_messages(data, len, out);
     return parsed;
   });
-  if (!parsed) return with_context<std::vector<LinkInfo>>(parsed.error(), "RTM_GETLINK dump");
+  if (!parsed) return with_context<std::vector<LinkInfo>>(parsed.error(), (std::string(what) + " dump").c_str());
   if (!r) return r.error();
   return out;
 }
@@ -85,24 +92,6 @@ Result<std::optional<LinkInfo>> Rtnl::link(int ifindex, std::optional<int32_t> t
   }
   if (out.empty()) return std::optional<LinkInfo>();
   return std::optional<LinkInfo>(std::move(out.front()));
-}
-
-Result<std::vector<LinkInfo>> Rtnl::bridge_ports() {
-  char buf[64];
-  nlmsghdr* nlh = nl::put_header(buf);
-  nlh->nlmsg_type = RTM_GETLINK;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  auto* ifm = static_cast<ifinfomsg*>(nl::put_extra_header(nlh, sizeof(ifinfomsg)));
-  ifm->ifi_family = AF_BRIDGE;
-  std::vector<LinkInfo> out;
-  Result<void> parsed;
-  auto r = sock_.request_each(nlh, "RTM_GETLINK (AF_BRIDGE)", [&](const char* data, size_t len) {
-    parsed = parse_link_messages(data, len, out);
-    return parsed;
-  });
-  if (!parsed) return with_context<std::vector<LinkInfo>>(parsed.error(), "RTM_GETLINK (AF_BRIDGE) dump");
-  if (!r) return r.error();
-  return out;
 }
 
 Result<std::string> Rtnl::dump_raw(uint16_t type, uint8_t family) {

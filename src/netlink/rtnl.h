@@ -179,6 +179,8 @@ class Rtnl {
 
  private:
   explicit Rtnl(NlSocket s) : sock_(std::move(s)) {}
+  Result<std::vector<LinkInfo>> link_dump(uint8_t family, std::optional<int32_t> target_nsid, bool with_stats,
+                                          const char* what);
   Result<std::string> request(void* nlh, const char* what) {
     return sock_.request(static_cast<nlmsghdr*>(nlh), what);
   }

@@ -180,7 +180,9 @@ TEST(NsRefResolve, NoFdForAMadeUpNamespace) {
   EXPECT_TRUE(r->from_scan);
   EXPECT_EQ(r->matched_as, NsRefKind::name);
   // /run/netns/blue does not exist here (or is another namespace): no fd, not an error.
-  if (r->fd) EXPECT_FALSE(r->opened_from.empty());
+  if (r->fd) {
+    EXPECT_FALSE(r->opened_from.empty());
+  }
 }
 
 TEST(NsRefDescribe, Text) {
