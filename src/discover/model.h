@@ -73,6 +73,7 @@ struct WalkedNetns {
   uint64_t netns = 0;
   std::vector<WalkedDevice> devices;
   std::unordered_map<uint64_t, int32_t> nsids;  // namespace inode -> the nsid this one gives it
+                                                // (all, or those known: scan.cpp keep_own_net)
 };
 
 struct ScanResult {
@@ -80,7 +81,7 @@ struct ScanResult {
   std::map<std::string, uint64_t> skipped;  // reason -> count ("ESRCH", "EACCES", ...)
   std::vector<std::string> notes;           // one-line notes for the user (e.g. needs root)
   std::string source;                       // "bpf" or "procfs": how processes were walked
-  std::optional<WalkedNetns> own_net;       // when the walk of namespaces and nsids was whole
+  std::optional<WalkedNetns> own_net;       // when the walk of namespaces was whole
 };
 
 }  // namespace nscope

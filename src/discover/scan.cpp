@@ -435,11 +435,13 @@ class Scan {
     }
   }
 
-  // The devices of the namespace we run in (the walk's first) and its nsid table, when the
-  // walk read both whole.
+  // The devices of the namespace we run in (the walk's first), when the walk read them whole,
+  // and the nsids it gives the others: its whole table where the walk read that too, else
+  // those asked of netlink for the namespaces mounted here (own_mounts_), when we run in
+  // the initial namespace. A veth whose peer's nsid is not among them is read by netlink.
   void keep_own_net() {
     struct stat own {};
-    if (!walk_.nets_complete || !walk_.nsids_complete || stat("/proc/thread-self/ns/net", &own) != 0) return;
+    if (!walk_.nets_complete || stat("/proc/thread-self/ns/net", &own) != 0) return;
     WalkedNetns w;
     w.netns = own.st_ino;
     for (auto& d : walk_.devs)
@@ -447,7 +449,11 @@ class Scan {
         w.devices.push_back({static_cast<int>(d.ifindex), (d.flags & NSCOPE_DEV_VETH) != 0,
                              (d.flags & NSCOPE_DEV_ALIAS) != 0, static_cast<int>(d.peer_ifindex),
                              d.peer_net_inum});
-    for (auto& id : walk_.nsids) w.nsids.emplace(id.inum, id.nsid);
+    if (walk_.nsids_complete) {
+      for (auto& id : walk_.nsids) w.nsids.emplace(id.inum, id.nsid);
+    } else if (own_mounts_.in_initial) {
+      w.nsids.insert(own_mounts_.nsids.begin(), own_mounts_.nsids.end());
+    }
     res_.own_net = std::move(w);
   }
 

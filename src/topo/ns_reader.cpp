@@ -33,6 +33,9 @@ Result<std::vector<LinkInfo>> read_links_walked(Rtnl& rt, const WalkedNetns& w, 
     LinkInfo l = std::move(*p->second);
     from_dump.push_back(l.ifindex);
     l.kind = "veth";
+    // The full dump always names the peer when it has a link-netnsid; the bridge dump leaves
+    // IFLA_LINK out when the peer's ifindex equals the port's own.
+    l.link = d.peer_ifindex;
     if (!same_ns) l.link_netnsid = nsid->second;
     out.push_back(std::move(l));
   }

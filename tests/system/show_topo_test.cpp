@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "bpfload/nsiter.h"
 #include "discover/netns.h"
 #include "discover/scan.h"
 #include "render/render.h"
@@ -375,7 +376,15 @@ TEST_F(ShowTopo, TheHostsLinksFromTheWalkAreTheFullDumps) {
   so.types = {NsType::net};
   ScanResult scan = scan_namespaces(so);
   ASSERT_EQ(scan.source, "bpf") << "the kernel walk did not run";
-  ASSERT_TRUE(scan.own_net) << "the walk of namespaces or of the host's nsids was not whole";
+  ASSERT_TRUE(scan.own_net) << "the walk of namespaces was cut short";
+  {
+    // Which nsids the walk read: its table (the kernels nscope knows its layout of) or, else,
+    // those netlink gave for the namespaces mounted here.
+    auto w = kernel_walk({.tasks = false, .files = false, .nets = true});
+    ASSERT_TRUE(w) << w.error().message;
+    std::cout << "[          ] the host's nsid table read by the walk: " << (w->nsids_complete ? "whole" : "not whole")
+              << " (" << w->nsids.size() << " entries emitted)\n";
+  }
   EXPECT_EQ(scan.own_net->netns, E.ino_host);
   auto rt = Rtnl::open();
   ASSERT_TRUE(rt) << rt.error().message;
