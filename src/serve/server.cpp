@@ -41,8 +41,9 @@ constexpr size_t kBatchBytes = 128u << 10;  // the live stream's events per writ
 // The live stream's pace, per client: at most this many bytes a second on average, a
 // second's worth at once (about 2,500 events a second). A browser spends far more on a
 // flood's events than serve does: unpaced, one page took a core of two and the collection
-// traced a third of what `collect -o FILE` traces (bench/serve). The events a paced client
-// cannot be sent drop from its queue, oldest first, counted; the capture keeps them all.
+// traced 0.28 of what `collect -o FILE` traces (bench/serve). The events a paced client
+// cannot be sent drop from its queue, oldest first, counted; the capture keeps them (up to
+// its bound).
 constexpr double kStreamBytesPerSecond = 1u << 20;
 constexpr size_t kStreamBacklog = 2u << 20;  // bytes waiting for a client, at most
 
