@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "discover/netns.h"
 #include "discover/nsref.h"
@@ -19,10 +20,10 @@ Result<std::vector<LinkInfo>> read_links_walked(Rtnl& rt, const WalkedNetns& w, 
   for (auto& p : *ports) port_at.emplace(p.ifindex, &p);
   std::vector<LinkInfo> out;
   std::vector<int> ask;  // read one by one
-  std::unordered_map<int, bool> walked;
+  std::unordered_set<int> walked;
   std::vector<int> from_dump;
   for (const WalkedDevice& d : w.devices) {
-    walked.emplace(d.ifindex, true);
+    walked.insert(d.ifindex);
     auto p = port_at.find(d.ifindex);
     bool same_ns = d.peer_netns == w.netns;
     auto nsid = w.nsids.find(d.peer_netns);
