@@ -39,11 +39,11 @@ Result<void> Capture::begin() {
 void Capture::append(std::string_view lines, size_t count) {
   std::lock_guard lk(mu_);
   if (!fd_) return;
-  uint64_t room = max_bytes_ - std::min(max_bytes_, bytes_.load());
   if (full_) {  // counted without a look at the lines (a flood brings a MiB a batch)
     left_out_ += count;
     return;
   }
+  uint64_t room = max_bytes_ - std::min(max_bytes_, bytes_.load());
   std::string_view keep = lines;
   if (keep.size() > room) {
     size_t nl = room ? keep.rfind('\n', room - 1) : std::string_view::npos;
