@@ -11,80 +11,21 @@ LiveEvent LiveEvent::of(std::string_view type, std::string text, uint64_t id) {
   return e;
 }
 
-void LiveClient::pop_front_locked() {
-  bytes_ -= queue_.front().line.size();
-  queue_.pop_front();
-}
-
-void LiveClient::push(const LiveEvent& e) {
-  bool was_empty;
-  {
-    std::lock_guard lk(mu_);
-    if (closed_) return;
-    if (queue_.size() >= capacity_) {
-      pop_front_locked();
-      ++dropped_;
-    }
-    was_empty = queue_.empty();
-    queue_.push_back(e);
-    bytes_ += e.line.size();
-  }
-  if (was_empty) cv_.notify_one();  // a waiting reader waits only on an empty queue
-}
-
-void LiveClient::push(const std::vector<LiveEvent>& events) {
-  bool was_empty;
-  {
-    std::lock_guard lk(mu_);
-    if (closed_) return;
-    was_empty = queue_.empty();
-    for (const auto& e : events) {
-      if (queue_.size() >= capacity_) {
-        pop_front_locked();
-        ++dropped_;
-      }
-      queue_.push_back(e);
-      bytes_ += e.line.size();
-    }
-  }
-  if (was_empty) cv_.notify_one();
-}
-
-void LiveClient::lose(uint64_t n) {
-  std::lock_guard lk(mu_);
-  dropped_ += n;
-}
-
 std::vector<LiveEvent> LiveClient::take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes,
                                         size_t max_backlog) {
-  std::unique_lock lk(mu_);
-  cv_.wait_for(lk, wait, [&] { return !queue_.empty() || closed_; });
-  while (queue_.size() > 1 && bytes_ > max_backlog) {
-    pop_front_locked();
-    ++dropped_;
-  }
-  std::vector<LiveEvent> out;
-  size_t bytes = 0;
-  while (!queue_.empty() && (out.empty() || bytes + queue_.front().line.size() <= max_bytes)) {
-    bytes += queue_.front().line.size();
-    out.push_back(std::move(queue_.front()));
-    queue_.pop_front();
-  }
-  bytes_ -= bytes;
-  if (dropped) *dropped = dropped_;
-  return out;
+  return hub_.take(*this, wait, dropped, max_bytes, max_backlog);
 }
 
 void LiveClient::close() {
   {
-    std::lock_guard lk(mu_);
+    std::lock_guard lk(hub_.mu_);
     closed_ = true;
   }
-  cv_.notify_all();
+  hub_.cv_.notify_all();
 }
 
 bool LiveClient::closed() const {
-  std::lock_guard lk(mu_);
+  std::lock_guard lk(hub_.mu_);
   return closed_;
 }
 
@@ -96,19 +37,29 @@ void StreamPace::spend(size_t bytes) {
   if (tokens_ < 0) std::this_thread::sleep_for(std::chrono::duration<double>(-tokens_ / rate_));
 }
 
-// Under mu_: numbers the events, hands them to every client, keeps them.
-void LiveHub::publish_locked(std::vector<LiveEvent>& events) {
-  for (auto& e : events) e.id = next_id_++;
-  for (auto& c : clients_) c->push(events);
-  for (auto& e : events) history_.push_back(std::move(e));
-  while (history_.size() > history_cap_) history_.pop_front();
+void LiveHub::append_locked(Batch b) {
+  if (b.lines.empty()) return;
+  b.first_id = next_id_;
+  next_id_ += b.lines.size();
+  history_events_ += b.lines.size();
+  history_.push_back(std::move(b));
+  while (history_.size() > 1 && history_events_ - history_.front().lines.size() >= history_cap_) {
+    history_events_ -= history_.front().lines.size();
+    history_.pop_front();
+  }
 }
 
 uint64_t LiveHub::publish(std::string_view type, std::string data) {
-  std::vector<LiveEvent> one{LiveEvent::of(type, std::move(data))};
-  std::lock_guard lk(mu_);
-  publish_locked(one);
-  return next_id_ - 1;
+  Batch b{0, type, std::make_shared<const std::string>(std::move(data)), {}};
+  b.lines.push_back({0, static_cast<uint32_t>(b.data->size())});
+  uint64_t id;
+  {
+    std::lock_guard lk(mu_);
+    append_locked(std::move(b));
+    id = next_id_ - 1;
+  }
+  cv_.notify_all();
+  return id;
 }
 
 std::shared_ptr<const std::string> LiveHub::copy_batch(std::string_view batch) {
@@ -130,33 +81,80 @@ std::shared_ptr<const std::string> LiveHub::copy_batch(std::string_view batch) {
 }
 
 // The writer hands over a batch (up to a MiB of lines) at a time: one copy and one lock for
-// all of it.
+// all of it, and per line only where it starts and ends.
 size_t LiveHub::publish_lines(std::string_view batch) {
   auto data = copy_batch(batch);
+  const char* base = data->data();
   std::string_view lines = *data;
-  std::vector<LiveEvent> events;
+  std::vector<Batch> runs;  // one, but for the collection's first and last lines
+  size_t n = 0;
   while (!lines.empty()) {
     size_t nl = lines.find('\n');
     std::string_view line = lines.substr(0, nl);
     lines = nl == std::string_view::npos ? std::string_view() : lines.substr(nl + 1);
     if (line.empty()) continue;
     bool record = line.starts_with("{\"startup\"") || line.starts_with("{\"stats\"");
-    events.push_back({0, record ? "collect" : "packet", data, line});
+    std::string_view type = record ? "collect" : "packet";
+    if (runs.empty() || runs.back().type != type) runs.push_back({0, type, data, {}});
+    auto begin = static_cast<uint32_t>(line.data() - base);
+    runs.back().lines.push_back({begin, begin + static_cast<uint32_t>(line.size())});
+    ++n;
   }
-  std::lock_guard lk(mu_);
-  publish_locked(events);
-  return events.size();
+  {
+    std::lock_guard lk(mu_);
+    for (auto& r : runs) append_locked(std::move(r));
+  }
+  cv_.notify_all();
+  return n;
+}
+
+std::vector<LiveEvent> LiveHub::take(LiveClient& c, std::chrono::milliseconds wait, uint64_t* dropped,
+                                     size_t max_bytes, size_t max_backlog) {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, wait, [&] { return c.closed_ || next_id_ > c.next_; });
+  std::vector<LiveEvent> out;
+  if (!c.closed_ && next_id_ > c.next_) {
+    // Where this client goes on from: not before the history, nor more than client_cap_
+    // events or max_backlog bytes (but at least the newest event) behind.
+    uint64_t from = std::max(c.next_, history_.front().first_id);
+    if (next_id_ - from > client_cap_) from = next_id_ - client_cap_;
+    if (max_backlog != SIZE_MAX) {
+      size_t bytes = 0;
+      uint64_t keep = next_id_;
+      for (auto b = history_.rbegin(); b != history_.rend() && keep > from; ++b)
+        for (size_t i = b->lines.size(); i-- > 0 && keep > from;) {
+          size_t len = b->lines[i].end - b->lines[i].begin;
+          if (keep < next_id_ && bytes + len > max_backlog) {
+            from = keep;
+            break;
+          }
+          bytes += len;
+          keep = b->first_id + i;
+        }
+    }
+    c.dropped_ += from - c.next_;
+    // The oldest events from there, up to max_bytes (at least one).
+    auto b = std::upper_bound(history_.begin(), history_.end(), from,
+                              [](uint64_t id, const Batch& x) { return id < x.end_id(); });
+    size_t bytes = 0;
+    uint64_t id = from;
+    for (; b != history_.end(); ++b)
+      for (size_t i = id - b->first_id; i < b->lines.size(); ++i, ++id) {
+        size_t len = b->lines[i].end - b->lines[i].begin;
+        if (!out.empty() && bytes + len > max_bytes) goto full;
+        bytes += len;
+        out.push_back({id, b->type, b->data, std::string_view(b->data->data() + b->lines[i].begin, len)});
+      }
+  full:
+    c.next_ = id;
+  }
+  if (dropped) *dropped = c.dropped_;
+  return out;
 }
 
 std::shared_ptr<LiveClient> LiveHub::subscribe(uint64_t last_id, bool resume) {
-  auto c = std::make_shared<LiveClient>(client_cap_);
   std::lock_guard lk(mu_);
-  if (resume) {
-    uint64_t oldest = history_.empty() ? next_id_ : history_.front().id;
-    if (last_id + 1 < oldest) c->lose(oldest - last_id - 1);
-    for (const auto& e : history_)
-      if (e.id > last_id) c->push(e);
-  }
+  auto c = std::shared_ptr<LiveClient>(new LiveClient(*this, resume ? std::min(last_id + 1, next_id_) : next_id_));
   clients_.push_back(c);
   return c;
 }
@@ -168,9 +166,12 @@ void LiveHub::unsubscribe(const std::shared_ptr<LiveClient>& c) {
 }
 
 void LiveHub::close_all() {
-  std::lock_guard lk(mu_);
-  for (auto& c : clients_) c->close();
-  clients_.clear();
+  {
+    std::lock_guard lk(mu_);
+    for (auto& c : clients_) c->closed_ = true;
+    clients_.clear();
+  }
+  cv_.notify_all();
 }
 
 uint64_t LiveHub::last_id() const {

@@ -1,9 +1,10 @@
 // `nscope serve`'s live stream: events numbered in the order they happen, a short history to
-// resume from (SSE's Last-Event-ID), and one bounded queue per client. Publishing never
-// waits for a client: a full queue drops its oldest event and counts it, so a slow or
-// vanished browser costs the collection nothing.
+// resume from (SSE's Last-Event-ID), and each client's place in it. Publishing never waits
+// for a client: a client too far behind skips its oldest events and counts them, so a slow
+// or vanished browser costs the collection nothing.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <condition_variable>
@@ -35,14 +36,18 @@ struct LiveEvent {
   static LiveEvent of(std::string_view type, std::string text, uint64_t id = 0);
 };
 
+class LiveHub;
+
+// A client of the stream: where it is in it, and what it lost. Its events stay in the hub's
+// history until it takes them: publishing does nothing per client, so a flood costs the
+// same with ten clients as with none.
 class LiveClient {
  public:
-  explicit LiveClient(size_t capacity) : capacity_(capacity) {}
-  // Waits up to `wait` for events; takes the oldest queued, up to about max_bytes of text
-  // (at least one), so what a slow client is sent at once stays small. Before that, drops the
-  // oldest (counted) while more than max_backlog bytes wait: what a paced stream sends is
-  // never older than its backlog. *dropped: the total this client lost so far. Empty once
-  // closed.
+  // Waits up to `wait` for events; takes the oldest not yet taken, up to about max_bytes of
+  // text (at least one), so what a slow client is sent at once stays small. Before that,
+  // skips the oldest (counted) while more than max_backlog bytes, or more events than the
+  // hub's client_queue, wait: what a paced stream sends is never older than its backlog.
+  // *dropped: the total this client lost so far. Empty once closed.
   std::vector<LiveEvent> take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes = 1u << 20,
                               size_t max_backlog = SIZE_MAX);
   void close();
@@ -50,26 +55,22 @@ class LiveClient {
 
  private:
   friend class LiveHub;
-  void push(const LiveEvent& e);  // drops the oldest when full
-  void push(const std::vector<LiveEvent>& events);
-  void lose(uint64_t n);
-  const size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  void pop_front_locked();
-  std::deque<LiveEvent> queue_;
-  size_t bytes_ = 0;  // text queued
+  explicit LiveClient(LiveHub& hub, uint64_t next) : hub_(hub), next_(next) {}
+  // Under the hub's lock.
+  LiveHub& hub_;
+  uint64_t next_;  // the id of the first event it has not taken
   uint64_t dropped_ = 0;
   bool closed_ = false;
 };
 
 class LiveHub {
  public:
-  // history: events kept for clients that reconnect; client_queue: each client's bound.
-  explicit LiveHub(size_t history = 8192, size_t client_queue = 16384)
-      : history_cap_(history), client_cap_(client_queue) {}
-  // Numbers the event, keeps it, hands it to every client; returns its id. `type` must be
-  // one of the names above (its text is not copied).
+  // history: events kept for clients that reconnect and for every client's queue (at least
+  // this many; whole batches go); client_queue: the most events one client has waiting.
+  explicit LiveHub(size_t history = 8192, size_t client_queue = 8192)
+      : history_cap_(std::max(history, client_queue)), client_cap_(client_queue) {}
+  // Numbers the event, keeps it for the clients; returns its id. `type` must be one of the
+  // names above (its text is not copied).
   uint64_t publish(std::string_view type, std::string data);
   // JSON lines as the event writer hands them over: an event line is a `packet`, the
   // `startup` and `stats` records are `collect`. Returns how many lines there were.
@@ -85,11 +86,27 @@ class LiveHub {
   size_t clients() const;
 
  private:
-  void publish_locked(std::vector<LiveEvent>& events);
+  friend class LiveClient;
+  // Events first_id, first_id + 1, ... of one type: lines of one shared buffer.
+  struct Batch {
+    uint64_t first_id;
+    std::string_view type;
+    std::shared_ptr<const std::string> data;
+    struct Span {
+      uint32_t begin, end;
+    };
+    std::vector<Span> lines;
+    uint64_t end_id() const { return first_id + lines.size(); }
+  };
+  // Under mu_: numbers the batch's events and keeps them; the oldest batches go while the
+  // history holds history_cap_ events without them.
+  void append_locked(Batch b);
+  std::vector<LiveEvent> take(LiveClient& c, std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes,
+                              size_t max_backlog);
   // A copy of a writer's batch, in a buffer used before where one is free: a fresh MiB-size
   // buffer is a fresh mapping (serve maps buffers over 128 KiB), and faulting its pages in
   // cost the writer thread more than the copy itself. A buffer comes back when the last
-  // event in it leaves the history and the queues; a few are kept.
+  // event in it leaves the history and the clients; a few are kept.
   std::shared_ptr<const std::string> copy_batch(std::string_view batch);
   struct Buffers {
     std::mutex mu;
@@ -98,8 +115,10 @@ class LiveHub {
   std::shared_ptr<Buffers> buffers_ = std::make_shared<Buffers>();
   const size_t history_cap_, client_cap_;
   mutable std::mutex mu_;
+  std::condition_variable cv_;  // an event came, or a client closed
   uint64_t next_id_ = 1;
-  std::deque<LiveEvent> history_;
+  std::deque<Batch> history_;
+  size_t history_events_ = 0;
   std::vector<std::shared_ptr<LiveClient>> clients_;
 };
 

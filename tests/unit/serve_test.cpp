@@ -2,6 +2,8 @@
 // and the live stream's numbering, resume and bounded queues.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "serve/access.h"
 #include "serve/collection.h"
 #include "serve/live.h"
@@ -129,6 +131,38 @@ TEST(ServeLive, APacedClientIsSentNothingOlderThanItsBacklog) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].data, got[1].data);
   EXPECT_EQ(got[1].text(), "{\"common\":2}");
+}
+
+// Publishing keeps nothing per client: a client that never takes holds no batch in memory,
+// and when it does take, it skips what the history no longer has and what is past its
+// queue's bound, counted.
+TEST(ServeLive, OldBatchesLeaveTheHistoryWhateverTheClients) {
+  LiveHub hub(4, 4);
+  auto idle = hub.subscribe(0, false);
+  auto c = hub.subscribe(0, false);
+  hub.publish_lines("{\"common\":1}\n{\"common\":2}\n{\"common\":3}\n");
+  std::weak_ptr<const std::string> first;
+  {
+    auto got = c->take(std::chrono::milliseconds(0), nullptr);
+    ASSERT_EQ(got.size(), 3u);
+    first = got[0].data;
+  }
+  for (int i = 0; i < 9; ++i) hub.publish_lines("{\"common\":4}\n{\"common\":5}\n{\"common\":6}\n");
+  EXPECT_TRUE(first.expired());
+  uint64_t dropped = 0;
+  auto got = idle->take(std::chrono::milliseconds(0), &dropped);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got.front().id, 27u);
+  EXPECT_EQ(got.back().text(), "{\"common\":6}");
+  EXPECT_EQ(dropped, 26u);
+  // A wait ends with an event, or with the client closed.
+  std::thread later([&] { hub.publish("netns", "{}"); });
+  got = idle->take(std::chrono::milliseconds(5000), &dropped);
+  later.join();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, "netns");
+  hub.close_all();
+  EXPECT_TRUE(idle->take(std::chrono::milliseconds(5000), nullptr).empty());
 }
 
 TEST(ServeLive, ThePaceHoldsTheAverageRate) {
