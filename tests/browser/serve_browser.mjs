@@ -111,19 +111,36 @@ try {
   });
 
   // The newest tracked packet (an echo request or reply) drawn on the wiring: both veth
-  // ends, the veth link between them, both namespaces, marked `path`.
+  // ends, the veth link between them, both namespaces, marked `path` (window.nscope.marks),
+  // and painted on the lights canvas over the graph at both veth ends.
   await test('packet-path', page, async () => {
+    await page.evaluate((ia, ib) => {
+      const cy = window.nscope.cy;
+      cy.fit(cy.getElementById(`n:${ia}`).union(cy.getElementById(`n:${ib}`)), 80);
+    }, a['ino-a'], a['ino-b']);
+    await new Promise((r) => setTimeout(r, 300));  // the fit drawn, and the lights after it
     const p = await page.evaluate((ia, ib, va, vb) => {
       const cy = window.nscope.cy;
       const lp = window.nscope.lastPath;
+      const marks = window.nscope.marks;
       const ifaceOf = (ino, name) => cy.nodes(`[parent = "n:${ino}"]`).filter((n) => n.data('label') === name);
       const fa = ifaceOf(ia, va), fb = ifaceOf(ib, vb);
-      const marked = (e) => e.nonempty() && e.hasClass('path');
+      const marked = (e) => e.nonempty() && e.toArray().some((x) => String(marks.get(x.id())).startsWith('path'));
+      // The lights canvas's pixel at an interface's centre: painted, not clear.
+      const canvas = document.querySelector('#lights');
+      const ctx = canvas.getContext('2d');
+      const dpr = window.devicePixelRatio || 1;
+      const painted = (n) => {
+        if (n.empty()) return false;
+        const q = n.renderedPosition();
+        return ctx.getImageData(Math.round(q.x * dpr), Math.round(q.y * dpr), 1, 1).data[3] > 0;
+      };
       return {
         last: lp && { ifaces: lp.ifaces, edges: lp.edges, nses: lp.nses },
         ifaceA: marked(fa), ifaceB: marked(fb),
         nsA: marked(cy.getElementById(`n:${ia}`)), nsB: marked(cy.getElementById(`n:${ib}`)),
-        link: fa.nonempty() && fb.nonempty() && fa.edgesWith(fb).filter('.path').length,
+        link: fa.nonempty() && fb.nonempty() && fa.edgesWith(fb).filter((e) => marked(e)).length,
+        paintedA: painted(fa), paintedB: painted(fb),
       };
     }, a['ino-a'], a['ino-b'], a['veth-a'], a['veth-b']);
     check(p.last, 'no tracked packet drawn (window.nscope.lastPath)');
@@ -131,10 +148,7 @@ try {
     check(p.ifaceA && p.ifaceB, `both veth ends are not on the path: ${got}`);
     check(p.nsA && p.nsB, `both namespaces are not on the path: ${got}`);
     check(p.link === 1, `the veth link is not on the path: ${got}`);
-    await page.evaluate((ia, ib) => {
-      const cy = window.nscope.cy;
-      cy.fit(cy.getElementById(`n:${ia}`).union(cy.getElementById(`n:${ib}`)), 80);
-    }, a['ino-a'], a['ino-b']);
+    check(p.paintedA && p.paintedB, `the path is not painted over both veth ends: ${got}`);
   });
 
   // The capture offered by the page: its link, fetched as the browser would download it.

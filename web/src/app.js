@@ -18,9 +18,28 @@ const state = {
   liveCount: 0,
   dropped: 0,             // events this page lost (the server's queue for it was full)
   tracks: new Map(),      // skb-tracking id -> the packet's path: its interfaces, links, namespaces
-  lastPath: null,         // the newest tracked packet's path (drawn with class `path`)
+  lastPath: null,         // the newest tracked packet's path (drawn as `path`)
+  marks: new Map(),       // what the lights canvas draws: element id -> hit | dropped | path | path-drop
   timings: {},            // where the time to draw went, for bench/serve
 };
+
+// ---- frames while nothing moves -----------------------------------------------------
+// cytoscape's renderer asks for every animation frame, whether it draws or not: with 400
+// namespaces the frames alone cost Chromium about 5% of a core while nothing moved, which in
+// a flood the collection needed (bench/serve). Once nothing was drawn and the user did
+// nothing for a second, frames are asked for 10 times a second instead; the next input, or
+// cytoscape drawing again (its `render`), brings every frame back. No code here cancels a
+// frame, so the timeout ids handed out then are never passed to cancelAnimationFrame.
+const kIdleAfterMs = 1000, kIdleFrameMs = 100;
+let activeAt = performance.now();
+const markActive = () => { activeAt = performance.now(); };
+const everyFrame = window.requestAnimationFrame.bind(window);
+for (const t of ['pointerdown', 'pointermove', 'wheel', 'keydown', 'touchstart']) {
+  window.addEventListener(t, markActive, { capture: true, passive: true });
+}
+window.requestAnimationFrame = (fn) => (performance.now() - activeAt < kIdleAfterMs
+  ? everyFrame(fn) : setTimeout(() => everyFrame(fn), kIdleFrameMs));
+
 const kLiveShown = 100;   // a flood is counted in full; only its newest events are drawn
 window.nscope = state;    // for the browser tests and the benchmark
 
@@ -139,14 +158,6 @@ const style = [
   { selector: '.match', style: { 'border-color': '#ff9800', 'border-width': 3 } },
   { selector: 'node.picked', style: { 'border-color': '#e65100', 'border-width': 3 } },
   { selector: 'edge.picked', style: { 'line-color': '#e65100', width: 3 } },
-  { selector: 'node.hit', style: { 'background-color': '#ffcc80' } },
-  { selector: 'edge.hit', style: { 'line-color': '#ff6d00', width: 4 } },
-  { selector: 'node.dropped', style: { 'background-color': '#ef9a9a', 'border-color': '#c62828', 'border-width': 3 } },
-  { selector: 'edge.dropped', style: { 'line-color': '#c62828', width: 4 } },
-  { selector: 'node.ns.path', style: { 'border-color': '#ff6d00', 'border-width': 3 } },
-  { selector: 'node.iface.path', style: { 'border-color': '#ff6d00', 'border-width': 2 } },
-  { selector: 'edge.path', style: { 'line-color': '#ff6d00', width: 3 } },
-  { selector: '.path-drop', style: { 'border-color': '#c62828', 'border-width': 4, 'background-color': '#ef9a9a' } },
 ];
 
 // A layered layout over the namespaces alone, each a box sized for its interfaces, with
@@ -337,6 +348,10 @@ function draw(topo) {
     state.cy.on('tap', 'node.ns', (ev) => showNamespace(ev.target));
     state.cy.on('tap', 'node.iface', (ev) => pickInterface(ev.target));
     state.cy.on('tap', (ev) => { if (ev.target === state.cy) clearPick(); });
+    state.cy.on('render', () => {
+      markActive();
+      if (state.marks.size) scheduleLights();
+    });
   }
   const cy = state.cy;
   cy.batch(() => {
@@ -545,38 +560,92 @@ function addLines(items) {
 // Each shown packet lights the interface it was seen at and that interface's namespace;
 // with skb-tracking, the same packet's interfaces in turn make its path, and the links
 // between them light too. A drop lights red. Lit elements fade after kLitMs; the newest
-// tracked packet's whole path stays marked (class `path`, `path-drop` where it was dropped)
-// until the next one, and state.lastPath names its elements.
+// tracked packet's whole path stays marked (`path`, `path-drop` where it was dropped) until
+// the next one. state.marks names what is drawn: element id -> hit | dropped | path |
+// path-drop.
+//
+// They are drawn on a canvas of their own over the graph (#lights), not as cytoscape
+// classes: a class changed on a namespace box makes cytoscape draw its cached textures of the
+// whole graph again, for seconds (1.7 ms a frame with 400 namespaces, bench/serve); in a
+// flood the lights change 4 times a second, and that renderer took the CPU the collection
+// needed.
 const kLitMs = 1500;
 const lit = new Map();    // element id -> [class, time lit]
 let litTimer = null;
+let lightsQueued = false;
 
 function light(ele, cls, now) {
   if (!ele || ele.empty()) return;
-  const id = ele.id();
-  const was = lit.get(id);
-  if (was && was[0] === 'dropped' && cls !== 'dropped') cls = 'dropped';  // red stays red
-  lit.set(id, [cls, now]);
+  ele.forEach((e) => {
+    const was = lit.get(e.id());
+    lit.set(e.id(), [was && was[0] === 'dropped' ? 'dropped' : cls, now]);  // red stays red
+  });
 }
 
-function applyLights(path) {
-  const cy = state.cy;
-  if (!cy) return;
+function applyLights() {
   const now = performance.now();
-  cy.batch(() => {
-    for (const [id, [cls, at]] of lit) {
-      const e = cy.getElementById(id);
-      if (now - at > kLitMs) { e.removeClass('hit dropped'); lit.delete(id); continue; }
-      if (!e.hasClass(cls)) { e.removeClass('hit dropped'); e.addClass(cls); }
+  for (const [id, [, at]] of lit) if (now - at > kLitMs) lit.delete(id);
+  const marks = new Map();
+  for (const [id, [cls]] of lit) marks.set(id, cls);
+  const path = state.lastPath;
+  if (path) {
+    for (const id of path.ifaces.concat(path.edges, path.nses)) if (marks.get(id) !== 'dropped') marks.set(id, 'path');
+    if (path.dropAt) marks.set(path.dropAt, 'path-drop');
+  }
+  state.marks = marks;
+  scheduleLights();
+  if (lit.size && !litTimer) litTimer = setTimeout(() => { litTimer = null; applyLights(); }, 250);
+}
+
+// After cytoscape draws (pan, zoom, layout) and after the marks change: once a frame at most.
+function scheduleLights() {
+  if (lightsQueued) return;
+  lightsQueued = true;
+  requestAnimationFrame(drawLights);
+}
+
+const kMarkStyle = {
+  hit: { line: '#ff6d00', fill: 'rgba(255, 204, 128, 0.55)', width: 2 },
+  dropped: { line: '#c62828', fill: 'rgba(239, 154, 154, 0.6)', width: 3 },
+  path: { line: '#ff6d00', fill: 'rgba(255, 109, 0, 0.18)', width: 3 },
+  'path-drop': { line: '#c62828', fill: 'rgba(239, 154, 154, 0.6)', width: 4 },
+};
+
+function drawLights() {
+  lightsQueued = false;
+  const cy = state.cy, c = $('#lights');
+  if (!cy || !c) return;
+  const dpr = window.devicePixelRatio || 1;
+  const w = c.clientWidth, h = c.clientHeight;
+  if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
+    c.width = Math.round(w * dpr);
+    c.height = Math.round(h * dpr);
+  }
+  const ctx = c.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  for (const [id, kind] of state.marks) {
+    const e = cy.getElementById(id);
+    if (e.empty() || !e.visible()) continue;
+    const st = kMarkStyle[kind];
+    ctx.strokeStyle = st.line;
+    ctx.lineWidth = st.width;
+    if (e.isEdge()) {
+      const s = e.renderedSourceEndpoint(), t = e.renderedTargetEndpoint();
+      ctx.beginPath();
+      ctx.moveTo(s.x, s.y);
+      ctx.lineTo(t.x, t.y);
+      ctx.stroke();
+      continue;
     }
-    if (path) {
-      cy.elements('.path').removeClass('path path-drop');
-      const all = path.ifaces.concat(path.edges, path.nses).map((id) => cy.getElementById(id)).filter((e) => e.nonempty());
-      for (const e of all) e.addClass('path');
-      if (path.dropAt) cy.getElementById(path.dropAt).addClass('path-drop');
+    const bb = e.renderedBoundingBox({ includeLabels: false, includeOverlays: false });
+    // A namespace box is outlined (a fill would hide its interfaces); an interface is filled.
+    if (!e.isParent()) {
+      ctx.fillStyle = st.fill;
+      ctx.fillRect(bb.x1, bb.y1, bb.w, bb.h);
     }
-  });
-  if (lit.size && !litTimer) litTimer = setTimeout(() => { litTimer = null; applyLights(null); }, 250);
+    ctx.strokeRect(bb.x1, bb.y1, bb.w, bb.h);
+  }
 }
 
 // ---- the live pane, fed by the stream -------------------------------------------------
@@ -616,7 +685,8 @@ function flushPackets() {
   }
   shown.size = 0;
   addLines(items);
-  applyLights(path);
+  if (path) state.lastPath = path;
+  applyLights();
   $('#live-counts').textContent = `${state.liveCount} events${state.dropped ? `, ${state.dropped} dropped (this page was too slow)` : ''}`;
   state.timings.draw_ms = (state.timings.draw_ms || 0) + performance.now() - t0;
 }
@@ -660,7 +730,6 @@ function onPacket(ev, items) {
     }
   }
   if (drop) p.dropAt = node.nonempty() ? node.id() : box.id();
-  state.lastPath = p;
   return p;
 }
 
