@@ -13,7 +13,7 @@
 #        (a) nscope collect -c skb,ns,dev --netns A,B -o FILE: events in FILE per second
 #        (b) serve: the page starts the same collection; the events the collection traced
 #            per second while it streamed to the page, the events the browser received per
-#            second (the stream is paced: about 1 MiB/s), what its queue dropped (counted),
+#            second (the stream is paced: 256 KiB/s), what its queue dropped (counted),
 #            and the page's own time: parsing the stream, drawing
 #        (c) serve to curl (no browser): the same, through the API
 #      The median of each run's ratio to (a) (target for serve's traced rate while it streams
@@ -135,7 +135,7 @@ RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
   echo
   echo "serve's traced rate while streaming to the browser / collect (median of each run's ratio; target ≥ 0.95): $(paired_ratio TS RC)"
   echo "serve's traced rate while streaming to curl / collect: $(paired_ratio TU RC)"
-  echo "events the browser received / collect: $(paired_ratio RS RC); curl: $(paired_ratio RU RC) (the stream's pace: about 1 MiB/s)"
+  echo "events the browser received / collect: $(paired_ratio RS RC); curl: $(paired_ratio RU RC) (the stream's pace: 256 KiB/s)"
   echo
   echo "the page's own time, per run: $(printf '%s; ' "${JS[@]}")"
   echo

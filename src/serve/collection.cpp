@@ -12,7 +12,7 @@
 namespace nscope::serve {
 
 namespace {
-constexpr uint64_t kRingBytes = 8u << 20;
+constexpr uint64_t kRingBytes = 16u << 20;
 
 // A field that may be a list or one comma-separated string.
 Result<std::vector<std::string>> string_list(const nlohmann::json& j, const char* field) {
@@ -98,7 +98,9 @@ Result<void> Collection::start(const CollectRequest& req) {
     so.print = false;
     // The rings count in serve's resident memory, twice over (the kernel maps a ring's pages
     // twice): collect's default (4 MiB a CPU, at least 32 MiB in all) made 64 MiB of serve's
-    // 150 (bench/serve/memory.sh). 8 MiB in all; losses are counted as collect's are.
+    // 150 (bench/serve/memory.sh). 16 MiB in all: with 8, a flood streamed to a browser lost
+    // 1-3% of its events in the kernel (bench/serve), and serve peaked at 78 MiB with 16.
+    // Losses are counted as collect's are.
     if (!so.collector.buffer_size) so.collector.buffer_size = kRingBytes;
     // The same for the batches waiting for the writer thread (the live stream's publisher):
     // collect lets 512 MiB wait; in serve a writer starved of CPU for a moment made 60 MiB

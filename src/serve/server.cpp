@@ -37,15 +37,16 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr size_t kMaxConnections = 64;  // each has a thread; a live stream holds one
-constexpr size_t kBatchBytes = 128u << 10;  // the live stream's events per write, at most
+constexpr size_t kBatchBytes = 64u << 10;  // the live stream's events per write, at most: 4 a second at the pace
 // The live stream's pace, per client: at most this many bytes a second on average, a
-// second's worth at once (about 2,500 events a second). A browser spends far more on a
-// flood's events than serve does: unpaced, one page took a core of two and the collection
-// traced 0.28 of what `collect -o FILE` traces (bench/serve). The events a paced client
-// cannot be sent drop from its queue, oldest first, counted; the capture keeps them (up to
-// its bound).
-constexpr double kStreamBytesPerSecond = 1u << 20;
-constexpr size_t kStreamBacklog = 2u << 20;  // bytes waiting for a client, at most
+// second's worth at once (about 500 flood events a second; the page draws 400 a second). A
+// browser spends far more on a flood's events than serve does: unpaced, one page took a core
+// of two and the collection traced 0.28 of what `collect -o FILE` traces (bench/serve); at
+// 1 MiB a second Chromium's network and renderer work still took a tenth of a core. The
+// events a paced client cannot be sent are skipped, oldest first, counted; the capture keeps
+// them (up to its bound).
+constexpr double kStreamBytesPerSecond = 256u << 10;
+constexpr size_t kStreamBacklog = 512u << 10;  // bytes waiting for a client, at most: 2 s at the pace
 
 
 // What an error's kind means to a browser (result.h).
