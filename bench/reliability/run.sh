@@ -78,7 +78,7 @@ if churn:
     print(f"| scans failed | {churn['failures']} (show of a namespace already gone, exit 2 as documented: {churn['gone']}) |")
     print(f"| collect / watch events written | {churn['collect_events']} / {churn['watch_events']}, every line JSON |")
     for name, g in sorted(churn.get("growth", {}).items()):
-        print(f"| {name}: fds, RSS first → last third | {g['fds'][0]} → {g['fds'][1]}, {g['rss_kb'][0]//1024} → {g['rss_kb'][1]//1024} MiB |")
+        print(f"| {name}: fds first third → at rest, RSS first → last third | {g['fds'][0]} → {g['fds'][1]}, {g['rss_kb'][0]//1024} → {g['rss_kb'][1]//1024} MiB |")
 else:
     print("| load held | the churn run failed: churn.log |")
 tests = [t for s in faults.get("testsuites", []) for t in s.get("testsuite", [])]

@@ -254,7 +254,8 @@ long rss_kb(pid_t pid) {
 // Growth over a run: the first third of the samples after the warm-up (the first quarter, at
 // least two: serve's threads and keep-alive sockets come up with the first requests, over
 // several seconds on an emulated CPU) against the last third. Fds by their floor (a request in
-// flight holds some for a moment; a leak raises the floor), memory by its peak.
+// flight holds some for a moment; a leak raises the floor), memory by its peak. (The test
+// takes its last fd count at rest instead, once the load has stopped.)
 template <typename T>
 std::pair<T, T> first_last(const std::vector<T>& v, bool floor) {
   if (v.size() < 5) return {0, 0};
@@ -371,11 +372,12 @@ TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
     nst::run({"ip", "netns", "exec", p.a.name(), "ping", "-c", "5", "-i", "0.1", "-W", "1", p.ip_b});
   });
 
+  const std::vector<std::pair<std::string, nst::Background*>> long_running = {
+      {"collect", collect.get()}, {"watch", watch.get()}, {"serve", serve.get()}};
   std::map<std::string, Samples> samples;
   auto began = std::chrono::steady_clock::now();
   while (total < want_scans && std::chrono::steady_clock::now() - began < std::chrono::seconds(limit_s)) {
-    for (auto& [name, bg] : {std::pair<std::string, nst::Background*>{"collect", collect.get()},
-                             {"watch", watch.get()}, {"serve", serve.get()}}) {
+    for (const auto& [name, bg] : long_running) {
       samples[name].fds.push_back(fd_count(bg->pid()));
       samples[name].rss_kb.push_back(rss_kb(bg->pid()));
     }
@@ -390,8 +392,7 @@ TEST(Reliability, ChurnWhileEveryCommandRunsInLoops) {
   // socket and the netns fds of the scan), so the samples above count those as well.
   std::map<std::string, int> settled;
   for (int i = 0; i < 20; ++i) {
-    for (auto& [name, bg] : {std::pair<std::string, nst::Background*>{"collect", collect.get()},
-                             {"watch", watch.get()}, {"serve", serve.get()}}) {
+    for (const auto& [name, bg] : long_running) {
       int n = fd_count(bg->pid());
       settled[name] = i == 0 ? n : std::min(settled[name], n);
     }

@@ -625,10 +625,12 @@ const kMarkStyle = {
   'path-drop': { line: '#c62828', fill: 'rgba(239, 154, 154, 0.6)', width: 4 },
 };
 
+let lightsShown = false;  // the canvas holds something
 function drawLights() {
   lightsQueued = false;
   const cy = state.cy, c = $('#lights');
-  if (!cy || !c) return;
+  if (!cy || !c || (!state.marks.size && !lightsShown)) return;
+  lightsShown = state.marks.size > 0;
   const dpr = window.devicePixelRatio || 1;
   const w = c.clientWidth, h = c.clientHeight;
   if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
