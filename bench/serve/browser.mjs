@@ -20,6 +20,18 @@ const { values: a, positionals } = parseArgs({
 
 const browser = await puppeteer.launch({ executablePath: a.chromium, headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+// Chromium ends a navigation with ERR_NETWORK_CHANGED while the host's interfaces change (the
+// scenario's veths settling, their IPv6 addresses coming up): the page is loaded again.
+const open = async (page, url) => {
+  for (let i = 0; ; i++) {
+    try {
+      return await page.goto(url, { waitUntil: 'domcontentloaded' });
+    } catch (e) {
+      if (i >= 4 || !String(e.message).includes('ERR_NETWORK_CHANGED')) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+};
 const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 try {
   if (positionals[0] === 'layout') {
@@ -29,7 +41,7 @@ try {
     for (let i = 0; i < Number(a.runs); i++) {
       const page = await browser.newPage();
       await page.setViewport({ width: 1600, height: 1000 });
-      await page.goto(a.url, { waitUntil: 'domcontentloaded' });
+      await open(page, a.url);
       await page.waitForSelector('body[data-layout="done"]', { timeout: 120000 });
       runs.push(Number(await page.$eval('body', (b) => b.dataset.layoutAt)));
       timings.push(await page.evaluate(() => window.nscope.timings));
@@ -40,7 +52,7 @@ try {
     console.log(JSON.stringify({ namespaces: nodes, runs_ms: runs, median_ms: median(runs), timings }));
   } else if (positionals[0] === 'stream') {
     const page = await browser.newPage();
-    await page.goto(a.url, { waitUntil: 'domcontentloaded' });
+    await open(page, a.url);
     await page.waitForSelector('body[data-live="connected"]', { timeout: 60000 });
     // The wiring laid out first: the layout's second of CPU is not the stream's.
     await page.waitForSelector('body[data-layout="done"]', { timeout: 120000 });
