@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/units.h"
 #include "render/watch.h"
 #include "util/fd.h"
 #include "watch/watcher.h"
@@ -28,6 +29,7 @@ struct ServeArgs {
   bool allow_collect = false;
   bool open = false;
   bool no_bpf = false;
+  std::string capture_size;  // empty: 128M
 };
 
 // xdg-open URL, detached (a grandchild, so no zombie is left), with the signal mask it
@@ -71,6 +73,7 @@ int run_serve(const ServeArgs& a) {
   so.bpf = !a.no_bpf;
   so.allow_hosts = a.allow_hosts;
   so.watch = !a.no_bpf && geteuid() == 0;
+  if (!a.capture_size.empty()) so.capture_bytes = *size_bytes(a.capture_size);  // checked by CLI11
   // SIGINT and SIGTERM are taken by this thread alone (sigwait): blocked before any thread
   // starts, so every thread inherits the mask.
   sigset_t mask;
@@ -128,6 +131,10 @@ Runner register_serve(CLI::App& app) {
                 "Another name the page may be reached by (the Host header), e.g. the host's DNS name");
   s->add_flag("--allow-collect", a->allow_collect,
               "Let the page start and stop a collection (-c, --netns, -f, -m); read-only otherwise");
+  s->add_option("--capture-size", a->capture_size,
+                "The most a collection's capture keeps for the page's pcapng (default 128M); the "
+                "events past it are counted, and the stream gets a sample of a flood")
+      ->check(size_check("512M (at most 16G)", 16ull << 30));
   s->add_flag("--open", a->open, "Open the page in a browser (xdg-open)");
   s->add_flag("--no-bpf", a->no_bpf, "Walk /proc instead of BPF iterators");
   return [a, s]() { return s->parsed() ? run_serve(*a) : -1; };

@@ -283,6 +283,7 @@ void Session::start_writer() {
   wo.json_fd = out_.get();
   wo.json_path = o_.out_path;
   wo.json_sink = o_.json_sink;
+  wo.json_thin = o_.json_thin;
   wo.max_queued = o_.max_queued_batches;
   for (auto& p : o_.collector.probes) symbols_.push_back(p.by_address() ? "" : p.symbol());
   writer_.emplace(wo);

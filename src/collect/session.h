@@ -2,6 +2,7 @@
 // --duration or --count, then detach, drain what was captured, and report losses.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -48,8 +49,9 @@ struct SessionOptions {
   std::string nft_netlink_why;
   std::string ovs_kprobes_why;  // -c ovs by kprobes: why (said at the start)
   // Every JSON line (the startup record, events, the closing stats) also goes here, from the
-  // writer thread; it must not block (see WriterOptions::json_sink).
-  std::function<void(std::string_view lines)> json_sink;
+  // writer thread; it must not block (see WriterOptions::json_sink and json_thin).
+  std::function<void(std::string_view lines, uint64_t unformatted)> json_sink;
+  const std::atomic<bool>* json_thin = nullptr;
   size_t max_queued_batches = 512;  // WriterOptions::max_queued
   // Run inside a process that owns its signals (`nscope serve`): SIGINT and SIGTERM are left
   // alone, and the run stops (reason "stopped") once stop_fd, an eventfd, is readable.

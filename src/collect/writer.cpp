@@ -31,6 +31,7 @@ void EventBatch::clear() {
   text.clear();
   json.size = 0;
   events = 0;
+  unformatted = 0;
   sync = false;
 }
 
@@ -46,7 +47,7 @@ EventWriter::~EventWriter() {
 void EventWriter::write_json_line(const std::string& line) {
   // Called before the first event: the writer thread has nothing to write yet.
   if (file_) write_json(line + '\n', true);
-  if (opts_.json_sink) opts_.json_sink(line + '\n');
+  if (opts_.json_sink) opts_.json_sink(line + '\n', 0);
 }
 
 void EventWriter::submit(EventBatch& b) {
@@ -72,7 +73,7 @@ void EventWriter::close(const std::string& trailer) {
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
   if (file_ && !failed_) write_json(trailer.empty() ? trailer : trailer + '\n', true);
-  if (opts_.json_sink && !trailer.empty()) opts_.json_sink(trailer + '\n');
+  if (opts_.json_sink && !trailer.empty()) opts_.json_sink(trailer + '\n', 0);
 }
 
 bool EventWriter::failed() const {
@@ -130,7 +131,7 @@ void EventWriter::run() {
     if (!failed()) {
       bool ok = opts_.text_fd < 0 || b.text.empty() || write_text(b.text);
       if (ok && file_) ok = write_json(b.json.view(), b.sync);
-      if (ok && opts_.json_sink && b.json.size) opts_.json_sink(b.json.view());
+      if (ok && opts_.json_sink && (b.json.size || b.unformatted)) opts_.json_sink(b.json.view(), b.unformatted);
       std::lock_guard lk(mu_);
       if (ok && !failed_) written_ += b.events;
     }
@@ -146,10 +147,36 @@ EventFormatter::EventFormatter(EventWriter& out, TextOptions text, DecodeContext
       decode_(std::move(decode)),
       last_hand_over_(std::chrono::steady_clock::now()) {}
 
+// A run of kThinEvents, then nothing until the window ends. The clock is read once every 64
+// events left out: a window ends at most that many events late.
+bool EventFormatter::thinned_out() {
+  if (!out_.thinning()) {
+    window_events_ = 0;
+    return false;
+  }
+  if (window_events_ == 0) {
+    window_start_ = std::chrono::steady_clock::now();
+  } else if (window_events_ >= kThinEvents) {
+    if ((++left_out_ & 63) != 0 || std::chrono::steady_clock::now() - window_start_ < kThinWindow) {
+      ++current_.unformatted;
+      return true;
+    }
+    window_events_ = 0;
+    window_start_ = std::chrono::steady_clock::now();
+  }
+  ++window_events_;
+  return false;
+}
+
 void EventFormatter::push(const void* record, size_t size) {
+  bool json = out_.has_json() && !thinned_out();
+  if (!json && !out_.has_text() && !observe_) {  // counted, never looked at
+    ++current_.events;
+    return;
+  }
   decode_record(record, size, decode_, ev_);
   if (out_.has_text()) format_event_text(ev_, text_, current_.text);
-  if (out_.has_json()) {
+  if (json) {
     char* at = current_.json.room(event_json_bound(ev_) + 1);
     at = format_event_json(ev_, at);
     *at++ = '\n';

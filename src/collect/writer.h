@@ -10,6 +10,7 @@
 // handed over at 1 MiB, or after 200 ms with events in it).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -31,9 +32,17 @@ struct WriterOptions {
   int json_fd = -1;        // JSON lines output, -1 for none
   std::string json_path;   // for messages
   // JSON lines handed to a function instead of (or as well as) a file, on the writer
-  // thread, whole lines only (`nscope serve` streams them to browsers). It must not block:
-  // the readers wait when the writer does.
-  std::function<void(std::string_view lines)> json_sink;
+  // thread, whole lines only (`nscope serve` streams them to browsers), with how many events
+  // before them were left unformatted (json_thin). It must not block: the readers wait when
+  // the writer does.
+  std::function<void(std::string_view lines, uint64_t unformatted)> json_sink;
+  // While *json_thin is true (the caller's flag, alive for the whole run), each reader
+  // formats the JSON of only the first kThinEvents events of every kThinWindow and counts
+  // the rest as unformatted: for a sink that keeps a sample of a flood (serve, once its
+  // capture is full, sends each browser a few hundred events a second). Runs of consecutive
+  // events, so a packet's path through the namespaces stays whole in the sample. Not with
+  // json_fd: a file gets every event.
+  const std::atomic<bool>* json_thin = nullptr;
   // Batches (about 1 MiB each) that may wait for the writer thread before the readers
   // wait: 512 for a file, fewer where memory counts more than a burst (serve).
   size_t max_queued = 512;
@@ -52,6 +61,7 @@ struct EventBatch {
   std::string text;
   Bytes json;
   uint64_t events = 0;
+  uint64_t unformatted = 0;  // events counted but not formatted (WriterOptions::json_thin)
   bool sync = false;  // the JSON file shows it all once written
   bool empty() const { return !events && text.empty() && !json.size; }
   void clear();
@@ -66,6 +76,7 @@ class EventWriter {
 
   bool has_text() const { return opts_.text_fd >= 0; }
   bool has_json() const { return opts_.json_fd >= 0 || opts_.json_sink != nullptr; }
+  bool thinning() const { return opts_.json_thin && opts_.json_fd < 0 && opts_.json_thin->load(std::memory_order_relaxed); }
   void write_json_line(const std::string& line);  // before any event: the startup record
   // Any thread: queues `b` for writing and leaves in it an empty batch (one written before,
   // its memory kept); blocks only when the writer is far behind.
@@ -99,6 +110,9 @@ class EventWriter {
 // One reader thread's formatting, into batches it submits to the writer.
 class EventFormatter {
  public:
+  static constexpr uint32_t kThinEvents = 1000;
+  static constexpr auto kThinWindow = std::chrono::milliseconds(100);
+
   EventFormatter(EventWriter& out, TextOptions text, DecodeContext decode);
   EventFormatter(const EventFormatter&) = delete;
   EventFormatter& operator=(const EventFormatter&) = delete;
@@ -121,6 +135,11 @@ class EventFormatter {
   std::function<void(const Event&)> observe_;
   EventBatch current_;
   std::chrono::steady_clock::time_point last_hand_over_;
+  // json_thin: the events formatted in this window, which began at window_start_.
+  bool thinned_out();
+  uint32_t window_events_ = 0;
+  uint64_t left_out_ = 0;
+  std::chrono::steady_clock::time_point window_start_;
 };
 
 }  // namespace nscope

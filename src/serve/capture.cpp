@@ -36,10 +36,10 @@ Result<void> Capture::begin() {
   return {};
 }
 
-void Capture::append(std::string_view lines, size_t count) {
+void Capture::append(std::string_view lines, size_t count, uint64_t unformatted) {
   std::lock_guard lk(mu_);
-  if (!fd_) return;
-  if (full_) {  // counted without a look at the lines (a flood brings a MiB a batch)
+  left_out_ += unformatted;
+  if (full_ || !fd_) {  // counted without a look at the lines (a flood brings a MiB a batch)
     left_out_ += count;
     return;
   }

@@ -1,7 +1,8 @@
 // What the page offers as pcapng: the event lines of the running or last collection, kept
 // in a file of serve's own (capture.json in a private folder made under $TMPDIR or /tmp,
 // removed when serve stops) and turned into pcapng when asked, by the code `nscope pcap`
-// runs. The file keeps the first kMaxBytes of a collection's lines: what comes after is
+// runs. The file keeps the first max_bytes (kMaxBytes unless serve's --capture-size says) of
+// a collection's lines: what comes after is
 // counted, not kept, so a flood left running fills no disk.
 #pragma once
 
@@ -34,9 +35,15 @@ class Capture {
 
   // A new capture (the folder made the first time): the last one's lines are gone.
   Result<void> begin();
-  // `count` whole lines, from the collection's writer thread; what does not fit is counted.
-  void append(std::string_view lines, size_t count);
+  // `count` whole lines, from the collection's writer thread; what does not fit is counted,
+  // and so are `unformatted` events (never made into lines).
+  void append(std::string_view lines, size_t count, uint64_t unformatted = 0);
   bool empty() const { return bytes_.load() == 0; }
+  // Every line from now on is left out.
+  bool full() const {
+    std::lock_guard lk(mu_);
+    return full_ || !fd_;
+  }
   uint64_t left_out() const { return left_out_.load(); }
   // The capture so far as pcapng, handed to `out` a piece at a time (false from `out`
   // stops). A line the writer is still writing is left out.

@@ -109,9 +109,17 @@ Result<void> Collection::start(const CollectRequest& req) {
     so.own_signals = false;
     so.stop_fd = stop_fd;
     so.cmdline = "nscope serve: collect " + request_.dump();
-    so.json_sink = [this](std::string_view lines) {
-      size_t n = hub_.publish_lines(lines);
-      capture_.append(lines, n);
+    // Once the capture is full, no one reads most of a flood's events: the browsers are paced
+    // (a few hundred events a second each) and take the newest. From then on the readers
+    // format runs of events and count the rest, which the stream numbers and counts as
+    // dropped, as it does what a paced client skips. Formatting every event cost serve as
+    // much CPU as collect's file (bench/serve).
+    thin_.store(false);
+    so.json_thin = &thin_;
+    so.json_sink = [this](std::string_view lines, uint64_t unformatted) {
+      size_t n = hub_.publish_lines(lines, unformatted);
+      capture_.append(lines, n, unformatted);
+      if (capture_.full()) thin_.store(true, std::memory_order_relaxed);
     };
     so.on_lost = [this](uint64_t lost) { publish_state("running", {{"lost", lost}}); };
     so.on_started = [this] {

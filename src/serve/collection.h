@@ -33,7 +33,8 @@ Result<CollectRequest> collect_request_from_json(std::string_view body);
 
 class Collection {
  public:
-  explicit Collection(LiveHub& hub) : hub_(hub) {}
+  explicit Collection(LiveHub& hub, uint64_t capture_bytes = Capture::kMaxBytes)
+      : hub_(hub), capture_(capture_bytes) {}
   ~Collection() { stop(); }
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
@@ -53,6 +54,9 @@ class Collection {
   void publish_state(const std::string& state, nlohmann::json extra = {});
   LiveHub& hub_;
   Capture capture_;
+  // Once the capture is full, the stream needs only a sample of a flood: the session formats
+  // runs of events and counts the rest (WriterOptions::json_thin).
+  std::atomic<bool> thin_{false};
   mutable std::mutex mu_;
   std::string state_ = "idle";
   nlohmann::json request_, last_;

@@ -82,10 +82,10 @@ std::shared_ptr<const std::string> LiveHub::copy_batch(std::string_view batch) {
 
 // The writer hands over a batch (up to a MiB of lines) at a time: one copy and one lock for
 // all of it, and per line only where it starts and ends.
-size_t LiveHub::publish_lines(std::string_view batch) {
-  auto data = copy_batch(batch);
-  const char* base = data->data();
-  std::string_view lines = *data;
+size_t LiveHub::publish_lines(std::string_view batch, uint64_t unformatted) {
+  std::shared_ptr<const std::string> data = batch.empty() ? nullptr : copy_batch(batch);
+  std::string_view lines = data ? std::string_view(*data) : std::string_view();
+  const char* base = lines.data();
   std::vector<Batch> runs;  // one, but for the collection's first and last lines
   size_t n = 0;
   while (!lines.empty()) {
@@ -102,6 +102,7 @@ size_t LiveHub::publish_lines(std::string_view batch) {
   }
   {
     std::lock_guard lk(mu_);
+    next_id_ += unformatted;
     for (auto& r : runs) append_locked(std::move(r));
   }
   cv_.notify_all();
@@ -116,7 +117,7 @@ std::vector<LiveEvent> LiveHub::take(LiveClient& c, std::chrono::milliseconds wa
   if (!c.closed_ && next_id_ > c.next_) {
     // Where this client goes on from: not before the history, nor more than client_cap_
     // events or max_backlog bytes (but at least the newest event) behind.
-    uint64_t from = std::max(c.next_, history_.front().first_id);
+    uint64_t from = history_.empty() ? next_id_ : std::max(c.next_, history_.front().first_id);
     if (next_id_ - from > client_cap_) from = next_id_ - client_cap_;
     if (max_backlog != SIZE_MAX) {
       size_t bytes = 0;
@@ -136,15 +137,21 @@ std::vector<LiveEvent> LiveHub::take(LiveClient& c, std::chrono::milliseconds wa
     // The oldest events from there, up to max_bytes (at least one).
     auto b = std::upper_bound(history_.begin(), history_.end(), from,
                               [](uint64_t id, const Batch& x) { return id < x.end_id(); });
+    // Ids between batches were never formatted: dropped for every client.
     size_t bytes = 0;
     uint64_t id = from;
-    for (; b != history_.end(); ++b)
+    for (; b != history_.end(); ++b) {
+      c.dropped_ += std::max(id, b->first_id) - id;
+      id = std::max(id, b->first_id);
       for (size_t i = id - b->first_id; i < b->lines.size(); ++i, ++id) {
         size_t len = b->lines[i].end - b->lines[i].begin;
         if (!out.empty() && bytes + len > max_bytes) goto full;
         bytes += len;
         out.push_back({id, b->type, b->data, std::string_view(b->data->data() + b->lines[i].begin, len)});
       }
+    }
+    c.dropped_ += next_id_ - id;  // after the newest batch
+    id = next_id_;
   full:
     c.next_ = id;
   }

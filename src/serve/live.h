@@ -74,7 +74,9 @@ class LiveHub {
   uint64_t publish(std::string_view type, std::string data);
   // JSON lines as the event writer hands them over: an event line is a `packet`, the
   // `startup` and `stats` records are `collect`. Returns how many lines there were.
-  size_t publish_lines(std::string_view lines);
+  // `unformatted`: events the collection counted but never made into lines (a thinned
+  // flood); they take ids before the lines, and every client counts them as dropped.
+  size_t publish_lines(std::string_view lines, uint64_t unformatted = 0);
   // A new client, given what it has seen (0: nothing; it gets only what comes next). It
   // resumes after `last_id` from the history; events older than the history count as
   // dropped for it.
@@ -99,7 +101,8 @@ class LiveHub {
     uint64_t end_id() const { return first_id + lines.size(); }
   };
   // Under mu_: numbers the batch's events and keeps them; the oldest batches go while the
-  // history holds history_cap_ events without them.
+  // history holds history_cap_ events without them. Ids may leave gaps between batches:
+  // events never formatted (publish_lines).
   void append_locked(Batch b);
   std::vector<LiveEvent> take(LiveClient& c, std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes,
                               size_t max_backlog);

@@ -139,7 +139,7 @@ void set_timeouts(int fd, int seconds) {
 }  // namespace
 
 struct Server::Impl {
-  explicit Impl(ServeOptions o) : opts(std::move(o)), collection(hub) {}
+  explicit Impl(ServeOptions o) : opts(std::move(o)), collection(hub, opts.capture_bytes) {}
 
   ServeOptions opts;
   int port = 0;

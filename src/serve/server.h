@@ -21,6 +21,7 @@ struct ServeOptions {
   std::vector<std::string> allow_hosts;  // more Host names (with --allow-remote)
   std::string token;                   // empty: a random one
   bool watch = false;                  // namespace changes come live on the stream ("netns")
+  uint64_t capture_bytes = 128ull << 20;  // what a collection's capture (pcapng) keeps at most
 };
 
 class Server {

@@ -473,6 +473,68 @@ TEST_F(Serve, CollectionStreamsAPingAndResumes) {
   EXPECT_EQ(s.stop(), 0);
 }
 
+
+// A flood past the capture's bound (--capture-size): the capture keeps its start and counts
+// the rest, the stream gets a sample (the session formats runs of events once the capture
+// is full), and a client that read it all can account for every id: each event it was sent
+// or was told it lost.
+TEST_F(Serve, AFloodPastTheCaptureIsSampledWithEveryLossCounted) {
+  nst::VethPair p(219);
+  ASSERT_TRUE(p.ok) << p.error;
+  ServeProcess s({"--allow-collect", "--capture-size", "64K"});
+  ASSERT_TRUE(s.ok()) << s.error();
+  json stopped;
+  std::thread driver([&] {
+    std::this_thread::sleep_for(300ms);  // the stream below is connected by then
+    json req = {{"collectors", "skb,ns,dev"}, {"netns", json::array({p.a.name(), p.b.name()})}};
+    if (auto r = s.post("/api/collect", req.dump()); !r || r->status != 202) return;
+    for (int i = 0; i < 200 && body_json(s.get("/api/collect"))["state"] != "running"; ++i)
+      std::this_thread::sleep_for(50ms);
+    nst::run({"ip", "netns", "exec", p.a.name(), "ping", "-f", "-q", "-c", "5000", "-w", "20", p.ip_b});
+    if (auto r = s.post("/api/collect/stop", "")) stopped = body_json(r);
+  });
+  // The collection's end on the stream ("idle", with its counts); watch's events may follow.
+  auto idle_at = [](const Sse& e) {
+    for (size_t i = 1; i < e.events.size(); ++i)
+      if (e.events[i].first == "collect" && e.events[i].second.value("state", "") == "idle") return i;
+    return size_t(0);
+  };
+  Sse live = read_events(s, std::nullopt, [&](const Sse& e) { return idle_at(e) > 0; }, 60s);
+  driver.join();
+  size_t end = idle_at(live);
+  ASSERT_GT(end, 0u) << live.events.size() << " events, no idle state";
+  ASSERT_EQ(live.events.front().first, "hello");
+  uint64_t before = nst::as_u64(live.events.front().second["last_id"]);
+  uint64_t got = 0, packets = 0, dropped = 0;
+  for (size_t i = 1; i <= end; ++i) {
+    const auto& [type, data] = live.events[i];
+    if (type == "dropped") dropped = nst::as_u64(data["dropped"]);
+    else ++got;
+    packets += type == "packet";
+  }
+  const json& last = live.events[end].second;
+  ASSERT_TRUE(last.contains("events")) << last.dump();
+  uint64_t events = nst::as_u64(last["events"]);
+  EXPECT_GE(events, 15000u) << "5,000 pings, a request and a reply each, at 2 points";
+  EXPECT_GT(nst::as_u64(last["capture_left_out"]), events / 2) << last.dump();
+  EXPECT_GT(packets, 100u);
+  EXPECT_LT(packets, events);
+  EXPECT_GT(dropped, 0u);
+  std::cerr << "serve: " << events << " events traced, " << packets << " sent, " << dropped
+            << " counted as dropped, " << nst::as_u64(last["capture_left_out"]) << " past the capture\n";
+  // Every id up to the collection's end: sent, or counted as lost.
+  EXPECT_EQ(got + dropped, live.ids[end] - before) << got << " sent, " << dropped << " dropped";
+  EXPECT_EQ(stopped["last"]["events"], last["events"]) << stopped.dump();
+  // The capture holds the start: fewer than 64 KiB of lines, each packet's a pcapng block.
+  auto pcap = s.get("/api/collect/pcapng");
+  ASSERT_TRUE(pcap);
+  EXPECT_EQ(pcap->status, 200);
+  EXPECT_GT(pcap->body.size(), 1000u);
+  EXPECT_LT(pcap->body.size(), 64u << 10);
+  EXPECT_GT(std::stoull("0" + pcap->get_header_value("X-Nscope-Left-Out")), events / 2);
+  EXPECT_EQ(s.stop(), 0);
+}
+
 }  // namespace
 
 namespace {

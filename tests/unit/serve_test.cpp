@@ -165,6 +165,43 @@ TEST(ServeLive, OldBatchesLeaveTheHistoryWhateverTheClients) {
   EXPECT_TRUE(idle->take(std::chrono::milliseconds(5000), nullptr).empty());
 }
 
+// A thinned flood: events the collection never formatted take ids and every client counts
+// them as dropped, between batches and after the newest one; ids stay in order.
+TEST(ServeLive, UnformattedEventsAreCountedAsDropped) {
+  LiveHub hub;
+  auto c = hub.subscribe(0, false);
+  hub.publish_lines("{\"common\":1}\n{\"common\":2}\n");
+  hub.publish_lines("{\"common\":3}\n", 100);
+  hub.publish_lines("", 50);
+  uint64_t dropped = 0;
+  auto got = c->take(std::chrono::milliseconds(0), &dropped);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[1].id, 2u);
+  EXPECT_EQ(got[2].id, 103u);
+  EXPECT_EQ(dropped, 150u);
+  EXPECT_EQ(hub.last_id(), 153u);
+  // Only a gap: the wait ends, nothing is sent, the count grows.
+  hub.publish_lines("", 7);
+  got = c->take(std::chrono::milliseconds(5000), &dropped);
+  EXPECT_TRUE(got.empty());
+  EXPECT_EQ(dropped, 157u);
+  // Taken in pieces across a gap: each event once, each gap counted once.
+  hub.publish_lines("{\"common\":4}\n", 3);
+  hub.publish_lines("{\"common\":5}\n", 3);
+  got = c->take(std::chrono::milliseconds(0), &dropped, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 164u);
+  got = c->take(std::chrono::milliseconds(0), &dropped, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 168u);
+  EXPECT_EQ(dropped, 163u);
+  // A client that resumes from before a gap counts it too.
+  auto late = hub.subscribe(1, true);
+  got = late->take(std::chrono::milliseconds(0), &dropped);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(dropped, 100u + 50 + 7 + 3 + 3);
+}
+
 TEST(ServeLive, ThePaceHoldsTheAverageRate) {
   StreamPace pace(1e6);  // a million bytes a second, a second's worth at once
   auto t0 = std::chrono::steady_clock::now();

@@ -16,7 +16,7 @@ const state = {
   config: {},
   layoutMs: null,
   liveCount: 0,
-  dropped: 0,             // events this page lost (the server's queue for it was full)
+  dropped: 0,             // events the server did not send this page (a flood: it sends a sample)
   tracks: new Map(),      // skb-tracking id -> the packet's path: its interfaces, links, namespaces
   lastPath: null,         // the newest tracked packet's path (drawn as `path`)
   marks: new Map(),       // what the lights canvas draws: element id -> hit | dropped | path | path-drop
@@ -703,7 +703,7 @@ function flushPackets() {
   addLines(items);
   if (path) state.lastPath = path;
   applyLights();
-  $('#live-counts').textContent = `${state.liveCount} events${state.dropped ? `, ${state.dropped} dropped (this page was too slow)` : ''}`;
+  $('#live-counts').textContent = `${state.liveCount} events${state.dropped ? `, ${state.dropped} not sent (a flood: this page gets a sample)` : ''}`;
   state.timings.draw_ms = (state.timings.draw_ms || 0) + performance.now() - t0;
 }
 
