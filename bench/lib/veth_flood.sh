@@ -66,6 +66,15 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(
 
 # Median of the runs' own ratios NUM[i]/DEN[i] (two array names): each run's variants ran
 # back to back, so this follows the machine's drift better than a ratio of medians.
+# Each run's ratio NUM/DEN, in run order, comma-separated.
+run_ratios() {
+  local -n num=$1 den=$2
+  local i out=()
+  for i in "${!num[@]}"; do out+=("$(echo "scale=4; ${num[$i]}/${den[$i]}" | bc | xargs printf '%.3f')"); done
+  local IFS=,
+  echo "${out[*]}" | sed 's/,/, /g'
+}
+
 paired_ratio() {
   local -n num=$1 den=$2
   local i

@@ -13,8 +13,9 @@
 #        (a) nscope collect -c skb,ns,dev --netns A,B -o FILE: events in FILE per second
 #        (b) serve: the page starts the same collection; the events the collection traced
 #            per second while it streamed to the page, the events the browser received per
-#            second (the stream is paced: 256 KiB/s), what its queue dropped (counted),
-#            and the page's own time: parsing the stream, drawing
+#            second (the stream is paced: 256 KiB/s, and past serve's capture a sample),
+#            what it was not sent (counted), and the page's own time: parsing the stream,
+#            drawing
 #        (c) serve to curl (no browser): the same, through the API
 #      The median of each run's ratio to (a) (target for serve's traced rate while it streams
 #      to the browser: at least 0.95).
@@ -103,7 +104,7 @@ for i in $(seq "$RUNS"); do
   PS+=("$(jq -r .during "$OUT/stream.json")")
   RS+=("$(( $(jq -r .received "$OUT/stream.json") / SECS ))")
   TS+=("$(( $(jq -r .collected "$OUT/stream.json") / SECS ))")
-  DROPS+=("$(jq -r '"\(.dropped) dropped by the page queue, \(.lost) lost in the kernel, \(.collected) written by the session"' "$OUT/stream.json")")
+  DROPS+=("$(jq -r '"\(.dropped) not sent to the page (counted), \(.lost) lost in the kernel, \(.collected) traced by the session"' "$OUT/stream.json")")
   JS+=("$(jq -r '"\(.js_parse_ms) ms parsing \(.bytes) bytes, \(.js_draw_ms) ms drawing"' "$OUT/stream.json")")
   log "streaming run $i/$RUNS: serve to curl ..."
   curl -sS -N -H "Authorization: Token $TOKEN" "$BASE/api/events" > "$OUT/curl.sse" &
@@ -116,7 +117,7 @@ for i in $(seq "$RUNS"); do
   kill -TERM "$CURL_PID"; wait "$CURL_PID" || true; CURL_PID=
   RU+=("$(( $(grep -c '^data: {"common"' "$OUT/curl.sse" || true) / SECS ))")
   TU+=("$(( $(jq -r .last.events "$OUT/curl-stop.json") / SECS ))")
-  DROPS[-1]+="; curl: $({ grep -A1 '^event: dropped' "$OUT/curl.sse" || true; } | sed -n 's/^data: //p' | tail -1 | jq -r '.dropped // 0') dropped, $(jq -r .last.lost "$OUT/curl-stop.json") lost in the kernel"
+  DROPS[-1]+="; curl: not sent $({ grep -A1 '^event: dropped' "$OUT/curl.sse" || true; } | sed -n 's/^data: //p' | tail -1 | jq -r '.dropped // 0'), $(jq -r .last.lost "$OUT/curl-stop.json") lost in the kernel"
 done
 RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
 
@@ -133,8 +134,8 @@ RSS=$(awk '/VmHWM/ {print $2, $3}' "/proc/$SERVE_PID/status")
   echo "| serve, streaming to one browser | $(median "${TS[@]}") | $(median "${RS[@]}") | $(median "${PS[@]}") |"
   echo "| serve, streaming to curl | $(median "${TU[@]}") | $(median "${RU[@]}") | $(median "${PU[@]}") |"
   echo
-  echo "serve's traced rate while streaming to the browser / collect (median of each run's ratio; target ≥ 0.95): $(paired_ratio TS RC)"
-  echo "serve's traced rate while streaming to curl / collect: $(paired_ratio TU RC)"
+  echo "serve's traced rate while streaming to the browser / collect (median of each run's ratio; target ≥ 0.95): $(paired_ratio TS RC) (runs: $(run_ratios TS RC))"
+  echo "serve's traced rate while streaming to curl / collect: $(paired_ratio TU RC) (runs: $(run_ratios TU RC))"
   echo "events the browser received / collect: $(paired_ratio RS RC); curl: $(paired_ratio RU RC) (the stream's pace: 256 KiB/s)"
   echo
   echo "the page's own time, per run: $(printf '%s; ' "${JS[@]}")"
