@@ -157,7 +157,7 @@ bool EventFormatter::thinned_out() {
   if (window_events_ == 0) {
     window_start_ = std::chrono::steady_clock::now();
   } else if (window_events_ >= kThinEvents) {
-    if ((++left_out_ & 63) != 0 || std::chrono::steady_clock::now() - window_start_ < kThinWindow) {
+    if ((current_.unformatted & 63) != 63 || std::chrono::steady_clock::now() - window_start_ < kThinWindow) {
       ++current_.unformatted;
       return true;
     }

@@ -138,7 +138,6 @@ class EventFormatter {
   // json_thin: the events formatted in this window, which began at window_start_.
   bool thinned_out();
   uint32_t window_events_ = 0;
-  uint64_t left_out_ = 0;
   std::chrono::steady_clock::time_point window_start_;
 };
 

@@ -1,9 +1,9 @@
 // What the page offers as pcapng: the event lines of the running or last collection, kept
 // in a file of serve's own (capture.json in a private folder made under $TMPDIR or /tmp,
 // removed when serve stops) and turned into pcapng when asked, by the code `nscope pcap`
-// runs. The file keeps the first max_bytes (kMaxBytes unless serve's --capture-size says) of
-// a collection's lines: what comes after is
-// counted, not kept, so a flood left running fills no disk.
+// runs. The file keeps the first max_bytes of a collection's lines (kMaxBytes, or serve's
+// --capture-size): what comes after is counted, not kept, so a flood left running fills no
+// disk.
 #pragma once
 
 #include <atomic>

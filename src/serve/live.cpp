@@ -141,8 +141,10 @@ std::vector<LiveEvent> LiveHub::take(LiveClient& c, std::chrono::milliseconds wa
     size_t bytes = 0;
     uint64_t id = from;
     for (; b != history_.end(); ++b) {
-      c.dropped_ += std::max(id, b->first_id) - id;
-      id = std::max(id, b->first_id);
+      if (b->first_id > id) {
+        c.dropped_ += b->first_id - id;
+        id = b->first_id;
+      }
       for (size_t i = id - b->first_id; i < b->lines.size(); ++i, ++id) {
         size_t len = b->lines[i].end - b->lines[i].begin;
         if (!out.empty() && bytes + len > max_bytes) goto full;
