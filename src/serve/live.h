@@ -23,7 +23,8 @@ namespace nscope::serve {
 //   collect the collection's startup and stats records, and its state changes
 //   netns   a change to a namespace (made, ended, named, a device made or moved, ...): one
 //           event as `nscope watch --json` writes it, from serve's watcher
-//   dropped (not numbered) how many events this client has lost so far
+//   dropped (not numbered) how many events this client was not sent so far: skipped behind
+//           its pace or history, or never formatted (a thinned flood)
 struct LiveEvent {
   uint64_t id = 0;
   std::string_view type;  // one of the names above (static storage)
@@ -47,6 +48,7 @@ class LiveClient {
   // text (at least one), so what a slow client is sent at once stays small. Before that,
   // skips the oldest (counted) while more than max_backlog bytes, or more events than the
   // hub's client_queue, wait: what a paced stream sends is never older than its backlog.
+  // Ids never formatted (publish_lines' `unformatted`) are skipped and counted too.
   // *dropped: the total this client lost so far. Empty once closed.
   std::vector<LiveEvent> take(std::chrono::milliseconds wait, uint64_t* dropped, size_t max_bytes = 1u << 20,
                               size_t max_backlog = SIZE_MAX);

@@ -44,7 +44,8 @@ constexpr size_t kBatchBytes = 64u << 10;  // the live stream's events per write
 // of two and the collection traced 0.28 of what `collect -o FILE` traces (bench/serve); at
 // 1 MiB a second Chromium's network and renderer work still took a tenth of a core. The
 // events a paced client cannot be sent are skipped, oldest first, counted; the capture keeps
-// them (up to its bound).
+// them (up to its bound). Past that bound the collection formats only a sample of a flood
+// (Collection), and the rest is counted the same way.
 constexpr double kStreamBytesPerSecond = 256u << 10;
 constexpr size_t kStreamBacklog = 512u << 10;  // bytes waiting for a client, at most: 2 s at the pace
 
