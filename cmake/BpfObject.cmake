@@ -15,9 +15,15 @@ set(NSCOPE_BTF_FILE "/sys/kernel/btf/vmlinux" CACHE FILEPATH "kernel BTF used fo
 set(BPF_GEN_DIR "${CMAKE_BINARY_DIR}/bpf")
 file(MAKE_DIRECTORY "${BPF_GEN_DIR}")
 
+# One target owns vmlinux.h, and every skeleton's target waits for it (add_dependencies
+# below). A custom command's output listed in several targets' DEPENDS gets one copy of its
+# rule per target, and a parallel make ran them at once: one bpftool rewrote the header
+# while clang was reading it, and clang crashed. The dump also goes through a temporary
+# file, so a reader never sees half a header.
 add_custom_command(
   OUTPUT "${BPF_GEN_DIR}/vmlinux.h"
-  COMMAND ${BPFTOOL} btf dump file ${NSCOPE_BTF_FILE} format c > "${BPF_GEN_DIR}/vmlinux.h"
+  COMMAND ${BPFTOOL} btf dump file ${NSCOPE_BTF_FILE} format c > "${BPF_GEN_DIR}/vmlinux.h.tmp"
+  COMMAND ${CMAKE_COMMAND} -E rename "${BPF_GEN_DIR}/vmlinux.h.tmp" "${BPF_GEN_DIR}/vmlinux.h"
   COMMENT "Generating vmlinux.h from ${NSCOPE_BTF_FILE}"
   VERBATIM)
 add_custom_target(vmlinux_h DEPENDS "${BPF_GEN_DIR}/vmlinux.h")
@@ -58,6 +64,7 @@ function(bpf_object name source)
     COMMENT "BPF ${source} -> ${skel_file}"
     VERBATIM)
   add_custom_target(${name}_skel_gen DEPENDS "${skel}")
+  add_dependencies(${name}_skel_gen vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE "${BPF_GEN_DIR}")
