@@ -64,22 +64,23 @@ settle() {
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 
-# Median of the runs' own ratios NUM[i]/DEN[i] (two array names): each run's variants ran
-# back to back, so this follows the machine's drift better than a ratio of medians.
-# Each run's ratio NUM/DEN, in run order, comma-separated.
-run_ratios() {
-  local -n num=$1 den=$2
-  local i out=()
-  for i in "${!num[@]}"; do out+=("$(echo "scale=4; ${num[$i]}/${den[$i]}" | bc | xargs printf '%.3f')"); done
-  local IFS=,
-  echo "${out[*]}" | sed 's/,/, /g'
-}
-
-paired_ratio() {
+# Each run's ratio NUM[i]/DEN[i] (two array names), one a line, in run order.
+run_ratio_lines() {
   local -n num=$1 den=$2
   local i
-  for i in "${!num[@]}"; do echo "scale=4; ${num[$i]}/${den[$i]}" | bc; done |
+  for i in "${!num[@]}"; do echo "scale=4; ${num[$i]}/${den[$i]}" | bc; done
+}
+
+# Median of the runs' own ratios NUM[i]/DEN[i] (two array names): each run's variants ran
+# back to back, so this follows the machine's drift better than a ratio of medians.
+paired_ratio() {
+  run_ratio_lines "$1" "$2" |
     sort -n | awk '{a[NR]=$1} END {printf "%.3f\n", (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
+
+# Each run's ratio, in run order: "0.917, 1.114, ...".
+run_ratios() {
+  run_ratio_lines "$1" "$2" | awk '{printf "%s%.3f", (NR > 1 ? ", " : ""), $1} END {print ""}'
 }
 
 # Starts `nscope collect ARGS...` in the background until it has attached; COLLECT_PID.

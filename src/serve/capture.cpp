@@ -36,12 +36,12 @@ Result<void> Capture::begin() {
   return {};
 }
 
-void Capture::append(std::string_view lines, size_t count, uint64_t unformatted) {
+bool Capture::append(std::string_view lines, size_t count, uint64_t unformatted) {
   std::lock_guard lk(mu_);
   left_out_ += unformatted;
   if (full_ || !fd_) {  // counted without a look at the lines (a flood brings a MiB a batch)
     left_out_ += count;
-    return;
+    return true;
   }
   uint64_t room = max_bytes_ - std::min(max_bytes_, bytes_.load());
   std::string_view keep = lines;
@@ -58,11 +58,12 @@ void Capture::append(std::string_view lines, size_t count, uint64_t unformatted)
     if (n <= 0) {  // disk full: the rest is counted as left out
       left_out_ += std::count(keep.begin(), keep.end(), '\n');
       fd_.reset();
-      return;
+      return true;
     }
     bytes_ += n;
     keep.remove_prefix(n);
   }
+  return full_;
 }
 
 Result<CaptureStats> Capture::pcapng(const std::function<bool(std::string_view)>& out) const {

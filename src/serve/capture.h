@@ -36,14 +36,10 @@ class Capture {
   // A new capture (the folder made the first time): the last one's lines are gone.
   Result<void> begin();
   // `count` whole lines, from the collection's writer thread; what does not fit is counted,
-  // and so are `unformatted` events (never made into lines).
-  void append(std::string_view lines, size_t count, uint64_t unformatted = 0);
+  // and so are `unformatted` events (never made into lines). True once the capture is
+  // full: every line from then on is left out.
+  bool append(std::string_view lines, size_t count, uint64_t unformatted = 0);
   bool empty() const { return bytes_.load() == 0; }
-  // Every line from now on is left out.
-  bool full() const {
-    std::lock_guard lk(mu_);
-    return full_ || !fd_;
-  }
   uint64_t left_out() const { return left_out_.load(); }
   // The capture so far as pcapng, handed to `out` a piece at a time (false from `out`
   // stops). A line the writer is still writing is left out.

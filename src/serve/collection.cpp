@@ -118,8 +118,7 @@ Result<void> Collection::start(const CollectRequest& req) {
     so.json_thin = &thin_;
     so.json_sink = [this](std::string_view lines, uint64_t unformatted) {
       size_t n = hub_.publish_lines(lines, unformatted);
-      capture_.append(lines, n, unformatted);
-      if (capture_.full()) thin_.store(true, std::memory_order_relaxed);
+      if (capture_.append(lines, n, unformatted)) thin_.store(true, std::memory_order_relaxed);
     };
     so.on_lost = [this](uint64_t lost) { publish_state("running", {{"lost", lost}}); };
     so.on_started = [this] {

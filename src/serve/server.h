@@ -1,4 +1,4 @@
-// `nscope serve`: the HTTP server (cpp-httplib) in front of the models list, topo and show
+// `nscope serve`: the HTTP server (Boost.Beast) in front of the models list, topo and show
 // build, the live stream and the page's collection. Every request is checked first: the
 // Host header must name this server, the token must be the one printed at start. No CORS
 // header is ever sent; nothing the page sends runs a command.
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "serve/access.h"
+#include "serve/capture.h"
 #include "serve/live.h"
 #include "util/result.h"
 
@@ -21,7 +22,7 @@ struct ServeOptions {
   std::vector<std::string> allow_hosts;  // more Host names (with --allow-remote)
   std::string token;                   // empty: a random one
   bool watch = false;                  // namespace changes come live on the stream ("netns")
-  uint64_t capture_bytes = 128ull << 20;  // what a collection's capture (pcapng) keeps at most
+  uint64_t capture_bytes = Capture::kMaxBytes;  // what a collection's capture (pcapng) keeps at most
 };
 
 class Server {

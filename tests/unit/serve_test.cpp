@@ -243,12 +243,14 @@ TEST(ServeCapture, KeepsWholeLinesUpToItsBoundAndCountsTheRest) {
   Capture cap(64);
   EXPECT_TRUE(cap.empty());
   ASSERT_TRUE(cap.begin());
-  cap.append(std::string(30, 'x') + "\n" + std::string(30, 'y') + "\n", 2);  // 62 bytes: kept
+  EXPECT_FALSE(cap.append(std::string(30, 'x') + "\n" + std::string(30, 'y') + "\n", 2));  // 62 bytes: kept
   EXPECT_EQ(cap.left_out(), 0u);
-  cap.append("zz\nzz\n", 2);  // 68 > 64: both lines counted, neither kept
+  EXPECT_TRUE(cap.append("zz\nzz\n", 2));  // 68 > 64: both lines counted, neither kept; full
   EXPECT_EQ(cap.left_out(), 2u);
-  cap.append("a\n", 1);  // would fit, but the capture keeps a prefix of the stream, no holes
+  EXPECT_TRUE(cap.append("a\n", 1));  // would fit, but the capture keeps a prefix of the stream, no holes
   EXPECT_EQ(cap.left_out(), 3u);
+  EXPECT_TRUE(cap.append("", 0, 5));  // events never formatted: counted
+  EXPECT_EQ(cap.left_out(), 8u);
   EXPECT_FALSE(cap.empty());
   ASSERT_TRUE(cap.begin());  // a new capture starts empty
   EXPECT_TRUE(cap.empty());
